@@ -1,0 +1,135 @@
+"""What an answer is: citations, cap records, notices, a clarifying question — and its JSON contract.
+
+The JSON shape is shared by ``ask --json``, ``ask --jsonl``, ``POST /api/ask`` and the eval runner:
+``{"id", "question", "rewritten_question", "answer", "citations": [...], "caps": [...], "refused",
+"notices", "latency_ms"}`` plus ``"clarify"`` (or null), ``"expansion"``, ``"nearest"``, ``"intent"``,
+``"retrieved"`` and ``"error"`` (null unless the question was rejected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.caps import Award
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A cited section, with the decisive sentence quoted exactly from the source."""
+
+    doc: str
+    chapter: str | None
+    clause: str | None          # Chinese numeral without brackets; None for chapter text / preamble
+    section: str                # 十六 / chapter:一 / preamble
+    title: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "doc": self.doc,
+            "chapter": self.chapter,
+            "clause": self.clause,
+            "section": self.section,
+            "title": self.title,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class ClarifyOption:
+    label: str
+    clause: str
+
+
+@dataclass(frozen=True)
+class Clarify:
+    """One short question offered when the top clauses are close and lead to different caps."""
+
+    question: str
+    options: tuple[ClarifyOption, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"question": self.question, "options": [{"label": o.label, "clause": o.clause} for o in self.options]}
+
+
+@dataclass
+class Answer:
+    """The assistant's answer to the last turn of a conversation."""
+
+    question: str
+    rewritten_question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    caps: list[Award] = field(default_factory=list)
+    refused: bool = False
+    notices: list[str] = field(default_factory=list)
+    latency_ms: float = 0.0
+    id: str | None = None
+    intent: str = ""
+    clarify: Clarify | None = None
+    expansion: list[str] = field(default_factory=list)
+    nearest: list[dict[str, Any]] = field(default_factory=list)   # "可能相关" sections on refusals
+    retrieved: list[dict[str, Any]] = field(default_factory=list)  # ranked sections with reasons
+    linked: list[dict[str, Any]] = field(default_factory=list)
+    reply: str = ""             # the short 标准答复 a hotline agent can read out
+    llm_used: bool = False
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "rewritten_question": self.rewritten_question,
+            "answer": self.text,
+            "citations": [c.to_json() for c in self.citations],
+            "caps": [_cap_json(a) for a in self.caps],
+            "refused": self.refused,
+            "notices": self.notices,
+            "latency_ms": round(self.latency_ms, 1),
+            "intent": self.intent,
+            "clarify": self.clarify.to_json() if self.clarify else None,
+            "expansion": self.expansion,
+            "nearest": self.nearest,
+            "retrieved": self.retrieved,
+            "linked": self.linked,
+            "reply": self.reply,
+            "llm_used": self.llm_used,
+            "error": self.error,
+        }
+
+
+def _cap_json(award: Award) -> dict[str, Any]:
+    data = award.to_json()
+    data["amount_text"] = award.amount_text
+    return data
+
+
+def error_answer(question: str, message: str, id: str | None = None) -> dict[str, Any]:
+    """The contract's shape for a rejected input (empty, too long, malformed line)."""
+    return {
+        "id": id,
+        "question": question,
+        "rewritten_question": "",
+        "answer": "",
+        "citations": [],
+        "caps": [],
+        "refused": False,
+        "notices": [],
+        "latency_ms": 0.0,
+        "intent": "error",
+        "clarify": None,
+        "expansion": [],
+        "nearest": [],
+        "retrieved": [],
+        "linked": [],
+        "reply": "",
+        "llm_used": False,
+        "error": message,
+    }

@@ -1,0 +1,1 @@
+"""Subcommands of the policy-assistant CLI, one module each."""

@@ -1,0 +1,28 @@
+"""``policy-assistant caps``: the award-cap table, derived from the text."""
+
+from __future__ import annotations
+
+import argparse
+
+from assistant.commands.common import add_corpus_argument, knowledge, print_json
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="输出 JSON")
+    parser.add_argument("--sort", choices=("clause", "amount"), default="clause", help="排序：条款顺序或金额从高到低")
+    add_corpus_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    kb = knowledge(args)
+    awards = list(kb.caps.awards)
+    if args.sort == "amount":
+        awards = kb.caps.largest() + [a for a in awards if a.amount_wan is None]
+    if args.json:
+        print_json({"doc": kb.primary.meta.id, "status": kb.primary.meta.status, "caps": [a.to_json() for a in awards]})
+        return 0
+    print(f"《{kb.primary.meta.title}》资助上限表（共 {len(awards)} 项，均摘自原文）")
+    for award in awards:
+        term = f"；{award.term}" if award.term else ""
+        print(f"（{award.clause}）{award.amount_text} · {award.kind}{term} · 对象：{award.target} · 依据：{award.basis}")
+    return 0

@@ -1,0 +1,156 @@
+"""The parsed corpus in memory: documents, sections, the cap table and the profiles, with look-ups."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.caps import Award, CapTable, extract_awards
+from indexing.corpus import BUNDLED_CORPUS, CorpusDocument, load_corpus
+from indexing.document import LinkedDocument, Section, chapter_key
+from indexing.numerals import chinese_to_int
+from indexing.profiles import Profile, load_profiles
+from indexing.references import parse_clause_ref
+
+
+class UnknownSection(KeyError):
+    """A clause reference that names nothing in the corpus."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class SectionRef:
+    """A section of a document."""
+
+    doc: CorpusDocument
+    section: Section
+
+
+class KnowledgeBase:
+    """Documents, sections, awards and profiles of one corpus folder."""
+
+    def __init__(self, documents: list[CorpusDocument], profiles: dict[str, Profile] | None = None) -> None:
+        self.documents = documents
+        self.primary = documents[0]
+        self.profiles = profiles or {}
+        awards: list[Award] = []
+        for doc in documents:
+            awards.extend(extract_awards(doc.document, doc.meta.linked))
+        # Only the primary measure's awards are keyed by bare clause number; others are kept per document.
+        self.caps = CapTable(a for a in awards)
+        self._awards_by_doc = {
+            doc.meta.id: CapTable(extract_awards(doc.document, doc.meta.linked)) for doc in documents
+        }
+        self._by_id = {doc.meta.id: doc for doc in documents}
+
+    # ---- look-ups -------------------------------------------------------------------------------
+    def document(self, doc_id: str | None = None) -> CorpusDocument:
+        if doc_id is None:
+            return self.primary
+        try:
+            return self._by_id[doc_id]
+        except KeyError:
+            raise UnknownSection(f"没有这个文档：{doc_id}") from None
+
+    def section(self, key: str, doc_id: str | None = None) -> Section:
+        """A section by key (``十六``, ``chapter:一``, ``preamble``) of a document (primary by default)."""
+        doc = self.document(doc_id)
+        try:
+            return doc.document.section(key)
+        except KeyError:
+            raise UnknownSection(f"《{doc.meta.title}》中没有“{key}”") from None
+
+    def resolve(self, reference: str, doc_id: str | None = None) -> Section:
+        """Resolve what a user typed (十六 / 16 / （十六） / 第十六条 / 第一章 / 一章 / 序言) to a section."""
+        text = reference.strip()
+        doc = self.document(doc_id)
+        max_clause = len(doc.document.clauses)
+        if text in ("序言", "前言", "preamble"):
+            return self.section("preamble", doc_id)
+        if text.startswith("chapter:"):
+            return self.section(text, doc_id)
+        for prefix, suffix in (("第", "章"), ("", "章"), ("第", "部分"), ("", "部分")):
+            if text.startswith(prefix) and text.endswith(suffix) and len(text) > len(prefix) + len(suffix):
+                numeral = text[len(prefix):-len(suffix)]
+                try:
+                    number = int(numeral) if numeral.isdigit() else chinese_to_int(numeral)
+                except ValueError:
+                    break
+                for chapter in doc.document.chapters:
+                    if chapter.number == number:
+                        if chapter_key(chapter.key) in chapter.section_keys:
+                            return self.section(chapter_key(chapter.key), doc_id)
+                        raise UnknownSection(
+                            f"第{chapter.key}部分“{chapter.title}”没有正文，只含条款：" + "、".join(
+                                f"（{k}）" for k in chapter.section_keys)
+                        )
+                break
+        key = parse_clause_ref(text, max_clause)
+        if key is None:
+            raise UnknownSection(
+                f"无法识别的条款编号：“{reference}”（可用：一至{doc.document.clauses[-1].key}，如 十六、16、（十六）、第十六条；"
+                "或 第一章、序言）"
+            )
+        return self.section(key, doc_id)
+
+    def awards(self, key: str, doc_id: str | None = None) -> list[Award]:
+        return self._awards_by_doc[self.document(doc_id).meta.id].for_clause(key)
+
+    def linked_documents(self, section: Section, doc_id: str | None = None) -> list[LinkedDocument]:
+        doc = self.document(doc_id)
+        return [d for d in doc.meta.linked if d.id in section.linked]
+
+    def chapter_of(self, section: Section, doc_id: str | None = None) -> str:
+        """The chapter heading as written: 七、加快推进创新体系建设 / 附则."""
+        if section.chapter is None:
+            return ""
+        if section.chapter == "附则":
+            return "附则"
+        return f"{section.chapter}、{section.chapter_title}"
+
+    def section_view(self, section: Section, doc_id: str | None = None) -> dict[str, object]:
+        """The ``clause --json`` object of one section."""
+        doc = self.document(doc_id)
+        return {
+            "doc": doc.meta.id,
+            "doc_title": doc.meta.title,
+            "status": doc.meta.status,
+            "clause": section.clause,
+            "chapter": section.chapter,
+            "chapter_title": section.chapter_title,
+            "section": section.key,
+            "label": section.label,
+            "title": section.title,
+            "text": section.text,
+            "start": section.start,
+            "end": section.end,
+            "caps": [a.to_json() for a in self.awards(section.key, doc_id)],
+            "linked": [
+                {"id": d.id, "title": d.title, "doc_number": d.doc_number, "in_corpus": self.has_document(d)}
+                for d in self.linked_documents(section, doc_id)
+            ],
+        }
+
+    def has_document(self, linked: LinkedDocument) -> bool:
+        """Whether a linked document's text has been added to the corpus (matched by id or title)."""
+        return any(doc.meta.id == linked.id or doc.meta.title in linked.names for doc in self.documents)
+
+
+_cache: dict[Path, KnowledgeBase] = {}
+_cache_lock = threading.Lock()
+
+
+def load_knowledge(corpus_dir: Path = BUNDLED_CORPUS) -> KnowledgeBase:
+    """Parse a corpus folder once per process.
+
+    Raises:
+        indexing.parser.ParseError: if a document cannot be structured.
+    """
+    corpus_dir = Path(corpus_dir).resolve()
+    with _cache_lock:
+        if corpus_dir not in _cache:
+            _cache[corpus_dir] = KnowledgeBase(load_corpus(corpus_dir), load_profiles(corpus_dir))
+        return _cache[corpus_dir]

@@ -1,0 +1,1 @@
+"""Evaluation: question sets, citation metrics, the runner, reports and the CI gate."""

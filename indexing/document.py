@@ -1,0 +1,123 @@
+"""Typed structure of a parsed policy document: preamble, chapters, clauses, sentences, with offsets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+SectionKind = Literal["preamble", "chapter", "clause"]
+
+PREAMBLE_KEY = "preamble"
+CHAPTER_PREFIX = "chapter:"
+
+
+def chapter_key(chapter: str) -> str:
+    """Citation key of a chapter's own body text, e.g. ``chapter:一``."""
+    return CHAPTER_PREFIX + chapter
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence, with character offsets into the source file's decoded text."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Section:
+    """A citable unit: the preamble, a chapter's body text, or a numbered clause.
+
+    ``key`` is what answers cite: the clause numeral without brackets (``"十六"``),
+    ``"chapter:一"`` for a chapter's own body text, ``"preamble"`` for the preamble.
+    ``text`` is the exact source text from ``start`` to ``end`` (label included for clauses).
+    """
+
+    key: str
+    kind: SectionKind
+    number: int | None
+    label: str
+    title: str
+    text: str
+    start: int
+    end: int
+    chapter: str | None
+    chapter_title: str
+    sentences: tuple[Sentence, ...]
+    linked: tuple[str, ...] = ()
+
+    @property
+    def clause(self) -> str | None:
+        """The clause numeral for a clause, ``None`` for chapter-level and preamble text."""
+        return self.key if self.kind == "clause" else None
+
+    @property
+    def display_name(self) -> str:
+        """How a person names it: （十六）, 第一章, 序言."""
+        if self.kind == "clause":
+            return self.label
+        if self.kind == "chapter":
+            return f"第{self.chapter}部分" if self.chapter != "附则" else "附则"
+        return "序言"
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A chapter heading (一、重点支持领域) and the sections under it."""
+
+    key: str
+    number: int | None
+    title: str
+    heading_start: int
+    heading_end: int
+    number_inferred: bool
+    section_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ParseWarning:
+    """Something odd that did not stop parsing (a numbering gap, a non-UTF-8 file)."""
+
+    code: str
+    message: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class LinkedDocument:
+    """A document the policy refers to, by title and aliases."""
+
+    id: str
+    title: str
+    aliases: tuple[str, ...] = ()
+    doc_number: str = ""
+    note: str = ""
+    in_corpus: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.title, *self.aliases)
+
+
+@dataclass(frozen=True)
+class PolicyDocument:
+    """A parsed policy text."""
+
+    doc_id: str
+    title: str
+    text: str
+    sections: tuple[Section, ...]
+    chapters: tuple[Chapter, ...]
+    warnings: tuple[ParseWarning, ...] = field(default=())
+
+    def section(self, key: str) -> Section:
+        """Look up a section by citation key; raises KeyError if absent."""
+        for section in self.sections:
+            if section.key == key:
+                return section
+        raise KeyError(key)
+
+    @property
+    def clauses(self) -> tuple[Section, ...]:
+        return tuple(s for s in self.sections if s.kind == "clause")

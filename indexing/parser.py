@@ -1,0 +1,377 @@
+"""Parse a Chinese policy text into preamble → chapters → clauses → sentences, keeping offsets.
+
+Three numbering families are recognised:
+
+* ``paren``:  chapters ``一、标题`` (or unnumbered heading lines), clauses ``（一）…`` numbered
+  across the document — the bundled measure's style;
+* ``article``: chapters ``第一章 总则``, clauses ``第一条 …``;
+* ``list``:   clauses ``一、…`` with optional ``第一章`` chapters.
+
+Real documents lose numbers; a heading line without its number is numbered from its position
+(the bundled text's 二、 and 八、 are missing), and the unnumbered ``附则`` is kept as its own chapter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from indexing.document import (
+    PREAMBLE_KEY,
+    Chapter,
+    LinkedDocument,
+    ParseWarning,
+    PolicyDocument,
+    Section,
+    Sentence,
+    chapter_key,
+)
+from indexing.numerals import chinese_to_int, fold_width, int_to_chinese
+
+Style = Literal["paren", "article", "list"]
+
+_NUM = "零〇一二三四五六七八九十百千两"
+_CLAUSE_PAREN_RE = re.compile(rf"^[（(]\s*([{_NUM}]+)\s*[）)]")
+_CLAUSE_ARTICLE_RE = re.compile(rf"^第\s*([{_NUM}\d]+)\s*条[\s\u3000]*")
+_LIST_RE = re.compile(rf"^([{_NUM}]+)\s*[、.．]")
+_CHAPTER_ZHANG_RE = re.compile(rf"^第\s*([{_NUM}\d]+)\s*章[\s\u3000]*")
+_FINAL_PROVISIONS_RE = re.compile(r"^(?:第\s*[" + _NUM + r"\d]+\s*章[\s\u3000]*)?附\s*则\s*$")
+_ATTACHMENT_RE = re.compile(r"^附件\s*[\d一二三四五六七八九十]*\s*$")
+_SENTENCE_END = "。！？；!?;"
+_HEADING_MAX_CHARS = 30
+_TITLE_MAX_CHARS = 25
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+class ParseError(ValueError):
+    """A document that cannot be structured; names the line where it went wrong."""
+
+    def __init__(self, message: str, line: int | None = None, source: str = "") -> None:
+        self.message = message
+        self.line = line
+        self.source = source
+        where = f"{source}: " if source else ""
+        at = f"第{line}行: " if line is not None else ""
+        super().__init__(f"{where}{at}{message}")
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int   # 1-based
+    start: int    # offset of the first non-blank character
+    end: int      # offset after the last non-blank character
+    text: str     # stripped text
+
+
+def decode_document(data: bytes, source: str = "") -> tuple[str, list[ParseWarning]]:
+    """Decode a policy file's bytes: UTF-8 (with or without BOM), else GB18030 with a warning.
+
+    Args:
+        data: raw file content.
+        source: file name for messages.
+
+    Returns:
+        The text and any warnings.
+
+    Raises:
+        ParseError: for empty, binary or oversized files, or undecodable bytes.
+    """
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ParseError(
+            f"文件过大（{len(data) / 1024 / 1024:.1f} MB，上限 {MAX_DOCUMENT_BYTES // 1024 // 1024} MB）", source=source
+        )
+    if not data.strip():
+        raise ParseError("文件为空", source=source)
+    if b"\x00" in data[:65536]:
+        raise ParseError("文件含二进制内容（NUL 字节），不是文本文档", source=source)
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        utf8_error = exc
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        line = data[: utf8_error.start].count(b"\n") + 1
+        raise ParseError("无法识别文件编码（既不是 UTF-8 也不是 GBK/GB18030）", line=line, source=source) from None
+    return text, [ParseWarning("encoding", "文件不是 UTF-8 编码，已按 GBK/GB18030 解码", None)]
+
+
+def _lines(text: str) -> list[_Line]:
+    lines: list[_Line] = []
+    offset = 0
+    for number, raw in enumerate(text.splitlines(keepends=True), start=1):
+        body = raw.rstrip("\r\n")
+        stripped = body.strip(" \t\u3000\ufeff")
+        if stripped:
+            lead = len(body) - len(body.lstrip(" \t\u3000\ufeff"))
+            lines.append(_Line(number, offset + lead, offset + lead + len(stripped), stripped))
+        offset += len(raw)
+    return lines
+
+
+def _numeral(token: str) -> int:
+    token = fold_width(token)
+    return int(token) if token.isdigit() else chinese_to_int(token)
+
+
+def detect_style(text: str) -> Style:
+    """Decide which numbering family a text uses, or raise ParseError naming the first line."""
+    lines = _lines(text)
+    if not lines:
+        raise ParseError("文件为空")
+    if sum(1 for ln in lines if _CLAUSE_ARTICLE_RE.match(ln.text)) >= 1:
+        return "article"
+    if sum(1 for ln in lines if _CLAUSE_PAREN_RE.match(ln.text)) >= 1:
+        return "paren"
+    if sum(1 for ln in lines if _LIST_RE.match(ln.text) and not _is_heading_text(ln.text[2:])) >= 1:
+        return "list"
+    first = lines[0]
+    raise ParseError(
+        "找不到条款结构：没有“第一条”“（一）”或“一、”式编号，无法按条款引用", line=first.number
+    )
+
+
+def _is_heading_text(rest: str) -> bool:
+    return len(rest) <= _HEADING_MAX_CHARS and not any(p in rest for p in "。；！？，,;")
+
+
+def split_sentences(text: str, base: int, skip: int = 0) -> tuple[Sentence, ...]:
+    """Split ``text`` (found at offset ``base``) on 。！？； and line ends.
+
+    Args:
+        text: the span's exact source text.
+        base: its offset in the file.
+        skip: characters at the start to leave out (a clause label such as （十六）).
+
+    Returns:
+        Sentences with file offsets; whitespace-only pieces are dropped.
+    """
+    sentences: list[Sentence] = []
+    start = skip
+    for i, ch in enumerate(text):
+        if i < skip:
+            continue
+        if ch in _SENTENCE_END or ch == "\n" or i == len(text) - 1:
+            piece_end = i + 1 if ch != "\n" else i
+            piece = text[start:piece_end]
+            lead = len(piece) - len(piece.lstrip(" \t\u3000\r"))
+            trimmed = piece.strip(" \t\u3000\r")
+            if trimmed:
+                s = start + lead
+                sentences.append(Sentence(trimmed, base + s, base + s + len(trimmed)))
+            start = i + 1
+    return tuple(sentences)
+
+
+def short_title(body: str) -> str:
+    """A clause's short title: the phrase before the first 。 (or ，when that is too long)."""
+    head = re.split(r"[。！？；]", body, maxsplit=1)[0].strip()
+    if len(head) > _TITLE_MAX_CHARS:
+        head = re.split(r"[，,]", head, maxsplit=1)[0].strip()
+    return head[:_TITLE_MAX_CHARS * 2]
+
+
+_BOOK_TITLE_RE = re.compile(r"《([^《》]{2,80})》")
+
+
+def find_linked(text: str, linked: Sequence[LinkedDocument]) -> tuple[str, ...]:
+    """Ids of linked documents that ``text`` mentions, by title or alias (with or without 《》)."""
+    found: list[str] = []
+    titles = {m.group(1) for m in _BOOK_TITLE_RE.finditer(text)}
+    for doc in linked:
+        for name in doc.names:
+            if name in titles or (len(name) >= 8 and name in text):
+                found.append(doc.id)
+                break
+    return tuple(found)
+
+
+@dataclass
+class _OpenSection:
+    kind: Literal["preamble", "chapter", "clause"]
+    key: str
+    number: int | None
+    label: str
+    chapter: str | None
+    chapter_title: str
+    lines: list[_Line]
+
+
+@dataclass
+class _OpenChapter:
+    key: str
+    number: int | None
+    title: str
+    line: _Line
+    inferred: bool
+    section_keys: list[str]
+
+
+def parse_policy(
+    text: str,
+    doc_id: str,
+    title: str = "",
+    linked: Sequence[LinkedDocument] = (),
+    source: str = "",
+    warnings: Iterable[ParseWarning] = (),
+) -> PolicyDocument:
+    """Parse a policy text into its structure.
+
+    Args:
+        text: the decoded file content; offsets refer to it.
+        doc_id: the document's id.
+        title: the document title (taken from the title block when empty).
+        linked: documents it may mention, to record which clause mentions which.
+        source: file name for error messages.
+        warnings: warnings already raised (e.g. by decoding), kept on the result.
+
+    Returns:
+        The parsed document.
+
+    Raises:
+        ParseError: when the text has no recognisable clause structure, or duplicate clause numbers.
+    """
+    try:
+        style = detect_style(text)
+    except ParseError as exc:
+        raise ParseError(exc.message, exc.line, source) from None
+    lines = _lines(text)
+    all_warnings = list(warnings)
+
+    clause_re = {"paren": _CLAUSE_PAREN_RE, "article": _CLAUSE_ARTICLE_RE, "list": _LIST_RE}[style]
+
+    title_lines: list[_Line] = []
+    sections: list[_OpenSection] = []
+    chapters: list[_OpenChapter] = []
+    current: _OpenSection | None = None
+    seen_structure = False
+    last_clause = 0
+    seen_keys: dict[str, int] = {}
+
+    def chapter_heading(line: _Line) -> tuple[str, int | None, str, bool] | None:
+        """(key, number, title, inferred) when ``line`` is a chapter heading."""
+        if _FINAL_PROVISIONS_RE.match(line.text):
+            return "附则", None, "附则", False
+        m = _CHAPTER_ZHANG_RE.match(line.text)
+        if m:
+            rest = line.text[m.end():].strip()
+            number = _numeral(m.group(1))
+            return int_to_chinese(number), number, rest, False
+        if style == "paren":
+            m = _LIST_RE.match(line.text)
+            if m and _is_heading_text(line.text[m.end():].strip()):
+                number = _numeral(m.group(1))
+                return int_to_chinese(number), number, line.text[m.end():].strip(), False
+            if seen_structure and _is_heading_text(line.text) and not clause_re.match(line.text):
+                numbered = [c.number for c in chapters if c.number is not None]
+                number = (numbered[-1] + 1) if numbered else 1
+                return int_to_chinese(number), number, line.text, True
+        return None
+
+    for line in lines:
+        if not seen_structure and not sections and _ATTACHMENT_RE.match(line.text):
+            continue  # the attachment label "附件1" belongs to no section
+        heading = chapter_heading(line)
+        clause_match = clause_re.match(line.text)
+        if heading and not (clause_match and style != "paren"):
+            key, number, heading_title, inferred = heading
+            if number is not None and not inferred:
+                numbered = [c.number for c in chapters if c.number is not None]
+                if numbered and number != numbered[-1] + 1:
+                    all_warnings.append(
+                        ParseWarning("chapter-gap", f"章节编号不连续：{int_to_chinese(numbered[-1])}之后是{key}", line.number)
+                    )
+            if any(c.key == key for c in chapters):
+                raise ParseError(f"章节编号重复：{key}", line.number, source)
+            if inferred:
+                all_warnings.append(
+                    ParseWarning("chapter-number-inferred", f"标题“{heading_title}”缺少编号，按顺序推定为{key}", line.number)
+                )
+            chapters.append(_OpenChapter(key, number, heading_title, line, inferred, []))
+            seen_structure = True
+            current = None
+            continue
+        if clause_match:
+            number = _numeral(clause_match.group(1))
+            key = int_to_chinese(number)
+            if key in seen_keys:
+                raise ParseError(
+                    f"条款编号重复：{clause_match.group(0).strip()}（第{seen_keys[key]}行已出现），无法唯一引用", line.number, source
+                )
+            if number != last_clause + 1:
+                all_warnings.append(
+                    ParseWarning(
+                        "clause-gap",
+                        f"条款编号不连续：{int_to_chinese(last_clause) if last_clause else '开头'}之后是{key}",
+                        line.number,
+                    )
+                )
+            seen_keys[key] = line.number
+            last_clause = number
+            chapter = chapters[-1] if chapters else None
+            label = clause_match.group(0).strip()
+            current = _OpenSection(
+                "clause", key, number, label, chapter.key if chapter else None, chapter.title if chapter else "", [line]
+            )
+            sections.append(current)
+            if chapter:
+                chapter.section_keys.append(key)
+            seen_structure = True
+            continue
+        # Plain text: continues the open clause, or is a chapter's body, or the title block / preamble.
+        if current is not None and current.kind in ("clause", "chapter", "preamble"):
+            current.lines.append(line)
+            continue
+        if chapters:
+            chapter = chapters[-1]
+            current = _OpenSection("chapter", chapter_key(chapter.key), chapter.number, "", chapter.key, chapter.title, [line])
+            sections.append(current)
+            chapter.section_keys.append(current.key)
+            continue
+        if not sections and not any(p in line.text for p in "。；！？") and len(line.text) <= 40:
+            title_lines.append(line)
+            continue
+        current = _OpenSection("preamble", PREAMBLE_KEY, None, "", None, "", [line])
+        sections.append(current)
+
+    if not any(s.kind == "clause" for s in sections):
+        first = lines[0].number if lines else None
+        raise ParseError("没有找到任何条款", first, source)
+
+    doc_title = title or "".join(ln.text for ln in title_lines)
+    built: list[Section] = []
+    for open_section in sections:
+        start, end = open_section.lines[0].start, open_section.lines[-1].end
+        body = text[start:end]
+        skip = len(open_section.label) if open_section.kind == "clause" else 0
+        label_rest = body[skip:].lstrip(" \u3000")
+        skip = len(body) - len(label_rest)
+        if open_section.kind == "clause":
+            section_title = short_title(label_rest)
+        elif open_section.kind == "chapter":
+            section_title = open_section.chapter_title
+        else:
+            section_title = "序言"
+        built.append(
+            Section(
+                key=open_section.key,
+                kind=open_section.kind,
+                number=open_section.number,
+                label=open_section.label,
+                title=section_title,
+                text=body,
+                start=start,
+                end=end,
+                chapter=open_section.chapter,
+                chapter_title=open_section.chapter_title,
+                sentences=split_sentences(body, start, skip),
+                linked=find_linked(body, linked),
+            )
+        )
+    built_chapters = tuple(
+        Chapter(c.key, c.number, c.title, c.line.start, c.line.end, c.inferred, tuple(c.section_keys)) for c in chapters
+    )
+    return PolicyDocument(doc_id, doc_title, text, tuple(built), built_chapters, tuple(all_warnings))

@@ -1,0 +1,63 @@
+"""Clause references in user text: 十六, 16, （十六）, 第十六条, 16条, 第16款 → the key "十六"."""
+
+from __future__ import annotations
+
+import re
+
+from indexing.numerals import chinese_to_int, fold_width, int_to_chinese
+
+_NUM = "零〇一二三四五六七八九十百两"
+_WHOLE_RE = re.compile(rf"^\s*(?:第\s*)?[（(【\[]?\s*([{_NUM}]+|\d+)\s*[）)】\]]?\s*(?:条款?|款|项)?\s*$")
+# In running text a reference needs a marker: brackets, 第…条, or …条 — bare numbers are amounts or years.
+_INLINE_RE = re.compile(
+    rf"第\s*([{_NUM}]+|\d+)\s*(?:条款?|款|项|条)"
+    rf"|[（(]\s*([{_NUM}]+|\d+)\s*[）)]"
+    rf"|(?<![\d{_NUM}.])([{_NUM}]+|\d+)\s*(?:条款|条)(?![件例])"
+)
+
+
+def _to_key(token: str, max_clause: int) -> str | None:
+    try:
+        number = int(token) if token.isdigit() else chinese_to_int(token)
+    except ValueError:
+        return None
+    if not 1 <= number <= max_clause:
+        return None
+    return int_to_chinese(number)
+
+
+def parse_clause_ref(text: str, max_clause: int = 999) -> str | None:
+    """Read a whole string as a clause reference.
+
+    Args:
+        text: e.g. ``"十六"``, ``"16"``, ``"（十六）"``, ``"第十六条"``, ``"16条"``.
+        max_clause: the highest clause number that exists.
+
+    Returns:
+        The clause key (``"十六"``) or ``None`` when ``text`` is not a clause reference.
+    """
+    match = _WHOLE_RE.match(fold_width(text))
+    return _to_key(match.group(1), max_clause) if match else None
+
+
+def find_clause_refs(text: str, max_clause: int = 999) -> list[str]:
+    """Find clause references inside a question, in order, without duplicates.
+
+    Args:
+        text: free text such as ``"第十六条和（十七）有什么区别"``.
+        max_clause: the highest clause number that exists.
+
+    Returns:
+        Clause keys in order of appearance.
+    """
+    folded = fold_width(text)
+    whole = parse_clause_ref(folded, max_clause)
+    if whole:
+        return [whole]
+    keys: list[str] = []
+    for match in _INLINE_RE.finditer(folded):
+        token = next(g for g in match.groups() if g)
+        key = _to_key(token, max_clause)
+        if key and key not in keys:
+            keys.append(key)
+    return keys

@@ -1,0 +1,1 @@
+"""Retrievers behind one interface: BM25, dense, and their calibrated fusion to clauses."""

@@ -1,0 +1,53 @@
+"""What retrievers return: scored chunks, and clauses with the reasons they were found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+RetrieverMode = Literal["bm25", "dense", "hybrid"]
+RETRIEVER_MODES: tuple[str, ...] = ("bm25", "dense", "hybrid")
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """One chunk found by one retriever: index into the index's chunk list, raw score, 1-based rank."""
+
+    chunk_index: int
+    score: float
+    rank: int
+
+
+@dataclass
+class ClauseHit:
+    """A section (clause, chapter text or preamble) with its fused score and why it was found."""
+
+    doc_id: str
+    section_key: str
+    score: float
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+    bm25_score: float = 0.0
+    dense_score: float = 0.0
+    matched_terms: list[str] = field(default_factory=list)
+    best_chunk_id: str = ""
+    via: list[str] = field(default_factory=list)   # "reference", "text", "profile", "expansion", "facet", "rerank"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "doc": self.doc_id,
+            "clause": self.section_key if not self.section_key.startswith(("chapter:", "preamble")) else None,
+            "section": self.section_key,
+            "score": round(self.score, 4),
+            "bm25_rank": self.bm25_rank,
+            "dense_rank": self.dense_rank,
+            "matched_terms": self.matched_terms,
+            "best_chunk": self.best_chunk_id,
+            "via": self.via,
+        }
+
+
+class ChunkSearcher(Protocol):
+    """A store that ranks chunks for a query (BM25 over tokens, or dense over vectors)."""
+
+    def search(self, query: str, k: int) -> list[ChunkHit]: ...

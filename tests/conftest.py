@@ -1,0 +1,39 @@
+"""Shared fixtures: every state directory points at tmp_path; the real corpus is parsed once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+MEASURE = CORPUS / "documents" / "shenzhen-digital-creative-measures-2022-draft.txt"
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test touches ~/.policy-assistant: POLICY_ASSISTANT_HOME is a fresh tmp dir."""
+    home = tmp_path / "pa-home"
+    monkeypatch.setenv("POLICY_ASSISTANT_HOME", str(home))
+    for name in ("CORPUS", "EMBED_MODEL", "CHROMA_URL", "LLM_BASE_URL", "LLM_MODEL", "LLM_API_KEY"):
+        monkeypatch.delenv("POLICY_ASSISTANT_" + name, raising=False)
+    return home
+
+
+@pytest.fixture(scope="session")
+def measure_text() -> str:
+    return MEASURE.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def knowledge():
+    from assistant.knowledge import load_knowledge
+
+    return load_knowledge(CORPUS)

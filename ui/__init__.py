@@ -1,0 +1,1 @@
+"""The Gradio web app and the JSON HTTP API (one server, one port)."""
