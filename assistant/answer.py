@@ -89,7 +89,7 @@ class Answer:
             "rewritten_question": self.rewritten_question,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
-            "caps": [_cap_json(a) for a in self.caps],
+            "caps": [a.to_json() for a in self.caps],
             "refused": self.refused,
             "notices": self.notices,
             "latency_ms": round(self.latency_ms, 1),
@@ -103,12 +103,6 @@ class Answer:
             "llm_used": self.llm_used,
             "error": self.error,
         }
-
-
-def _cap_json(award: Award) -> dict[str, Any]:
-    data = award.to_json()
-    data["amount_text"] = award.amount_text
-    return data
 
 
 def error_answer(question: str, message: str, id: str | None = None) -> dict[str, Any]:

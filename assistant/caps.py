@@ -64,6 +64,7 @@ class Award:
         data = asdict(self)
         if isinstance(self.amount_wan, float) and self.amount_wan.is_integer():
             data["amount_wan"] = int(self.amount_wan)
+        data["amount_text"] = self.amount_text
         return data
 
 

@@ -1,0 +1,72 @@
+"""Open the assistant for a CLI command: build the index on first use, turn index problems into one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--retriever", choices=("hybrid", "bm25", "dense"), default=None,
+                        help="检索方式（默认 hybrid，或环境变量 POLICY_ASSISTANT_RETRIEVER）")
+    parser.add_argument("--no-profiles", action="store_true", help="不使用条款画像（对比实验用）")
+    parser.add_argument("--no-expansion", action="store_true", help="不做同义词扩展（对比实验用）")
+    parser.add_argument("--corpus", type=Path, default=None, help="语料目录（默认：内置语料）")
+    parser.add_argument("--embed-model", default=None, help="嵌入模型（须与建索引时一致）")
+    parser.add_argument("--chroma-url", default=None, help="Chroma 服务器地址，如 http://127.0.0.1:8000")
+
+
+def index_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from indexing.config import IndexConfig
+
+    overrides = {}
+    if getattr(args, "corpus", None):
+        overrides["corpus_dir"] = Path(args.corpus)
+    if getattr(args, "embed_model", None):
+        overrides["embed_model"] = args.embed_model
+    if getattr(args, "chroma_url", None):
+        overrides["chroma_url"] = args.chroma_url
+    return IndexConfig(**overrides)
+
+
+def open_assistant(args: argparse.Namespace, build_if_missing: bool = True):  # type: ignore[no-untyped-def]
+    """The assistant for this command; a missing index is built first (with progress on stderr)."""
+    from assistant.cli import CliError
+    from assistant.service import PolicyAssistant
+    from indexing.manifest import IndexNotBuilt, IndexProblem
+    from indexing.parser import ParseError
+
+    try:
+        config = index_config(args)
+    except ValueError as exc:
+        raise CliError(f"配置错误：{exc}") from None
+
+    def _open():  # type: ignore[no-untyped-def]
+        return PolicyAssistant.open(
+            retriever=getattr(args, "retriever", None),
+            use_profiles=not getattr(args, "no_profiles", False),
+            expand=not getattr(args, "no_expansion", False),
+            index_config=config,
+        )
+
+    try:
+        return _open()
+    except IndexNotBuilt:
+        if not build_if_missing:
+            raise CliError("索引尚未建立，请先运行：policy-assistant index") from None
+        from indexing.build import build_index
+
+        print("首次使用：正在建立索引（约十几秒）…", file=sys.stderr)
+        try:
+            build_index(config)
+        except (ParseError, IndexProblem, ValueError) as exc:
+            raise CliError(f"建立索引失败：{exc}") from None
+        try:
+            return _open()
+        except IndexProblem as exc:
+            raise CliError(str(exc)) from None
+    except IndexProblem as exc:
+        raise CliError(str(exc)) from None
+    except ParseError as exc:
+        raise CliError(f"无法解析语料文档：{exc}") from None

@@ -1,0 +1,258 @@
+"""Query understanding: normalise the question, find clause references, amounts, intent, injections,
+and resolve follow-ups against the previous turn — all deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from assistant.lexicon import Lexicon, default_lexicon
+from indexing.numerals import find_amounts_wan
+from indexing.references import find_clause_refs
+from indexing.tokenize_zh import fold, tokenize
+
+Intent = Literal[
+    "reference",      # names a clause: 第十六条
+    "largest",        # which clauses pay the most
+    "meta-validity",  # 有效期
+    "meta-interpret", # 由谁解释
+    "meta-effective", # 施行日期
+    "meta-status",    # 征求意见稿 / 正式稿
+    "meta-basis",     # 依据哪些文件
+    "meta-scope",     # 重点支持领域 / 支持范围
+    "match",          # a description of a business: list every clause it could apply for
+    "general",
+]
+
+# Question words that say "how much money" — general Chinese, not tied to any clause.
+_MONEY_RE = re.compile(
+    r"多少钱|多少万|能补多少|补多少|给多少|拿多少|领多少|奖多少|资助多少|最多|最高|上限|封顶|顶格|额度|金额|多少|"
+    r"能补|补贴|补助|资助|奖励|扶持|奖金|钱|万元|万|subsidy|grant|funding|money|how much|cap"
+)
+_TERM_RE = re.compile(r"期限|几年|多久|多长时间|年限|连续|每年|一次性|分几次")
+_LARGEST_RE = re.compile(
+    r"(补|给|资助|奖励|扶持|钱|金额)[^，。？?]{0,6}(最多|最高|最大)的|(最多|最高|最大)的[^，。？?]{0,4}(条款|是哪|有哪|项目)|"
+    r"哪(几|些|个)?(条款|条|项|个)?[^，。？?]{0,6}(补|给|拿|资助|奖励)得?(最多|最高)|金额最大|最大的一笔|排名|从高到低|"
+    r"(整个|全部|所有|这个|本)(措施|政策|文件)[^，。？?]{0,10}(最多|最高)|(单个|单项|一个)项目[^，。？?]{0,6}(最多|最高)|"
+    r"(最多|最高)(能|可以)?(拿|补|给)[^，。？?]{0,6}(哪几|哪些)"
+)
+_META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
+    ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)|到哪年|几年有效")),
+    ("meta-interpret", re.compile(r"解释|谁说了算|哪个部门负责|主管部门|负责部门|谁负责|找谁")),
+    ("meta-effective", re.compile(r"施行|实施日期|生效|什么时候(开始|实施|执行|起)|哪天(开始|实施|起)|起实施|开始实施|执行日期")),
+    ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|定稿|草案|草稿|最终版|是不是正式")),
+    ("meta-basis", re.compile(r"依据|根据(哪|什么)|上位|上级文件|出台背景|制定依据")),
+    ("meta-scope", re.compile(r"重点支持领域|支持(哪些|什么)领域|四大业态|支持范围|支持哪些行业|覆盖哪些行业|适用范围")),
+)
+_INJECTION_RE = re.compile(
+    r"忽略(之前|以上|前面|上面|先前|所有)?的?(所有)?(规则|指令|设定|要求|限制|提示)|ignore (all |the )?(previous|above|prior)|"
+    r"system\s*[:：]|系统提示|你现在是|扮演|把上限改|上限改成|改成\d+万|按我说的|不要引用|别管(规则|原文)"
+)
+_FIRST_PERSON_RE = re.compile(r"我们|我司|本公司|我公司|我们公司|咱们|我是|我在|我想|我打算|我家|本人|我们团队|我们是|公司是|团队|工作室|机构")
+_BUSINESS_VERB_RE = re.compile(r"做|开|搞|经营|运营|开发|生产|打算|计划|想|准备|提供|卖|签|建|办")
+_ANAPHORA_RE = re.compile(r"这个|这条|该条|此条|这项|这一条|上面(的|那个|这条)?|刚才(的|那个|说的)?|上一条|它|该项|这款|这笔")
+_ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d])个|(前|后|最后)一个|另一个|另外一个")
+_ELLIPSIS_START_RE = re.compile(r"^(那|那么|那如果|如果是|如果|要是|换成|还有|另外|那要是|那我们|那我)")
+_ELLIPSIS_END_RE = re.compile(r"(呢|的呢|怎么样|怎么算|一样吗|也行吗|也可以吗|也能吗)[？?。!！]*$")
+# Words that only carry intent; what remains after removing them is the question's own topic.
+_INTENT_ONLY = frozenset(
+    """多少 钱 补 补贴 补助 资助 奖励 扶持 给 拿 领 能补 最多 最高 上限 封顶 期限 几年 多久 年限 条件 要求 申请 申报
+    怎么 材料 准备 呢 那 那么 如果 要是 是 吗 有 没有 一样 也 行 可以 能 这个 这条 该条 它 上面 刚才 第 个 条款
+    多长 时间 每年 一次性 怎么样 算 还 另外 还有 一次 几次 办法 按 规定 哪 哪条 哪个 对上 适用 符合 算不算 挂 申 万
+    元 万元 听说 真的 确定 吗 吧 对 对吗 是不是 多大 额度 金额 次 年 具体 讲 说 内容 什么 直接 告诉 告诉我 限制
+    规则 指令 忽略 前面 之前 所有 以上 设定 提示 system 改成 政府 支持 政策 我能 我们能 能拿 能领 能给 以后 到
+    怎么办 咋 咋办 多少钱 补多少 拿多少""".split()
+)
+
+MAX_FACETS = 4
+
+
+@dataclass
+class QueryPlan:
+    """Everything understood about one turn before retrieval."""
+
+    original: str
+    normalized: str
+    rewritten: str
+    search_text: str
+    intent: Intent = "general"
+    money: bool = False
+    asks_term: bool = False
+    clause_refs: list[str] = field(default_factory=list)
+    claimed_amounts: list[float] = field(default_factory=list)
+    injection: bool = False
+    expansion: list[str] = field(default_factory=list)
+    facets: list[str] = field(default_factory=list)
+    forced_sections: list[str] = field(default_factory=list)   # from a reference or a follow-up
+    carried_sections: list[str] = field(default_factory=list)  # previous turn's sections (a small prior)
+    ordinal: int | None = None
+    followup: str = ""  # "", "anaphora", "ordinal", "ellipsis", "bare"
+
+
+@dataclass(frozen=True)
+class PreviousTurn:
+    """What the previous turn was about: its plan and the sections its answer cited, in order."""
+
+    plan: QueryPlan
+    sections: tuple[str, ...]
+
+
+def normalize(text: str, lexicon: Lexicon | None = None) -> str:
+    """Fold width/traditional/case, collapse whitespace, repair unambiguous typos."""
+    lexicon = lexicon or default_lexicon()
+    folded = fold(text)
+    folded = re.sub(r"\s+", " ", folded).strip()
+    return lexicon.repair(folded)
+
+
+def own_topic_tokens(text: str) -> list[str]:
+    """Content tokens of a question once intent-only words are removed (empty for "钱呢", "有期限吗")."""
+    text = _INJECTION_RE.sub(" ", text)
+    return [t for t in tokenize(text) if t not in _INTENT_ONLY and not t.isdigit()]
+
+
+def detect_intent(text: str, refs: list[str]) -> Intent:
+    if refs:
+        return "reference"
+    if _LARGEST_RE.search(text):
+        return "largest"
+    for intent, pattern in _META_PATTERNS:
+        if pattern.search(text):
+            return intent
+    if looks_like_description(text):
+        return "match"
+    return "general"
+
+
+def looks_like_description(text: str) -> bool:
+    """A founder describing their business in their own words (long, first person, a doing verb)."""
+    return len(text) >= 8 and bool(_FIRST_PERSON_RE.search(text)) and bool(_BUSINESS_VERB_RE.search(text))
+
+
+def split_facets(text: str) -> list[str]:
+    """Split a business description into its facets (what they make, for whom, what they plan).
+
+    Clauses of a sentence are cut at Chinese punctuation and at connectives that start a new plan
+    (还/另外/同时/以后/打算/计划/准备); very short pieces are merged into their neighbour.
+    """
+    pieces = re.split(r"[，,。；;！!？?\n]|(?:另外|同时|此外|并且|而且|以后|将来|未来|下一步|还想|还打算|还计划|也想)", text)
+    facets: list[str] = []
+    for piece in (p.strip() for p in pieces if p and p.strip()):
+        if facets and len(own_topic_tokens(piece)) < 2:
+            facets[-1] = facets[-1] + "，" + piece
+        else:
+            facets.append(piece)
+    return facets[:MAX_FACETS] if len(facets) > 1 else []
+
+
+def _strip_ellipsis(text: str) -> str:
+    text = _ELLIPSIS_START_RE.sub("", text)
+    text = _ELLIPSIS_END_RE.sub("", text)
+    return text.strip(" ，,？?。")
+
+
+def _intent_phrase(plan: QueryPlan) -> str:
+    if plan.asks_term:
+        return "资助期限是多久？"
+    if plan.money or plan.intent == "largest":
+        return "最多能获得多少资助？"
+    return "适用哪条政策？"
+
+
+def plan_query(
+    text: str,
+    previous: PreviousTurn | None = None,
+    max_clause: int = 999,
+    lexicon: Lexicon | None = None,
+) -> QueryPlan:
+    """Understand one turn, resolving it against the previous one when it is a follow-up.
+
+    Args:
+        text: the user's turn as typed.
+        previous: the previous turn's plan and cited sections, if any.
+        max_clause: highest clause number of the measure (to validate references).
+        lexicon: the domain lexicon (default: corpus/lexicon/synonyms.toml).
+
+    Returns:
+        The query plan; ``rewritten`` is a standalone question shown to users and eval suites.
+    """
+    lexicon = lexicon or default_lexicon()
+    normalized = normalize(text, lexicon)
+    refs = find_clause_refs(normalized, max_clause)
+    plan = QueryPlan(original=text, normalized=normalized, rewritten=normalized, search_text=normalized)
+    plan.clause_refs = refs
+    plan.injection = bool(_INJECTION_RE.search(normalized))
+    plan.claimed_amounts = [amount for amount, _, _ in find_amounts_wan(normalized)]
+    plan.money = bool(_MONEY_RE.search(normalized)) or bool(plan.claimed_amounts)
+    plan.asks_term = bool(_TERM_RE.search(normalized))
+    plan.intent = detect_intent(normalized, refs)
+    plan.forced_sections = list(refs)
+
+    if previous is not None and not refs:
+        _resolve_followup(plan, previous)
+
+    if plan.intent == "match":
+        plan.facets = split_facets(plan.search_text)
+    plan.expansion = lexicon.expand(plan.search_text)
+    return plan
+
+
+def _resolve_followup(plan: QueryPlan, previous: PreviousTurn) -> None:
+    text = plan.normalized
+    prev_sections = list(previous.sections)
+    plan.carried_sections = prev_sections[:3]
+    topic = own_topic_tokens(_strip_ellipsis(text))
+    ordinal = _ORDINAL_RE.search(text)
+    inherits_money = (not plan.money) and (previous.plan.money or previous.plan.intent == "largest")
+
+    if ordinal and prev_sections:
+        number = ordinal.group(1)
+        index = 0
+        if number:
+            index = (int(number) if number.isdigit() else "一二三四五六七八九十".index(number) + 1) - 1
+        elif ordinal.group(2) in ("后", "最后"):
+            index = len(prev_sections) - 1
+        plan.followup = "ordinal"
+        plan.ordinal = index
+        # Several clauses cited before: the n-th clause. One clause: its n-th award, same clause.
+        target = prev_sections[index] if 1 < len(prev_sections) and index < len(prev_sections) else prev_sections[0]
+        plan.forced_sections = [target]
+        plan.rewritten = f"（{target}）{text}" if not target.startswith(("chapter:", "preamble")) else text
+        plan.intent = previous.plan.intent if plan.intent == "general" else plan.intent
+        plan.money = plan.money or previous.plan.money
+        return
+
+    if not topic and prev_sections:
+        # "钱呢？" "这个有期限吗？" "要什么条件" — no topic of its own: it is about the previous sections.
+        plan.followup = "bare" if not _ANAPHORA_RE.search(text) else "anaphora"
+        plan.forced_sections = prev_sections[:1] if plan.followup == "anaphora" else prev_sections[:2]
+        plan.money = plan.money or inherits_money or plan.asks_term
+        target = plan.forced_sections[0]
+        label = f"（{target}）" if not target.startswith(("chapter:", "preamble")) else ""
+        plan.rewritten = f"{label}{text}" if label else f"{previous.plan.rewritten} {text}"
+        plan.search_text = f"{previous.plan.search_text} {text}"
+        if plan.intent == "general":
+            plan.intent = previous.plan.intent if previous.plan.intent != "match" else "general"
+        return
+
+    if _ANAPHORA_RE.search(text) and prev_sections and len(topic) <= 2:
+        plan.followup = "anaphora"
+        plan.forced_sections = prev_sections[:1]
+        target = prev_sections[0]
+        plan.rewritten = f"（{target}）{text}" if not target.startswith(("chapter:", "preamble")) else text
+        plan.money = plan.money or inherits_money
+        return
+
+    is_ellipsis = bool(_ELLIPSIS_START_RE.search(text) or _ELLIPSIS_END_RE.search(text))
+    if is_ellipsis and len(text) <= 30:
+        plan.followup = "ellipsis"
+        core = _strip_ellipsis(text) or text
+        if inherits_money:
+            plan.money = True
+        if not plan.money and not plan.asks_term and plan.intent == "general":
+            plan.intent = previous.plan.intent if previous.plan.intent not in ("reference",) else "general"
+        plan.rewritten = core + ("" if (plan.money and _MONEY_RE.search(core)) else _intent_phrase(plan if plan.money else previous.plan))
+        # Keep the previous question as weak context for retrieval: the carried-sections prior does the rest.
+        plan.search_text = core

@@ -1,0 +1,64 @@
+"""Out-of-scope topics (corpus/lexicon/out_of_scope.toml) and the calibrated "not covered" decision."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from indexing.tokenize_zh import LEXICON_DIR, fold
+
+OUT_OF_SCOPE_FILE = LEXICON_DIR / "out_of_scope.toml"
+
+
+@dataclass(frozen=True)
+class ScopeTopic:
+    name: str
+    terms: tuple[str, ...]
+    unless: tuple[str, ...]
+    advice: str
+
+    def matches(self, folded_text: str) -> bool:
+        return any(t in folded_text for t in self.terms) and not any(u in folded_text for u in self.unless)
+
+
+@dataclass(frozen=True)
+class ScopeThresholds:
+    """Below both, a question is too far from every clause to answer (calibrated on the train split).
+
+    ``bm25``: the best section's raw BM25 score from the user's own words (text + profiles);
+    ``dense``: the best section's cosine similarity. Reproduce with ``policy-assistant eval --split train``.
+    """
+
+    bm25: float = 1.0
+    dense: float = 0.84
+
+
+@lru_cache(maxsize=4)
+def scope_topics(path: Path = OUT_OF_SCOPE_FILE) -> tuple[ScopeTopic, ...]:
+    if not path.exists():
+        return ()
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return tuple(
+        ScopeTopic(
+            name=t["name"],
+            terms=tuple(fold(x) for x in t["terms"]),
+            unless=tuple(fold(x) for x in t.get("unless", ())),
+            advice=t.get("advice", ""),
+        )
+        for t in data.get("topic", ())
+    )
+
+
+def out_of_scope_topic(folded_text: str) -> ScopeTopic | None:
+    """The first out-of-scope topic a question is about, if any."""
+    for topic in scope_topics():
+        if topic.matches(folded_text):
+            return topic
+    return None
+
+
+def too_far(best_bm25: float, best_dense: float, thresholds: ScopeThresholds) -> bool:
+    """True when neither channel found anything close: the question is not about these documents."""
+    return best_bm25 < thresholds.bm25 and best_dense < thresholds.dense

@@ -1,0 +1,378 @@
+"""The assistant facade used by the CLI, the web app, the HTTP API and the eval runner.
+
+``PolicyAssistant.open()`` loads the corpus, the cap table and the index once; ``ask(turns)`` answers the
+last turn of a conversation, resolving follow-ups against the earlier turns deterministically.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assistant.answer import Answer, Clarify, ClarifyOption
+from assistant.compose import Decision, compose, section_name
+from assistant.knowledge import KnowledgeBase, load_knowledge
+from assistant.query import PreviousTurn, QueryPlan, plan_query
+from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
+from indexing.retrieval.fusion import FusionWeights
+from indexing.retrieval.hits import RETRIEVER_MODES, ClauseHit, RetrieverMode
+from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
+
+log = logging.getLogger("policy_assistant")
+
+_META_SECTION_MARKERS = {
+    "meta-validity": "有效期",
+    "meta-interpret": "负责解释",
+    "meta-effective": "起实施",
+}
+
+
+class BadInput(ValueError):
+    """A question the assistant will not process (empty, too long, binary junk); message is Chinese."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get("POLICY_ASSISTANT_" + name)
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        return default
+
+
+@dataclass
+class AssistantConfig:
+    """Answering behaviour. Ratios and thresholds are tuned on the eval set's train split."""
+
+    retriever: RetrieverMode = "hybrid"
+    use_profiles: bool = True
+    expand: bool = True
+    k: int = 8
+    max_question_chars: int = field(default_factory=lambda: _env_int("MAX_QUESTION_CHARS", 2000))
+    max_turns: int = field(default_factory=lambda: _env_int("MAX_TURNS", 20))
+    secondary_ratio: float = 0.8      # also cite sections scoring at least this share of the best
+    max_citations: int = 3
+    match_ratio: float = 0.9          # business descriptions: cite a second clause only when nearly as strong
+    match_max: int = 2
+    clarify_ratio: float = 0.92       # top two this close and different caps → ask which one
+    scope: ScopeThresholds = field(default_factory=ScopeThresholds)
+    weights: FusionWeights = field(default_factory=FusionWeights)
+
+    def __post_init__(self) -> None:
+        if self.retriever not in RETRIEVER_MODES:
+            raise ValueError(f"retriever must be one of {', '.join(RETRIEVER_MODES)}; got {self.retriever!r}")
+        if self.max_question_chars < 1 or self.max_turns < 1:
+            raise ValueError("max_question_chars and max_turns must be positive")
+
+
+@dataclass
+class SearchResult:
+    """Ranked sections for a lookup-desk query."""
+
+    query: str
+    rewritten: str
+    expansion: list[str]
+    results: list[dict[str, Any]]
+    latency_ms: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query, "rewritten": self.rewritten, "expansion": self.expansion,
+                "results": self.results, "latency_ms": round(self.latency_ms, 1)}
+
+
+@dataclass
+class _Turn:
+    plan: QueryPlan
+    decision: Decision
+
+
+class PolicyAssistant:
+    """Answers questions about the corpus with citations and caps from the table."""
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        retriever: HybridRetriever | None,
+        config: AssistantConfig | None = None,
+        index: Any = None,
+        phraser: Any = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.retriever = retriever
+        self.config = config or AssistantConfig()
+        self.index = index
+        self.phraser = phraser
+        self._max_clause = len(knowledge.primary.document.clauses)
+
+    # ---- construction ----------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        retriever: RetrieverMode | None = None,
+        use_profiles: bool = True,
+        expand: bool = True,
+        index_config: Any = None,
+        config: AssistantConfig | None = None,
+    ) -> PolicyAssistant:
+        """Load the corpus and the built index (raises the index's errors with a rebuild hint)."""
+        from indexing.config import IndexConfig, env
+        from indexing.index_files import open_index
+
+        index_config = index_config or IndexConfig()
+        config = config or AssistantConfig()
+        config.retriever = retriever or env("RETRIEVER", config.retriever) or "hybrid"  # type: ignore[assignment]
+        config.use_profiles = use_profiles
+        config.expand = expand
+        config.__post_init__()
+        index = open_index(index_config)
+        knowledge = load_knowledge(index_config.corpus_dir)
+        hybrid = HybridRetriever(index.chunks, index.bm25, index.dense, config.retriever, config.weights, use_profiles)
+        phraser = None
+        from assistant.llm import LLMConfig, LLMPhraser
+
+        llm_config = LLMConfig.from_env()
+        if llm_config is not None:
+            phraser = LLMPhraser(llm_config)
+            # Import llama-index and open the connection now, so the first question's timeout is not spent on it.
+            phraser.warm()
+        return cls(knowledge, hybrid, config, index=index, phraser=phraser)
+
+    # ---- input -----------------------------------------------------------------------------------
+    def validate_question(self, text: object) -> str:
+        """Check and clean one user turn.
+
+        Raises:
+            BadInput: for non-text, empty, over-long or junk input (message in Chinese).
+        """
+        if not isinstance(text, str):
+            raise BadInput("问题必须是文本。")
+        cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
+        cleaned = cleaned.replace("\ufffd", "").strip()
+        if not cleaned:
+            raise BadInput("问题为空，请输入您想咨询的内容。")
+        if len(text) > self.config.max_question_chars:
+            raise BadInput(f"问题过长（{len(text)} 字），请控制在 {self.config.max_question_chars} 字以内。")
+        if not re.search(r"[\w\u4e00-\u9fff]", cleaned):
+            raise BadInput("没有识别到文字内容，请用文字描述您的问题。")
+        return cleaned
+
+    def validate_turns(self, turns: object) -> list[str]:
+        if isinstance(turns, str):
+            turns = [turns]
+        if not isinstance(turns, list) or not turns:
+            raise BadInput("turns 必须是非空的文本列表。")
+        if len(turns) > self.config.max_turns:
+            raise BadInput(f"对话轮数过多（{len(turns)}），上限为 {self.config.max_turns} 轮。")
+        return [self.validate_question(t) for t in turns]
+
+    # ---- answering -------------------------------------------------------------------------------
+    def _retrieve(self, plan: QueryPlan, k: int | None = None) -> list[ClauseHit]:
+        if self.retriever is None:
+            return []
+        request = RetrievalRequest(
+            text=plan.search_text,
+            expansion=plan.expansion if self.config.expand else (),
+            facets=plan.facets,
+            carried=plan.carried_sections,
+            k=k or self.config.k,
+        )
+        return self.retriever.retrieve(request)
+
+    def _meta_section(self, plan: QueryPlan) -> str | None:
+        document = self.knowledge.primary.document
+        if plan.intent == "meta-basis":
+            return "preamble" if any(s.key == "preamble" for s in document.sections) else None
+        if plan.intent == "meta-scope":
+            return next((s.key for s in document.sections if s.kind == "chapter"), None)
+        marker = _META_SECTION_MARKERS.get(plan.intent)
+        if marker:
+            return next((s.key for s in document.sections if marker in s.text), None)
+        return None
+
+    def _decide(self, plan: QueryPlan) -> Decision:
+        kb = self.knowledge
+        if plan.forced_sections:
+            keys = [k for k in plan.forced_sections if _exists(kb, k)]
+            hits = self._retrieve(plan) if self.retriever else []
+            return Decision([(k, 1.0) for k in keys], hits=hits, route="reference" if plan.clause_refs else "followup")
+        meta = self._meta_section(plan)
+        if meta is not None:
+            return Decision([(meta, 1.0)], hits=self._retrieve(plan), route="meta")
+        if plan.intent == "meta-status":
+            return Decision([], hits=[], route="meta")
+        if plan.intent == "largest":
+            top = kb.caps.max_amount()
+            keys = list(dict.fromkeys(a.clause for a in kb.caps.awards if a.amount_wan == top))
+            return Decision([(k, 1.0) for k in keys], route="largest")
+        hits = self._retrieve(plan)
+        nearest = [(h.section_key, h.score) for h in hits[:3]]
+        topic = out_of_scope_topic(plan.normalized)
+        if topic is not None:
+            return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=hits)
+        if not hits:
+            return Decision([], refused=True, nearest=[], hits=hits)
+        best = hits[0]
+        best_bm25 = max(h.bm25_score for h in hits)
+        best_dense = max(h.dense_score for h in hits)
+        if self.retriever is not None and self.retriever.mode == "bm25":
+            best_dense = 1.0 if best_bm25 >= self.config.scope.bm25 else 0.0
+        elif self.retriever is not None and self.retriever.mode == "dense":
+            best_bm25 = self.config.scope.bm25 if best_dense >= self.config.scope.dense else 0.0
+        if too_far(best_bm25, best_dense, self.config.scope):
+            return Decision([], refused=True, nearest=nearest, hits=hits)
+        is_match = plan.intent == "match"
+        ratio = self.config.match_ratio if is_match else self.config.secondary_ratio
+        limit = self.config.match_max if is_match else self.config.max_citations
+        chosen = [(h.section_key, h.score) for h in hits if h.score >= ratio * best.score][:limit]
+        clarify = None
+        if not is_match and len(hits) > 1 and hits[1].score >= self.config.clarify_ratio * best.score:
+            clarify = self._clarify(hits[0].section_key, hits[1].section_key)
+        return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
+
+    def _clarify(self, first: str, second: str) -> Clarify | None:
+        """Ask which one when two close sections lead to different caps."""
+        kb = self.knowledge
+
+        def caps_signature(key: str) -> tuple:
+            return tuple(sorted((a.amount_wan or -1, a.qualifier) for a in kb.awards(key)))
+
+        if first.startswith(("chapter:", "preamble")) or second.startswith(("chapter:", "preamble")):
+            return None
+        if caps_signature(first) == caps_signature(second):
+            return None
+        options = tuple(ClarifyOption(label=section_name(kb.section(k)), clause=k) for k in (first, second))
+        return Clarify(question="您的情况更接近哪一种？", options=options)
+
+    def _run_turns(self, turns: list[str]) -> tuple[_Turn, list[_Turn]]:
+        previous: PreviousTurn | None = None
+        history: list[_Turn] = []
+        for text in turns:
+            plan = plan_query(text, previous, self._max_clause)
+            decision = self._decide(plan)
+            turn = _Turn(plan, decision)
+            history.append(turn)
+            cited = tuple(k for k, _ in decision.sections) or tuple(k for k, _ in decision.nearest[:1])
+            previous = PreviousTurn(plan, cited)
+        return history[-1], history[:-1]
+
+    def ask(self, turns: list[str] | str, id: str | None = None) -> Answer:
+        """Answer the last turn of a conversation (earlier turns are its history).
+
+        Raises:
+            BadInput: for invalid input.
+        """
+        started = time.perf_counter()
+        clean = self.validate_turns(turns)
+        last, _ = self._run_turns(clean)
+        answer = compose(self.knowledge, last.plan, last.decision)
+        answer.id = id
+        answer.retrieved = [self._hit_json(h) for h in self._ranked(last.decision)]
+        if self.phraser is not None and not answer.refused:
+            from assistant.llm_answer import apply_llm
+
+            sections = [self.knowledge.section(c.section) for c in answer.citations]
+            retrieved = {h["section"] for h in answer.retrieved} | {c.section for c in answer.citations}
+            answer = apply_llm(answer, sections, retrieved, self.phraser, log)
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def match(self, description: str) -> Answer:
+        """Policy matching: every clause a company description could apply for."""
+        started = time.perf_counter()
+        text = self.validate_question(description)
+        plan = plan_query(text, None, self._max_clause)
+        plan.intent = "match"
+        from assistant.query import split_facets
+
+        plan.facets = split_facets(plan.search_text)
+        decision = self._decide(plan)
+        answer = compose(self.knowledge, plan, decision)
+        answer.retrieved = [self._hit_json(h) for h in self._ranked(decision)]
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def search(self, query: str, k: int = 5) -> SearchResult:
+        """Ranked sections for a lookup query: references first, then retrieval, with reasons."""
+        started = time.perf_counter()
+        text = self.validate_question(query)
+        plan = plan_query(text, None, self._max_clause)
+        hits = self._retrieve(plan, k=max(k, 1) + len(plan.clause_refs))
+        meta = self._meta_section(plan)
+        ordered: list[tuple[str, ClauseHit | None, list[str]]] = []
+        for key in plan.clause_refs:
+            if _exists(self.knowledge, key):
+                ordered.append((key, None, ["reference"]))
+        if meta:
+            ordered.append((meta, None, ["meta"]))
+        seen = {key for key, _, _ in ordered}
+        for hit in hits:
+            if hit.section_key not in seen:
+                ordered.append((hit.section_key, hit, hit.via))
+                seen.add(hit.section_key)
+        results = []
+        for key, hit, via in ordered[:k]:
+            view = self.knowledge.section_view(self.knowledge.section(key))
+            view.update(
+                score=round(hit.score, 4) if hit else 1.0,
+                matched_terms=hit.matched_terms if hit else [],
+                bm25_rank=hit.bm25_rank if hit else None,
+                dense_rank=hit.dense_rank if hit else None,
+                via=via,
+            )
+            results.append(view)
+        return SearchResult(query, plan.rewritten, list(plan.expansion), results, (time.perf_counter() - started) * 1000)
+
+    def _ranked(self, decision: Decision) -> list[ClauseHit]:
+        """The retrieval list an evaluation sees: decided sections first, then the rest of the hits."""
+        out: list[ClauseHit] = []
+        seen: set[str] = set()
+        hit_by_key = {h.section_key: h for h in decision.hits}
+        for key, score in decision.sections:
+            out.append(hit_by_key.get(key) or ClauseHit(self.knowledge.primary.meta.id, key, score, via=[decision.route]))
+            seen.add(key)
+        out.extend(h for h in decision.hits if h.section_key not in seen)
+        return out
+
+    def _hit_json(self, hit: ClauseHit) -> dict[str, Any]:
+        data = hit.to_json()
+        try:
+            data["title"] = self.knowledge.section(hit.section_key).title
+        except KeyError:
+            data["title"] = ""
+        return data
+
+    # ---- status ----------------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        kb = self.knowledge
+        data: dict[str, Any] = {
+            "ready": self.retriever is not None,
+            "retriever": self.config.retriever,
+            "documents": len(kb.documents),
+            "clauses": len(kb.primary.document.clauses),
+            "caps": len(kb.caps.awards),
+            "llm": self.phraser is not None,
+            "problems": [],
+        }
+        manifest = getattr(self.index, "manifest", None)
+        if manifest is not None:
+            data["model"] = getattr(manifest, "embed_model", "")
+            data["built_at"] = getattr(manifest, "built_at", "")
+            data["counts"] = getattr(manifest, "counts", {})
+        return data
+
+
+def _exists(kb: KnowledgeBase, key: str) -> bool:
+    try:
+        kb.section(key)
+        return True
+    except KeyError:
+        return False
+
+
+def open_assistant_for_corpus(corpus_dir: Path) -> KnowledgeBase:  # pragma: no cover - convenience
+    return load_knowledge(corpus_dir)

@@ -1,0 +1,166 @@
+"""The clause retriever: BM25 and dense chunk searches → per-section channels → calibrated fusion.
+
+One class serves the three modes (``bm25``, ``dense``, ``hybrid``) so that evaluations compare like
+with like; profile chunks (source="profile") feed their own channels and can be switched off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from indexing.chunking import Chunk
+from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, fuse
+from indexing.retrieval.hits import ChunkSearcher, ClauseHit, RetrieverMode
+from indexing.tokenize_zh import tokenize
+
+
+@dataclass(frozen=True)
+class RetrievalRequest:
+    """What to look for: the question text, lexicon expansion, facets, and follow-up context."""
+
+    text: str
+    expansion: Sequence[str] = ()
+    facets: Sequence[str] = ()
+    carried: Sequence[str] = ()     # previous turn's sections: a small prior
+    k: int = 10
+
+
+@dataclass
+class ChannelScores:
+    """Raw per-section scores of each channel for one query, and the ranks within each."""
+
+    raw: dict[Channel, dict[str, float]] = field(default_factory=dict)
+    best_chunk: dict[str, tuple[float, int]] = field(default_factory=dict)
+
+    def rank_of(self, channel_prefix: str, key: str) -> int | None:
+        merged: dict[str, float] = {}
+        for channel, scores in self.raw.items():
+            if channel.startswith(channel_prefix):
+                for k, v in scores.items():
+                    merged[k] = max(merged.get(k, float("-inf")), v)
+        ordered = sorted(merged, key=lambda k: -merged[k])
+        return ordered.index(key) + 1 if key in merged else None
+
+    def raw_of(self, channel_prefix: str, key: str) -> float:
+        return max((s.get(key, 0.0) for c, s in self.raw.items() if c.startswith(channel_prefix)), default=0.0)
+
+
+class HybridRetriever:
+    """Ranks sections (clauses, chapter text, preamble) for a question."""
+
+    def __init__(
+        self,
+        chunks: Sequence[Chunk],
+        bm25: ChunkSearcher,
+        dense: ChunkSearcher | None,
+        mode: RetrieverMode = "hybrid",
+        weights: FusionWeights = FusionWeights(),
+        use_profiles: bool = True,
+    ) -> None:
+        if mode not in ("bm25", "dense", "hybrid"):
+            raise ValueError(f"retriever mode must be one of bm25, dense, hybrid; got {mode!r}")
+        if mode != "bm25" and dense is None:
+            raise ValueError(f"retriever mode {mode!r} needs a dense store")
+        self.chunks = list(chunks)
+        self.bm25 = bm25
+        self.dense = dense
+        self.mode = mode
+        self.weights = weights
+        self.use_profiles = use_profiles
+        self._chunk_tokens: dict[int, frozenset[str]] = {}
+        self._pool = min(len(self.chunks), 200)
+
+    # ---- channels --------------------------------------------------------------------------------
+    def _channels(self, text: str, expansion: Sequence[str]) -> ChannelScores:
+        scores = ChannelScores()
+        if self.mode in ("bm25", "hybrid"):
+            own = self.bm25.search(text, self._pool)
+            extra = self.bm25.search(" ".join(expansion), self._pool) if expansion else []
+            combined: dict[int, float] = {}
+            for hit in own:
+                combined[hit.chunk_index] = combined.get(hit.chunk_index, 0.0) + hit.score
+            for hit in extra:
+                combined[hit.chunk_index] = combined.get(hit.chunk_index, 0.0) + self.weights.expansion * hit.score
+            self._add(scores, "bm25", combined)
+        if self.mode in ("dense", "hybrid") and self.dense is not None:
+            hits = self.dense.search(text, self._pool)
+            self._add(scores, "dense", {h.chunk_index: h.score for h in hits})
+        return scores
+
+    def _add(self, scores: ChannelScores, kind: str, by_chunk: dict[int, float]) -> None:
+        for source in ("text", "profile"):
+            if source == "profile" and not self.use_profiles:
+                continue
+            channel: Channel = f"{kind}_{source}"  # type: ignore[assignment]
+            pairs = [(self.chunks[i].section_key, s) for i, s in by_chunk.items() if self.chunks[i].source == source]
+            scores.raw[channel] = aggregate_max(pairs)
+            if source == "text":
+                for i, s in by_chunk.items():
+                    chunk = self.chunks[i]
+                    if chunk.source != "text":
+                        continue
+                    key = chunk.section_key
+                    if kind == "bm25" or key not in scores.best_chunk:
+                        if s > scores.best_chunk.get(key, (float("-inf"), -1))[0]:
+                            scores.best_chunk[key] = (s, i)
+
+    def _matched_terms(self, key: str, query_tokens: set[str]) -> list[str]:
+        terms: set[str] = set()
+        for i, chunk in enumerate(self.chunks):
+            if chunk.section_key != key:
+                continue
+            if i not in self._chunk_tokens:
+                self._chunk_tokens[i] = frozenset(tokenize(chunk.text))
+            terms |= query_tokens & self._chunk_tokens[i]
+        return sorted(terms, key=lambda t: (-len(t), t))[:12]
+
+    # ---- public ----------------------------------------------------------------------------------
+    def score(self, text: str, expansion: Sequence[str] = ()) -> tuple[dict[str, float], ChannelScores]:
+        """Fused section scores for one query text (no facets, no prior)."""
+        channels = self._channels(text, expansion)
+        return fuse(channels.raw, self.weights), channels
+
+    def retrieve(self, request: RetrievalRequest) -> list[ClauseHit]:
+        """Rank sections for a request.
+
+        Facets (parts of a long business description) are scored separately and a section keeps its
+        best facet score, so a description touching three clauses can surface all three.
+
+        Returns:
+            Up to ``request.k`` hits, best first, each with ranks per channel and matched terms.
+        """
+        fused, channels = self.score(request.text, request.expansion)
+        via: dict[str, list[str]] = {key: ["text"] for key in fused}
+        for facet in request.facets:
+            facet_scores, _ = self.score(facet, ())
+            for key, value in facet_scores.items():
+                # A facet's leader counts a little less than the whole question's leader.
+                value *= 0.9
+                if value > fused.get(key, 0.0):
+                    fused[key] = value
+                    via.setdefault(key, []).append("facet")
+        for key in request.carried:
+            if key in fused or key:
+                fused[key] = fused.get(key, 0.0) + self.weights.carried
+                via.setdefault(key, []).append("context")
+        ranked = sorted(fused.items(), key=lambda kv: -kv[1])[: request.k]
+        query_tokens = set(tokenize(request.text)) | set(tokenize(" ".join(request.expansion)))
+        hits = []
+        for key, value in ranked:
+            best = channels.best_chunk.get(key)
+            hits.append(
+                ClauseHit(
+                    doc_id=self.chunks[best[1]].doc_id if best else (self.chunks[0].doc_id if self.chunks else ""),
+                    section_key=key,
+                    score=value,
+                    bm25_rank=channels.rank_of("bm25", key),
+                    dense_rank=channels.rank_of("dense", key),
+                    bm25_score=channels.raw_of("bm25", key),
+                    dense_score=channels.raw_of("dense", key),
+                    matched_terms=self._matched_terms(key, query_tokens),
+                    best_chunk_id=self.chunks[best[1]].chunk_id if best else "",
+                    via=via.get(key, []),
+                )
+            )
+        return hits
