@@ -109,7 +109,10 @@ def conditions_of(section: Section, profile: Profile | None) -> list[str]:
 
 
 def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str | None:
-    """Compare amounts the user mentioned with the table: a false premise is corrected, a wish checked."""
+    """Compare amounts the user mentioned with the table: a false premise is corrected, a wish checked.
+
+    The user's own figure is never repeated: every amount in an answer comes from the cap table.
+    """
     if not plan.claimed_amounts:
         return None
     figures = [a for a in awards if a.amount_wan is not None]
@@ -117,17 +120,16 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
     name = section.label or section_name(section)
     if not figures:
         if awards:
-            return (f"您提到的{format_wan(claimed)}在原文中没有依据：{name}的金额按《{awards[0].basis}》相关规定执行，"
+            return (f"您提到的金额在原文中没有依据：{name}的金额按《{awards[0].basis}》相关规定执行，"
                     "本措施未写明具体金额。")
-        return f"您提到的{format_wan(claimed)}在原文中没有依据：{name}没有写明任何资助金额。"
+        return f"您提到的金额在原文中没有依据：{name}没有写明任何资助金额。"
     top = max(figures, key=lambda a: a.amount_wan or 0)
     cap = top.amount_wan or 0
     if claimed > cap:
-        return (f"不能按{format_wan(claimed)}计：原文{name}规定的是{top.qualifier}{format_wan(cap)}，"
-                f"{format_wan(claimed)}超出了上限。")
+        return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{top.qualifier}{format_wan(cap)}。"
     if claimed == cap:
-        return f"{format_wan(claimed)}正是{name}的{top.qualifier}金额（上限），实际金额以评审结果为准。"
-    return (f"{format_wan(claimed)}在{name}的上限（{top.qualifier}{format_wan(cap)}）以内；"
+        return f"您提到的金额与{name}的上限一致（{top.qualifier}{format_wan(cap)}），实际金额以评审结果为准。"
+    return (f"您提到的金额在{name}的上限（{top.qualifier}{format_wan(cap)}）以内；"
             "上限不等于实际可得，具体金额以评审结果为准。")
 
 

@@ -33,6 +33,11 @@ def chinese_to_int(text: str) -> int:
     section = 0    # value below the current large unit
     digit: int | None = None
     for ch in text:
+        if ch in "零〇":
+            digit = None if digit is None else digit  # a placeholder: 一百零五
+            if text in ("零", "〇"):
+                return 0
+            continue
         if ch in _DIGITS:
             if digit is not None and _DIGITS[ch] != 0:
                 # 一二 is not a numeral; 二零二二 style is handled by the caller.
@@ -96,7 +101,7 @@ def fold_width(text: str) -> str:
 
 _AMOUNT_RE = re.compile(
     r"(?P<num>\d[\d,，]*(?:\.\d+)?|[" + _NUMERAL_CHARS + r"]+(?:点[" + "".join(_DIGITS) + r"]+)?)"
-    r"\s*(?P<unit>亿元|亿|万元|万块|万|千万|百万|元|块钱|块)"
+    r"\s*(?P<unit>亿元|亿|万元|万块|万|千万|百万|元)"
 )
 
 
@@ -139,6 +144,8 @@ def find_amounts_wan(text: str) -> list[tuple[float, int, int]]:
         number_text, unit = match.group("num"), match.group("unit")
         # A bare Chinese numeral glued to 万 (三百万) is split as 三百 + 万 by the regex;
         # 三千万 arrives as 三千 + 万 too, which is correct.
+        if all(ch in "百千万亿佰仟" for ch in number_text):
+            continue  # "千万不要", "百万级": a unit word, not a figure
         try:
             value = _parse_number(number_text)
         except (ValueError, KeyError):

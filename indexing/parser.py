@@ -253,13 +253,13 @@ def parse_policy(
 
     def chapter_heading(line: _Line) -> tuple[str, int | None, str, bool] | None:
         """(key, number, title, inferred) when ``line`` is a chapter heading."""
-        if _FINAL_PROVISIONS_RE.match(line.text):
-            return "附则", None, "附则", False
         m = _CHAPTER_ZHANG_RE.match(line.text)
-        if m:
+        if m and _is_heading_text(line.text[m.end():].strip()):
             rest = line.text[m.end():].strip()
             number = _numeral(m.group(1))
             return int_to_chinese(number), number, rest, False
+        if _FINAL_PROVISIONS_RE.match(line.text):
+            return "附则", None, "附则", False
         if style == "paren":
             m = _LIST_RE.match(line.text)
             if m and _is_heading_text(line.text[m.end():].strip()):

