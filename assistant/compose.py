@@ -99,7 +99,8 @@ def conditions_of(section: Section, profile: Profile | None) -> list[str]:
     """Conditions a user must still check, quoted from the clause text."""
     found: list[str] = []
     if profile:
-        found.extend(c for c in profile.conditions if c in section.text and not c.startswith(("按《", "在《", "每年")))
+        found.extend(c for c in profile.conditions
+                     if c in section.text and not c.startswith(("按《", "在《", "每年")) and "期限" not in c)
     for word in _CONDITION_WORDS:
         if word in section.text and not any(word in c for c in found):
             found.append(word)

@@ -40,7 +40,7 @@ _LARGEST_RE = re.compile(
 )
 _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)|到哪年|几年有效")),
-    ("meta-interpret", re.compile(r"解释|谁说了算|哪个部门负责|主管部门|负责部门|谁负责|找谁")),
+    ("meta-interpret", re.compile(r"解释|谁说了算|以谁的为准|歧义")),
     ("meta-effective", re.compile(r"施行|实施日期|生效|什么时候(开始|实施|执行|起)|哪天(开始|实施|起)|起实施|开始实施|执行日期")),
     ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|定稿|草案|草稿|最终版|是不是正式")),
     ("meta-basis", re.compile(r"依据|根据(哪|什么)|上位|上级文件|出台背景|制定依据")),
@@ -245,6 +245,10 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn) -> None:
         plan.money = plan.money or inherits_money
         return
 
+    if len(topic) > 2:
+        # A follow-up with a substantial topic of its own ("那如果把游戏卖到海外呢") should not lean on
+        # the previous answer's clauses.
+        plan.carried_sections = []
     is_ellipsis = bool(_ELLIPSIS_START_RE.search(text) or _ELLIPSIS_END_RE.search(text))
     if is_ellipsis and len(text) <= 30:
         plan.followup = "ellipsis"

@@ -140,7 +140,9 @@ class PolicyAssistant:
             phraser = LLMPhraser(llm_config)
             # Import llama-index and open the connection now, so the first question's timeout is not spent on it.
             phraser.warm()
-        return cls(knowledge, hybrid, config, index=index, phraser=phraser)
+        assistant = cls(knowledge, hybrid, config, index=index, phraser=phraser)
+        assistant._index_config = index_config
+        return assistant
 
     # ---- input -----------------------------------------------------------------------------------
     def validate_question(self, text: object) -> str:
@@ -360,9 +362,22 @@ class PolicyAssistant:
         }
         manifest = getattr(self.index, "manifest", None)
         if manifest is not None:
+            import dataclasses
+
+            counts = getattr(manifest, "counts", {})
             data["model"] = getattr(manifest, "embed_model", "")
             data["built_at"] = getattr(manifest, "built_at", "")
-            data["counts"] = getattr(manifest, "counts", {})
+            data["counts"] = dataclasses.asdict(counts) if dataclasses.is_dataclass(counts) else dict(counts or {})
+        if self.index is not None:
+            from indexing.index_files import check_index
+
+            index_dir = getattr(self.index, "index_dir", None)
+            config = getattr(self, "_index_config", None)
+            if config is not None:
+                data["problems"] = check_index(config)
+                data["ready"] = data["ready"] and not data["problems"]
+            elif index_dir is None:
+                data["problems"] = ["索引目录未知"]
         return data
 
 

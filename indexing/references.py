@@ -11,8 +11,10 @@ _WHOLE_RE = re.compile(rf"^\s*(?:第\s*)?[（(【\[]?\s*([{_NUM}]+|\d+)\s*[）)�
 # In running text a reference needs a marker: brackets, 第…条, or …条 — bare numbers are amounts or years.
 _INLINE_RE = re.compile(
     rf"第\s*([{_NUM}]+|\d+)\s*(?:条款?|款|项|条)"
-    rf"|[（(]\s*([{_NUM}]+|\d+)\s*[）)]"
-    rf"|(?<![\d{_NUM}.])([{_NUM}]+|\d+)\s*(?:条款|条)(?![件例])"
+    # Full-width brackets take digits or numerals; ASCII brackets only numerals ("alert(1)" is not a clause).
+    rf"|（\s*([{_NUM}]+|\d+)\s*）|\(\s*([{_NUM}]+)\s*\)"
+    # Bare "十六条"/"16条": not a single numeral character ("上一条生产线", "三条建议"), not after 上/这/哪/每.
+    rf"|(?<![\d{_NUM}.上下这那哪每几前后])(\d+|[{_NUM}]{{2,}})\s*(?:条款|条)(?![件例])"
 )
 
 

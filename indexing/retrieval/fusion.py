@@ -22,9 +22,9 @@ class FusionWeights:
     """Weights of each channel, of expansion terms, and of the previous turn's sections."""
 
     bm25_text: float = 1.0
-    bm25_profile: float = 0.7
-    dense_text: float = 0.6
-    dense_profile: float = 0.4
+    bm25_profile: float = 0.8
+    dense_text: float = 0.3
+    dense_profile: float = 0.7
     expansion: float = 0.35    # BM25 score of lexicon-expansion terms, relative to the user's own words
     carried: float = 0.25      # bonus for the previous turn's sections in a follow-up
 
@@ -39,6 +39,14 @@ def aggregate_max(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
         if score > best.get(key, float("-inf")):
             best[key] = score
     return best
+
+
+def aggregate_sum(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
+    """A section's score in one channel is the sum over its chunks (for many short profile fields)."""
+    total: dict[str, float] = {}
+    for key, score in pairs:
+        total[key] = total.get(key, 0.0) + score
+    return total
 
 
 def scale_bm25(scores: Mapping[str, float]) -> dict[str, float]:

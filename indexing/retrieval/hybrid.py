@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from indexing.chunking import Chunk
-from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, fuse
+from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, aggregate_sum, fuse
 from indexing.retrieval.hits import ChunkSearcher, ClauseHit, RetrieverMode
 from indexing.tokenize_zh import tokenize
 
@@ -69,6 +69,9 @@ class HybridRetriever:
         self.weights = weights
         self.use_profiles = use_profiles
         self._chunk_tokens: dict[int, frozenset[str]] = {}
+        self._section_chunks: dict[str, list[int]] = {}
+        for i, chunk in enumerate(self.chunks):
+            self._section_chunks.setdefault(chunk.section_key, []).append(i)
         self._pool = min(len(self.chunks), 200)
 
     # ---- channels --------------------------------------------------------------------------------
@@ -94,7 +97,9 @@ class HybridRetriever:
                 continue
             channel: Channel = f"{kind}_{source}"  # type: ignore[assignment]
             pairs = [(self.chunks[i].section_key, s) for i, s in by_chunk.items() if self.chunks[i].source == source]
-            scores.raw[channel] = aggregate_max(pairs)
+            # Keyword evidence spread over a profile's fields adds up (as if the profile were one document);
+            # everything else counts its best chunk. Tuned on the train split: +1.6 points top-1.
+            scores.raw[channel] = aggregate_sum(pairs) if (kind, source) == ("bm25", "profile") else aggregate_max(pairs)
             if source == "text":
                 for i, s in by_chunk.items():
                     chunk = self.chunks[i]
@@ -105,15 +110,14 @@ class HybridRetriever:
                         if s > scores.best_chunk.get(key, (float("-inf"), -1))[0]:
                             scores.best_chunk[key] = (s, i)
 
-    def _matched_terms(self, key: str, query_tokens: set[str]) -> list[str]:
+    def _matched_terms(self, key: str, own: set[str], expanded: set[str]) -> list[str]:
+        """Terms of the question found in the section (text or profile): the user's own words first."""
         terms: set[str] = set()
-        for i, chunk in enumerate(self.chunks):
-            if chunk.section_key != key:
-                continue
+        for i in self._section_chunks.get(key, ()):
             if i not in self._chunk_tokens:
-                self._chunk_tokens[i] = frozenset(tokenize(chunk.text))
-            terms |= query_tokens & self._chunk_tokens[i]
-        return sorted(terms, key=lambda t: (-len(t), t))[:12]
+                self._chunk_tokens[i] = frozenset(tokenize(self.chunks[i].text))
+            terms |= (own | expanded) & self._chunk_tokens[i]
+        return sorted(terms, key=lambda t: (t not in own, -len(t), t))[:12]
 
     # ---- public ----------------------------------------------------------------------------------
     def score(self, text: str, expansion: Sequence[str] = ()) -> tuple[dict[str, float], ChannelScores]:
@@ -145,7 +149,8 @@ class HybridRetriever:
                 fused[key] = fused.get(key, 0.0) + self.weights.carried
                 via.setdefault(key, []).append("context")
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])[: request.k]
-        query_tokens = set(tokenize(request.text)) | set(tokenize(" ".join(request.expansion)))
+        own_tokens = set(tokenize(request.text))
+        expanded_tokens = {t for t in tokenize(" ".join(request.expansion)) if len(t) > 1 and t.isascii() is False}
         hits = []
         for key, value in ranked:
             best = channels.best_chunk.get(key)
@@ -158,7 +163,7 @@ class HybridRetriever:
                     dense_rank=channels.rank_of("dense", key),
                     bm25_score=channels.raw_of("bm25", key),
                     dense_score=channels.raw_of("dense", key),
-                    matched_terms=self._matched_terms(key, query_tokens),
+                    matched_terms=self._matched_terms(key, own_tokens, expanded_tokens),
                     best_chunk_id=self.chunks[best[1]].chunk_id if best else "",
                     via=via.get(key, []),
                 )

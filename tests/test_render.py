@@ -1,0 +1,212 @@
+"""ui/render.py: escaping, highlight offsets, cap tables — pure functions over the contract's JSON."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui import render
+
+EVIL = '<script>alert(1)</script> ![x](http://evil/x.png) <img src=x onerror=alert(2)> "quoted" & ${x} {{value}}'
+
+
+def _answer(**overrides):
+    answer = {
+        "id": "a1",
+        "question": "孵化器最多能补多少？",
+        "answer": "根据（十六），孵化器最高200万元。",
+        "citations": [
+            {"doc": "d", "chapter": "七", "clause": "十六", "section": "十六", "title": "建设数字创意孵化器",
+             "quote": "给予最高200万元资助", "start": 10, "end": 20, "score": 1.0},
+        ],
+        "caps": [
+            {"clause": "十六", "amount_wan": 200, "qualifier": "最高", "term": "资助期限不超过3年",
+             "target": "孵化器和众创空间", "kind": "资助", "basis": "本措施", "amount_text": "最高200万元"},
+        ],
+        "refused": False,
+        "notices": [],
+        "clarify": None,
+        "error": None,
+    }
+    answer.update(overrides)
+    return answer
+
+
+def test_render_module_imports_no_web_framework():
+    source = open(render.__file__, encoding="utf-8").read()
+    assert "import gradio" not in source and "fastapi" not in source
+
+
+@pytest.mark.parametrize("fn", [render.esc, render.text_block])
+def test_user_text_is_escaped(fn):
+    out = fn(EVIL)
+    assert "<script>" not in out and "<img" not in out
+    assert "&lt;script&gt;" in out
+    assert "&quot;quoted&quot;" in out or "quoted" in out
+
+
+def test_markdown_escape_defuses_images_and_links():
+    out = render.md_escape("![x](http://evil/x.png) [a](b) **bold** <b>")
+    assert "![" not in out and "](" not in out
+    assert r"\!\[x\]\(http://evil/x\.png\)" in out
+    assert "<b>" not in out
+    assert "\n" not in render.md_escape("a\nb")
+
+
+def test_chat_html_escapes_user_and_answer_text():
+    messages = [
+        {"role": "user", "text": EVIL},
+        {"role": "assistant", "text": None, "answer": _answer(answer=EVIL, question=EVIL), "final": True},
+    ]
+    out = render.chat_html(messages, known_sections=["十六"])
+    assert "<script" not in out and "<img" not in out
+    assert out.count("&lt;script&gt;") == 2
+    assert "![x](http://evil/x.png)" in out  # as literal text, inside no <img>
+
+
+def test_answer_html_has_chips_cap_table_and_feedback():
+    out = render.answer_html(_answer(), index=3, known_sections=["十六"])
+    assert 'class="pa-chip" data-section="十六"' in out
+    assert "（十六）建设数字创意孵化器" in out
+    assert '<table class="pa-caps">' in out and "最高200万元" in out and "资助期限不超过3年" in out
+    assert 'data-rating="down" data-index="3"' in out
+    # （十六） inside the answer text becomes a chip too
+    assert '<button type="button" class="pa-ref" data-section="十六">（十六）</button>' in out
+
+
+def test_unknown_clause_refs_in_text_stay_text():
+    out = render.link_clause_refs("见（九十九）", known=["十六"])
+    assert out == "见（九十九）"
+
+
+def test_streaming_answer_shows_text_only():
+    out = render.answer_html(_answer(), text="根据（十六）", final=False)
+    assert "pa-cursor" in out and "<table" not in out and "pa-chip" not in out
+
+
+def test_error_answer_renders_message_escaped():
+    out = render.answer_html(_answer(error="<b>太长</b>"))
+    assert "&lt;b&gt;太长&lt;/b&gt;" in out and "<b>" not in out
+
+
+def test_clarify_options_are_buttons_with_escaped_labels():
+    clarify = {"question": "您指哪一种？", "options": [{"label": "孵化器<x>", "clause": "十六"}, {"label": "基地", "clause": "十七"}]}
+    out = render.clarify_html(clarify)
+    assert out.count('class="pa-option"') == 2
+    assert 'data-option="孵化器&lt;x&gt;"' in out and "<x>" not in out
+
+
+def test_cap_table_columns_and_escaping():
+    caps = [
+        {"clause": "二十三", "amount_wan": 100, "qualifier": "追加", "term": "", "target": "省级<平台>",
+         "basis": "深圳市文化产业发展专项资金资助办法", "amount_text": "在《深圳市文化产业发展专项资金资助办法》资助基础上追加100万元"},
+        {"clause": "十", "amount_wan": None, "qualifier": "按资助办法", "term": "", "target": "动漫作品",
+         "basis": "深圳市文化产业发展专项资金资助办法", "amount_text": "金额按《…》相关规定执行（本措施未写明金额）"},
+    ]
+    out = render.cap_table_html(caps)
+    for header in ("条款", "金额", "限定", "期限", "对象", "依据"):
+        assert f"<th>{header}</th>" in out
+    assert out.count("<tr>") == 3  # header + 2 rows
+    assert "省级&lt;平台&gt;" in out
+    assert "（二十三）" in out and "追加" in out
+    assert render.cap_table_html([]) == ""
+    assert "未写明" in render.cap_table_html([], empty="本条未写明资助金额")
+    assert render.cap_rows(caps)[0][:3] == ["（二十三）", caps[0]["amount_text"], "追加"]
+
+
+def test_highlight_uses_raw_offsets_and_escapes_inside_and_outside():
+    text = "a<b>给予最高200万元资助，c&d"
+    start = text.index("给予")
+    end = start + len("给予最高200万元资助")
+    out = render.highlight(text, [render.Span(start, end)])
+    assert out == "a&lt;b&gt;<mark>给予最高200万元资助</mark>，c&amp;d"
+
+
+def test_highlight_merges_overlaps_and_clips():
+    out = render.highlight("abcdef", [render.Span(1, 3), render.Span(2, 4), render.Span(5, 99), render.Span(4, 4)])
+    assert out == "a<mark>bcd</mark>e<mark>f</mark>"
+
+
+def test_locate_quote_prefers_offsets_then_searches():
+    text = "甲。给予最高200万元资助。乙。"
+    quote = "给予最高200万元资助。"
+    base = 100
+    exact = render.locate_quote(text, quote, base + 2, base + 2 + len(quote), base)
+    assert exact == render.Span(2, 2 + len(quote))
+    # wrong offsets: fall back to search
+    assert render.locate_quote(text, quote, 0, 5, base) == render.Span(2, 2 + len(quote))
+    assert render.locate_quote(text, "不存在", None, None, base) is None
+
+
+def test_clause_html_with_real_clause_marks_the_quote(knowledge):
+    section = knowledge.resolve("十六")
+    view = knowledge.section_view(section)
+    sentence = next(s for s in section.sentences if "200万元" in s.text)
+    out = render.clause_html(view, quotes=[{"quote": sentence.text, "start": sentence.start, "end": sentence.end}], draft=True)
+    assert f"<mark>{render.esc(sentence.text)}</mark>" in out
+    assert "建设数字创意孵化器" in out and "最高200万元" in out
+    assert "征求意见稿" in out
+    # the text outside the mark is the rest of the clause
+    assert out.count("<mark>") == 1
+
+
+def test_clause_html_chapter_and_linked_documents(knowledge):
+    chapter = knowledge.section_view(knowledge.resolve("第一章"))
+    out = render.clause_html(chapter)
+    assert "第一部分" in out and "重点支持领域" in out
+    linked = knowledge.section_view(knowledge.resolve("十"))
+    out = render.clause_html(linked)
+    assert "关联文件" in out and "全文不在语料中" in out
+
+
+def test_outline_lists_all_sections(knowledge):
+    doc = knowledge.primary.document
+    chapters = []
+    for chapter in doc.chapters:
+        heading = "附则" if chapter.key == "附则" else f"{chapter.key}、{chapter.title}"
+        chapters.append({"heading": heading, "sections": [knowledge.section_view(doc.section(k)) for k in chapter.section_keys]})
+    out = render.outline_html(chapters)
+    assert out.count('class="pa-outline-section"') == sum(len(c["sections"]) for c in chapters)
+    assert "附则" in out and "（二十六）" in out and 'data-section="chapter:一"' in out
+
+
+def test_stream_chunks_are_growing_prefixes_ending_in_full_text():
+    text = "根据（十六），孵化器最高200万元。资助期限不超过3年；以正式文本为准。"
+    chunks = render.stream_chunks(text, size=8)
+    assert chunks[-1] == text
+    assert all(text.startswith(c) for c in chunks)
+    assert all(len(a) < len(b) for a, b in zip(chunks, chunks[1:], strict=False))
+    assert render.stream_chunks("") == [""]
+
+
+def test_search_results_and_composed_reply():
+    result = {
+        "query": "孵化器上限",
+        "results": [{"section": "十六", "clause": "十六", "title": "建设数字创意孵化器", "score": 0.9,
+                     "matched_terms": ["孵化器"], "via": ["text"], "caps": _answer()["caps"],
+                     "text": "（十六）建设数字创意孵化器。给予最高200万元资助"}],
+    }
+    out = render.search_results_html(result)
+    assert "（十六）建设数字创意孵化器" in out
+    assert "<b>孵化器</b>" in out and "最高200万元" in out and "命中：孵化器" in out
+    reply = render.compose_reply(result)
+    assert "（十六）" in reply and "最高200万元" in reply and "征求意见稿" in reply
+    assert "未找到" in render.compose_reply({"query": "x", "results": []})
+    assert "没有找到" in render.search_results_html({"query": "<x>", "results": []}, {})
+
+
+def test_match_markdown_is_escaped_and_complete():
+    answer = _answer(answer="可申请（十六）。\n需准备：运营报告")
+    md = render.match_markdown(answer, {"行业": "孵化器", "主要业务": "![x](http://evil/x.png)", "计划": ""}, "某措施")
+    assert md.startswith("# 政策匹配摘要")
+    assert "| （十六）建设数字创意孵化器 | 最高200万元 | 资助期限不超过3年 |" in md
+    assert "![x](http://evil" not in md
+    assert "（未填写）" in md and "需准备：运营报告" in md and "征求意见稿" in md
+    html_out = render.match_html(answer, {"行业": "<b>x</b>"})
+    assert "&lt;b&gt;x&lt;/b&gt;" in html_out and "最高200万元" in html_out
+
+
+def test_section_labels():
+    assert render.section_label("十六", "建设数字创意孵化器") == "（十六）建设数字创意孵化器"
+    assert render.section_label("chapter:一") == "第一部分"
+    assert render.section_label("chapter:附则") == "附则"
+    assert render.section_label("preamble") == "序言"

@@ -1,0 +1,388 @@
+"""The JSON HTTP API under /api: ask, search, clauses, caps, health, feedback — for eval suites and scripts.
+
+Every error is ``{"error": {"code", "message"}}`` with a Chinese message and the right status:
+400 bad input (empty, too long, malformed JSON, wrong types — FastAPI's 422 included), 404 unknown clause
+or route, 405 wrong method, 413 body too large (declared or actual), 503 while the index loads or is broken,
+500 for anything else (logged; never a traceback in the response).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ui import render
+from ui.server import AssistantHolder, NotReady, ServeConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ui.feedback import FeedbackStore
+
+log = logging.getLogger("policy_assistant.api")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_REF = 40
+KNOWN_ROUTES = frozenset({"ask", "search", "caps", "health", "feedback"})
+_QUERY_LABELS = {"q": "查询词 q", "k": "结果数 k", "format": "format", "sort": "sort", "doc": "doc"}
+MAX_K = 50
+MAX_ID = 200
+_STATUS_MESSAGES = {
+    400: "请求不正确",
+    401: "需要登录",
+    403: "禁止访问",
+    404: "没有这个接口",
+    405: "不支持该请求方法",
+    413: "请求体过大",
+    415: "不支持的内容类型",
+    429: "请求过于频繁",
+}
+
+
+class ApiError(Exception):
+    """An error response: HTTP status, a stable code, a Chinese message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status)
+
+
+# ---- middleware -----------------------------------------------------------------------------------
+class _BodyTooLarge(Exception):
+    pass
+
+
+class GuardMiddleware:
+    """Pure ASGI middleware: the /api body limit (declared and actual bytes) and two Gradio route guards.
+
+    Gradio's ``/gradio_api/file=<url>`` fetches public URLs server-side; this server makes no outbound
+    requests, so such URLs are refused. Uploads are refused when the admin tab (the only upload) is off.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]], limit: int, allow_uploads: bool) -> None:
+        self.app = app
+        self.limit = limit
+        self.allow_uploads = allow_uploads
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if "/file=" in path:
+            target = path.split("/file=", 1)[1].lower().lstrip()
+            if target.startswith(("http:", "https:", "//", "ftp:")):
+                await error_response(403, "forbidden", "本服务不代为获取外部网址。")(scope, receive, send)
+                return
+        if not self.allow_uploads and path.rstrip("/").endswith("/gradio_api/upload"):
+            await error_response(403, "forbidden", "未开启管理功能，不接受上传。")(scope, receive, send)
+            return
+        if not path.startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and (declared < 0 or declared > self.limit):
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _BodyTooLarge()
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(413, "body_too_large", f"请求体过大（上限 {self.limit} 字节）。")
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return -1
+    return None
+
+
+# ---- request parsing ------------------------------------------------------------------------------
+async def read_json(request: Request) -> Any:
+    """The request body as JSON; ApiError 400 when it is empty or not JSON."""
+    try:
+        body = await request.body()
+    except _BodyTooLarge:
+        raise
+    if not body.strip():
+        raise ApiError(400, "bad_request", "请求体为空：请发送 JSON，例如 {\"question\": \"孵化器最多能补多少？\"}。")
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_request", "请求体不是 UTF-8 编码的 JSON。") from None
+    except ValueError as exc:
+        raise ApiError(400, "bad_json", f"请求体不是合法的 JSON（{exc.msg}，第 {exc.lineno} 行）。") from None  # type: ignore[attr-defined]
+
+
+def _object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "请求体必须是 JSON 对象。")
+    return data
+
+
+def _optional_str(data: dict[str, Any], key: str, limit: int) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "bad_type", f"{key} 必须是字符串。")
+    if len(value) > limit:
+        raise ApiError(400, "too_long", f"{key} 过长（上限 {limit} 字）。")
+    return value
+
+
+def parse_ask(data: Any, max_turns: int) -> tuple[list[str], str | None]:
+    """``{"question": str}`` or ``{"turns": [str, ...]}`` (plus optional ``"id"``) → turns and id."""
+    data = _object(data)
+    question, turns = data.get("question"), data.get("turns")
+    if question is not None and turns is not None:
+        raise ApiError(400, "bad_request", "question 与 turns 只能提供一个。")
+    if turns is None:
+        if question is None:
+            raise ApiError(400, "bad_request", "缺少 question（字符串）或 turns（字符串数组）。")
+        if not isinstance(question, str):
+            raise ApiError(400, "bad_type", "question 必须是字符串。")
+        turns = [question]
+    if not isinstance(turns, list) or not all(isinstance(t, str) for t in turns):
+        raise ApiError(400, "bad_type", "turns 必须是字符串数组。")
+    if not turns:
+        raise ApiError(400, "empty", "turns 不能为空。")
+    if len(turns) > max_turns:
+        raise ApiError(400, "too_many_turns", f"对话轮次过多（上限 {max_turns} 轮）。")
+    return list(turns), _optional_str(data, "id", MAX_ID)
+
+
+def parse_search(data: Any) -> tuple[str, int]:
+    data = _object(data)
+    query, k = data.get("query"), data.get("k", 5)
+    if query is None:
+        raise ApiError(400, "bad_request", "缺少 query（字符串）。")
+    if not isinstance(query, str):
+        raise ApiError(400, "bad_type", "query 必须是字符串。")
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise ApiError(400, "bad_type", "k 必须是整数。")
+    if not 1 <= k <= MAX_K:
+        raise ApiError(400, "bad_value", f"k 必须在 1 到 {MAX_K} 之间。")
+    return query, k
+
+
+def parse_feedback(data: Any) -> dict[str, Any]:
+    data = _object(data)
+    rating = data.get("rating")
+    if rating not in ("up", "down"):
+        raise ApiError(400, "bad_value", "rating 必须是 \"up\" 或 \"down\"。")
+    question = data.get("question")
+    turns = data.get("turns")
+    if turns is not None and (not isinstance(turns, list) or not all(isinstance(t, str) for t in turns)):
+        raise ApiError(400, "bad_type", "turns 必须是字符串数组。")
+    if question is None and turns:
+        question = turns[-1]
+    if not isinstance(question, str) or not question.strip():
+        raise ApiError(400, "bad_request", "缺少 question（字符串）或 turns。")
+    answer = data.get("answer")
+    if answer is not None and not isinstance(answer, dict):
+        raise ApiError(400, "bad_type", "answer 必须是 JSON 对象（/api/ask 的返回值）。")
+    comment = _optional_str(data, "comment", 2000) or ""
+    return {"rating": rating, "question": question, "turns": turns or [question], "answer": answer or {},
+            "comment": comment}
+
+
+def validate_turns(pa: Any, turns: list[str]) -> list[str]:
+    """Every turn through ``pa.validate_question``; BadInput becomes a 400."""
+    cleaned = []
+    for number, turn in enumerate(turns, 1):
+        try:
+            cleaned.append(pa.validate_question(turn))
+        except Exception as exc:  # noqa: BLE001 - only BadInput is expected; others re-raised below
+            if type(exc).__name__ != "BadInput":
+                raise
+            prefix = f"第 {number} 轮：" if len(turns) > 1 else ""
+            raise ApiError(400, "bad_input", prefix + str(exc)) from None
+    return cleaned
+
+
+def primary_awards(kb: Any, order: str = "clause") -> list[Any]:
+    """The awards of the measure itself (not of documents added later), in clause order or largest first."""
+    awards = [a for section in kb.primary.document.sections for a in kb.awards(section.key)]
+    if order == "amount":
+        with_figure = sorted((a for a in awards if a.amount_wan is not None), key=lambda a: -a.amount_wan)
+        return with_figure + [a for a in awards if a.amount_wan is None]
+    return awards
+
+
+# ---- routes ---------------------------------------------------------------------------------------
+def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeConfig) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    def ask_sync(turns: list[str], answer_id: str | None) -> dict[str, Any]:
+        with holder.use() as pa:
+            cleaned = validate_turns(pa, turns)
+            return pa.ask(cleaned, id=answer_id).to_json()
+
+    @router.post("/ask", summary="问答：引用条款与资助上限（Answer JSON 契约）")
+    async def ask(request: Request, format: str = "json") -> Response:
+        if format not in ("json", "html"):
+            raise ApiError(400, "bad_value", "format 只能是 json 或 html。")
+        turns, answer_id = parse_ask(await read_json(request), config.max_turns)
+        answer = await run_in_threadpool(ask_sync, turns, answer_id)
+        if format == "html":
+            known = [s.key for s in holder.knowledge.primary.document.sections]
+            page = render.chat_html([{"role": "user", "text": turns[-1]}, {"role": "assistant", "answer": answer}],
+                                    known_sections=known)
+            return HTMLResponse(page)
+        return JSONResponse(answer)
+
+    def search_sync(query: str, k: int) -> dict[str, Any]:
+        with holder.use() as pa:
+            cleaned = validate_turns(pa, [query])[0]
+            return pa.search(cleaned, k=k).to_json()
+
+    @router.post("/search", summary="条款检索：排序后的条款、得分、命中词、资助上限")
+    async def search(request: Request) -> JSONResponse:
+        query, k = parse_search(await read_json(request))
+        return JSONResponse(await run_in_threadpool(search_sync, query, k))
+
+    @router.get("/search", summary="条款检索（GET 形式，便于在浏览器地址栏直接查询）")
+    async def search_get(q: str, k: int = Query(5, ge=1, le=MAX_K)) -> JSONResponse:
+        return JSONResponse(await run_in_threadpool(search_sync, q, k))
+
+    @router.get("/clauses/{ref:path}", summary="条款原文：十六 / 16 / 第十六条 / chapter:一 / 第一章 / 序言")
+    def clause(ref: str, doc: str | None = None) -> JSONResponse:
+        from assistant.knowledge import UnknownSection
+
+        if not ref.strip() or len(ref) > MAX_REF:
+            raise ApiError(400, "bad_request", f"条款编号不正确：长度应为 1 到 {MAX_REF} 个字符。")
+        kb = holder.knowledge
+        try:
+            section = kb.resolve(ref, doc)
+        except UnknownSection as exc:
+            raise ApiError(404, "unknown_clause", str(exc)) from None
+        view = kb.section_view(section, doc)
+        view["display_name"] = section.display_name
+        view["chapter_heading"] = kb.chapter_of(section, doc)
+        return JSONResponse(view)
+
+    @router.get("/caps", summary="资助上限表（均由原文推导）")
+    def caps(sort: str = "clause") -> JSONResponse:
+        if sort not in ("clause", "amount"):
+            raise ApiError(400, "bad_value", "sort 只能是 clause 或 amount。")
+        kb = holder.knowledge
+        rows = []
+        for award in primary_awards(kb, sort):
+            row = award.to_json()
+            row["amount_text"] = award.amount_text
+            rows.append(row)
+        return JSONResponse({"doc": kb.primary.meta.id, "title": kb.primary.meta.title,
+                             "status": kb.primary.meta.status, "caps": rows})
+
+    @router.get("/health", summary="就绪状态：200 就绪；503 加载中或索引有问题")
+    def health() -> JSONResponse:
+        ok, body = holder.health()
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @router.post("/feedback", status_code=201, summary="对答复的评价（up/down，可附意见）")
+    async def feedback(request: Request) -> JSONResponse:
+        item = parse_feedback(await read_json(request))
+        record_id = await run_in_threadpool(
+            store.add, item["rating"], item["question"], item["turns"], item["answer"], item["comment"], "api"
+        )
+        return JSONResponse({"id": record_id}, status_code=201)
+
+    @router.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def unknown(rest: str) -> JSONResponse:
+        if rest.rstrip("/") in KNOWN_ROUTES or rest.startswith("clauses/"):
+            raise ApiError(405, "method_not_allowed", f"/api/{rest} 不支持该请求方法。")
+        raise ApiError(404, "not_found", f"没有这个接口：/api/{rest}")
+
+    return router
+
+
+def install_api(app: FastAPI, holder: AssistantHolder, store: FeedbackStore, config: ServeConfig) -> None:
+    """Add the /api routes, the guard middleware and the JSON error handlers to ``app``."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(NotReady)
+    async def _not_ready(request: Request, exc: NotReady) -> JSONResponse:
+        return error_response(503, exc.code, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors():
+            names = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+            name = _QUERY_LABELS.get(names[-1], names[-1]) if names else "请求"
+            kind = str(err.get("type", ""))
+            if kind == "missing":
+                problems.append(f"缺少{name}")
+            elif kind.startswith(("int", "float")):
+                problems.append(f"{name} 必须是数字")
+            elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+                problems.append(f"{name} 超出允许范围")
+            else:
+                problems.append(f"{name} 不正确")
+        return error_response(400, "bad_request", "请求参数不正确：" + "；".join(problems) + "。")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = _STATUS_MESSAGES.get(exc.status_code, "请求失败")
+        response = error_response(exc.status_code, f"http_{exc.status_code}", message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        log.error("处理 %s %s 时出错", request.method, request.url.path, exc_info=exc)
+        return error_response(500, "internal_error", "服务器内部错误，请稍后再试。")
+
+    app.add_middleware(GuardMiddleware, limit=config.max_body_bytes, allow_uploads=config.admin_enabled)
+    app.include_router(build_router(holder, store, config))

@@ -1,0 +1,593 @@
+"""Pure HTML/Markdown rendering for the web UI: every piece of text is escaped before it is marked up.
+
+Nothing here imports gradio or touches the network or disk: functions take the JSON shapes of the
+assistant's contract (``Answer.to_json()``, ``SearchResult.to_json()``, ``KnowledgeBase.section_view()``)
+and return strings. Clause text, user input and any LLM text go through :func:`esc` (or
+:func:`md_escape` for Markdown files), so ``<script>`` and ``![x](http://evil/x.png)`` stay inert text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+JsonDict = Mapping[str, Any]
+
+DRAFT_NOTICE = "本措施为征求意见稿，施行日期在原文中为空白（“2022年 月 日”），以正式发布文本及操作规程为准。"
+CAP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("clause", "条款"),
+    ("amount_text", "金额"),
+    ("qualifier", "限定"),
+    ("term", "期限"),
+    ("target", "对象"),
+    ("basis", "依据"),
+)
+COUNT_LABELS = {
+    "documents": "文档数",
+    "sections": "章节与条款",
+    "clauses": "条款",
+    "text_chunks": "原文段落",
+    "profile_chunks": "条款画像段落",
+    "chunks": "索引段落合计",
+}
+_CLAUSE_REF_RE = re.compile(r"（([零一二三四五六七八九十百]+)）")
+_MD_SPECIAL_RE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def esc(text: object) -> str:
+    """HTML-escape any value (``None`` → empty), quotes included so it is safe inside attributes."""
+    if text is None:
+        return ""
+    return html.escape(str(text), quote=True)
+
+
+def md_escape(text: object) -> str:
+    """Escape Markdown syntax so user text renders literally (links, images, emphasis, HTML tags)."""
+    if text is None:
+        return ""
+    escaped = _MD_SPECIAL_RE.sub(r"\\\1", str(text))
+    # A line break inside a table cell or list item would break the structure.
+    return escaped.replace("\r", " ").replace("\n", " ")
+
+
+# ---- labels ---------------------------------------------------------------------------------------
+def section_label(section: str | None, title: str = "") -> str:
+    """How a person names a cited section: （十六）建设数字创意孵化器, 第一部分, 附则, 序言."""
+    if not section:
+        return title or ""
+    if section == "preamble":
+        return "序言"
+    if section.startswith("chapter:"):
+        chapter = section.removeprefix("chapter:")
+        name = "附则" if chapter == "附则" else f"第{chapter}部分"
+        return f"{name} {title}".strip() if title else name
+    return f"（{section}）{title}"
+
+
+# ---- text with highlights -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range ``[start, end)`` inside one text."""
+
+    start: int
+    end: int
+
+
+def locate_quote(text: str, quote: str, start: int | None, end: int | None, base: int = 0) -> Span | None:
+    """Where ``quote`` sits in ``text``: at the given document offsets when they agree, else by search.
+
+    Args:
+        text: the section text.
+        quote: the sentence to highlight.
+        start: the quote's start offset in the document (``None`` when unknown).
+        end: the quote's end offset in the document.
+        base: the document offset at which ``text`` starts.
+
+    Returns:
+        The span relative to ``text``, or ``None`` when the quote is not in the text.
+    """
+    if start is not None and end is not None:
+        local = Span(start - base, end - base)
+        if 0 <= local.start < local.end <= len(text) and (not quote or text[local.start:local.end] == quote):
+            return local
+    if quote:
+        found = text.find(quote)
+        if found >= 0:
+            return Span(found, found + len(quote))
+    return None
+
+
+def merge_spans(spans: Iterable[Span], length: int) -> list[Span]:
+    """Clip spans to ``[0, length)``, drop empty ones, merge overlaps; sorted by start."""
+    clipped = sorted(
+        (Span(max(0, s.start), min(length, s.end)) for s in spans),
+        key=lambda s: (s.start, s.end),
+    )
+    merged: list[Span] = []
+    for span in clipped:
+        if span.end <= span.start:
+            continue
+        if merged and span.start <= merged[-1].end:
+            merged[-1] = Span(merged[-1].start, max(merged[-1].end, span.end))
+        else:
+            merged.append(span)
+    return merged
+
+
+def highlight(text: str, spans: Iterable[Span], tag: str = "mark") -> str:
+    """Escape ``text`` and wrap each span in ``<tag>``; offsets refer to the raw text, not the escaped one."""
+    out: list[str] = []
+    pos = 0
+    for span in merge_spans(spans, len(text)):
+        out.append(esc(text[pos:span.start]))
+        out.append(f"<{tag}>{esc(text[span.start:span.end])}</{tag}>")
+        pos = span.end
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def term_spans(text: str, terms: Iterable[str]) -> list[Span]:
+    """Every occurrence of each non-empty term (for keyword highlighting in search results)."""
+    spans: list[Span] = []
+    for term in {t for t in terms if t and t.strip()}:
+        for match in re.finditer(re.escape(term), text):
+            spans.append(Span(match.start(), match.end()))
+    return spans
+
+
+def text_block(text: str) -> str:
+    """Escaped plain text as paragraphs: blank lines split paragraphs, single newlines become <br>."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return "".join(f"<p>{esc(p.strip()).replace(chr(10), '<br>')}</p>" for p in paragraphs)
+
+
+def link_clause_refs(escaped: str, known: Iterable[str]) -> str:
+    """Turn （十六） in already-escaped text into chips, for sections that exist."""
+    keys = set(known)
+
+    def chip(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in keys:
+            return match.group(0)
+        return f'<button type="button" class="pa-ref" data-section="{esc(key)}">{esc(match.group(0))}</button>'
+
+    return _CLAUSE_REF_RE.sub(chip, escaped)
+
+
+# ---- answer pieces --------------------------------------------------------------------------------
+def citation_chips_html(citations: Sequence[JsonDict]) -> str:
+    """One clickable chip per cited section (deduplicated by section, first quote wins)."""
+    seen: set[str] = set()
+    chips: list[str] = []
+    for citation in citations:
+        section = str(citation.get("section") or citation.get("clause") or "")
+        if not section or section in seen:
+            continue
+        seen.add(section)
+        label = section_label(section, str(citation.get("title") or ""))
+        chips.append(
+            f'<button type="button" class="pa-chip" data-section="{esc(section)}" data-doc="{esc(citation.get("doc") or "")}" '
+            f'title="{esc(citation.get("quote") or "")}">{esc(label)}</button>'
+        )
+    if not chips:
+        return ""
+    return '<div class="pa-chips"><span class="pa-chips-label">引用条款：</span>' + "".join(chips) + "</div>"
+
+
+def amount_text(cap: JsonDict) -> str:
+    """``amount_text`` of a cap record, or the same wording made from its fields when it is absent
+    (``section_view`` caps carry only ``Award.to_json()``)."""
+    if cap.get("amount_text"):
+        return str(cap["amount_text"])
+    from indexing.numerals import format_wan
+
+    amount, basis, qualifier = cap.get("amount_wan"), str(cap.get("basis") or ""), str(cap.get("qualifier") or "")
+    if amount is None:
+        return f"金额按《{basis}》相关规定执行（本措施未写明金额）" if basis else "本措施未写明金额"
+    if qualifier == "追加":
+        return f"在《{basis}》资助基础上追加{format_wan(float(amount))}"
+    return f"{qualifier}{format_wan(float(amount))}"
+
+
+def cap_rows(caps: Sequence[JsonDict]) -> list[list[str]]:
+    """Cap records as table rows of strings, in ``CAP_COLUMNS`` order (clause as （十六））."""
+    rows = []
+    for cap in caps:
+        row = []
+        for key, _ in CAP_COLUMNS:
+            value = amount_text(cap) if key == "amount_text" else cap.get(key)
+            if key == "clause" and value:
+                value = f"（{value}）"
+            row.append("" if value is None else str(value))
+        rows.append(row)
+    return rows
+
+
+def cap_table_html(caps: Sequence[JsonDict], caption: str = "资助上限（摘自原文）", empty: str = "") -> str:
+    """A small table of award caps: 条款, 金额, 限定, 期限, 对象, 依据. Empty string (or ``empty``) when none."""
+    if not caps:
+        return f'<p class="pa-muted">{esc(empty)}</p>' if empty else ""
+    head = "".join(f"<th>{esc(label)}</th>" for _, label in CAP_COLUMNS)
+    body = []
+    for row, cap in zip(cap_rows(caps), caps, strict=True):
+        cells = []
+        for (key, _), value in zip(CAP_COLUMNS, row, strict=True):
+            if key == "clause" and cap.get("clause"):
+                cells.append(
+                    f'<td class="pa-col-clause"><button type="button" class="pa-ref" data-section="{esc(cap.get("clause"))}">'
+                    f"{esc(value)}</button></td>"
+                )
+            elif key == "amount_text":
+                cells.append(f'<td class="pa-amount">{esc(value)}</td>')
+            else:
+                cells.append(f'<td class="pa-col-{key}">{esc(value)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (
+        f'<table class="pa-caps"><caption>{esc(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def clarify_html(clarify: JsonDict | None) -> str:
+    """The clarifying question with one button per option (clicking sends the option as the next turn)."""
+    if not clarify:
+        return ""
+    buttons = "".join(
+        f'<button type="button" class="pa-option" data-option="{esc(o.get("label"))}" '
+        f'data-section="{esc(o.get("clause") or "")}">{esc(o.get("label"))}</button>'
+        for o in clarify.get("options") or ()
+    )
+    return (
+        f'<div class="pa-clarify"><p>{esc(clarify.get("question"))}</p>'
+        f'<div class="pa-options">{buttons}</div></div>'
+    )
+
+
+def notices_html(notices: Sequence[str]) -> str:
+    if not notices:
+        return ""
+    return '<ul class="pa-notices">' + "".join(f"<li>{esc(n)}</li>" for n in notices) + "</ul>"
+
+
+def nearest_html(nearest: Sequence[JsonDict]) -> str:
+    """The “可能相关” sections offered with a refusal."""
+    chips = []
+    for item in nearest:
+        section = str(item.get("section") or item.get("clause") or "")
+        if not section:
+            continue
+        chips.append(
+            f'<button type="button" class="pa-chip pa-chip-soft" data-section="{esc(section)}">'
+            f'{esc(section_label(section, str(item.get("title") or "")))}</button>'
+        )
+    if not chips:
+        return ""
+    return '<div class="pa-chips"><span class="pa-chips-label">可能相关：</span>' + "".join(chips) + "</div>"
+
+
+def feedback_html(index: int, state: str | None) -> str:
+    """👍/👎 buttons of one answer; ``state`` is ``"up"``/``"down"`` once given."""
+    up_cls = " pa-on" if state == "up" else ""
+    down_cls = " pa-on" if state == "down" else ""
+    thanks = '<span class="pa-muted">已记录，谢谢反馈</span>' if state else ""
+    return (
+        f'<div class="pa-feedback" data-index="{index}">'
+        f'<button type="button" class="pa-fb{up_cls}" data-rating="up" data-index="{index}" title="有帮助">👍 有帮助</button>'
+        f'<button type="button" class="pa-fb{down_cls}" data-rating="down" data-index="{index}" title="没帮助">👎 没帮助</button>'
+        f"{thanks}</div>"
+    )
+
+
+def answer_html(answer: JsonDict, text: str | None = None, index: int = 0, feedback: str | None = None,
+                known_sections: Iterable[str] = (), final: bool = True) -> str:
+    """One assistant message: the answer text (``text`` overrides it while streaming), beside it the cap
+    table, below it the citation chips, the clarifying options, notices and 👍/👎.
+
+    Args:
+        answer: ``Answer.to_json()``.
+        text: the part of the answer shown so far (streaming); defaults to the whole answer.
+        index: the message's position, carried by the feedback buttons.
+        feedback: the rating already given to this answer.
+        known_sections: section keys that exist, so （十六） in the text becomes a chip.
+        final: when False only the text is shown (with a cursor), not the chips and tables.
+    """
+    if answer.get("error"):
+        return f'<div class="pa-answer pa-error"><p>{esc(answer["error"])}</p></div>'
+    shown = answer.get("answer", "") if text is None else text
+    body = link_clause_refs(text_block(shown), known_sections) if final else text_block(shown)
+    if not final:
+        return f'<div class="pa-answer pa-streaming"><div class="pa-text">{body}<span class="pa-cursor">▍</span></div></div>'
+    caps = cap_table_html(answer.get("caps") or [])
+    side = f'<div class="pa-side">{caps}</div>' if caps else ""
+    parts = [
+        f'<div class="pa-answer{" pa-refused" if answer.get("refused") else ""}">',
+        f'<div class="pa-answer-main"><div class="pa-text">{body}</div>{side}</div>',
+        citation_chips_html(answer.get("citations") or []),
+        nearest_html(answer.get("nearest") or []) if answer.get("refused") else "",
+        clarify_html(answer.get("clarify")),
+        # notices the answer text already states are not repeated
+        notices_html([n for n in answer.get("notices") or [] if n not in str(answer.get("answer") or "")]),
+        feedback_html(index, feedback),
+        "</div>",
+    ]
+    return "".join(parts)
+
+
+def chat_html(messages: Sequence[JsonDict], known_sections: Iterable[str] = (), placeholder: str = "") -> str:
+    """The whole conversation. Each message is ``{"role": "user"|"assistant", "text", "answer"?, "feedback"?,
+    "final"?}``; user text and answer text are escaped."""
+    known = tuple(known_sections)
+    if not messages:
+        return f'<div class="pa-chat pa-empty"><p class="pa-muted">{esc(placeholder)}</p></div>'
+    out = ['<div class="pa-chat">']
+    for index, message in enumerate(messages):
+        if message.get("role") == "user":
+            out.append(f'<div class="pa-msg pa-user"><div class="pa-bubble">{text_block(str(message.get("text", "")))}</div></div>')
+            continue
+        answer = message.get("answer")
+        if answer is None:
+            inner = f'<div class="pa-answer pa-streaming"><p class="pa-muted">{esc(message.get("text", ""))}</p></div>'
+        else:
+            inner = answer_html(answer, text=message.get("text"), index=index, feedback=message.get("feedback"),
+                                known_sections=known, final=bool(message.get("final", True)))
+        out.append(f'<div class="pa-msg pa-assistant"><div class="pa-bubble">{inner}</div></div>')
+    out.append("</div>")
+    return "".join(out)
+
+
+def stream_chunks(text: str, size: int = 12) -> list[str]:
+    """Growing prefixes of ``text`` for a streamed display: ends at sentence marks or every ``size`` chars."""
+    prefixes: list[str] = []
+    pos = 0
+    while pos < len(text):
+        stop = min(len(text), pos + size)
+        mark = max(text.rfind(ch, pos, stop) for ch in "。；！？\n")
+        pos = mark + 1 if mark >= pos else stop
+        prefixes.append(text[:pos])
+    return prefixes or [text]
+
+
+# ---- clause view ----------------------------------------------------------------------------------
+def clause_html(view: JsonDict, quotes: Sequence[JsonDict] = (), terms: Iterable[str] = (),
+                draft: bool = False) -> str:
+    """The full text of one section with cited sentences in ``<mark>``, its caps and linked documents.
+
+    Args:
+        view: ``KnowledgeBase.section_view(section)``: text, start, label, title, chapter, caps, linked.
+        quotes: ``{"quote", "start", "end"}`` records (citations) to highlight; offsets are document offsets.
+        terms: keywords to emphasise (``<b>``) when no quote is given.
+        draft: add the 征求意见稿 notice.
+    """
+    text = str(view.get("text") or "")
+    base = int(view.get("start") or 0)
+    spans = [
+        span for q in quotes
+        if (span := locate_quote(text, str(q.get("quote") or ""), q.get("start"), q.get("end"), base)) is not None
+    ]
+    body = highlight(text, spans) if spans else highlight(text, term_spans(text, terms), tag="b")
+    section = str(view.get("section") or "")
+    title = str(view.get("title") or "") if view.get("clause") else str(view.get("chapter_title") or "")
+    heading = section_label(section, title)
+    chapter = view.get("chapter")
+    chapter_text = ""
+    if chapter and view.get("clause"):
+        chapter_text = "附则" if chapter == "附则" else f"{chapter}、{view.get('chapter_title') or ''}"
+    linked = view.get("linked") or []
+    linked_html = ""
+    if linked:
+        items = "".join(
+            f"<li>《{esc(d.get('title'))}》{('，' + esc(d.get('doc_number'))) if d.get('doc_number') else ''}"
+            f"<span class=\"pa-muted\">（{'已收入语料' if d.get('in_corpus') else '全文不在语料中'}）</span></li>"
+            for d in linked
+        )
+        linked_html = f'<div class="pa-linked"><b>关联文件</b><ul>{items}</ul></div>'
+    caps = view.get("caps") or []
+    caps_html = cap_table_html(caps, caption="本条资助上限") if caps else '<p class="pa-muted">本条未写明资助金额。</p>'
+    notice = f'<p class="pa-draft">{esc(DRAFT_NOTICE)}</p>' if draft else ""
+    return (
+        f'<div class="pa-clause" data-section="{esc(section)}">'
+        f'<div class="pa-clause-head"><b>{esc(heading)}</b>'
+        f'{f"<span class=pa-muted> · {esc(chapter_text)}</span>" if chapter_text else ""}</div>'
+        f'<div class="pa-clause-text">{body}</div>{caps_html}{linked_html}{notice}</div>'
+    )
+
+
+# ---- lookup desk ----------------------------------------------------------------------------------
+def search_results_html(result: JsonDict, views: Mapping[str, JsonDict] | None = None) -> str:
+    """Ranked sections of ``SearchResult.to_json()``, each with full text (matched terms in bold), caps and
+    linked documents. Results are section views already; ``views`` (section key → ``section_view``) can
+    supply the text for results that carry less."""
+    views = views or {}
+    results = result.get("results") or []
+    if not results:
+        return f'<p class="pa-muted">没有找到与“{esc(result.get("query"))}”相关的条款。</p>'
+    out = ['<ol class="pa-results">']
+    for rank, item in enumerate(results, 1):
+        section = str(item.get("section") or item.get("clause") or "")
+        view = dict(views.get(section) or item)
+        if not view.get("caps") and item.get("caps"):
+            view["caps"] = item["caps"]
+        reasons = []
+        if item.get("matched_terms"):
+            reasons.append("命中：" + "、".join(str(t) for t in item["matched_terms"]))
+        if item.get("via"):
+            reasons.append("来源：" + "、".join(str(v) for v in item["via"]))
+        score = item.get("score")
+        meta = f'<span class="pa-muted">#{rank}{f" · 得分 {float(score):.3f}" if isinstance(score, (int, float)) else ""}'
+        meta += (" · " + esc("；".join(reasons))) if reasons else ""
+        meta += "</span>"
+        out.append(
+            f'<li class="pa-result" data-section="{esc(section)}">{meta}'
+            f"{clause_html(view, terms=item.get('matched_terms') or ())}</li>"
+        )
+    out.append("</ol>")
+    return "".join(out)
+
+
+def compose_reply(result: JsonDict) -> str:
+    """A 标准答复 from the top search hit, when the assistant gave none: clause number, title, caps."""
+    results = result.get("results") or []
+    if not results:
+        return "您好，经查询，《深圳市关于加快培育数字创意产业集群的若干措施（征求意见稿）》中未找到与您问题直接对应的条款，建议咨询市文化广电旅游体育局。"
+    top = results[0]
+    section = str(top.get("section") or "")
+    label = section_label(section, str(top.get("title") or ""))
+    caps = top.get("caps") or []
+    amounts = "；".join(
+        f"{c.get('target') or ''}{amount_text(c)}{('，' + c['term']) if c.get('term') else ''}" for c in caps
+    )
+    money = f"，{amounts}" if amounts else "，本条未写明资助金额"
+    return (
+        f"您好，根据《深圳市关于加快培育数字创意产业集群的若干措施（征求意见稿）》{label}{money}。"
+        "该措施目前为征求意见稿，具体以正式发布文本及操作规程为准。"
+    )
+
+
+def outline_html(chapters: Sequence[JsonDict]) -> str:
+    """The measure as a browsable outline: chapters → sections, each expandable to its full text.
+
+    ``chapters`` is ``[{"heading", "sections": [section_view, ...]}]`` (chapter body text included as a section).
+    """
+    out = ['<div class="pa-outline">']
+    for chapter in chapters:
+        out.append(f'<details class="pa-outline-chapter"><summary>{esc(chapter.get("heading"))}</summary>')
+        for view in chapter.get("sections") or ():
+            section = str(view.get("section") or "")
+            title = str(view.get("title") or "") if view.get("clause") else "正文"
+            label = f"（{section}）{title}" if view.get("clause") else title
+            caps = view.get("caps") or []
+            badge = f' <span class="pa-badge">{esc(amount_text(caps[0]))}</span>' if caps else ""
+            out.append(
+                f'<details class="pa-outline-section" data-section="{esc(section)}"><summary>{esc(label)}{badge}</summary>'
+                f"{clause_html(view)}</details>"
+            )
+        out.append("</details>")
+    out.append("</div>")
+    return "".join(out)
+
+
+# ---- policy matching ------------------------------------------------------------------------------
+def _citation_by_section(answer: JsonDict) -> dict[str, JsonDict]:
+    cited: dict[str, JsonDict] = {}
+    for citation in answer.get("citations") or []:
+        cited.setdefault(str(citation.get("section") or ""), citation)
+    return cited
+
+
+def _caps_by_clause(answer: JsonDict) -> dict[str, list[JsonDict]]:
+    grouped: dict[str, list[JsonDict]] = {}
+    for cap in answer.get("caps") or []:
+        grouped.setdefault(str(cap.get("clause") or ""), []).append(cap)
+    return grouped
+
+
+def match_html(answer: JsonDict, profile: Mapping[str, str]) -> str:
+    """The policy-matching result on screen: the assistant's explanation, then one card per clause."""
+    if answer.get("error"):
+        return f'<div class="pa-error"><p>{esc(answer["error"])}</p></div>'
+    caps = _caps_by_clause(answer)
+    cards = []
+    for section, citation in _citation_by_section(answer).items():
+        if not section:
+            continue
+        cards.append(
+            f'<div class="pa-match-card"><div class="pa-clause-head">'
+            f'<button type="button" class="pa-chip" data-section="{esc(section)}">'
+            f'{esc(section_label(section, str(citation.get("title") or "")))}</button></div>'
+            f'<p class="pa-quote">条件（原文）：{esc(citation.get("quote"))}</p>'
+            f"{cap_table_html(caps.get(section, []), caption='资助上限', empty='本条未写明资助金额')}</div>"
+        )
+    described = "；".join(f"{esc(k)}：{esc(v)}" for k, v in profile.items() if v)
+    return (
+        f'<div class="pa-match"><p class="pa-muted">企业情况：{described or "（未填写）"}</p>'
+        f'<div class="pa-text">{text_block(str(answer.get("answer") or ""))}</div>'
+        f'{"".join(cards) or "<p class=pa-muted>没有找到匹配的条款。</p>"}'
+        f"{notices_html([n for n in answer.get('notices') or [] if n not in str(answer.get('answer') or '')])}</div>"
+    )
+
+
+def match_markdown(answer: JsonDict, profile: Mapping[str, str], title: str, draft: bool = True) -> str:
+    """A one-page Markdown summary of a policy match, with user text escaped.
+
+    Args:
+        answer: ``pa.match(...).to_json()``.
+        profile: the form as filled in (行业, 主要业务, 计划).
+        title: the measure's title.
+        draft: add the 征求意见稿 notice.
+    """
+    lines = [f"# 政策匹配摘要：《{md_escape(title)}》", ""]
+    lines.append("## 企业情况")
+    lines.append("")
+    for key, value in profile.items():
+        lines.append(f"- **{md_escape(key)}**：{md_escape(value) or '（未填写）'}")
+    lines += ["", "## 可申请的条款", ""]
+    caps = _caps_by_clause(answer)
+    cited = _citation_by_section(answer)
+    if not cited:
+        lines.append("没有找到匹配的条款。")
+    lines.append("| 条款 | 金额 | 期限 | 对象 | 依据 |")
+    lines.append("| --- | --- | --- | --- | --- |")
+    for section, citation in cited.items():
+        label = md_escape(section_label(section, str(citation.get("title") or "")))
+        section_caps = caps.get(section) or [{}]
+        for cap in section_caps:
+            lines.append(
+                f"| {label} | {md_escape(amount_text(cap) if cap else '未写明金额')} | {md_escape(cap.get('term') or '—')} "
+                f"| {md_escape(cap.get('target') or '—')} | {md_escape(cap.get('basis') or '—')} |"
+            )
+    lines += ["", "## 条件（原文摘录）", ""]
+    for section, citation in cited.items():
+        lines.append(f"- {md_escape(section_label(section))}：{md_escape(citation.get('quote'))}")
+    lines += ["", "## 说明与准备材料", ""]
+    for paragraph in str(answer.get("answer") or "").splitlines():
+        if paragraph.strip():
+            lines.append(md_escape(paragraph.strip()))
+            lines.append("")
+    if draft:
+        lines += ["---", "", f"*{md_escape(DRAFT_NOTICE)}*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def match_plain_lines(answer: JsonDict, profile: Mapping[str, str], title: str, draft: bool = True) -> list[str]:
+    """The same summary as plain lines (for the PDF export, which has no Markdown)."""
+    lines = [f"政策匹配摘要：《{title}》", ""]
+    for key, value in profile.items():
+        lines.append(f"{key}：{value or '（未填写）'}")
+    lines.append("")
+    caps = _caps_by_clause(answer)
+    for section, citation in _citation_by_section(answer).items():
+        lines.append(section_label(section, str(citation.get("title") or "")))
+        for cap in caps.get(section) or []:
+            term = f"，{cap.get('term')}" if cap.get("term") else ""
+            lines.append(f"· {amount_text(cap)}{term}；对象：{cap.get('target')}；依据：{cap.get('basis')}")
+        lines.append(f"· 条件（原文）：{citation.get('quote') or ''}")
+    lines.append("")
+    lines += [p.strip() for p in str(answer.get("answer") or "").splitlines() if p.strip()]
+    if draft:
+        lines += ["", DRAFT_NOTICE]
+    return lines
+
+
+# ---- admin ----------------------------------------------------------------------------------------
+def health_html(health: JsonDict) -> str:
+    """Index status for the admin tab."""
+    ready = bool(health.get("ready"))
+    state = '<b class="pa-ok">就绪</b>' if ready else '<b class="pa-bad">未就绪</b>'
+    counts = health.get("counts") or {}
+    rows = "".join(f"<tr><td>{esc(COUNT_LABELS.get(str(k), k))}</td><td>{esc(v)}</td></tr>" for k, v in counts.items())
+    problems = health.get("problems") or []
+    problem_html = ("<ul>" + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul>") if problems else ""
+    extras = []
+    if health.get("retriever"):
+        extras.append(f"检索方式：{esc(health['retriever'])}")
+    if "llm" in health:
+        extras.append("LLM 改写：" + ("开启" if health.get("llm") else "未开启"))
+    extra = "".join(f" · {e}" for e in extras)
+    return (
+        f'<div class="pa-health"><p>索引状态：{state} · 模型：{esc(health.get("model") or "—")}'
+        f' · 构建时间：{esc(health.get("built_at") or "—")}{extra}</p>'
+        f'<table class="pa-caps" style="width:auto"><tbody>{rows}</tbody></table>{problem_html}</div>'
+    )
