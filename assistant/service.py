@@ -59,7 +59,7 @@ class AssistantConfig:
     max_citations: int = 3
     match_ratio: float = 0.9          # business descriptions: cite a second clause only when nearly as strong
     match_max: int = 2
-    clarify_ratio: float = 0.92       # top two this close and different caps → ask which one
+    clarify_ratio: float = 0.85       # money question, top two this close and different caps → ask which one
     scope: ScopeThresholds = field(default_factory=ScopeThresholds)
     weights: FusionWeights = field(default_factory=FusionWeights)
 
@@ -232,7 +232,8 @@ class PolicyAssistant:
         limit = self.config.match_max if is_match else self.config.max_citations
         chosen = [(h.section_key, h.score) for h in hits if h.score >= ratio * best.score][:limit]
         clarify = None
-        if not is_match and len(hits) > 1 and hits[1].score >= self.config.clarify_ratio * best.score:
+        # Two close candidates that pay differently: ask which one fits (the best-effort answer still cites both).
+        if (plan.money or plan.claimed_amounts) and len(hits) > 1 and hits[1].score >= self.config.clarify_ratio * best.score:
             clarify = self._clarify(hits[0].section_key, hits[1].section_key)
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
@@ -248,7 +249,7 @@ class PolicyAssistant:
         if caps_signature(first) == caps_signature(second):
             return None
         options = tuple(ClarifyOption(label=section_name(kb.section(k)), clause=k) for k in (first, second))
-        return Clarify(question="您的情况更接近哪一种？", options=options)
+        return Clarify(question="这两条的资助上限不同，您的情况更接近哪一种？", options=options)
 
     def _run_turns(self, turns: list[str]) -> tuple[_Turn, list[_Turn]]:
         previous: PreviousTurn | None = None

@@ -165,3 +165,14 @@ def test_cli_ask_json_and_batch(built_home, tmp_path):
     assert [r["id"] for r in rows] == ["a", "line-2", "c", "d"]
     assert rows[0]["citations"][0]["clause"] == "十" and rows[1]["error"] and rows[2]["error"]
     assert rows[3]["citations"][0]["clause"] == "二十二"
+
+
+def test_clarifying_question_when_close_clauses_pay_differently(assistant, knowledge):
+    answer = assistant.ask(["我们做数字技术项目，能补多少？"])
+    assert answer.clarify is not None
+    options = [o.clause for o in answer.clarify.options]
+    assert set(options) == {"三", "四"}
+    assert knowledge.caps.for_clause("三")[0].amount_wan != knowledge.caps.for_clause("四")[0].amount_wan
+    assert {c.section for c in answer.citations} >= set(options)  # the best-effort answer still cites
+    data = answer.to_json()["clarify"]
+    assert data["options"][0]["clause"] in ("三", "四") and data["question"]

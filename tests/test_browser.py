@@ -126,10 +126,10 @@ def test_05_thumbs_down_with_comment(page):
 
 
 def test_05b_clarifying_options_send_the_next_turn(page):
-    ask(page, "研究机构能补多少")
+    # 研发 (三) and 应用 (四) are both close for this description and pay differently: the assistant asks.
+    ask(page, "我们做数字技术项目，能补多少？")
     options = page.locator(LAST_ANSWER).locator("button.pa-option")
-    if options.count() == 0:
-        pytest.skip("the assistant answered without a clarifying question this time")
+    assert options.count() == 2
     chosen = options.last
     section = chosen.get_attribute("data-section")
     label = chosen.inner_text()
