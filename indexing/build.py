@@ -352,7 +352,8 @@ def make_chunks(folders: list[CorpusFolder], config: ChunkConfig) -> tuple[list[
 
 def embed_hash(chunk: Chunk) -> str:
     """Key of a chunk's vector: the sha256 of the exact text that is embedded."""
-    return hashlib.sha256(chunk.embed_text.encode("utf-8")).hexdigest()
+    mode = "query:" if chunk.embed_as_query else "passage:"
+    return hashlib.sha256((mode + chunk.embed_text).encode("utf-8")).hexdigest()
 
 
 def profiles_hash(folders: list[CorpusFolder]) -> str:
@@ -400,9 +401,16 @@ def embed_chunks(
     progress("embed", 0, len(keys))
     for start in range(0, len(keys), EMBED_BATCH):
         batch = keys[start:start + EMBED_BATCH]
-        fresh = embedder.embed_passages([chunks[todo[k][0]].embed_text for k in batch])
-        if fresh.shape != (len(batch), embedder.dim):
-            raise ValueError(f"embedder returned shape {fresh.shape}, expected {(len(batch), embedder.dim)}")
+        fresh = np.zeros((len(batch), embedder.dim), dtype=np.float32)
+        for as_query in (False, True):
+            rows = [i for i, k in enumerate(batch) if chunks[todo[k][0]].embed_as_query == as_query]
+            if not rows:
+                continue
+            texts = [chunks[todo[batch[i]][0]].embed_text for i in rows]
+            part = embedder.embed_queries(texts) if as_query else embedder.embed_passages(texts)
+            if part.shape != (len(rows), embedder.dim):
+                raise ValueError(f"embedder returned shape {part.shape}, expected {(len(rows), embedder.dim)}")
+            fresh[rows] = part
         for key, vector in zip(batch, fresh, strict=True):
             vectors[todo[key]] = vector
         progress("embed", min(start + EMBED_BATCH, len(keys)), len(keys))

@@ -1,0 +1,45 @@
+"""Out-of-scope topics: specific hotline topics fire; founders' incidental words do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.scope import ScopeThresholds, out_of_scope_topic, scope_topics, too_far
+from indexing.tokenize_zh import fold
+
+
+@pytest.mark.parametrize("question,topic", [
+    ("深圳对文创企业员工的个税有没有优惠？", "税收优惠"),
+    ("我想把户口迁到深圳", "户籍与落户"),
+    ("广州有类似的补贴吗", "其他城市的政策"),
+    ("今年申报截止日期是哪天", "申报时间与截止日期"),
+    ("申报系统网址多少", "申报渠道与联系方式"),
+    ("我们在园区租了两层楼，能申请房租补贴吗？", "房租与场地租金补贴"),
+    ("銀行貸款的利息能貼嗎", "贷款与贴息"),
+])
+def test_hotline_topics_outside_the_measure(question, topic):
+    found = out_of_scope_topic(fold(question))
+    assert found is not None and found.name == topic and found.advice
+
+
+@pytest.mark.parametrize("question", [
+    "我们给银行做数字展厅", "我们做文化网站", "办公地址在南山，做VR头显", "我们做医疗VR培训",
+    "我们打算租一层楼给早期团队用，配导师", "香港一家游戏公司准备把总部搬到前海", "公司落户深圳的新引进企业有扶持吗",
+    "把游戏卖到海外", "有效期什么时候截止", "孵化器最多能补多少",
+])
+def test_founders_incidental_words_are_not_out_of_scope(question):
+    assert out_of_scope_topic(fold(question)) is None
+
+
+def test_topics_are_documented_and_carry_no_amounts():
+    from indexing.numerals import find_amounts_wan
+
+    for topic in scope_topics():
+        assert topic.terms and topic.advice
+        assert not find_amounts_wan(topic.advice)
+
+
+def test_too_far_needs_both_channels_low():
+    thresholds = ScopeThresholds(bm25=1.0, dense=0.84)
+    assert too_far(0.0, 0.80, thresholds)
+    assert not too_far(5.0, 0.80, thresholds) and not too_far(0.0, 0.90, thresholds)
