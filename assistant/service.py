@@ -62,6 +62,8 @@ class AssistantConfig:
     clarify_ratio: float = 0.85       # money question, top two this close and different caps → ask which one
     scope: ScopeThresholds = field(default_factory=ScopeThresholds)
     weights: FusionWeights = field(default_factory=FusionWeights)
+    rerank_model: str | None = field(default_factory=lambda: os.environ.get("POLICY_ASSISTANT_RERANK_MODEL") or None)
+    rerank_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if self.retriever not in RETRIEVER_MODES:
@@ -101,8 +103,10 @@ class PolicyAssistant:
         config: AssistantConfig | None = None,
         index: Any = None,
         phraser: Any = None,
+        reranker: Any = None,
     ) -> None:
         self.knowledge = knowledge
+        self.reranker = reranker
         self.retriever = retriever
         self.config = config or AssistantConfig()
         self.index = index
@@ -118,6 +122,7 @@ class PolicyAssistant:
         expand: bool = True,
         index_config: Any = None,
         config: AssistantConfig | None = None,
+        rerank_model: str | None = None,
     ) -> PolicyAssistant:
         """Load the corpus and the built index (raises the index's errors with a rebuild hint)."""
         from indexing.config import IndexConfig, env
@@ -132,6 +137,13 @@ class PolicyAssistant:
         index = open_index(index_config)
         knowledge = load_effective_knowledge(index_config)
         hybrid = HybridRetriever(index.chunks, index.bm25, index.dense, config.retriever, config.weights, use_profiles)
+        if rerank_model:
+            config.rerank_model = rerank_model
+        reranker = None
+        if config.rerank_model:
+            from indexing.retrieval.rerank import CrossEncoderReranker
+
+            reranker = CrossEncoderReranker(config.rerank_model, weight=config.rerank_weight)
         phraser = None
         from assistant.llm import LLMConfig, LLMPhraser
 
@@ -140,7 +152,7 @@ class PolicyAssistant:
             phraser = LLMPhraser(llm_config)
             # Import llama-index and open the connection now, so the first question's timeout is not spent on it.
             phraser.warm()
-        assistant = cls(knowledge, hybrid, config, index=index, phraser=phraser)
+        assistant = cls(knowledge, hybrid, config, index=index, phraser=phraser, reranker=reranker)
         assistant._index_config = index_config
         return assistant
 
@@ -183,7 +195,10 @@ class PolicyAssistant:
             carried=plan.carried_sections,
             k=k or self.config.k,
         )
-        return self.retriever.retrieve(request)
+        hits = self.retriever.retrieve(request)
+        if self.reranker is not None and hits:
+            hits = self.reranker.rerank(plan.search_text, hits, lambda key: self.knowledge.section(key).text)
+        return hits
 
     def _meta_section(self, plan: QueryPlan) -> str | None:
         document = self.knowledge.primary.document
@@ -359,6 +374,7 @@ class PolicyAssistant:
             "clauses": len(kb.primary.document.clauses),
             "caps": len(kb.caps.awards),
             "llm": self.phraser is not None,
+            "rerank_model": self.config.rerank_model,
             "problems": [],
         }
         manifest = getattr(self.index, "manifest", None)

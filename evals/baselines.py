@@ -29,10 +29,16 @@ class Variant:
     retriever: str
     use_profiles: bool = True
     expand: bool = True
+    rerank: bool = False
 
     @property
     def settings(self) -> dict[str, Any]:
-        return {"retriever": self.retriever, "use_profiles": self.use_profiles, "expand": self.expand}
+        import os
+
+        settings: dict[str, Any] = {"retriever": self.retriever, "use_profiles": self.use_profiles, "expand": self.expand}
+        if self.rerank or os.environ.get("POLICY_ASSISTANT_RERANK_MODEL"):
+            settings["rerank"] = self.rerank  # with a cross-encoder configured, every other variant runs without it
+        return settings
 
 
 ASSISTANT_VARIANTS: tuple[Variant, ...] = (
@@ -42,6 +48,17 @@ ASSISTANT_VARIANTS: tuple[Variant, ...] = (
     Variant("hybrid-no-profiles", "hybrid", use_profiles=False),
     Variant("hybrid-no-expansion", "hybrid", expand=False),
 )
+# Measured only when a cross-encoder is configured (POLICY_ASSISTANT_RERANK_MODEL): none ships with the project.
+RERANK_VARIANT = Variant("hybrid+rerank", "hybrid", rerank=True)
+
+
+def assistant_variants() -> tuple[Variant, ...]:
+    """The variants to compare in this environment (adds "+rerank" when a cross-encoder is configured)."""
+    import os
+
+    if os.environ.get("POLICY_ASSISTANT_RERANK_MODEL"):
+        return (*ASSISTANT_VARIANTS, RERANK_VARIANT)
+    return ASSISTANT_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -181,7 +198,7 @@ class VectorBaseline:
 def run_baselines(
     cases: Sequence[EvalCase],
     *,
-    variants: Iterable[Variant] = ASSISTANT_VARIANTS,
+    variants: Iterable[Variant] | None = None,
     vector: bool = True,
     opener: Callable[..., Asker] | None = None,
     vector_factory: Callable[[], Asker] | None = None,
@@ -209,7 +226,7 @@ def run_baselines(
     opener = opener or runner.open_assistant
     vector_factory = vector_factory or VectorBaseline.build
     runs: list[EvalRun] = []
-    for variant in variants:
+    for variant in assistant_variants() if variants is None else variants:
         try:
             assistant = opener(**variant.settings)
         except Exception as exc:  # noqa: BLE001 - a comparison reports what it could not run

@@ -188,11 +188,19 @@ def evaluate_answers_file(
     return EvalRun(label or Path(path).name, graded, ordered, settings={"answers": str(path)}), extra
 
 
-def open_assistant(retriever: str = "hybrid", use_profiles: bool = True, expand: bool = True) -> Asker:
-    """Open the real assistant (imports ``assistant.service`` only when called)."""
-    from assistant.service import PolicyAssistant
+def open_assistant(retriever: str = "hybrid", use_profiles: bool = True, expand: bool = True,
+                   rerank: bool | None = None) -> Asker:
+    """Open the real assistant (imports ``assistant.service`` only when called).
 
-    return PolicyAssistant.open(retriever=retriever, use_profiles=use_profiles, expand=expand)
+    ``rerank``: None follows the environment; False switches a configured cross-encoder off, so that
+    baselines compare with and without it.
+    """
+    from assistant.service import AssistantConfig, PolicyAssistant
+
+    config = AssistantConfig()
+    if rerank is False:
+        config.rerank_model = None
+    return PolicyAssistant.open(retriever=retriever, use_profiles=use_profiles, expand=expand, config=config)
 
 
 def known_amounts_of(assistant: Any) -> set[float] | None:

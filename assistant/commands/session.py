@@ -15,6 +15,8 @@ def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, default=None, help="语料目录（默认：内置语料）")
     parser.add_argument("--embed-model", default=None, help="嵌入模型（须与建索引时一致）")
     parser.add_argument("--chroma-url", default=None, help="Chroma 服务器地址，如 http://127.0.0.1:8000")
+    parser.add_argument("--rerank-model", default=None,
+                        help="可选：sentence-transformers 交叉编码器（名称或本地路径，须已在本机）；或 POLICY_ASSISTANT_RERANK_MODEL")
 
 
 def index_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -36,6 +38,7 @@ def open_assistant(args: argparse.Namespace, build_if_missing: bool = True):  # 
     from assistant.service import PolicyAssistant
     from indexing.manifest import IndexNotBuilt, IndexProblem
     from indexing.parser import ParseError
+    from indexing.retrieval.rerank import RerankerUnavailable
 
     try:
         config = index_config(args)
@@ -48,6 +51,7 @@ def open_assistant(args: argparse.Namespace, build_if_missing: bool = True):  # 
             use_profiles=not getattr(args, "no_profiles", False),
             expand=not getattr(args, "no_expansion", False),
             index_config=config,
+            rerank_model=getattr(args, "rerank_model", None),
         )
 
     try:
@@ -70,3 +74,5 @@ def open_assistant(args: argparse.Namespace, build_if_missing: bool = True):  # 
         raise CliError(str(exc)) from None
     except ParseError as exc:
         raise CliError(f"无法解析语料文档：{exc}") from None
+    except RerankerUnavailable as exc:
+        raise CliError(str(exc)) from None
