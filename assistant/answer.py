@@ -80,6 +80,7 @@ class Answer:
     linked: list[dict[str, Any]] = field(default_factory=list)
     reply: str = ""             # the short 标准答复 a hotline agent can read out
     llm_used: bool = False
+    refusal_reason: str | None = None   # "topic:<name>" (out-of-scope lexicon) or "too-far" (scores below thresholds)
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -101,6 +102,7 @@ class Answer:
             "linked": self.linked,
             "reply": self.reply,
             "llm_used": self.llm_used,
+            "refusal_reason": self.refusal_reason,
             "error": self.error,
         }
 

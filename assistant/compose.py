@@ -173,6 +173,7 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         lines.append(f"提示：{notice}")
         answer.text = "\n".join(lines)
         answer.refused = True
+        answer.refusal_reason = f"topic:{decision.scope_topic.name}" if decision.scope_topic else "too-far"
         answer.nearest = [
             {"section": key, "clause": kb.section(key).clause, "title": kb.section(key).title, "score": round(score, 4)}
             for key, score in decision.nearest[:3]

@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, default=None,
                         help="语料目录（用于 --answers 的资助上限表和向量基线；默认内置语料）")
     parser.add_argument("--quiet", action="store_true", help="不在 stderr 显示进度")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="在题集上重算“资料未涉及”的阈值（用 --split train），打印网格与建议值")
 
 
 def _question_files(args: argparse.Namespace) -> list[Path]:
@@ -116,13 +118,13 @@ def _runs(args: argparse.Namespace, cases: list[Any]) -> list[Any]:
                   file=sys.stderr)
         return [run]
     if args.baselines:
-        from evals.baselines import ASSISTANT_VARIANTS, VectorBaseline, run_baselines
+        from evals.baselines import VectorBaseline, run_baselines
 
         def skip(label: str, exc: Exception) -> None:
             print(f"跳过 {label}：{type(exc).__name__}: {exc}", file=sys.stderr)
 
         runs = run_baselines(
-            cases, variants=ASSISTANT_VARIANTS,
+            cases, variants=None,
             vector_factory=lambda: VectorBaseline.build(corpus_dir=args.corpus),
             progress=lambda label: _progress(args.quiet, label), on_skip=skip,
         )
@@ -153,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"阈值文件错误：{exc}") from None
     runs = _runs(args, cases)
     main = runs[0]
+    if args.calibrate:
+        return _print_calibration(cases, main)
     failures = check(main.summary, thresholds) if thresholds else None
     if args.report:
         from evals.report import write_report
@@ -190,4 +194,22 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  - {message}", file=sys.stderr)
             return 1
         print("门禁通过", file=sys.stderr)
+    return 0
+
+
+def _print_calibration(cases: list[Any], run: Any) -> int:
+    """Replay the scope-threshold rule over this run's answers and print the grid and a recommendation."""
+    from assistant.scope import ScopeThresholds
+    from evals.calibrate import calibrate, format_table, observe, recommend
+
+    by_id = {str(a.get("id")): a for a in run.answers}
+    observations = [observe(bool(c.must_refuse), by_id.get(str(c.id), {})) for c in cases]
+    rows = calibrate(observations)
+    current = ScopeThresholds()
+    best = recommend(rows)
+    print(format_table(rows, (current.bm25, current.dense)))
+    print()
+    print(f"建议阈值 / recommended: bm25 < {best.bm25} 且 dense < {best.dense}"
+          f"（误拒 {best.refused_in_scope} 题，命中范围外 {best.caught_out_of_scope}/{best.out_of_scope}）；"
+          f"当前 / current: bm25 < {current.bm25}, dense < {current.dense}（assistant/scope.py ScopeThresholds）")
     return 0

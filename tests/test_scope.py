@@ -40,6 +40,6 @@ def test_topics_are_documented_and_carry_no_amounts():
 
 
 def test_too_far_needs_both_channels_low():
-    thresholds = ScopeThresholds(bm25=1.0, dense=0.84)
-    assert too_far(0.0, 0.80, thresholds)
-    assert not too_far(5.0, 0.80, thresholds) and not too_far(0.0, 0.90, thresholds)
+    thresholds = ScopeThresholds()
+    assert too_far(thresholds.bm25 - 0.5, thresholds.dense - 0.01, thresholds)
+    assert not too_far(thresholds.bm25 + 2, 0.5, thresholds) and not too_far(0.0, thresholds.dense + 0.01, thresholds)

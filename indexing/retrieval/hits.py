@@ -41,6 +41,8 @@ class ClauseHit:
             "score": round(self.score, 4),
             "bm25_rank": self.bm25_rank,
             "dense_rank": self.dense_rank,
+            "bm25_score": round(self.bm25_score, 4),
+            "dense_score": round(self.dense_score, 4),
             "matched_terms": self.matched_terms,
             "best_chunk": self.best_chunk_id,
             "via": self.via,
