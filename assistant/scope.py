@@ -29,12 +29,13 @@ class ScopeThresholds:
 
     ``bm25``: the best section's raw BM25 score (text + profiles, expansion included);
     ``dense``: the best section's cosine similarity (profile examples are embedded as queries, so
-    in-scope questions sit at 0.9 and above). Re-derive with ``policy-assistant eval --split train --calibrate``:
-    the recommended pair is the strictest one that declines no in-scope train question, one grid step back.
+    in-scope questions sit at 0.9 and above). Re-derive with
+    ``policy-assistant eval evals/questions/train.jsonl evals/questions/offtopic-calibration.jsonl --calibrate``:
+    the most lenient pair that declines no in-scope train question and catches the most off-topic ones.
     """
 
-    bm25: float = 3.0
-    dense: float = 0.94
+    bm25: float = 4.0
+    dense: float = 0.89
 
 
 @lru_cache(maxsize=4)
