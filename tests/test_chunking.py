@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexing.chunking import ChunkConfig, chunk_document, count_tokens
+from indexing.chunking import ChunkConfig, chunk_document, count_tokens, pack_sentences
 from indexing.document import Sentence
-from indexing.chunking import pack_sentences
 
 
 @pytest.mark.parametrize("size,overlap", [(160, 30), (40, 10), (12, 0)])

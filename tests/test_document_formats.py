@@ -14,7 +14,6 @@ from indexing.build import DocumentRejected, build_index
 from indexing.config import IndexConfig
 from indexing.corpus import load_document
 from indexing.index_files import open_index
-from indexing.parser import ParseError
 
 LINES = [
     "深圳市龙岗区传统文化数字化扶持办法",

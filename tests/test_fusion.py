@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from indexing.retrieval.fusion import FusionWeights, aggregate_max, fuse, reciprocal_rank_fusion, scale_bm25, scale_dense
+from indexing.retrieval.fusion import (
+    FusionWeights,
+    aggregate_max,
+    fuse,
+    reciprocal_rank_fusion,
+    scale_bm25,
+    scale_dense,
+)
 
 
 def test_aggregate_keeps_the_best_chunk():

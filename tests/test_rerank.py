@@ -47,10 +47,11 @@ def test_tiny_local_cross_encoder_reranks_real_sections(tmp_path, knowledge):
 
 @pytest.mark.slow
 def test_assistant_uses_a_configured_reranker(tmp_path, built_home):
-    from assistant.service import PolicyAssistant
-    from indexing.config import IndexConfig
     from conftest import CORPUS
     from tiny_models import build_tiny_cross_encoder
+
+    from assistant.service import PolicyAssistant
+    from indexing.config import IndexConfig
 
     path = build_tiny_cross_encoder(tmp_path / "ce")
     assistant = PolicyAssistant.open(index_config=IndexConfig(home=built_home, corpus_dir=CORPUS), rerank_model=str(path))

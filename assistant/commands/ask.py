@@ -20,8 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _batch_lines(path: str):  # type: ignore[no-untyped-def]
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
     try:
-        for number, raw in enumerate(stream, start=1):
-            yield number, raw
+        yield from enumerate(stream, start=1)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
