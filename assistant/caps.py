@@ -111,9 +111,15 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -
     awards: list[Award] = []
     for sentence in section.sentences:
         text = sentence.text
+
+        def add(match: re.Match[str], amount: float | None, qualifier: Qualifier, target: str,
+                term: str, sentence: Sentence = sentence) -> None:
+            basis, basis_doc = _basis(match.group("doc") if "doc" in match.re.groupindex else None, linked)
+            awards.append(Award(section.key, amount, qualifier, term, target, match.group("kind"),
+                                basis, basis_doc, sentence.text, sentence.start, sentence.end))
+
         for match in _FIGURE_RE.finditer(text):
             qualifier: Qualifier = "每年最高" if match.group("yearly") else match.group("q")  # type: ignore[assignment]
-            basis, basis_doc = _basis(match.group("doc"), linked)
             # The 对… phrase ends where 按《…》/每年/给予 begins.
             if match.group("defer"):
                 cut = match.start("defer")
@@ -121,56 +127,14 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -
                 cut = match.start("yearly")
             else:
                 cut = text.rfind("给予", 0, match.start("q"))
-            prefix = text[:cut]
-            awards.append(
-                Award(
-                    clause=section.key,
-                    amount_wan=float(match.group("amount")),
-                    qualifier=qualifier,
-                    term=_term(sentence, match.end()),
-                    target=_target(prefix, match.group("inner"), section),
-                    kind=match.group("kind"),
-                    basis=basis,
-                    basis_doc=basis_doc,
-                    quote=text,
-                    start=sentence.start,
-                    end=sentence.end,
-                )
-            )
+            add(match, float(match.group("amount")), qualifier, _target(text[:cut], match.group("inner"), section),
+                _term(sentence, match.end()))
         for match in _ADD_RE.finditer(text):
-            on_top_of, on_top_id = _basis(match.group("doc"), linked)
-            awards.append(
-                Award(
-                    clause=section.key,
-                    amount_wan=float(match.group("amount")),
-                    qualifier="追加",
-                    term=_term(sentence, match.end()),
-                    target=_target(text[: match.start()], "", section),
-                    kind=match.group("kind"),
-                    basis=on_top_of,
-                    basis_doc=on_top_id,
-                    quote=text,
-                    start=sentence.start,
-                    end=sentence.end,
-                )
-            )
+            # 在《资助办法》的基础上追加: the addition is this measure's, on top of the fund's award.
+            add(match, float(match.group("amount")), "追加", _target(text[: match.start()], "", section),
+                _term(sentence, match.end()))
         for match in _DEFER_ONLY_RE.finditer(text):
-            basis, basis_doc = _basis(match.group("doc"), linked)
-            awards.append(
-                Award(
-                    clause=section.key,
-                    amount_wan=None,
-                    qualifier="按资助办法",
-                    term="",
-                    target=_target(text[: match.start()], "", section),
-                    kind=match.group("kind"),
-                    basis=basis,
-                    basis_doc=basis_doc,
-                    quote=text,
-                    start=sentence.start,
-                    end=sentence.end,
-                )
-            )
+            add(match, None, "按资助办法", _target(text[: match.start()], "", section), "")
     return awards
 
 
