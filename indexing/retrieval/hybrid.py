@@ -69,9 +69,11 @@ class HybridRetriever:
         self.weights = weights
         self.use_profiles = use_profiles
         self._chunk_tokens: dict[int, frozenset[str]] = {}
-        self._section_chunks: dict[str, list[int]] = {}
+        # Keyed by document too: in a corpus of many measures every document has a （十六）, and the terms of one
+        # hit must not be read from (and tokenise on first use) the same-numbered clause of every document.
+        self._section_chunks: dict[tuple[str, str], list[int]] = {}
         for i, chunk in enumerate(self.chunks):
-            self._section_chunks.setdefault(chunk.section_key, []).append(i)
+            self._section_chunks.setdefault((chunk.doc_id, chunk.section_key), []).append(i)
         self._pool = min(len(self.chunks), 200)
 
     # ---- channels --------------------------------------------------------------------------------
@@ -110,10 +112,10 @@ class HybridRetriever:
                         if s > scores.best_chunk.get(key, (float("-inf"), -1))[0]:
                             scores.best_chunk[key] = (s, i)
 
-    def _matched_terms(self, key: str, own: set[str], expanded: set[str]) -> list[str]:
+    def _matched_terms(self, doc_id: str, key: str, own: set[str], expanded: set[str]) -> list[str]:
         """Terms of the question found in the section (text or profile): the user's own words first."""
         terms: set[str] = set()
-        for i in self._section_chunks.get(key, ()):
+        for i in self._section_chunks.get((doc_id, key), ()):
             if i not in self._chunk_tokens:
                 self._chunk_tokens[i] = frozenset(tokenize(self.chunks[i].text))
             terms |= (own | expanded) & self._chunk_tokens[i]
@@ -154,16 +156,17 @@ class HybridRetriever:
         hits = []
         for key, value in ranked:
             best = channels.best_chunk.get(key)
+            doc_id = self.chunks[best[1]].doc_id if best else (self.chunks[0].doc_id if self.chunks else "")
             hits.append(
                 ClauseHit(
-                    doc_id=self.chunks[best[1]].doc_id if best else (self.chunks[0].doc_id if self.chunks else ""),
+                    doc_id=doc_id,
                     section_key=key,
                     score=value,
                     bm25_rank=channels.rank_of("bm25", key),
                     dense_rank=channels.rank_of("dense", key),
                     bm25_score=channels.raw_of("bm25", key),
                     dense_score=channels.raw_of("dense", key),
-                    matched_terms=self._matched_terms(key, own_tokens, expanded_tokens),
+                    matched_terms=self._matched_terms(doc_id, key, own_tokens, expanded_tokens),
                     best_chunk_id=self.chunks[best[1]].chunk_id if best else "",
                     via=via.get(key, []),
                 )
