@@ -250,6 +250,9 @@ class PolicyAssistant:
         # Two close candidates that pay differently: ask which one fits (the best-effort answer still cites both).
         if (plan.money or plan.claimed_amounts) and len(hits) > 1 and hits[1].score >= self.config.clarify_ratio * best.score:
             clarify = self._clarify(hits[0].section_key, hits[1].section_key)
+            if clarify is not None and all(key != hits[1].section_key for key, _ in chosen):
+                # The question offers both: the best-effort answer shows both, with their caps.
+                chosen.append((hits[1].section_key, hits[1].score))
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
     def _clarify(self, first: str, second: str) -> Clarify | None:

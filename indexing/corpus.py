@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexing.document import LinkedDocument, PolicyDocument
-from indexing.parser import ParseError, decode_document, parse_policy
+from indexing.parser import MAX_DOCUMENT_BYTES, ParseError, decode_document, parse_policy
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 DOCUMENT_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
@@ -148,6 +148,11 @@ def load_document(path: Path, meta: DocumentMeta | None = None) -> CorpusDocumen
         ParseError: if the file cannot be read or structured.
     """
     try:
+        size = path.stat().st_size
+        if size > MAX_DOCUMENT_BYTES:   # checked before reading: a huge .pdf/.docx is never handed to a parser
+            raise ParseError(
+                f"文件过大（{size / 1024 / 1024:.1f} MB，上限 {MAX_DOCUMENT_BYTES // 1024 // 1024} MB）", source=path.name
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise ParseError(f"无法读取文件：{exc.strerror}", source=str(path)) from None

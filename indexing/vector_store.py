@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from indexing.embedding import Embedder
-from indexing.manifest import IndexCorrupt, StoreUnavailable
+from indexing.manifest import IndexCorrupt, IndexProblem, StoreUnavailable
 from indexing.retrieval.hits import ChunkHit
 
 COLLECTION_PREFIX = "policy-chunks-"
@@ -136,11 +136,31 @@ class ChromaVectorStore:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def client(self) -> Any:
-        """The Chroma client (created once)."""
+        """The Chroma client (created once).
+
+        Raises:
+            StoreUnavailable: the server does not answer. IndexCorrupt: the embedded store cannot be opened
+                (its SQLite file is damaged, for instance).
+        """
         with self._lock:
             if self._client is None:
-                self._client = self._retry("connect", self._make_client)
+                try:
+                    self._client = self._retry("connect", self._make_client)
+                except IndexProblem:
+                    raise
+                except Exception as exc:
+                    raise self._unreadable("打开", exc) from None
             return self._client
+
+    def _unreadable(self, action: str, exc: Exception) -> Exception:
+        """An embedded store's chromadb error as ``IndexCorrupt`` (with the rebuild hint); others unchanged."""
+        if self.url or isinstance(exc, IndexProblem):
+            return exc
+        detail = (str(exc).splitlines() or [""])[0][:160]
+        return IndexCorrupt(
+            f"Chroma 数据无法{action}（{type(exc).__name__}{'：' + detail if detail else ''}）",
+            self.path.parent if self.path is not None else None,
+        )
 
     def _make_client(self) -> Any:
         import chromadb
@@ -205,9 +225,12 @@ class ChromaVectorStore:
         except Exception as exc:
             if _is_missing_collection(exc):
                 raise IndexCorrupt(f"Chroma 中没有集合 {self.collection_name}（{self.location}）") from None
-            raise
+            raise self._unreadable("读取", exc) from None
         if self.expected_count is not None:
-            count = self._retry("count", collection.count)
+            try:
+                count = self._retry("count", collection.count)
+            except Exception as exc:
+                raise self._unreadable("读取", exc) from None
             if count != self.expected_count:
                 raise IndexCorrupt(
                     f"Chroma 集合 {self.collection_name} 有 {count} 个向量，索引应有 {self.expected_count} 个"
@@ -246,10 +269,13 @@ class ChromaVectorStore:
             return []
         collection = self.collection()
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1).tolist()
-        result = self._retry(
-            "query",
-            lambda: collection.query(query_embeddings=query, n_results=k, include=["distances", "metadatas"]),
-        )
+        try:
+            result = self._retry(
+                "query",
+                lambda: collection.query(query_embeddings=query, n_results=k, include=["distances", "metadatas"]),
+            )
+        except Exception as exc:
+            raise self._unreadable("读取", exc) from None
         distances = (result.get("distances") or [[]])[0]
         metadatas = (result.get("metadatas") or [[]])[0]
         hits = []

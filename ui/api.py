@@ -1,9 +1,10 @@
 """The JSON HTTP API under /api: ask, search, clauses, caps, health, feedback — for eval suites and scripts.
 
 Every error is ``{"error": {"code", "message"}}`` with a Chinese message and the right status:
-400 bad input (empty, too long, malformed JSON, wrong types — FastAPI's 422 included), 404 unknown clause
-or route, 405 wrong method, 413 body too large (declared or actual), 503 while the index loads or is broken,
-500 for anything else (logged; never a traceback in the response).
+400 bad input (empty, too long, malformed or too deeply nested JSON, invalid Unicode, wrong types —
+FastAPI's 422 included), 403 refused upload, 404 unknown clause or route, 405 wrong method, 413 body too
+large (declared or actual), 429 too many requests from one client (with ``Retry-After``), 503 while the
+index loads or is broken, 500 for anything else (logged; never a traceback in the response).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ui import render
+from ui.ratelimit import TokenBucketLimiter, retry_after_header
 from ui.server import AssistantHolder, NotReady, ServeConfig
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,6 +39,8 @@ KNOWN_ROUTES = frozenset({"ask", "search", "caps", "health", "feedback"})
 _QUERY_LABELS = {"q": "查询词 q", "k": "结果数 k", "format": "format", "sort": "sort", "doc": "doc"}
 MAX_K = 50
 MAX_ID = 200
+MAX_JSON_DEPTH = 32
+RATE_LIMITED = frozenset({("POST", "/api/ask"), ("POST", "/api/search"), ("GET", "/api/search"), ("POST", "/api/feedback")})
 _STATUS_MESSAGES = {
     400: "请求不正确",
     401: "需要登录",
@@ -73,33 +77,48 @@ class _BodyTooLarge(Exception):
 
 
 class GuardMiddleware:
-    """Pure ASGI middleware: the /api body limit (declared and actual bytes) and two Gradio route guards.
+    """Pure ASGI middleware: the per-client rate limit, the /api body limit and the Gradio route guards.
 
     Gradio's ``/gradio_api/file=<url>`` fetches public URLs server-side; this server makes no outbound
-    requests, so such URLs are refused. Uploads are refused when the admin tab (the only upload) is off.
+    requests, so such URLs are refused. Uploads are refused when the admin tab (the only upload) is off, and,
+    while an admin token is set, to clients that have not unlocked the tab with it. /api/ask, /api/search and
+    /api/feedback take a token from the client's bucket (429 with ``Retry-After`` when it is empty).
     """
 
-    def __init__(self, app: Callable[..., Awaitable[None]], limit: int, allow_uploads: bool) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], config: ServeConfig) -> None:
         self.app = app
-        self.limit = limit
-        self.allow_uploads = allow_uploads
+        self.config = config
+        self.limit = config.max_body_bytes
+        self.allow_uploads = config.admin_enabled
+        self.limiter = TokenBucketLimiter(config.rate) if config.rate is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
+        client = _client_host(scope)
         if "/file=" in path:
             target = path.split("/file=", 1)[1].lower().lstrip()
             if target.startswith(("http:", "https:", "//", "ftp:")):
                 await error_response(403, "forbidden", "本服务不代为获取外部网址。")(scope, receive, send)
                 return
-        if not self.allow_uploads and path.rstrip("/").endswith("/gradio_api/upload"):
-            await error_response(403, "forbidden", "未开启管理功能，不接受上传。")(scope, receive, send)
-            return
+        if path.rstrip("/").endswith("/gradio_api/upload"):
+            if not self.allow_uploads:
+                await error_response(403, "forbidden", "未开启管理功能，不接受上传。")(scope, receive, send)
+                return
+            if self.config.admin_token and not self.config.admin_gate.allows(client):
+                await error_response(403, "admin_token_required", "请先在“管理”页输入管理员令牌，再上传文件。")(
+                    scope, receive, send)
+                return
         if not path.startswith("/api/"):
             await self.app(scope, receive, send)
             return
+        if self.limiter is not None and (scope.get("method", ""), path.rstrip("/")) in RATE_LIMITED:
+            wait = self.limiter.acquire(client)
+            if wait > 0:
+                await self._rate_limited(wait, scope, receive, send)
+                return
         declared = _content_length(scope)
         if declared is not None and (declared < 0 or declared > self.limit):
             await self._too_large(scope, receive, send)
@@ -129,8 +148,24 @@ class GuardMiddleware:
                 await self._too_large(scope, receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(413, "body_too_large", f"请求体过大（上限 {self.limit} 字节）。")
+        hint = f"问题请控制在 {self.config.max_question_chars} 字以内。" if scope.get("path", "").startswith("/api/ask") else ""
+        response = error_response(413, "body_too_large", f"请求体过大（上限 {self.limit} 字节）。{hint}")
         await response(scope, receive, send)
+
+    async def _rate_limited(self, wait: float, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.config.rate is not None
+        seconds = retry_after_header(wait)
+        response = error_response(
+            429, "rate_limited",
+            f"请求过于频繁：每个客户端{self.config.rate.describe()}（问答、检索、反馈合计），请 {seconds} 秒后再试。",
+        )
+        response.headers["Retry-After"] = seconds
+        await response(scope, receive, send)
+
+
+def _client_host(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -153,11 +188,45 @@ async def read_json(request: Request) -> Any:
     if not body.strip():
         raise ApiError(400, "bad_request", "请求体为空：请发送 JSON，例如 {\"question\": \"孵化器最多能补多少？\"}。")
     try:
-        return json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise ApiError(400, "bad_request", "请求体不是 UTF-8 编码的 JSON。") from None
-    except ValueError as exc:
-        raise ApiError(400, "bad_json", f"请求体不是合法的 JSON（{exc.msg}，第 {exc.lineno} 行）。") from None  # type: ignore[attr-defined]
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "bad_json", f"请求体不是合法的 JSON（{exc.msg}，第 {exc.lineno} 行）。") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", f"请求体的 JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）。") from None
+    except ValueError:   # e.g. an integer with more digits than Python converts
+        raise ApiError(400, "bad_json", "请求体中有无法处理的数值。") from None
+    check_json_value(data)
+    return data
+
+
+def check_json_value(data: Any) -> None:
+    """Reject JSON nested deeper than ``MAX_JSON_DEPTH`` or holding strings that are not valid Unicode.
+
+    JSON may spell lone UTF-16 surrogates (``"\\ud800"``); Python keeps them in ``str``, but they cannot be
+    encoded, stored or sent back, so they are refused here rather than failing later.
+    """
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ApiError(400, "bad_json", f"请求体的 JSON 嵌套过深（上限 {MAX_JSON_DEPTH} 层）。")
+        if isinstance(value, str):
+            _check_text(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key)
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _check_text(text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "bad_unicode", "请求中含有无效的 Unicode 字符（孤立的代理码位），请检查文本编码。") from None
 
 
 def _object(data: Any) -> dict[str, Any]:
@@ -247,6 +316,16 @@ def validate_turns(pa: Any, turns: list[str]) -> list[str]:
     return cleaned
 
 
+def bad_input_as_400(call: Callable[[], Any]) -> Any:
+    """``call()``, with the assistant's BadInput (e.g. a conversation over its turn limit) as a 400."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - only BadInput is expected; others re-raised
+        if type(exc).__name__ != "BadInput":
+            raise
+        raise ApiError(400, "bad_input", str(exc)) from None
+
+
 def primary_awards(kb: Any, order: str = "clause") -> list[Any]:
     """The awards of the measure itself (not of documents added later), in clause order or largest first."""
     awards = [a for section in kb.primary.document.sections for a in kb.awards(section.key)]
@@ -261,9 +340,11 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
     router = APIRouter(prefix="/api")
 
     def ask_sync(turns: list[str], answer_id: str | None) -> dict[str, Any]:
-        with holder.use() as pa:
+        def call(pa: Any) -> dict[str, Any]:
             cleaned = validate_turns(pa, turns)
-            return pa.ask(cleaned, id=answer_id).to_json()
+            return bad_input_as_400(lambda: pa.ask(cleaned, id=answer_id).to_json())
+
+        return holder.answer(call)
 
     @router.post("/ask", summary="问答：引用条款与资助上限（Answer JSON 契约）")
     async def ask(request: Request, format: str = "json") -> Response:
@@ -279,9 +360,11 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
         return JSONResponse(answer)
 
     def search_sync(query: str, k: int) -> dict[str, Any]:
-        with holder.use() as pa:
+        def call(pa: Any) -> dict[str, Any]:
             cleaned = validate_turns(pa, [query])[0]
-            return pa.search(cleaned, k=k).to_json()
+            return bad_input_as_400(lambda: pa.search(cleaned, k=k).to_json())
+
+        return holder.answer(call)
 
     @router.post("/search", summary="条款检索：排序后的条款、得分、命中词、资助上限")
     async def search(request: Request) -> JSONResponse:
@@ -384,5 +467,5 @@ def install_api(app: FastAPI, holder: AssistantHolder, store: FeedbackStore, con
         log.error("处理 %s %s 时出错", request.method, request.url.path, exc_info=exc)
         return error_response(500, "internal_error", "服务器内部错误，请稍后再试。")
 
-    app.add_middleware(GuardMiddleware, limit=config.max_body_bytes, allow_uploads=config.admin_enabled)
+    app.add_middleware(GuardMiddleware, config=config)
     app.include_router(build_router(holder, store, config))

@@ -356,7 +356,14 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
             gr.Warning(str(exc))
             yield chat(conv), text, conv, gr.update()
             return
-        except Exception:
+        except Exception as exc:
+            if _bad_input(exc):   # e.g. the conversation reached its turn limit: say so, keep the text
+                conv["messages"].pop()
+                conv["messages"].pop()
+                conv["turns"].pop()
+                gr.Warning(f"{exc}请点“新对话”重新开始。")
+                yield chat(conv), text, conv, gr.update()
+                return
             log.exception("回答失败")
             answer = {"error": "抱歉，处理这个问题时出错了，请稍后再试或换一种问法。", "answer": ""}
         full = str(answer.get("answer") or "")
@@ -482,9 +489,11 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
         if config.admin_token and not ok:
             raise gr.Error("请先输入管理员令牌。")
 
-    def unlock(token: str) -> tuple[Any, ...]:
+    def unlock(token: str, request: gr.Request) -> tuple[Any, ...]:
         expected = config.admin_token or ""
         if expected and hmac.compare_digest((token or "").encode(), expected.encode()):
+            # Gradio's upload route (used by the 添加文档 box) is open to this client address from now on.
+            config.admin_gate.unlock(request.client.host if request is not None and request.client else None)
             return True, gr.update(visible=True), gr.update(visible=False), status_html(True), feedback_rows(True)
         gr.Warning("令牌不正确。")
         return False, gr.update(visible=False), gr.update(visible=True), gr.update(), gr.update()

@@ -22,6 +22,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-browser", action="store_true", help="启动后不自动打开浏览器")
     parser.add_argument("--max-body-bytes", type=int, default=None,
                         help="/api 请求体上限（字节，默认 65536，或 POLICY_ASSISTANT_MAX_BODY_BYTES）")
+    parser.add_argument("--max-upload-bytes", type=int, default=None,
+                        help="管理页上传文件上限（字节，默认 10 MB，或 POLICY_ASSISTANT_MAX_UPLOAD_BYTES）")
+    parser.add_argument("--max-question-chars", type=int, default=None,
+                        help="问题长度上限（字，默认 2000，或 POLICY_ASSISTANT_MAX_QUESTION_CHARS）")
+    parser.add_argument("--max-turns", type=int, default=None,
+                        help="一段对话的轮数上限（默认 20，或 POLICY_ASSISTANT_MAX_TURNS）")
+    parser.add_argument("--rate-limit", default=None,
+                        help="每个客户端（按 IP）对 /api/ask、/api/search、/api/feedback 的限流，如 60/minute、"
+                             "5/second，off 为不限（默认 60/minute，或 POLICY_ASSISTANT_RATE_LIMIT）")
     parser.add_argument("--no-build", action="store_true", help="没有索引时不自动建立（/api/health 将返回 503）")
 
 
@@ -30,7 +39,9 @@ def _serve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ui.server import ServeConfig
 
     overrides = {"host": args.host, "port": args.port, "admin_token": args.admin_token,
-                 "max_body_bytes": args.max_body_bytes}
+                 "max_body_bytes": args.max_body_bytes, "max_upload_bytes": args.max_upload_bytes,
+                 "max_question_chars": args.max_question_chars, "max_turns": args.max_turns,
+                 "rate_limit": args.rate_limit}
     try:
         return ServeConfig(admin=args.admin, **{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:
@@ -107,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  HTTP API：{url}api/ask、{url}api/search、{url}api/health（接口描述：{url}api/openapi.json）", flush=True)
     if config.host in ("0.0.0.0", "::"):
         print("  注意：正在监听所有网络接口，局域网内的其他机器也能访问。", flush=True)
+    limit = config.rate.describe() if config.rate else "不限"
+    print(f"  限流（每个客户端）：{limit}；问题上限 {config.max_question_chars} 字，对话上限 {config.max_turns} 轮，"
+          f"请求体上限 {config.max_body_bytes} 字节。", flush=True)
     if config.admin_token:
         print("  管理页已开启，需输入令牌。", flush=True)
     elif config.admin:

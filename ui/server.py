@@ -3,10 +3,17 @@
 The assistant (corpus, cap table, index, embedding model) loads in a background thread when the server
 starts, so the port answers at once: ``/api/health`` says 503 "索引正在加载" until the assistant is ready,
 and 503 with the index problem (not built, corrupt, model mismatch) if loading failed.
+
+While it runs, the holder re-checks the index on disk at most once a second (manifest, file presence, the
+size and time of the BM25/chunk/vector files it loaded, the Chroma server's heartbeat): when files were
+deleted or overwritten, or an answer failed on the index, /api/health and /api/ask say 503 with the problem
+instead of answering from a broken index. A new build (``policy-assistant index`` run beside the server) is
+picked up by reloading in the background; the previous assistant serves until the new one is ready.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -18,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from indexing.config import ENV_PREFIX, env, home_dir
+from ui.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
@@ -30,6 +38,9 @@ log = logging.getLogger("policy_assistant.serve")
 LoadState = Literal["loading", "ready", "failed"]
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
+CHECK_INTERVAL_S = 1.0       # how often (at most) the index on disk is re-checked
+RETRY_INTERVAL_S = 5.0       # how often (at most) a failed load is retried while the Chroma server is down
+ADMIN_UNLOCK_TTL_S = 8 * 3600
 
 
 def _int_setting(name: str, default: int) -> int:
@@ -42,12 +53,38 @@ def _int_setting(name: str, default: int) -> int:
         raise ValueError(f"{ENV_PREFIX}{name} 必须是整数，收到 {raw!r}") from None
 
 
+class AdminGate:
+    """Client addresses that gave the admin token recently: while a token is set, only they may upload files.
+
+    The 管理 tab's unlock records the caller's address; Gradio's upload route (which stores a file in its
+    temporary cache before the tab's "加入索引" runs) is refused to every other address. Entries expire after
+    ``ttl_s`` seconds.
+    """
+
+    def __init__(self, ttl_s: float = ADMIN_UNLOCK_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def unlock(self, client: str | None) -> None:
+        with self._lock:
+            self._until[client or "unknown"] = self._clock() + self.ttl_s
+
+    def allows(self, client: str | None) -> bool:
+        with self._lock:
+            return self._until.get(client or "unknown", 0.0) > self._clock()
+
+
 @dataclass
 class ServeConfig:
     """How ``serve`` runs: address, admin access and request limits (argument > env var > default).
 
     ``max_body_bytes``: largest accepted /api request body (413 above it). ``max_upload_bytes``: largest
-    document the admin tab accepts. ``stream_step``: seconds between streamed chunks of an answer.
+    document the admin tab accepts. ``max_question_chars`` / ``max_turns``: longest question and longest
+    conversation (400 above them). ``rate_limit``: per-client limit on /api/ask, /api/search and
+    /api/feedback, e.g. ``60/minute``, or ``off`` (429 with ``Retry-After`` above it).
+    ``stream_step``: seconds between streamed chunks of an answer.
     """
 
     host: str = field(default_factory=lambda: env("HOST", DEFAULT_HOST) or DEFAULT_HOST)
@@ -56,9 +93,13 @@ class ServeConfig:
     admin_token: str | None = field(default_factory=lambda: env("ADMIN_TOKEN"))
     max_body_bytes: int = field(default_factory=lambda: _int_setting("MAX_BODY_BYTES", 64 * 1024))
     max_upload_bytes: int = field(default_factory=lambda: _int_setting("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
-    max_turns: int = 20
+    max_question_chars: int = field(default_factory=lambda: _int_setting("MAX_QUESTION_CHARS", 2000))
+    max_turns: int = field(default_factory=lambda: _int_setting("MAX_TURNS", 20))
+    rate_limit: str = field(default_factory=lambda: env("RATE_LIMIT", DEFAULT_RATE_LIMIT) or DEFAULT_RATE_LIMIT)
     stream_step: float = 0.012
     home: Path = field(default_factory=home_dir)
+    admin_gate: AdminGate = field(default_factory=AdminGate, repr=False, compare=False)
+    rate: RateLimit | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser()
@@ -68,8 +109,11 @@ class ServeConfig:
             raise ValueError(f"max_body_bytes 至少为 1024，收到 {self.max_body_bytes}")
         if self.max_upload_bytes < 1024:
             raise ValueError(f"max_upload_bytes 至少为 1024，收到 {self.max_upload_bytes}")
+        if self.max_question_chars < 1 or self.max_turns < 1:
+            raise ValueError(f"问题长度与对话轮数上限必须为正整数，收到 {self.max_question_chars} / {self.max_turns}")
         if self.admin_token is not None and not self.admin_token.strip():
             self.admin_token = None
+        self.rate = RateLimit.parse(self.rate_limit)   # ValueError names the accepted forms
 
     @property
     def admin_enabled(self) -> bool:
@@ -95,12 +139,21 @@ class AssistantHolder:
     """The PolicyAssistant behind the UI and the API, loaded in the background and swappable after a rebuild.
 
     Calls into the assistant go through :meth:`use`, which holds a lock: the facade and its stores are not
-    promised to be thread-safe, and one answer takes well under a second.
+    promised to be thread-safe, and one answer takes well under a second. :meth:`check` (called by the API
+    before answering and by /api/health) re-checks the index on disk at most every ``CHECK_INTERVAL_S``.
+
+    Args:
+        opener: opens the assistant (tests pass a fake); default ``PolicyAssistant.open`` with the limits below.
+        corpus_dir: where clause texts come from while the index is loading or broken.
+        max_question_chars: longest accepted question (default: ``AssistantConfig``'s, from the environment).
+        max_turns: longest accepted conversation (same).
     """
 
-    def __init__(self, opener: Callable[[], Any] | None = None, corpus_dir: Path | None = None) -> None:
+    def __init__(self, opener: Callable[[], Any] | None = None, corpus_dir: Path | None = None,
+                 max_question_chars: int | None = None, max_turns: int | None = None) -> None:
         self._opener = opener
         self._corpus_dir = corpus_dir
+        self._limits = {k: v for k, v in (("max_question_chars", max_question_chars), ("max_turns", max_turns)) if v}
         self._pa: Any = None
         self.state: LoadState = "loading"
         self.problem: str | None = None
@@ -108,18 +161,40 @@ class AssistantHolder:
         self.loaded_at: float | None = None
         self._lock = threading.RLock()
         self._loaded = threading.Event()
+        # Watching the index on disk (see check()).
+        self._check_lock = threading.Lock()
+        self._checked_at = -1e9
+        self._disk_problems: list[str] = []
+        self._runtime_problem: str | None = None
+        self._fingerprint: dict[str, tuple[int, int] | None] = {}
+        self._loaded_build: str | None = None
+        self._failed_build: str | None = None
+        self._attempted_at = -1e9
+        self._reloading = threading.Lock()
+        self._load_lock = threading.Lock()
 
     # ---- loading --------------------------------------------------------------------------------
     def _open(self) -> Any:
         if self._opener is not None:
             return self._opener()
-        from assistant.service import PolicyAssistant
+        from assistant.service import AssistantConfig, PolicyAssistant
 
-        return PolicyAssistant.open()
+        return PolicyAssistant.open(config=AssistantConfig(**self._limits))
 
     def load(self) -> None:
-        """Open the assistant now (in the calling thread); records the problem instead of raising."""
+        """Open the assistant now (in the calling thread); records the problem instead of raising.
+
+        Loads run one at a time (a reload after a rebuild and the admin tab's own reload may coincide).
+        """
+        with self._load_lock:
+            self._load()
+
+    def _load(self) -> None:
         started = time.monotonic()
+        self._attempted_at = started
+        build = _live_build_id()
+        # Taken before opening: a file deleted while the assistant loads is then caught by the next check.
+        fingerprint = _fingerprint(_live_index_dir()) if self._opener is None else {}
         with self._lock:
             # A reload (after a rebuild) keeps serving the previous assistant until the new one is ready.
             if not self.ready:
@@ -127,24 +202,35 @@ class AssistantHolder:
                 self._loaded.clear()
         try:
             pa = self._open()
+            # The warm-up search opens the vector store: an index that cannot answer is a failed load.
             _warm_up(pa)
         except Exception as exc:  # noqa: BLE001 - any failure is reported by /api/health, not a crash
             with self._lock:
                 self._pa = None
                 self.state = "failed"
-                self.problem = str(exc) or type(exc).__name__
+                self.problem = _problem_text(exc)
                 self.problem_kind = type(exc).__name__
+                self._failed_build = build
+                self._checked_at = -1e9
             if _is_index_problem(exc):
-                log.warning("索引不可用：%s", exc)
+                log.warning("索引不可用：%s", self.problem)
             else:
-                log.exception("加载政策助手失败")
+                log.error("加载政策助手失败：%s", self.problem, exc_info=exc)
         else:
             with self._lock:
-                self._pa = pa
+                previous, self._pa = self._pa, pa
                 self.state = "ready"
                 self.problem = None
                 self.problem_kind = None
                 self.loaded_at = time.time()
+                self._loaded_build = _build_id_of(pa) or build
+                self._failed_build = None
+                self._fingerprint = fingerprint
+                self._runtime_problem = None
+                self._disk_problems = []
+                self._checked_at = -1e9
+                if previous is not None and previous is not pa:
+                    _close(previous)   # under the lock: no request is using it
             log.info("政策助手已就绪（%.1f 秒）", time.monotonic() - started)
         finally:
             self._loaded.set()
@@ -153,6 +239,19 @@ class AssistantHolder:
         thread = threading.Thread(target=self.load, name="policy-assistant-load", daemon=True)
         thread.start()
         return thread
+
+    def _reload_in_background(self) -> None:
+        """One reload at a time; the current assistant (if any) serves until the new one is ready."""
+        if not self._reloading.acquire(blocking=False):
+            return
+
+        def run() -> None:
+            try:
+                self.load()
+            finally:
+                self._reloading.release()
+
+        threading.Thread(target=run, name="policy-assistant-reload", daemon=True).start()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until a load attempt has finished; True when it did within ``timeout``."""
@@ -174,10 +273,34 @@ class AssistantHolder:
 
     @contextmanager
     def use(self) -> Iterator[Any]:
-        """``with holder.use() as pa:`` — the assistant, under the holder's lock."""
-        pa = self.get()
+        """``with holder.use() as pa:`` — the assistant, under the holder's lock (a reload waits for it)."""
         with self._lock:
-            yield pa
+            yield self.get()
+
+    def answer(self, call: Callable[[Any], Any]) -> Any:
+        """``call(pa)`` for one request, refusing (NotReady, 503) while the index on disk is broken.
+
+        An index error raised while answering (a vector store that cannot be read, a Chroma server that went
+        away) is recorded, so /api/health reports it too, and becomes NotReady; the next request tries again
+        and a success clears it.
+        """
+        problems = self.check()
+        if self.ready and self._disk_problems:
+            raise NotReady("；".join(problems), "index_problem")
+        with self.use() as pa:
+            try:
+                result = call(pa)
+            except Exception as exc:
+                if not _is_index_failure(exc):
+                    raise
+                message = _problem_text(exc)
+                self._runtime_problem = message
+                log.warning("回答时索引出错：%s", message)
+                raise NotReady(message, "index_problem") from None
+        if self._runtime_problem is not None:
+            self._runtime_problem = None
+            log.info("索引恢复正常")
+        return result
 
     @property
     def knowledge(self) -> KnowledgeBase:
@@ -189,8 +312,52 @@ class AssistantHolder:
 
         return load_knowledge(self._corpus_dir or IndexConfig().corpus_dir)
 
+    # ---- watching the index ---------------------------------------------------------------------
+    def check(self, force: bool = False) -> list[str]:
+        """Problems of the loaded index now (empty when healthy); re-checks disk at most once a second.
+
+        Also starts a background reload when a new build replaced the loaded one, or when a failed load may
+        succeed now (a new build appeared; the Chroma server may be back).
+        """
+        now = time.monotonic()
+        with self._check_lock:
+            if force or now - self._checked_at >= CHECK_INTERVAL_S:
+                self._checked_at = now
+                self._recheck(now)
+            problems = list(self._disk_problems)
+        if self._runtime_problem and self._runtime_problem not in problems:
+            problems.append(self._runtime_problem)
+        return problems
+
+    def _recheck(self, now: float) -> None:
+        self._disk_problems = []
+        if self._opener is not None:   # an injected assistant (tests): no index files to watch
+            return
+        live_build = _live_build_id()
+        if not self.ready:
+            if self.state == "failed" and (
+                live_build != self._failed_build
+                or (self.problem_kind in RETRYABLE and now - self._attempted_at >= RETRY_INTERVAL_S)
+            ):
+                self._reload_in_background()
+            return
+        if live_build is not None and self._loaded_build is not None and live_build != self._loaded_build:
+            # A newer build is live: the files of the loaded one are gone on purpose. Serve until reloaded.
+            self._disk_problems = []
+            self._reload_in_background()
+            return
+        problems = _index_problems()
+        problems += [p for p in _changed_files(self._fingerprint) if p not in problems]
+        store_url = _store_url_of(self._pa)
+        if store_url and not problems:
+            down = _chroma_down(store_url)
+            if down:
+                problems.append(down)
+        self._disk_problems = problems
+
     def health(self) -> tuple[bool, dict[str, Any]]:
         """``(ok, body)`` for /api/health: ok only when loaded and the index reports no problems."""
+        problems_now = self.check()
         if not self.ready:
             if self.state == "failed":
                 return False, {
@@ -209,13 +376,136 @@ class AssistantHolder:
             body = _jsonable(dict(pa.health()))
         body["state"] = "ready"
         problems = list(body.get("problems") or [])
-        if self._opener is None:
-            problems += [p for p in _index_problems() if p not in problems]
+        problems += [p for p in problems_now if p not in problems]
         body["problems"] = problems
         ok = bool(body.get("ready")) and not problems
         if not ok:
+            body["ready"] = False
             body["error"] = {"code": "index_problem", "message": "；".join(map(str, body.get("problems") or [])) or "索引不可用"}
         return ok, body
+
+
+RETRYABLE = frozenset({"StoreUnavailable"})
+
+
+def _problem_text(exc: BaseException) -> str:
+    """A one-line Chinese description of why the index cannot answer, naming the repair command."""
+    if _is_index_problem(exc):
+        return str(exc)
+    from indexing.manifest import REBUILD_HINT
+
+    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"检索索引无法读取（{type(exc).__name__}{'：' + detail if detail else ''}）。{REBUILD_HINT}"
+
+
+def _is_index_failure(exc: BaseException) -> bool:
+    """An error of the index or of the vector store (chromadb's own errors included), not of the request."""
+    return _is_index_problem(exc) or type(exc).__module__.split(".")[0] == "chromadb"
+
+
+def _live_index_dir() -> Path | None:
+    """The folder ``PolicyAssistant.open()`` reads (``<home>/index``, or the previous one after a crash)."""
+    try:
+        from indexing.config import IndexConfig
+        from indexing.index_files import locate_index
+
+        return locate_index(IndexConfig())
+    except (OSError, ValueError):
+        return None
+
+
+def _live_build_id() -> str | None:
+    """The build id in the live index's manifest.json (None when absent or unreadable)."""
+    index_dir = _live_index_dir()
+    try:
+        data = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8")) if index_dir else None
+        return str(data.get("build_id")) if isinstance(data, dict) and data.get("build_id") else None
+    except (OSError, ValueError):
+        return None
+
+
+def _index_of(pa: Any) -> Any:
+    return getattr(pa, "index", None)
+
+
+def _build_id_of(pa: Any) -> str | None:
+    manifest = getattr(_index_of(pa), "manifest", None)
+    build = getattr(manifest, "build_id", None)
+    return str(build) if build else None
+
+
+def _store_url_of(pa: Any) -> str | None:
+    store = getattr(_index_of(pa), "store", None)
+    url = getattr(store, "url", None)
+    return str(url) if url else None
+
+
+def _close(pa: Any) -> None:
+    try:
+        close = getattr(_index_of(pa), "close", None)
+        if close is not None:
+            close()
+    except Exception:  # noqa: BLE001 - the old assistant is being dropped anyway
+        log.debug("关闭旧索引失败", exc_info=True)
+
+
+def _fingerprint(index_dir: Path | None) -> dict[str, tuple[int, int] | None]:
+    """Size and modification time of the files an assistant loaded; Chroma's own files by presence only.
+
+    Chroma rewrites its files when it opens them, so their times say nothing; the loaded BM25 arrays,
+    chunks and vectors never change in place (a build writes a new folder).
+    """
+    if index_dir is None or not index_dir.is_dir():
+        return {}
+    prints: dict[str, tuple[int, int] | None] = {}
+    for path in sorted(index_dir.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(index_dir).as_posix()
+        if relative.startswith("chroma-"):
+            prints[str(path)] = None
+        else:
+            stat = path.stat()
+            prints[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return prints
+
+
+def _changed_files(prints: dict[str, tuple[int, int] | None]) -> list[str]:
+    """Problems for files deleted or rewritten since the assistant loaded them."""
+    from indexing.manifest import REBUILD_HINT
+
+    missing: list[str] = []
+    changed: list[str] = []
+    for name, expected in prints.items():
+        path = Path(name)
+        try:
+            stat = path.stat()
+        except OSError:
+            missing.append(path.name)
+            continue
+        if expected is not None and (stat.st_size, stat.st_mtime_ns) != expected:
+            changed.append(path.name)
+    problems = []
+    if missing:
+        problems.append(f"检索索引已损坏：服务启动后有文件被删除（{'、'.join(missing[:5])}）。{REBUILD_HINT}")
+    if changed:
+        problems.append(f"检索索引已损坏：服务启动后有文件被改写（{'、'.join(changed[:5])}）。{REBUILD_HINT}")
+    return problems
+
+
+def _chroma_down(url: str) -> str | None:
+    """A problem line when the Chroma server does not answer its heartbeat within a second."""
+    import httpx
+
+    try:
+        response = httpx.get(url.rstrip("/") + "/api/v2/heartbeat", timeout=1.0)
+        if response.status_code < 500:
+            return None
+        cause = f"HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        cause = type(exc).__name__
+    return (f"无法连接 Chroma 服务器 {url}（{cause}）。请确认服务器已启动且地址正确"
+            "（--chroma-url / POLICY_ASSISTANT_CHROMA_URL）；恢复后服务会自动继续回答。")
 
 
 def _index_problems() -> list[str]:
@@ -244,11 +534,17 @@ def _jsonable(value: Any) -> Any:
 
 
 def _warm_up(pa: Any) -> None:
-    """Run one search so the first user does not pay for lazy model and store loading."""
+    """Run one search so the first user does not pay for lazy model and store loading.
+
+    Raises:
+        the index's error when the index cannot answer (IndexProblem, a chromadb error): the load failed.
+    """
     try:
         pa.search("孵化器", k=1)
-    except Exception:  # noqa: BLE001 - warm-up is best effort; real errors show on real requests
-        log.warning("预热检索失败", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - other errors show on real requests
+        if _is_index_failure(exc):
+            raise
+        log.warning("预热检索失败：%s", type(exc).__name__)
 
 
 def _is_index_problem(exc: BaseException) -> bool:
@@ -280,7 +576,7 @@ def create_app(config: ServeConfig | None = None, holder: AssistantHolder | None
     from ui.feedback import FeedbackStore
 
     config = config or ServeConfig()
-    holder = holder or AssistantHolder()
+    holder = holder or AssistantHolder(max_question_chars=config.max_question_chars, max_turns=config.max_turns)
     store = feedback or FeedbackStore(config.home / "feedback.sqlite3")
 
     @asynccontextmanager

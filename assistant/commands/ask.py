@@ -17,34 +17,63 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_retrieval_arguments(parser)
 
 
+MAX_LINE_BYTES = 1024 * 1024
+
+
 def _batch_lines(path: str):  # type: ignore[no-untyped-def]
+    """(line number, bytes) per line; ``None`` for a line over MAX_LINE_BYTES (skipped without being kept)."""
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
     try:
-        yield from enumerate(stream, start=1)
+        number = 0
+        while raw := stream.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                yield number, None
+            else:
+                yield number, raw
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
 
 
-def _parse_line(raw: bytes, number: int) -> tuple[str | None, object]:
-    """(id, turns) of one batch line; raises ValueError with a Chinese message for a bad line."""
+class LineError(ValueError):
+    """A batch line that cannot be answered; ``line_id`` is its id when it had a usable one."""
+
+    def __init__(self, message: str, line_id: str) -> None:
+        super().__init__(message)
+        self.line_id = line_id
+
+
+def _parse_line(raw: bytes, number: int) -> tuple[str, object]:
+    """(id, turns) of one batch line; raises LineError with a Chinese message for a bad line."""
+    fallback = f"line-{number}"
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")   # a BOM (Windows editors) is not part of the JSON
     except UnicodeDecodeError:
-        raise ValueError(f"第{number}行不是 UTF-8 文本") from None
+        raise LineError(f"第{number}行不是 UTF-8 文本", fallback) from None
     try:
         item = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"第{number}行不是合法 JSON：{exc.msg}") from None
+        raise LineError(f"第{number}行不是合法 JSON：{exc.msg}", fallback) from None
+    except RecursionError:
+        raise LineError(f"第{number}行不是合法 JSON：嵌套过深", fallback) from None
+    except ValueError:   # e.g. an integer with more digits than Python converts
+        raise LineError(f"第{number}行不是合法 JSON：数值过大", fallback) from None
     if not isinstance(item, dict):
-        raise ValueError(f"第{number}行必须是 JSON 对象")
+        raise LineError(f"第{number}行必须是 JSON 对象", fallback)
     line_id = item.get("id")
-    line_id = str(line_id) if line_id is not None else f"line-{number}"
+    line_id = str(line_id) if line_id is not None else fallback
+    try:
+        line_id.encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate ("\ud800") cannot be written back out
+        raise LineError(f"第{number}行的 id 含有无效的 Unicode 字符", fallback) from None
     if "turns" in item:
         return line_id, item["turns"]
     if "question" in item:
         return line_id, [item["question"]]
-    raise ValueError(f"第{number}行缺少 turns 或 question 字段")
+    raise LineError(f"第{number}行缺少 turns 或 question 字段", line_id)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,29 +81,39 @@ def run(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from assistant.commands.session import open_assistant
     from assistant.service import BadInput
+    from indexing.manifest import IndexProblem
 
     if not args.jsonl and not args.turns:
         raise CliError("请给出问题，例如：policy-assistant ask \"孵化器最多能补多少？\"", code=2)
     assistant = open_assistant(args)
     if args.jsonl:
-        failures = 0
-        for number, raw in _batch_lines(args.jsonl):
-            if not raw.strip():
-                continue
-            line_id: str | None = f"line-{number}"
-            try:
-                line_id, turns = _parse_line(raw, number)
-                result = assistant.ask(turns, id=line_id).to_json()  # type: ignore[arg-type]
-            except (ValueError, BadInput) as exc:
-                failures += 1
-                result = error_answer("", str(exc), line_id)
-            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
+        try:
+            for number, raw in _batch_lines(args.jsonl):
+                if raw is not None and not raw.strip():
+                    continue
+                line_id = f"line-{number}"
+                try:
+                    if raw is None:
+                        raise LineError(f"第{number}行过长（上限 {MAX_LINE_BYTES // 1024} KB）", line_id)
+                    line_id, turns = _parse_line(raw, number)
+                    result = assistant.ask(turns, id=line_id).to_json()  # type: ignore[arg-type]
+                except LineError as exc:
+                    result = error_answer("", str(exc), exc.line_id)
+                except (ValueError, BadInput) as exc:
+                    result = error_answer("", str(exc), line_id)
+                sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                sys.stdout.flush()
+        except IndexProblem as exc:   # the index (not the line) is broken: every further line would fail too
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(f"无法读取批量文件 {args.jsonl}：{exc.strerror or exc}") from None
         return 0
     try:
         answer = assistant.match(args.turns[-1]) if args.match else assistant.ask(list(args.turns))
     except BadInput as exc:
         raise CliError(str(exc), code=2) from None
+    except IndexProblem as exc:   # found on the first search (vector store unreadable, Chroma server down)
+        raise CliError(str(exc)) from None
     if args.json:
         sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) + "\n")
         return 0

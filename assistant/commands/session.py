@@ -76,3 +76,7 @@ def open_assistant(args: argparse.Namespace, build_if_missing: bool = True):  # 
         raise CliError(f"无法解析语料文档：{exc}") from None
     except RerankerUnavailable as exc:
         raise CliError(str(exc)) from None
+    except ValueError as exc:   # a POLICY_ASSISTANT_LLM_* setting that does not parse
+        raise CliError(f"配置错误：{exc}", 2) from None
+    except ImportError as exc:  # the optional LLM's package is missing
+        raise CliError(str(exc)) from None
