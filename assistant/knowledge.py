@@ -45,6 +45,7 @@ class KnowledgeBase:
             doc.meta.id: CapTable(extract_awards(doc.document, doc.meta.linked)) for doc in documents
         }
         self._by_id = {doc.meta.id: doc for doc in documents}
+        self._titles = frozenset(doc.meta.title for doc in documents)
 
     # ---- look-ups -------------------------------------------------------------------------------
     def document(self, doc_id: str | None = None) -> CorpusDocument:
@@ -136,7 +137,9 @@ class KnowledgeBase:
 
     def has_document(self, linked: LinkedDocument) -> bool:
         """Whether a linked document's text has been added to the corpus (matched by id or title)."""
-        return any(doc.meta.id == linked.id or doc.meta.title in linked.names for doc in self.documents)
+        # Sets, not a scan of every document: compose asks this for each linked document of each cited section
+        # (76 ms of an answer's p95 at 10,000 documents, benchmarks/scale.py).
+        return linked.id in self._by_id or not self._titles.isdisjoint(linked.names)
 
 
 _cache: dict[Path, KnowledgeBase] = {}
