@@ -38,11 +38,9 @@ class BadInput(ValueError):
 
 
 def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get("POLICY_ASSISTANT_" + name)
-    try:
-        return int(raw) if raw else default
-    except ValueError:
-        return default
+    from indexing.config import int_env
+
+    return int_env(name, default)
 
 
 @dataclass

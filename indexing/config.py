@@ -23,14 +23,15 @@ def home_dir() -> Path:
     return Path(env("HOME") or Path.home() / ".policy-assistant").expanduser()
 
 
-def _int_env(name: str, default: int) -> int:
+def int_env(name: str, default: int) -> int:
+    """Read an integer ``POLICY_ASSISTANT_<name>``; a value that is not an integer is an error, not ignored."""
     raw = env(name)
     if raw is None:
         return default
     try:
         return int(raw)
     except ValueError:
-        raise ValueError(f"{ENV_PREFIX}{name} must be an integer, got {raw!r}") from None
+        raise ValueError(f"{ENV_PREFIX}{name} 必须是整数，收到 {raw!r}（must be an integer）") from None
 
 
 @dataclass
@@ -46,8 +47,8 @@ class IndexConfig:
     corpus_dir: Path = field(default_factory=lambda: Path(env("CORPUS") or BUNDLED_CORPUS))
     embed_model: str = field(default_factory=lambda: env("EMBED_MODEL", DEFAULT_EMBED_MODEL) or DEFAULT_EMBED_MODEL)
     chroma_url: str | None = field(default_factory=lambda: env("CHROMA_URL"))
-    chunk_size: int = field(default_factory=lambda: _int_env("CHUNK_SIZE", 160))
-    chunk_overlap: int = field(default_factory=lambda: _int_env("CHUNK_OVERLAP", 30))
+    chunk_size: int = field(default_factory=lambda: int_env("CHUNK_SIZE", 160))
+    chunk_overlap: int = field(default_factory=lambda: int_env("CHUNK_OVERLAP", 30))
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser()

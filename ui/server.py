@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from indexing.config import ENV_PREFIX, env, home_dir
+from indexing.config import env, home_dir
 from ui.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,13 +44,9 @@ ADMIN_UNLOCK_TTL_S = 8 * 3600
 
 
 def _int_setting(name: str, default: int) -> int:
-    raw = env(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(f"{ENV_PREFIX}{name} 必须是整数，收到 {raw!r}") from None
+    from indexing.config import int_env
+
+    return int_env(name, default)
 
 
 class AdminGate:
