@@ -47,6 +47,11 @@ class KnowledgeBase:
         self._by_id = {doc.meta.id: doc for doc in documents}
         self._titles = frozenset(doc.meta.title for doc in documents)
 
+    @property
+    def primary_caps(self) -> CapTable:
+        """The bundled measure's awards only (``caps`` holds every document's)."""
+        return self._awards_by_doc[self.primary.meta.id]
+
     # ---- look-ups -------------------------------------------------------------------------------
     def document(self, doc_id: str | None = None) -> CorpusDocument:
         if doc_id is None:

@@ -183,7 +183,7 @@ class PolicyAssistant:
         return [self.validate_question(t) for t in turns]
 
     # ---- answering -------------------------------------------------------------------------------
-    def _retrieve(self, plan: QueryPlan, k: int | None = None) -> list[ClauseHit]:
+    def _retrieve(self, plan: QueryPlan, k: int | None = None, for_search: bool = False) -> list[ClauseHit]:
         if self.retriever is None:
             return []
         request = RetrievalRequest(
@@ -194,6 +194,12 @@ class PolicyAssistant:
             k=k or self.config.k,
         )
         hits = self.retriever.retrieve(request)
+        if not for_search:
+            # Answers cite sections by clause number of the bundled measure; a hit from a document added with
+            # ``index --add`` would be misread as the measure's same-numbered clause, so answers stay on the
+            # measure (``search`` still lists every document's sections, each under its own document).
+            primary = self.knowledge.primary.meta.id
+            hits = [h for h in hits if h.doc_id in ("", primary)]
         if self.reranker is not None and hits:
             hits = self.reranker.rerank(plan.search_text, hits, lambda key: self.knowledge.section(key).text)
         return hits
@@ -221,8 +227,9 @@ class PolicyAssistant:
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
         if plan.intent == "largest":
-            top = kb.caps.max_amount()
-            keys = list(dict.fromkeys(a.clause for a in kb.caps.awards if a.amount_wan == top))
+            primary = kb.primary_caps
+            top = primary.max_amount()
+            keys = list(dict.fromkeys(a.clause for a in primary.awards if a.amount_wan == top))
             return Decision([(k, 1.0) for k in keys], route="largest")
         hits = self._retrieve(plan)
         nearest = [(h.section_key, h.score) for h in hits[:3]]
@@ -320,7 +327,7 @@ class PolicyAssistant:
         started = time.perf_counter()
         text = self.validate_question(query)
         plan = plan_query(text, None, self._max_clause)
-        hits = self._retrieve(plan, k=max(k, 1) + len(plan.clause_refs))
+        hits = self._retrieve(plan, k=max(k, 1) + len(plan.clause_refs), for_search=True)
         meta = self._meta_section(plan)
         ordered: list[tuple[str, ClauseHit | None, list[str]]] = []
         for key in plan.clause_refs:
@@ -328,14 +335,20 @@ class PolicyAssistant:
                 ordered.append((key, None, ["reference"]))
         if meta:
             ordered.append((meta, None, ["meta"]))
-        seen = {key for key, _, _ in ordered}
+        primary = self.knowledge.primary.meta.id
+        seen = {(primary, key) for key, _, _ in ordered}
         for hit in hits:
-            if hit.section_key not in seen:
+            identity = (hit.doc_id or primary, hit.section_key)
+            if identity not in seen:
                 ordered.append((hit.section_key, hit, hit.via))
-                seen.add(hit.section_key)
+                seen.add(identity)
         results = []
         for key, hit, via in ordered[:k]:
-            view = self.knowledge.section_view(self.knowledge.section(key))
+            doc_id = hit.doc_id if hit is not None and hit.doc_id else None
+            try:
+                view = self.knowledge.section_view(self.knowledge.section(key, doc_id), doc_id)
+            except KeyError:
+                continue
             view.update(
                 score=round(hit.score, 4) if hit else 1.0,
                 matched_terms=hit.matched_terms if hit else [],

@@ -117,6 +117,14 @@ def _numeral(token: str) -> int:
     return int(token) if token.isdigit() else chinese_to_int(token)
 
 
+def _safe_numeral(token: str) -> int | None:
+    """A label's number, or None when the characters only look like one ("一一、" is text, not item 11)."""
+    try:
+        return _numeral(token)
+    except ValueError:
+        return None
+
+
 def detect_style(text: str) -> Style:
     """Decide which numbering family a text uses, or raise ParseError naming the first line."""
     lines = _lines(text)
@@ -254,16 +262,15 @@ def parse_policy(
     def chapter_heading(line: _Line) -> tuple[str, int | None, str, bool] | None:
         """(key, number, title, inferred) when ``line`` is a chapter heading."""
         m = _CHAPTER_ZHANG_RE.match(line.text)
-        if m and _is_heading_text(line.text[m.end():].strip()):
-            rest = line.text[m.end():].strip()
-            number = _numeral(m.group(1))
-            return int_to_chinese(number), number, rest, False
+        number = _safe_numeral(m.group(1)) if m else None
+        if m and number and _is_heading_text(line.text[m.end():].strip()):
+            return int_to_chinese(number), number, line.text[m.end():].strip(), False
         if _FINAL_PROVISIONS_RE.match(line.text):
             return "附则", None, "附则", False
         if style == "paren":
             m = _LIST_RE.match(line.text)
-            if m and _is_heading_text(line.text[m.end():].strip()):
-                number = _numeral(m.group(1))
+            number = _safe_numeral(m.group(1)) if m else None
+            if m and number and _is_heading_text(line.text[m.end():].strip()):
                 return int_to_chinese(number), number, line.text[m.end():].strip(), False
             if seen_structure and _is_heading_text(line.text) and not clause_re.match(line.text):
                 numbered = [c.number for c in chapters if c.number is not None]
@@ -276,6 +283,8 @@ def parse_policy(
             continue  # the attachment label "附件1" belongs to no section
         heading = chapter_heading(line)
         clause_match = clause_re.match(line.text)
+        if clause_match and not _safe_numeral(clause_match.group(1)):
+            clause_match = None  # looks like a label but is no number: plain text
         if heading and not (clause_match and style != "paren"):
             key, number, heading_title, inferred = heading
             if number is not None and not inferred:
