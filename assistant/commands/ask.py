@@ -79,7 +79,7 @@ def _parse_line(raw: bytes, number: int) -> tuple[str, object]:
 def run(args: argparse.Namespace) -> int:
     from assistant.answer import error_answer
     from assistant.cli import CliError
-    from assistant.commands.session import open_assistant
+    from assistant.commands.session import answering_errors, open_assistant
     from assistant.service import BadInput
     from indexing.manifest import IndexProblem
 
@@ -108,12 +108,8 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise CliError(f"无法读取批量文件 {args.jsonl}：{exc.strerror or exc}") from None
         return 0
-    try:
+    with answering_errors():
         answer = assistant.match(args.turns[-1]) if args.match else assistant.ask(list(args.turns))
-    except BadInput as exc:
-        raise CliError(str(exc), code=2) from None
-    except IndexProblem as exc:   # found on the first search (vector store unreadable, Chroma server down)
-        raise CliError(str(exc)) from None
     if args.json:
         sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) + "\n")
         return 0

@@ -18,19 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
-    from assistant.commands.session import open_assistant
-    from assistant.service import BadInput
-    from indexing.manifest import IndexProblem
+    from assistant.commands.session import answering_errors, open_assistant
 
     if not 1 <= args.k <= 50:
         raise CliError("-k 须在 1 到 50 之间", code=2)
     assistant = open_assistant(args)
-    try:
+    with answering_errors():
         result = assistant.search(args.query, k=args.k)
-    except BadInput as exc:
-        raise CliError(str(exc), code=2) from None
-    except IndexProblem as exc:   # found on the first search (vector store unreadable, Chroma server down)
-        raise CliError(str(exc)) from None
     if args.json:
         sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
         return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -79,4 +81,19 @@ def open_assistant(args: argparse.Namespace, build_if_missing: bool = True):  # 
     except ValueError as exc:   # a POLICY_ASSISTANT_LLM_* setting that does not parse
         raise CliError(f"配置错误：{exc}", 2) from None
     except ImportError as exc:  # the optional LLM's package is missing
+        raise CliError(str(exc)) from None
+
+
+@contextmanager
+def answering_errors() -> Iterator[None]:
+    """Turn a rejected question (exit 2) or an index problem found while answering (exit 1) into one line."""
+    from assistant.cli import CliError
+    from assistant.service import BadInput
+    from indexing.manifest import IndexProblem
+
+    try:
+        yield
+    except BadInput as exc:
+        raise CliError(str(exc), code=2) from None
+    except IndexProblem as exc:   # found on the first search (vector store unreadable, Chroma server down)
         raise CliError(str(exc)) from None

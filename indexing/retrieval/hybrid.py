@@ -147,7 +147,7 @@ class HybridRetriever:
                     fused[key] = value
                     via.setdefault(key, []).append("facet")
         for key in request.carried:
-            if key in fused or key:
+            if key:
                 fused[key] = fused.get(key, 0.0) + self.weights.carried
                 via.setdefault(key, []).append("context")
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])[: request.k]
