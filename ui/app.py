@@ -347,8 +347,8 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
         conv["messages"].append({"role": "assistant", "text": "正在检索条款…", "answer": None})
         yield chat(conv), "", conv, gr.update()
         try:
-            with holder.use() as pa_:
-                answer = pa_.ask(list(conv["turns"])).to_json()
+            # holder.answer refuses while the index on disk is damaged, with the same message as /api/ask's 503.
+            answer = holder.answer(lambda pa_: pa_.ask(list(conv["turns"])).to_json())
         except NotReady as exc:
             conv["messages"].pop()
             conv["messages"].pop()
@@ -438,8 +438,11 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
             gr.Warning(str(exc))
             return gr.update(), hidden, hidden, ""
         description = "；".join(f"{k}：{v}" for k, v in cleaned.items() if v)
-        with holder.use() as pa_:
-            answer = pa_.match(description).to_json()
+        try:
+            answer = holder.answer(lambda pa_: pa_.match(description).to_json())
+        except NotReady as exc:
+            gr.Warning(str(exc))
+            return gr.update(), hidden, hidden, ""
         html_out = render.match_html(answer, cleaned)
         folder = _export_dir()
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -474,13 +477,19 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
             if not _bad_input(exc):
                 raise
             return f'<p class="pa-error">{render.esc(exc)}</p>', ""
-        with holder.use() as pa_:
+        def look_up(pa_: Any) -> tuple[dict[str, Any], str]:
             result = pa_.search(cleaned, k=5).to_json()
             try:
                 reply = pa_.ask([cleaned]).reply
             except Exception:  # noqa: BLE001 - the composed reply below is good enough
                 log.warning("标准答复生成失败", exc_info=True)
                 reply = ""
+            return result, reply
+
+        try:
+            result, reply = holder.answer(look_up)
+        except NotReady as exc:
+            return f'<p class="pa-error">{render.esc(exc)}</p>', ""
         # each result is already a section view (full text, caps, linked documents) of its own document
         return render.search_results_html(result), reply or render.compose_reply(result)
 

@@ -156,6 +156,8 @@ class AssistantHolder:
         self.problem_kind: str | None = None
         self.loaded_at: float | None = None
         self._lock = threading.RLock()
+        self._in_use: dict[int, int] = {}     # id(assistant) → requests using it now
+        self._retired: list[Any] = []         # replaced by a reload, still in use: closed when the last one ends
         self._loaded = threading.Event()
         # Watching the index on disk (see check()).
         self._check_lock = threading.Lock()
@@ -226,7 +228,10 @@ class AssistantHolder:
                 self._disk_problems = []
                 self._checked_at = -1e9
                 if previous is not None and previous is not pa:
-                    _close(previous)   # under the lock: no request is using it
+                    if self._in_use.get(id(previous)):
+                        self._retired.append(previous)   # closed by use() when its last request ends
+                    else:
+                        _close(previous)
             log.info("政策助手已就绪（%.1f 秒）", time.monotonic() - started)
         finally:
             self._loaded.set()
@@ -269,9 +274,27 @@ class AssistantHolder:
 
     @contextmanager
     def use(self) -> Iterator[Any]:
-        """``with holder.use() as pa:`` — the assistant, under the holder's lock (a reload waits for it)."""
+        """``with holder.use() as pa:`` — the current assistant, for one request.
+
+        Requests run concurrently (the assistant is read-only once loaded; its caches have their own locks), so
+        two questions are embedded on two cores at once. A reload swaps in the new assistant at once and closes
+        the previous one when its last request is done.
+        """
         with self._lock:
-            yield self.get()
+            pa = self.get()
+            self._in_use[id(pa)] = self._in_use.get(id(pa), 0) + 1
+        try:
+            yield pa
+        finally:
+            with self._lock:
+                left = self._in_use[id(pa)] - 1
+                if left:
+                    self._in_use[id(pa)] = left
+                else:
+                    del self._in_use[id(pa)]
+                    if any(old is pa for old in self._retired):
+                        self._retired = [old for old in self._retired if old is not pa]
+                        _close(pa)
 
     def answer(self, call: Callable[[Any], Any]) -> Any:
         """``call(pa)`` for one request, refusing (NotReady, 503) while the index on disk is broken.
@@ -352,8 +375,12 @@ class AssistantHolder:
         self._disk_problems = problems
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """``(ok, body)`` for /api/health: ok only when loaded and the index reports no problems."""
-        problems_now = self.check()
+        """``(ok, body)`` for /api/health: ok only when loaded and the index reports no problems.
+
+        Always looks at the disk now (a few file reads), so that once health has reported a damaged index, /api/ask
+        refuses too: small indexes answer from memory and would otherwise go on answering until the next check.
+        """
+        problems_now = self.check(force=True)
         if not self.ready:
             if self.state == "failed":
                 return False, {

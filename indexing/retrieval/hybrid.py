@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from indexing.chunking import Chunk
 from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, aggregate_sum, fuse
-from indexing.retrieval.hits import ChunkSearcher, ClauseHit, RetrieverMode
+from indexing.retrieval.hits import ChunkHit, ChunkSearcher, ClauseHit, RetrieverMode
 from indexing.tokenize_zh import tokenize
 
 
@@ -77,7 +77,17 @@ class HybridRetriever:
         self._pool = min(len(self.chunks), 200)
 
     # ---- channels --------------------------------------------------------------------------------
-    def _channels(self, text: str, expansion: Sequence[str]) -> ChannelScores:
+    def _dense_hits(self, texts: Sequence[str]) -> dict[str, list[ChunkHit]]:
+        """Dense hits of several texts (a question and its facets), embedded in one call when the searcher can."""
+        if self.mode not in ("dense", "hybrid") or self.dense is None:
+            return {}
+        texts = list(dict.fromkeys(texts))
+        search_many = getattr(self.dense, "search_many", None)
+        if search_many is not None:
+            return dict(zip(texts, search_many(texts, self._pool), strict=True))
+        return {text: self.dense.search(text, self._pool) for text in texts}
+
+    def _channels(self, text: str, expansion: Sequence[str], dense: dict[str, list[ChunkHit]] | None = None) -> ChannelScores:
         scores = ChannelScores()
         if self.mode in ("bm25", "hybrid"):
             own = self.bm25.search(text, self._pool)
@@ -89,7 +99,7 @@ class HybridRetriever:
                 combined[hit.chunk_index] = combined.get(hit.chunk_index, 0.0) + self.weights.expansion * hit.score
             self._add(scores, "bm25", combined)
         if self.mode in ("dense", "hybrid") and self.dense is not None:
-            hits = self.dense.search(text, self._pool)
+            hits = dense[text] if dense is not None and text in dense else self.dense.search(text, self._pool)
             self._add(scores, "dense", {h.chunk_index: h.score for h in hits})
         return scores
 
@@ -122,9 +132,17 @@ class HybridRetriever:
         return sorted(terms, key=lambda t: (t not in own, -len(t), t))[:12]
 
     # ---- public ----------------------------------------------------------------------------------
-    def score(self, text: str, expansion: Sequence[str] = ()) -> tuple[dict[str, float], ChannelScores]:
-        """Fused section scores for one query text (no facets, no prior)."""
-        channels = self._channels(text, expansion)
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Embed many query texts in one call ahead of their searches (batch mode); a no-op without dense."""
+        prefetch = getattr(self.dense, "prefetch", None)
+        if self.mode in ("dense", "hybrid") and prefetch is not None:
+            prefetch(list(dict.fromkeys(t for t in texts if t.strip())))
+
+    def score(
+        self, text: str, expansion: Sequence[str] = (), dense: dict[str, list[ChunkHit]] | None = None
+    ) -> tuple[dict[str, float], ChannelScores]:
+        """Fused section scores for one query text (no facets, no prior); ``dense`` holds hits searched already."""
+        channels = self._channels(text, expansion, dense)
         return fuse(channels.raw, self.weights), channels
 
     def retrieve(self, request: RetrievalRequest) -> list[ClauseHit]:
@@ -136,10 +154,11 @@ class HybridRetriever:
         Returns:
             Up to ``request.k`` hits, best first, each with ranks per channel and matched terms.
         """
-        fused, channels = self.score(request.text, request.expansion)
+        dense = self._dense_hits([request.text, *request.facets])
+        fused, channels = self.score(request.text, request.expansion, dense)
         via: dict[str, list[str]] = {key: ["text"] for key in fused}
         for facet in request.facets:
-            facet_scores, _ = self.score(facet, ())
+            facet_scores, _ = self.score(facet, (), dense)
             for key, value in facet_scores.items():
                 # A facet's leader counts a little less than the whole question's leader.
                 value *= 0.9
