@@ -93,7 +93,7 @@ class _Turn:
     decision: Decision
 
 
-TURN_CACHE_SIZE = 512
+TURN_CACHE_SIZE = 1024
 
 
 class PolicyAssistant:
@@ -119,7 +119,10 @@ class PolicyAssistant:
         # conversation each time; the earlier turns were decided by the previous request, so they are not planned
         # and retrieved again (a 2-turn question cost 1.4–1.6× a single one). Decisions depend only on the turns
         # and this assistant's fixed index and settings; a reloaded index comes with a new assistant.
-        self.turn_cache: LRUCache[tuple[str, ...], _Turn] = LRUCache(TURN_CACHE_SIZE)
+        # POLICY_ASSISTANT_CACHE_SIZE (also the question-vector cache's size; 0 = off) bounds it.
+        from indexing.config import int_env
+
+        self.turn_cache: LRUCache[tuple[str, ...], _Turn] = LRUCache(max(0, int_env("CACHE_SIZE", TURN_CACHE_SIZE)))
 
     # ---- construction ----------------------------------------------------------------------------
     @classmethod

