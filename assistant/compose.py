@@ -192,10 +192,29 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         answer.reply = f"该措施目前为{meta.status}，施行日期尚未确定，请以正式发布文本为准。"
         return answer
 
+    if decision.route == "amount-list" and not decision.sections:
+        figures = "、".join(format_wan(a) for a in dict.fromkeys(plan.claimed_amounts))
+        by_amount: dict[float, list[str]] = {}
+        for award in kb.primary_caps.awards:
+            if award.amount_wan is not None:
+                label = f"（{award.clause}）" + ("追加" if award.qualifier == "追加" else "")
+                if label not in by_amount.setdefault(award.amount_wan, []):
+                    by_amount[award.amount_wan].append(label)
+        listing = "；".join(f"{format_wan(amount)}：" + "、".join(keys)
+                           for amount, keys in sorted(by_amount.items(), key=lambda item: -item[0]))
+        answer.text = (f"按原文，没有资助上限为{figures}的条款。原文写明的资助上限有：{listing}"
+                       "（均为上限，不是实际可得金额；问“第X条”可看原文）。\n"
+                       f"提示：{notice}")
+        answer.reply = f"《{doc_title}》中没有资助上限为{figures}的条款。"
+        return answer
+
     body: list[str] = []
     reply_parts: list[str] = []
     if plan.intent == "largest":
         body.append("按原文，单项资助上限最高的条款如下（金额均摘自原文，是上限而非实际可得）：")
+    elif decision.route == "amount-list":
+        figures = "、".join(format_wan(a) for a in dict.fromkeys(plan.claimed_amounts))
+        body.append(f"按原文，资助上限为{figures}的条款如下（金额均摘自原文，是上限而非实际可得）：")
     elif decision.route == "match" and len(decision.sections) > 1:
         body.append(f"根据您的描述，《{doc_title}》中可能适用的条款有 {len(decision.sections)} 条（按相关程度排序）：")
     else:

@@ -16,6 +16,7 @@ from indexing.tokenize_zh import fold, tokenize
 Intent = Literal[
     "reference",      # names a clause: 第十六条
     "largest",        # which clauses pay the most
+    "amount-list",    # which clauses pay a given figure: 500万的有哪几条
     "meta-validity",  # 有效期
     "meta-interpret", # 由谁解释
     "meta-effective", # 施行日期
@@ -38,12 +39,18 @@ _LARGEST_RE = re.compile(
     r"(整个|全部|所有|这个|本)(措施|政策|文件)[^，。？?]{0,10}(最多|最高)|(单个|单项|一个)项目[^，。？?]{0,6}(最多|最高)|"
     r"(最多|最高)(能|可以)?(拿|补|给)[^，。？?]{0,6}(哪几|哪些)"
 )
+_NUMBER = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百]+)"
+_AMOUNT_LIST_RE = re.compile(
+    rf"{_NUMBER}\s*万[元块]?[^，。？?]{{0,8}}(哪(几|些|个)(条|项|个)?|是哪|有哪|的条款)|哪(几|些)(条|项)[^，。？?]{{0,10}}{_NUMBER}\s*万"
+)
 _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
-    ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)|到哪年|几年有效")),
+    # "什么时候截止" is the measure's end, "什么时候截止申报" an application deadline (out of scope).
+    ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)(?![申报])|到哪年|几年有效")),
     ("meta-interpret", re.compile(r"解释|谁说了算|以谁的为准|歧义")),
     ("meta-effective", re.compile(r"施行|实施日期|生效|什么时候(开始|实施|执行|起)|哪天(开始|实施|起)|起实施|开始实施|执行日期")),
     ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|定稿|草案|草稿|最终版|是不是正式")),
-    ("meta-basis", re.compile(r"依据|根据(哪|什么)|上位|上级文件|出台背景|制定依据")),
+    ("meta-basis", re.compile(r"依据|根据(哪|什么)|上位|上级文件|出台背景|制定依据|(出台|制定|发布)[^，。？?]{0,8}(目的|为了什么|为什么)|"
+                              r"(目的|宗旨)是什么|为什么(要)?(出台|制定)")),
     ("meta-scope", re.compile(r"重点支持领域|支持(哪些|什么)领域|四大业态|支持范围|支持哪些行业|覆盖哪些行业|适用范围")),
 )
 _INJECTION_RE = re.compile(
@@ -53,7 +60,9 @@ _INJECTION_RE = re.compile(
 _FIRST_PERSON_RE = re.compile(r"我们|我司|本公司|我公司|我们公司|咱们|我是|我在|我想|我打算|我家|本人|我们团队|我们是|公司是|团队|工作室|机构")
 _BUSINESS_VERB_RE = re.compile(r"做|开|搞|经营|运营|开发|生产|打算|计划|想|准备|提供|卖|签|建|办")
 _ANAPHORA_RE = re.compile(r"这个|这条|该条|此条|这项|这一条|上面(的|那个|这条)?|刚才(的|那个|说的)?|上一条|它|该项|这款|这笔")
-_ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d])个|(前|后|最后)一个|另一个|另外一个")
+_ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d])(?:个|项)|(前|后|最后)一(?:个|项)|另一个|另外一个")
+# "第二项" after a clause was discussed is that clause's second item, not clause (二).
+_ITEM_RE = re.compile(r"第([一二两三四五六七八九十\d])项")
 _ELLIPSIS_START_RE = re.compile(r"^(那|那么|那如果|如果是|如果|要是|换成|还有|另外|那要是|那我们|那我)")
 _ELLIPSIS_END_RE = re.compile(r"(呢|的呢|怎么样|怎么算|一样吗|也行吗|也可以吗|也能吗)[？?。!！]*$")
 # Words that only carry intent; what remains after removing them is the question's own topic.
@@ -116,6 +125,8 @@ def own_topic_tokens(text: str) -> list[str]:
 def detect_intent(text: str, refs: list[str]) -> Intent:
     if refs:
         return "reference"
+    if _AMOUNT_LIST_RE.search(text) and find_amounts_wan(text):
+        return "amount-list"
     if _LARGEST_RE.search(text):
         return "largest"
     for intent, pattern in _META_PATTERNS:
@@ -181,6 +192,9 @@ def plan_query(
     lexicon = lexicon or default_lexicon()
     normalized = normalize(text, lexicon)
     refs = find_clause_refs(normalized, max_clause)
+    item = _ITEM_RE.search(normalized)
+    if previous is not None and previous.sections and item and refs == find_clause_refs(item.group(0), max_clause):
+        refs = []
     plan = QueryPlan(original=text, normalized=normalized, rewritten=normalized, search_text=normalized)
     plan.clause_refs = refs
     plan.injection = bool(_INJECTION_RE.search(normalized))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,13 +15,22 @@ OUT_OF_SCOPE_FILE = LEXICON_DIR / "out_of_scope.toml"
 
 @dataclass(frozen=True)
 class ScopeTopic:
+    """An out-of-scope topic: its ``terms`` (substrings), unless one of ``unless`` (substrings) or
+    ``unless_patterns`` (regular expressions, for a term used in an in-scope sense: a *company* 落户, an office
+    set up *in* 新加坡) is present too."""
+
     name: str
     terms: tuple[str, ...]
     unless: tuple[str, ...]
     advice: str
+    unless_patterns: tuple[re.Pattern[str], ...] = ()
 
     def matches(self, folded_text: str) -> bool:
-        return any(t in folded_text for t in self.terms) and not any(u in folded_text for u in self.unless)
+        if not any(t in folded_text for t in self.terms):
+            return False
+        if any(u in folded_text for u in self.unless):
+            return False
+        return not any(p.search(folded_text) for p in self.unless_patterns)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ def scope_topics(path: Path = OUT_OF_SCOPE_FILE) -> tuple[ScopeTopic, ...]:
             terms=tuple(fold(x) for x in t["terms"]),
             unless=tuple(fold(x) for x in t.get("unless", ())),
             advice=t.get("advice", ""),
+            unless_patterns=tuple(re.compile(fold(x)) for x in t.get("unless_patterns", ())),
         )
         for t in data.get("topic", ())
     )

@@ -252,6 +252,11 @@ class PolicyAssistant:
             top = primary.max_amount()
             keys = list(dict.fromkeys(a.clause for a in primary.awards if a.amount_wan == top))
             return Decision([(k, 1.0) for k in keys], route="largest")
+        if plan.intent == "amount-list":
+            wanted = set(plan.claimed_amounts)
+            keys = list(dict.fromkeys(a.clause for a in kb.primary_caps.awards if a.amount_wan in wanted))
+            # No clause pays that figure: the answer says so and lists the figures the text does have.
+            return Decision([(k, 1.0) for k in keys], route="amount-list")
         hits = self._retrieve(plan)
         nearest = [(h.section_key, h.score) for h in hits[:3]]
         topic = out_of_scope_topic(plan.normalized)

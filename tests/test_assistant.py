@@ -176,3 +176,21 @@ def test_clarifying_question_when_close_clauses_pay_differently(assistant, knowl
     assert {c.section for c in answer.citations} >= set(options)  # the best-effort answer still cites
     data = answer.to_json()["clarify"]
     assert data["options"][0]["clause"] in ("三", "四") and data["question"]
+
+
+def test_which_clauses_pay_a_figure_comes_from_the_cap_table(assistant, knowledge):
+    for figure in (500, 200, 100):
+        expected = list(dict.fromkeys(a.clause for a in knowledge.primary_caps.awards if a.amount_wan == figure))
+        answer = assistant.ask([f"{figure}万的有哪几条"])
+        assert expected and cited(answer) == expected and not answer.refused
+    absent = next(n for n in range(300, 1000, 50) if n not in knowledge.caps.amounts())
+    answer = assistant.ask([f"{absent}万的有哪几条"])
+    assert not answer.refused and not answer.citations and f"没有资助上限为{absent}万元的条款" in answer.text
+    assert find_amounts_wan(answer.text.split("提示")[0])[0][0] == absent   # the figure asked, then only table figures
+    assert {a for a, _, _ in find_amounts_wan(answer.text)} - {absent} <= set(knowledge.caps.amounts())
+
+
+def test_an_organisation_settling_in_shenzhen_is_answered_a_persons_hukou_is_not(assistant):
+    answer = assistant.ask(["我们帮市里拉来了两家上下游伙伴落户深圳，听说带企业来有奖励，能奖多少？"])
+    assert not answer.refused and "二十二" in cited(answer)
+    assert assistant.ask(["我想把户口落户到深圳，能帮忙吗"]).refused

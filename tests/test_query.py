@@ -38,6 +38,8 @@ def test_typos_from_the_lexicon_are_repaired():
     ("重点支持哪些领域", "meta-scope"), ("依据哪些文件制定的", "meta-basis"),
     ("我们是做直播电商的MCN，在南山有个影棚", "match"),
     ("孵化器上限", "general"),
+    ("500万的有哪几条", "amount-list"), ("哪些条款能补200万", "amount-list"),
+    ("出台这份措施是为了什么？", "meta-basis"), ("什么时候截止申报", "general"),
 ])
 def test_intents(text, intent):
     assert plan_query(text, None, 26).intent == intent
@@ -100,3 +102,14 @@ def test_planning_never_crashes(first, second):
     plan = plan_query(first or "?", None, 26)
     follow_up = plan_query(second or "?", PreviousTurn(plan, ("十六",)), 26)
     assert isinstance(follow_up.rewritten, str)
+
+
+def test_item_of_the_clause_just_discussed_is_not_a_clause_reference():
+    plan = follow(["22条讲的是什么", "第二项呢？给多少"], [["二十二"], []])
+    assert plan.forced_sections == ["二十二"] and plan.followup == "ordinal" and plan.ordinal == 1 and plan.money
+    assert plan_query("第二项", None, 26).clause_refs == ["二"]            # on its own it still names (二)
+
+
+@pytest.mark.parametrize("typed,meant", [("影蓬补贴多少", "影棚"), ("直撥基地最高多少", "直播基地"), ("电竟比赛", "电竞")])
+def test_domain_slips_are_repaired(typed, meant):
+    assert meant in normalize(typed)

@@ -16,6 +16,12 @@ from indexing.tokenize_zh import fold
     ("申报系统网址多少", "申报渠道与联系方式"),
     ("我们在园区租了两层楼，能申请房租补贴吗？", "房租与场地租金补贴"),
     ("銀行貸款的利息能貼嗎", "贷款与贴息"),
+    ("杭州对数字创意企业的补贴标准是多少，跟深圳比哪个高？", "其他城市的政策"),
+    ("申请孵化器那笔资助，要准备哪些材料？", "申报材料清单"),
+    ("研发费用加计扣除的比例是多少", "税收优惠"),
+    ("手游版号怎么申请", "游戏版号与内容审批"),
+    ("我想落户深圳，这个政策能帮忙吗", "户籍与落户"),
+    ("新加坡那边的政策怎么样", "港澳台及境外的政策"),
 ])
 def test_hotline_topics_outside_the_measure(question, topic):
     found = out_of_scope_topic(fold(question))
@@ -26,6 +32,9 @@ def test_hotline_topics_outside_the_measure(question, topic):
     "我们给银行做数字展厅", "我们做文化网站", "办公地址在南山，做VR头显", "我们做医疗VR培训",
     "我们打算租一层楼给早期团队用，配导师", "香港一家游戏公司准备把总部搬到前海", "公司落户深圳的新引进企业有扶持吗",
     "把游戏卖到海外", "有效期什么时候截止", "孵化器最多能补多少",
+    # An organisation settling in Shenzhen, an office set up abroad: in scope ((二十二), (十八)).
+    "我们帮市里拉来了两家上下游伙伴落户深圳，听说带企业来有奖励", "明年准备在新加坡设个研发分部",
+    "原创作品政府是怎么评的", "从北京挖来的美术总监",
 ])
 def test_founders_incidental_words_are_not_out_of_scope(question):
     assert out_of_scope_topic(fold(question)) is None
