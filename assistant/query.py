@@ -72,7 +72,7 @@ _INTENT_ONLY = frozenset(
     多长 时间 每年 一次性 怎么样 算 还 另外 还有 一次 几次 办法 按 规定 哪 哪条 哪个 对上 适用 符合 算不算 挂 申 万
     元 万元 听说 真的 确定 吗 吧 对 对吗 是不是 多大 额度 金额 次 年 具体 讲 说 内容 什么 直接 告诉 告诉我 限制
     规则 指令 忽略 前面 之前 所有 以上 设定 提示 system 改成 政府 支持 政策 我能 我们能 能拿 能领 能给 以后 到
-    怎么办 咋 咋办 多少钱 补多少 拿多少""".split()
+    怎么办 咋 咋办 多少钱 补多少 拿多少 最 最多能 最高能 补得 给得 拿得 得 哪些 哪几条 几条 哪几个 哪一条 多 少""".split()
 )
 
 MAX_FACETS = 4
@@ -220,6 +220,14 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn) -> None:
     topic = own_topic_tokens(_strip_ellipsis(text))
     ordinal = _ORDINAL_RE.search(text)
     inherits_money = (not plan.money) and (previous.plan.money or previous.plan.intent == "largest")
+
+    if previous.plan.intent.startswith("meta") and plan.asks_term and not topic:
+        # "有期限吗" after a question about the measure itself (who interprets it, is it final) is about the
+        # measure's own term, not about the clause that answered the previous question.
+        plan.intent = "meta-validity"
+        plan.followup = "bare"
+        plan.carried_sections = []
+        return
 
     if ordinal and prev_sections:
         number = ordinal.group(1)

@@ -46,7 +46,7 @@ def observe(case_must_refuse: bool, answer: Mapping[str, Any]) -> Observation:
     bm25 = max((float(r.get("bm25_score") or 0.0) for r in retrieved), default=0.0)
     dense = max((float(r.get("dense_score") or 0.0) for r in retrieved), default=0.0)
     reason = answer.get("refusal_reason") or ""
-    routed = answer.get("intent") in ("reference", "largest") or not retrieved
+    routed = answer.get("intent") in ("reference", "largest", "amount-list") or not retrieved
     return Observation(case_must_refuse, reason.startswith("topic:"), bm25, dense, not routed)
 
 

@@ -113,3 +113,16 @@ def test_item_of_the_clause_just_discussed_is_not_a_clause_reference():
 @pytest.mark.parametrize("typed,meant", [("影蓬补贴多少", "影棚"), ("直撥基地最高多少", "直播基地"), ("电竟比赛", "电竞")])
 def test_domain_slips_are_repaired(typed, meant):
     assert meant in normalize(typed)
+
+
+def test_term_question_after_a_question_about_the_measure_is_about_its_validity():
+    plan = follow(["这个措施谁负责解释？", "有期限吗"], [["二十五"], []])
+    assert plan.intent == "meta-validity" and not plan.forced_sections
+    plan = follow(["孵化器最多能补多少", "有期限吗"], [["十六"], []])      # after a clause: that clause's term
+    assert plan.forced_sections == ["十六"]
+
+
+@pytest.mark.parametrize("second", ["最多多少", "哪条钱最多？"])
+def test_bare_money_follow_ups_stay_on_the_previous_clause(second):
+    plan = follow(["设计类的支持在哪条", second], [["七"], []])
+    assert plan.forced_sections == ["七"] and plan.money
