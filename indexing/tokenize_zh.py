@@ -3,18 +3,21 @@
 Folding makes 孵化器補貼, ＶＲ and vr all meet the text's 孵化器补贴 / VR: full-width → half-width,
 traditional → simplified (OpenCC's t2s table via opencc-python-reimplemented), lower case.
 "第" is deliberately not a stop word: dropping it breaks "第五条".
+
+Index builds tokenise every chunk, possibly in worker processes (``indexing.build``): ``warm_up`` loads jieba
+with the user dictionary and OpenCC exactly as the first ``tokenize`` would, and ``TOKENIZER_FINGERPRINT``
+names everything that shapes the tokens, so token lists saved with an index are reused only when it matches.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import re
 import threading
 from functools import lru_cache
 from pathlib import Path
-
-from indexing.numerals import fold_width
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "corpus" / "lexicon"
 USER_DICT = LEXICON_DIR / "userdict.txt"
@@ -32,6 +35,8 @@ _PUNCT_RE = re.compile(r"[\s\W_]+", re.UNICODE)
 _ASCII_WORD_RE = re.compile(r"[a-z0-9]+(?:[./+-][a-z0-9]+)*")
 
 _lock = threading.Lock()
+# Bump when tokenize() changes in a way the fingerprint's inputs do not show (stop words, folding, filters).
+TOKENIZER_VERSION = 1
 
 
 @lru_cache(maxsize=1)
@@ -62,14 +67,53 @@ def _jieba():  # type: ignore[no-untyped-def]
     return tokenizer
 
 
+@lru_cache(maxsize=1)
+def _t2s_triggers() -> tuple[frozenset[str], frozenset[str]] | None:
+    """(single-character keys, first two characters of longer keys) of OpenCC's t2s dictionaries.
+
+    A text that holds none of the single-character keys and none of the two-character prefixes cannot match
+    any dictionary entry, so conversion would return it unchanged. Most simplified policy text is such a text
+    (about 97 % of lines): checking is ~50× cheaper than OpenCC's pure-Python parse tree, which was a third
+    of the tokenising time of an index build. None when this OpenCC's internals are not the expected ones.
+    """
+    converter = _converter()
+    converter.convert("")                       # loads the dictionaries into dict_cache
+    single: set[str] = set()
+    prefixes: set[str] = set()
+    try:
+        tables = [entry[2] for entry in converter.dict_cache.values()]
+    except (AttributeError, IndexError, TypeError):
+        return None
+    if not tables:
+        return None
+    for table in tables:
+        for key in table:
+            if len(key) == 1:
+                single.add(key)
+            elif key:
+                prefixes.add(key[:2])
+    return frozenset(single), frozenset(prefixes)
+
+
 def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese (繁體 → 繁体)."""
+    triggers = _t2s_triggers()
+    if triggers is not None:
+        single, prefixes = triggers
+        if single.isdisjoint(text) and not any(text[i:i + 2] in prefixes for i in range(len(text) - 1)):
+            return text
     return _converter().convert(text)
+
+
+# numerals.fold_width as one str.translate table: the same mapping without a Python loop per character
+# (tests/test_parallel_build.py checks every BMP character against fold_width).
+_WIDTH_TABLE = {code: code - 0xFEE0 for lo, hi in ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+                for code in range(lo, hi + 1)} | {0x3000: " "}
 
 
 def fold(text: str) -> str:
     """Full-width → half-width, traditional → simplified, lower case."""
-    return to_simplified(fold_width(text)).lower()
+    return to_simplified(text.translate(_WIDTH_TABLE)).lower()
 
 
 def segment(text: str) -> list[str]:
@@ -99,6 +143,31 @@ def tokenize(text: str) -> list[str]:
             continue
         tokens.append(token)
     return tokens
+
+
+def warm_up() -> None:
+    """Load jieba (with the user dictionary) and OpenCC now, as the first ``tokenize`` call would."""
+    _jieba()
+    _t2s_triggers()
+
+
+@lru_cache(maxsize=1)
+def tokenizer_fingerprint() -> str:
+    """What shapes ``tokenize``'s output: this module's version, jieba's and OpenCC's versions, the user dictionary.
+
+    Words taught with ``add_words`` are not included: they live in one process only (index builds do not
+    use them).
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    digest = hashlib.sha256(f"tokenize_zh/{TOKENIZER_VERSION}".encode())
+    for package in ("jieba", "opencc-python-reimplemented"):
+        try:
+            digest.update(f"\0{package}={version(package)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"\0{package}=?".encode())
+    digest.update(b"\0" + (USER_DICT.read_bytes() if USER_DICT.exists() else b""))
+    return digest.hexdigest()
 
 
 def add_words(words: list[str], freq: int = 2000) -> None:

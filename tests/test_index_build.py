@@ -233,7 +233,8 @@ def test_chroma_collection_count_mismatch_found_on_first_dense_search(live_index
     collection.delete(ids=[collection.get(limit=1)["ids"][0]])
     client.close()
 
-    index = open_index(live_index, embedder=HashingEmbedder())   # cheap open does not touch Chroma
+    # The Chroma backend explicitly: "auto" (the default) searches vectors.npy for an index this small.
+    index = open_index(live_index, embedder=HashingEmbedder(), dense_backend="chroma")   # cheap open: no Chroma yet
     assert index.bm25.search("孵化器", 3)
     with pytest.raises(IndexCorrupt) as info:
         index.dense.search("孵化器", 3)
@@ -251,7 +252,7 @@ def test_missing_chroma_collection_says_rebuild(live_index: IndexConfig) -> None
     )
     client.delete_collection(manifest["chroma"]["collection"])
     client.close()
-    index = open_index(live_index, embedder=HashingEmbedder())
+    index = open_index(live_index, embedder=HashingEmbedder(), dense_backend="chroma")
     with pytest.raises(IndexCorrupt) as info:
         index.dense.search("孵化器", 3)
     assert manifest["chroma"]["collection"] in str(info.value) and REBUILD in str(info.value)
