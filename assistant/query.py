@@ -47,8 +47,9 @@ _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     # "什么时候截止" is the measure's end, "什么时候截止申报" an application deadline (out of scope).
     ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)(?![申报])|到哪年|几年有效")),
     ("meta-interpret", re.compile(r"解释|谁说了算|以谁的为准|歧义")),
-    ("meta-effective", re.compile(r"施行|实施日期|生效|什么时候(开始|实施|执行|起)|哪天(开始|实施|起)|起实施|开始实施|执行日期")),
-    ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|定稿|草案|草稿|最终版|是不是正式")),
+    ("meta-effective", re.compile(r"施行|实施日期|生效|什么时候(开始|实施|执行|起)|哪一?天(开始|实施|起)|起实施|开始实施|执行日期|"
+                                  r"开始算数|什么时候算数|从哪一?天")),
+    ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|正式印发|定稿|草案|草稿|最终版|是不是正式|还在征求意见|征求意见阶段")),
     ("meta-basis", re.compile(r"依据|根据(哪|什么)|上位|上级文件|出台背景|制定依据|(出台|制定|发布)[^，。？?]{0,8}(目的|为了什么|为什么)|"
                               r"(目的|宗旨)是什么|为什么(要)?(出台|制定)")),
     ("meta-scope", re.compile(r"重点支持领域|支持(哪些|什么)领域|四大业态|支持范围|支持哪些行业|覆盖哪些行业|适用范围")),

@@ -40,6 +40,7 @@ def test_typos_from_the_lexicon_are_repaired():
     ("孵化器上限", "general"),
     ("500万的有哪几条", "amount-list"), ("哪些条款能补200万", "amount-list"),
     ("出台这份措施是为了什么？", "meta-basis"), ("什么时候截止申报", "general"),
+    ("这套政策从哪一天开始算数？", "meta-effective"), ("这份是已经正式印发的版本，还是还在征求意见？", "meta-status"),
 ])
 def test_intents(text, intent):
     assert plan_query(text, None, 26).intent == intent
@@ -126,3 +127,8 @@ def test_term_question_after_a_question_about_the_measure_is_about_its_validity(
 def test_bare_money_follow_ups_stay_on_the_previous_clause(second):
     plan = follow(["设计类的支持在哪条", second], [["七"], []])
     assert plan.forced_sections == ["七"] and plan.money
+
+
+def test_a_named_foreign_place_reaches_the_texts_word_for_abroad():
+    plan = plan_query("我们想在新加坡设一个研发团队", None, 26)
+    assert "海外" in plan.expansion

@@ -22,6 +22,10 @@ from indexing.tokenize_zh import fold
     ("手游版号怎么申请", "游戏版号与内容审批"),
     ("我想落户深圳，这个政策能帮忙吗", "户籍与落户"),
     ("新加坡那边的政策怎么样", "港澳台及境外的政策"),
+    ("孵化器那条要填的申报表在哪里下载？", "申报渠道与联系方式"),
+    ("今年招了二十个应届生，有没有按人头给的招聘补贴", "招聘与用工补贴"),
+    ("南山区自己有没有数字创意的扶持政策", "区级政策"),
+    ("直播基地至少要多大面积才能申请", "申报条件的细节"),
 ])
 def test_hotline_topics_outside_the_measure(question, topic):
     found = out_of_scope_topic(fold(question))
@@ -35,6 +39,7 @@ def test_hotline_topics_outside_the_measure(question, topic):
     # An organisation settling in Shenzhen, an office set up abroad: in scope ((二十二), (十八)).
     "我们帮市里拉来了两家上下游伙伴落户深圳，听说带企业来有奖励", "明年准备在新加坡设个研发分部",
     "原创作品政府是怎么评的", "从北京挖来的美术总监",
+    "我们在南山区做VR内容", "想发起一支投游戏的基金",
 ])
 def test_founders_incidental_words_are_not_out_of_scope(question):
     assert out_of_scope_topic(fold(question)) is None
