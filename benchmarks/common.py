@@ -292,7 +292,7 @@ def bench_env(
     """Environment for a ``policy-assistant`` subprocess on ``home``: no LLM, no telemetry, no browser."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(LLM_ENV_PREFIX)}
     env["POLICY_ASSISTANT_HOME"] = str(home)
-    # The repository these benchmarks belong to comes first, so a patched copy (patched_tree.py) is what runs.
+    # The repository these benchmarks belong to comes first (not an installed copy elsewhere).
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     for name, value in (("CORPUS", corpus_dir), ("EMBED_MODEL", embed_model), ("CHROMA_URL", chroma_url)):
         if value:

