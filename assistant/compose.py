@@ -144,6 +144,12 @@ def _linked_lines(kb: KnowledgeBase, section: Section) -> list[str]:
     return lines
 
 
+def _cap_list_label(plan: QueryPlan) -> str:
+    """What a "which clauses pay …" question asked for: 一次性最高200万元, 500万元, 每年最高 …"""
+    figures = "、".join(format_wan(a) for a in dict.fromkeys(plan.claimed_amounts))
+    return f"{plan.cap_kind}{figures}" if plan.cap_kind else figures
+
+
 def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
     """Render an answer from a decision.
 
@@ -193,7 +199,7 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         return answer
 
     if decision.route == "amount-list" and not decision.sections:
-        figures = "、".join(format_wan(a) for a in dict.fromkeys(plan.claimed_amounts))
+        figures = _cap_list_label(plan)
         by_amount: dict[float, list[str]] = {}
         for award in kb.primary_caps.awards:
             if award.amount_wan is not None:
@@ -213,8 +219,8 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
     if plan.intent == "largest":
         body.append("按原文，单项资助上限最高的条款如下（金额均摘自原文，是上限而非实际可得）：")
     elif decision.route == "amount-list":
-        figures = "、".join(format_wan(a) for a in dict.fromkeys(plan.claimed_amounts))
-        body.append(f"按原文，资助上限为{figures}的条款如下（金额均摘自原文，是上限而非实际可得）：")
+        asked = (f"资助上限为{_cap_list_label(plan)}" if plan.claimed_amounts else f"写明“{plan.cap_kind}”资助")
+        body.append(f"按原文，{asked}的条款如下（金额均摘自原文，是上限而非实际可得）：")
     elif decision.route == "match" and len(decision.sections) > 1:
         body.append(f"根据您的描述，《{doc_title}》中可能适用的条款有 {len(decision.sections)} 条（按相关程度排序）：")
     else:

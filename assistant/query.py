@@ -40,9 +40,13 @@ _LARGEST_RE = re.compile(
     r"(最多|最高)(能|可以)?(拿|补|给)[^，。？?]{0,6}(哪几|哪些)"
 )
 _NUMBER = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百]+)"
+# "Which clauses pay X": a figure or a kind of award (一次性 / 每年 / 追加) with a which-clause question.
+_CAP_LIST_QUESTION = r"(哪(几|些|个)?(条|项|个)|是哪|有哪|的条款)"
 _AMOUNT_LIST_RE = re.compile(
-    rf"{_NUMBER}\s*万[元块]?[^，。？?]{{0,8}}(哪(几|些|个)(条|项|个)?|是哪|有哪|的条款)|哪(几|些)(条|项)[^，。？?]{{0,10}}{_NUMBER}\s*万"
+    rf"{_NUMBER}\s*万[元块]?[^，。？?]{{0,8}}{_CAP_LIST_QUESTION}|哪(几|些)?(条|项)[^，。？?]{{0,10}}{_NUMBER}\s*万|"
+    rf"(一次性|每年|追加)[^，。？?]{{0,10}}{_CAP_LIST_QUESTION}|哪(几|些)?(条|项)[^，。？?]{{0,10}}(一次性|每年|追加)"
 )
+_CAP_KIND = (("一次性", "一次性最高"), ("每年", "每年最高"), ("追加", "追加"))
 _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     # "什么时候截止" is the measure's end, "什么时候截止申报" an application deadline (out of scope).
     ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)(?![申报])|到哪年|几年有效")),
@@ -62,8 +66,11 @@ _FIRST_PERSON_RE = re.compile(r"我们|我司|本公司|我公司|我们公司|�
 _BUSINESS_VERB_RE = re.compile(r"做|开|搞|经营|运营|开发|生产|打算|计划|想|准备|提供|卖|签|建|办")
 _ANAPHORA_RE = re.compile(r"这个|这条|该条|此条|这项|这一条|上面(的|那个|这条)?|刚才(的|那个|说的)?|上一条|它|该项|这款|这笔")
 _ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d])(?:个|项)|(前|后|最后)一(?:个|项)|另一个|另外一个")
-# "第二项" after a clause was discussed is that clause's second item, not clause (二).
+# "第二项" after a clause was discussed is that clause's second item, not clause (二); "第二条呢" right after an
+# answer that listed several clauses is the second one listed.
 _ITEM_RE = re.compile(r"第([一二两三四五六七八九十\d])项")
+_LISTED_RE = re.compile(r"第([一二两三四五六七八九])条(呢|的呢|那个)")
+_SMALL_NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)} | {"两": 2}
 _ELLIPSIS_START_RE = re.compile(r"^(那|那么|那如果|如果是|如果|要是|换成|还有|另外|那要是|那我们|那我)")
 _ELLIPSIS_END_RE = re.compile(r"(呢|的呢|怎么样|怎么算|一样吗|也行吗|也可以吗|也能吗)[？?。!！]*$")
 # Words that only carry intent; what remains after removing them is the question's own topic.
@@ -92,6 +99,7 @@ class QueryPlan:
     asks_term: bool = False
     clause_refs: list[str] = field(default_factory=list)
     claimed_amounts: list[float] = field(default_factory=list)
+    cap_kind: str = ""   # 一次性最高 / 每年最高 / 追加 when the question names that kind of award
     injection: bool = False
     expansion: list[str] = field(default_factory=list)
     facets: list[str] = field(default_factory=list)
@@ -126,7 +134,7 @@ def own_topic_tokens(text: str) -> list[str]:
 def detect_intent(text: str, refs: list[str]) -> Intent:
     if refs:
         return "reference"
-    if _AMOUNT_LIST_RE.search(text) and find_amounts_wan(text):
+    if _AMOUNT_LIST_RE.search(text) and (find_amounts_wan(text) or any(word in text for word, _ in _CAP_KIND)):
         return "amount-list"
     if _LARGEST_RE.search(text):
         return "largest"
@@ -196,17 +204,24 @@ def plan_query(
     item = _ITEM_RE.search(normalized)
     if previous is not None and previous.sections and item and refs == find_clause_refs(item.group(0), max_clause):
         refs = []
+    listed = _LISTED_RE.search(normalized)
+    by_position = (previous is not None and listed is not None and 1 < len(previous.sections)
+                   and _SMALL_NUMERALS[listed.group(1)] <= len(previous.sections)
+                   and refs == find_clause_refs(listed.group(0), max_clause))
+    if by_position:
+        refs = []
     plan = QueryPlan(original=text, normalized=normalized, rewritten=normalized, search_text=normalized)
     plan.clause_refs = refs
     plan.injection = bool(_INJECTION_RE.search(normalized))
     plan.claimed_amounts = [amount for amount, _, _ in find_amounts_wan(normalized)]
     plan.money = bool(_MONEY_RE.search(normalized)) or bool(plan.claimed_amounts)
+    plan.cap_kind = next((kind for word, kind in _CAP_KIND if word in normalized), "")
     plan.asks_term = bool(_TERM_RE.search(normalized))
     plan.intent = detect_intent(normalized, refs)
     plan.forced_sections = list(refs)
 
     if previous is not None and not refs:
-        _resolve_followup(plan, previous)
+        _resolve_followup(plan, previous, listed if by_position else None)
 
     if plan.intent == "match":
         plan.facets = split_facets(plan.search_text)
@@ -214,12 +229,12 @@ def plan_query(
     return plan
 
 
-def _resolve_followup(plan: QueryPlan, previous: PreviousTurn) -> None:
+def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[str] | None = None) -> None:
     text = plan.normalized
     prev_sections = list(previous.sections)
     plan.carried_sections = prev_sections[:3]
     topic = own_topic_tokens(_strip_ellipsis(text))
-    ordinal = _ORDINAL_RE.search(text)
+    ordinal = listed or _ORDINAL_RE.search(text)
     inherits_money = (not plan.money) and (previous.plan.money or previous.plan.intent == "largest")
 
     if previous.plan.intent.startswith("meta") and plan.asks_term and not topic:
@@ -234,7 +249,7 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn) -> None:
         number = ordinal.group(1)
         index = 0
         if number:
-            index = (int(number) if number.isdigit() else "一二三四五六七八九十".index(number) + 1) - 1
+            index = (int(number) if number.isdigit() else _SMALL_NUMERALS[number]) - 1
         elif ordinal.group(2) in ("后", "最后"):
             index = len(prev_sections) - 1
         plan.followup = "ordinal"

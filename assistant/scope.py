@@ -15,7 +15,7 @@ OUT_OF_SCOPE_FILE = LEXICON_DIR / "out_of_scope.toml"
 
 @dataclass(frozen=True)
 class ScopeTopic:
-    """An out-of-scope topic: its ``terms`` (substrings), unless one of ``unless`` (substrings) or
+    """An out-of-scope topic: its ``terms`` (substrings) or ``patterns`` (regular expressions), unless one of ``unless`` (substrings) or
     ``unless_patterns`` (regular expressions, for a term used in an in-scope sense: a *company* 落户, an office
     set up *in* 新加坡) is present too."""
 
@@ -24,9 +24,10 @@ class ScopeTopic:
     unless: tuple[str, ...]
     advice: str
     unless_patterns: tuple[re.Pattern[str], ...] = ()
+    patterns: tuple[re.Pattern[str], ...] = ()   # also fire on these (a place named *together with* a policy ask)
 
     def matches(self, folded_text: str) -> bool:
-        if not any(t in folded_text for t in self.terms):
+        if not any(t in folded_text for t in self.terms) and not any(p.search(folded_text) for p in self.patterns):
             return False
         if any(u in folded_text for u in self.unless):
             return False
@@ -60,6 +61,7 @@ def scope_topics(path: Path = OUT_OF_SCOPE_FILE) -> tuple[ScopeTopic, ...]:
             unless=tuple(fold(x) for x in t.get("unless", ())),
             advice=t.get("advice", ""),
             unless_patterns=tuple(re.compile(fold(x)) for x in t.get("unless_patterns", ())),
+            patterns=tuple(re.compile(fold(x)) for x in t.get("patterns", ())),
         )
         for t in data.get("topic", ())
     )

@@ -254,7 +254,10 @@ class PolicyAssistant:
             return Decision([(k, 1.0) for k in keys], route="largest")
         if plan.intent == "amount-list":
             wanted = set(plan.claimed_amounts)
-            keys = list(dict.fromkeys(a.clause for a in kb.primary_caps.awards if a.amount_wan in wanted))
+            keys = list(dict.fromkeys(
+                a.clause for a in kb.primary_caps.awards
+                if (not wanted or a.amount_wan in wanted) and (not plan.cap_kind or a.qualifier == plan.cap_kind)
+            ))
             # No clause pays that figure: the answer says so and lists the figures the text does have.
             return Decision([(k, 1.0) for k in keys], route="amount-list")
         hits = self._retrieve(plan)

@@ -194,3 +194,12 @@ def test_an_organisation_settling_in_shenzhen_is_answered_a_persons_hukou_is_not
     answer = assistant.ask(["我们帮市里拉来了两家上下游伙伴落户深圳，听说带企业来有奖励，能奖多少？"])
     assert not answer.refused and "二十二" in cited(answer)
     assert assistant.ask(["我想把户口落户到深圳，能帮忙吗"]).refused
+
+
+@pytest.mark.parametrize("question,kind,figure", [("一次性200万 哪条", "一次性最高", 200), ("一次性的是哪条", "一次性最高", None),
+                                                  ("每年给的有哪几条", "每年最高", None), ("追加的是哪条", "追加", None)])
+def test_which_clauses_pay_a_kind_of_award_comes_from_the_cap_table(assistant, knowledge, question, kind, figure):
+    expected = list(dict.fromkeys(a.clause for a in knowledge.primary_caps.awards
+                                  if a.qualifier == kind and (figure is None or a.amount_wan == figure)))
+    answer = assistant.ask([question])
+    assert expected and cited(answer) == expected and not answer.refused

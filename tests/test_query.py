@@ -132,3 +132,10 @@ def test_bare_money_follow_ups_stay_on_the_previous_clause(second):
 def test_a_named_foreign_place_reaches_the_texts_word_for_abroad():
     plan = plan_query("我们想在新加坡设一个研发团队", None, 26)
     assert "海外" in plan.expansion
+
+
+def test_second_clause_after_a_list_of_clauses_is_the_second_listed():
+    plan = follow(["我们有两块业务，分别对应哪条？", "第二条呢，有没有上限"], [["四", "五"], []])
+    assert plan.forced_sections == ["五"] and plan.followup == "ordinal"
+    assert follow(["孵化器能补多少", "第二条呢"], [["十六"], []]).forced_sections == ["二"]      # one clause before: (二)
+    assert follow(["两块业务分别对应哪条", "第十六条呢"], [["四", "五"], []]).forced_sections == ["十六"]

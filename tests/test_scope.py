@@ -26,6 +26,9 @@ from indexing.tokenize_zh import fold
     ("今年招了二十个应届生，有没有按人头给的招聘补贴", "招聘与用工补贴"),
     ("南山区自己有没有数字创意的扶持政策", "区级政策"),
     ("直播基地至少要多大面积才能申请", "申报条件的细节"),
+    ("广州的呢", "其他城市的政策"),
+    ("南山区有没有自己的数字创意配套细则？区里能再补多少", "区级政策"),
+    ("文博会的门票在哪里买？", "活动门票与参展费用"),
 ])
 def test_hotline_topics_outside_the_measure(question, topic):
     found = out_of_scope_topic(fold(question))
@@ -40,6 +43,9 @@ def test_hotline_topics_outside_the_measure(question, topic):
     "我们帮市里拉来了两家上下游伙伴落户深圳，听说带企业来有奖励", "明年准备在新加坡设个研发分部",
     "原创作品政府是怎么评的", "从北京挖来的美术总监",
     "我们在南山区做VR内容", "想发起一支投游戏的基金",
+    # Places and tickets named in passing: a factory elsewhere, partners moving in, a business living on tickets.
+    "我们做VR头显，工厂在东莞，研发团队在南山", "拉了两家伙伴从杭州搬过来落户", "靠门票和虚拟道具赚钱",
+    "市里的政策支不支持各区自己搞这种园区", "各区能不能自己再出细则？我们在南山",
 ])
 def test_founders_incidental_words_are_not_out_of_scope(question):
     assert out_of_scope_topic(fold(question)) is None
