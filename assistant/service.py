@@ -6,6 +6,7 @@ last turn of a conversation, resolving follow-ups against the earlier turns dete
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -417,7 +418,14 @@ class PolicyAssistant:
         seen: set[str] = set()
         hit_by_key = {h.section_key: h for h in decision.hits}
         for key, score in decision.sections:
-            out.append(hit_by_key.get(key) or ClauseHit(self.knowledge.primary.meta.id, key, score, via=[decision.route]))
+            hit = hit_by_key.get(key)
+            if hit is None:
+                hit = ClauseHit(self.knowledge.primary.meta.id, key, score, via=[decision.route])
+            elif decision.route not in ("retrieval", "match") and decision.route not in hit.via:
+                # Chosen by a rule (a reference, a follow-up, a meta question), not by its score: say so (a copy;
+                # the hit belongs to a cached decision).
+                hit = dataclasses.replace(hit, via=[*hit.via, decision.route])
+            out.append(hit)
             seen.add(key)
         out.extend(h for h in decision.hits if h.section_key not in seen)
         return out
@@ -445,8 +453,6 @@ class PolicyAssistant:
         }
         manifest = getattr(self.index, "manifest", None)
         if manifest is not None:
-            import dataclasses
-
             counts = getattr(manifest, "counts", {})
             data["model"] = getattr(manifest, "embed_model", "")
             data["built_at"] = getattr(manifest, "built_at", "")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 BM25_GRID = (0.0, 1.0, 2.0, 3.0, 4.0)
+RULE_ROUTES = frozenset({"reference", "followup", "meta", "largest", "amount-list"})
 DENSE_GRID = (0.84, 0.86, 0.88, 0.89, 0.90, 0.91, 0.92, 0.94)
 
 
@@ -46,7 +47,11 @@ def observe(case_must_refuse: bool, answer: Mapping[str, Any]) -> Observation:
     bm25 = max((float(r.get("bm25_score") or 0.0) for r in retrieved), default=0.0)
     dense = max((float(r.get("dense_score") or 0.0) for r in retrieved), default=0.0)
     reason = answer.get("refusal_reason") or ""
-    routed = answer.get("intent") in ("reference", "largest", "amount-list") or not retrieved
+    # Sections chosen by a rule (a clause reference, a follow-up, a meta question, a cap-table list) never
+    # meet the threshold rule; the assistant marks them in their "via".
+    first_via = (retrieved[0].get("via") or []) if retrieved and isinstance(retrieved[0], Mapping) else []
+    routed = (answer.get("intent") in ("reference", "largest", "amount-list") or not retrieved
+              or any(v in RULE_ROUTES for v in first_via))
     return Observation(case_must_refuse, reason.startswith("topic:"), bm25, dense, not routed)
 
 

@@ -11,6 +11,8 @@ def test_observe_reads_the_contract():
     o = observe(True, answer)
     assert (o.best_bm25, o.best_dense, o.topic_refusal, o.has_scores) == (3.5, 0.86, True, True)
     assert not observe(False, {"intent": "reference", "retrieved": [{"bm25_score": 0}]}).has_scores
+    followup = {"intent": "match", "retrieved": [{"bm25_score": 0.2, "dense_score": 0.86, "via": ["text", "followup"]}]}
+    assert not observe(False, followup).has_scores        # chosen by the follow-up rule, not by its scores
 
 
 def test_recommendation_never_loses_an_in_scope_answer_for_a_catch():
