@@ -67,7 +67,7 @@ def instrument(assistants) -> StageRecorder:  # type: ignore[no-untyped-def]
         rec.wrap(pa, "validate_turns", "plan")
         rec.wrap(pa.retriever, "retrieve", "fuse")
         rec.wrap(pa.retriever, "_matched_terms", "terms")
-        rec.wrap(pa.index.bm25, "search", "bm25")
+        rec.wrap(pa.index.bm25, "search_weighted", "bm25")
         rec.wrap(pa.index.dense.embedder, "embed_queries", "embed")
         rec.wrap(pa.index.dense.store, "search", "dense")
     return rec

@@ -126,7 +126,7 @@ def work_query(corpus: Path, home: Path, url: str | None, reps: int, limit: int 
 
     for pa in (current, *([chroma] if chroma else [])):
         rec.wrap(pa.retriever, "_matched_terms", "terms")
-        rec.wrap(pa.index.bm25, "search", "bm25")
+        rec.wrap(pa.index.bm25, "search_weighted", "bm25")
         rec.wrap(pa.index.dense.store, "search", "dense")
     rec.wrap(service, "compose", "compose")
     totals: dict[str, list[float]] = {v: [] for v in VARIANTS if chroma or v != "chroma"}
