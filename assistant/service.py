@@ -439,7 +439,9 @@ class PolicyAssistant:
         return data
 
     # ---- status ----------------------------------------------------------------------------------
-    def health(self) -> dict[str, Any]:
+    def health(self, check_disk: bool = True) -> dict[str, Any]:
+        """Status for /api/health and the admin tab; ``check_disk=False`` skips reading the index files (the
+        server checks them itself, at most once a second, and answers refuse on what it finds)."""
         kb = self.knowledge
         data: dict[str, Any] = {
             "ready": self.retriever is not None,
@@ -457,7 +459,7 @@ class PolicyAssistant:
             data["model"] = getattr(manifest, "embed_model", "")
             data["built_at"] = getattr(manifest, "built_at", "")
             data["counts"] = dataclasses.asdict(counts) if dataclasses.is_dataclass(counts) else dict(counts or {})
-        if self.index is not None:
+        if self.index is not None and check_disk:
             from indexing.index_files import check_index
 
             index_dir = getattr(self.index, "index_dir", None)

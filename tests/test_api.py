@@ -280,7 +280,7 @@ class _BrokenAssistant:
     def search(self, query, k=5):
         raise RuntimeError("secret internal detail")
 
-    def health(self):
+    def health(self, check_disk=True):
         return {"ready": True, "model": "fake", "counts": {}, "built_at": "", "problems": []}
 
 

@@ -378,7 +378,7 @@ def fake_app(tmp_path: Path, **config):  # type: ignore[no-untyped-def]
         def search(self, query, k=5):
             return self.ask([query])
 
-        def health(self) -> dict:
+        def health(self, check_disk: bool = True) -> dict:
             return {"ready": True, "problems": []}
 
     holder = AssistantHolder(opener=Fake)

@@ -392,14 +392,11 @@ class AssistantHolder:
                 "error": {"code": "index_not_ready", "message": "索引正在加载，请稍候再试。（index not ready）"},
             }
         with self.use() as pa:
-            body = _jsonable(dict(pa.health()))
+            # The disk was just looked at by check() (at most once a second), the same look /api/ask refuses on:
+            # health and answers agree, and a health probe costs no file reads of its own.
+            body = _jsonable(dict(pa.health(check_disk=False)))
         body["state"] = "ready"
         problems = list(body.get("problems") or [])
-        if problems:
-            # The assistant's own look at the disk found damage the last periodic check had not seen yet: from
-            # now on /api/ask refuses too (small indexes answer from memory and would otherwise go on answering).
-            with self._check_lock:
-                self._disk_problems += [p for p in problems if p not in self._disk_problems]
         problems += [p for p in problems_now if p not in problems]
         body["problems"] = problems
         ok = bool(body.get("ready")) and not problems
