@@ -35,7 +35,8 @@ _MONEY_RE = re.compile(
 _TERM_RE = re.compile(r"期限|几年|多久|多长时间|年限|连续|每年|一次性|分几次")
 _LARGEST_RE = re.compile(
     r"(补|给|资助|奖励|扶持|钱|金额)[^，。？?]{0,6}(最多|最高|最大)的|(最多|最高|最大)的[^，。？?]{0,4}(条款|是哪|有哪|项目)|"
-    r"哪(几|些|个)?(条款|条|项|个)?[^，。？?]{0,6}(补|给|拿|资助|奖励)得?(最多|最高)|金额最大|最大的一笔|排名|从高到低|"
+    r"哪(几|些|个)?(条款|条|项|个)?[^，。？?]{0,6}(补|给|拿|资助|奖励)得?(最多|最高)|金额最大|最大的一笔|"
+    r"(资助|补贴|金额|上限|钱)[^，。？?]{0,4}(排名|排序)|从高到低|"
     r"(整个|全部|所有|这个|本)(措施|政策|文件)[^，。？?]{0,10}(最多|最高)|(单个|单项|一个)项目[^，。？?]{0,6}(最多|最高)|"
     r"(最多|最高)(能|可以)?(拿|补|给)[^，。？?]{0,6}(哪几|哪些)"
 )
@@ -47,6 +48,14 @@ _AMOUNT_LIST_RE = re.compile(
     rf"(一次性|每年|追加)[^，。？?]{{0,10}}{_CAP_LIST_QUESTION}|哪(几|些)?(条|项)[^，。？?]{{0,10}}(一次性|每年|追加)"
 )
 _CAP_KIND = (("一次性", "一次性最高"), ("每年", "每年最高"), ("追加", "追加"))
+# Hotline shorthand with a bare clause number (no 第/条/brackets): "13 金额", "那十七呢", "九和十七哪个高". Only in these
+# shapes: elsewhere a bare number is an amount, a year or a count.
+_BARE = r"(\d{1,2}|[一二三四五六七八九十]{1,3})"
+_TERSE_REF_RES = (
+    re.compile(rf"^\s*{_BARE}\s+(?=\S)(?![万元年月日个人家项次岁倍级期名位])"),
+    re.compile(rf"^(?:那|那么)?{_BARE}(?:呢|的呢|怎么样)"),
+    re.compile(rf"{_BARE}(?:和|与|跟|还是|vs)(?:第)?{_BARE}(?:条)?(?:哪个|谁|哪条|比|的区别|有什么区别|区别)"),
+)
 _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     # "什么时候截止" is the measure's end, "什么时候截止申报" an application deadline (out of scope).
     ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)(?![申报])|到哪年|几年有效")),
@@ -131,6 +140,17 @@ def own_topic_tokens(text: str) -> list[str]:
     return [t for t in tokenize(text) if t not in _INTENT_ONLY and not t.isdigit()]
 
 
+def terse_clause_refs(text: str, max_clause: int) -> list[str]:
+    """Clause numbers written bare in a hotline shorthand (see ``_TERSE_REF_RES``), as clause keys."""
+    for pattern in _TERSE_REF_RES:
+        match = pattern.search(text)
+        if match:
+            keys = [find_clause_refs(f"第{number}条", max_clause) for number in match.groups() if number]
+            if keys and all(keys):
+                return list(dict.fromkeys(k[0] for k in keys))
+    return []
+
+
 def detect_intent(text: str, refs: list[str]) -> Intent:
     if refs:
         return "reference"
@@ -200,7 +220,7 @@ def plan_query(
     """
     lexicon = lexicon or default_lexicon()
     normalized = normalize(text, lexicon)
-    refs = find_clause_refs(normalized, max_clause)
+    refs = find_clause_refs(normalized, max_clause) or terse_clause_refs(normalized, max_clause)
     item = _ITEM_RE.search(normalized)
     if previous is not None and previous.sections and item and refs == find_clause_refs(item.group(0), max_clause):
         refs = []

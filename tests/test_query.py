@@ -139,3 +139,16 @@ def test_second_clause_after_a_list_of_clauses_is_the_second_listed():
     assert plan.forced_sections == ["五"] and plan.followup == "ordinal"
     assert follow(["孵化器能补多少", "第二条呢"], [["十六"], []]).forced_sections == ["二"]      # one clause before: (二)
     assert follow(["两块业务分别对应哪条", "第十六条呢"], [["四", "五"], []]).forced_sections == ["十六"]
+
+
+@pytest.mark.parametrize("text,refs", [
+    ("13 金额", ["十三"]), ("5 原创内容 分档依据", ["五"]), ("九和十七哪个高", ["九", "十七"]), ("那十七呢", ["十七"]),
+    # A bare number elsewhere is an amount, a year or a count, not a clause.
+    ("5年有效吗", []), ("30 万够吗", []), ("3 个团队", []), ("我们有3个人", []), ("2022年实施吗", []),
+])
+def test_hotline_shorthand_with_a_bare_clause_number(text, refs):
+    assert plan_query(text, None, 26).clause_refs == refs
+
+
+def test_a_company_ranking_is_not_a_question_about_the_largest_award():
+    assert plan_query("我们是北京一家排名前几的游戏发行公司，打算把总部搬到深圳，能拿多少？", None, 26).intent != "largest"
