@@ -92,6 +92,15 @@ _INTENT_ONLY = frozenset(
     怎么办 咋 咋办 多少钱 补多少 拿多少 最 最多能 最高能 补得 给得 拿得 得 哪些 哪几条 几条 哪几个 哪一条 多 少""".split()
 )
 
+# Characters of follow-up questions that ask about the clause just discussed ("这种能补多少，怎么定档",
+# "钱是一次给还是分年给", "需要满足什么条件", "经认定后能拿多少") rather than name a new topic.
+_FUNCTION_CHARS = frozenset(
+    "最多少补钱能给拿领奖后这那种个算还是需要满足对应别的其他它条款块连续分年次每一再又也都吗呢吧啊么什怎样哪里些几久长期限额度有没"
+    "定档经认批该此上面刚才说得会可以要"
+)
+# "还有别的吗": more clauses for the same situation, other than those already given.
+_MORE_RE = re.compile(r"^(还有|另外还有|有没有|还有没有)?(别的|其他|其它|更多)(的)?(条款|条|政策|支持|可以申请的|能申请的)?(吗|呢|没有|么)?[？?。!！]*$")
+
 MAX_FACETS = 4
 
 
@@ -114,6 +123,7 @@ class QueryPlan:
     facets: list[str] = field(default_factory=list)
     forced_sections: list[str] = field(default_factory=list)   # from a reference or a follow-up
     carried_sections: list[str] = field(default_factory=list)  # previous turn's sections (a small prior)
+    excluded_sections: list[str] = field(default_factory=list)  # "还有别的吗": sections already given
     ordinal: int | None = None
     followup: str = ""  # "", "anaphora", "ordinal", "ellipsis", "bare"
 
@@ -135,9 +145,14 @@ def normalize(text: str, lexicon: Lexicon | None = None) -> str:
 
 
 def own_topic_tokens(text: str) -> list[str]:
-    """Content tokens of a question once intent-only words are removed (empty for "钱呢", "有期限吗")."""
+    """Content tokens of a question once intent-only words are removed (empty for "钱呢", "有期限吗").
+
+    jieba also glues question words into tokens of its own ("最多补", "钱能", "后能"): a token made only of
+    question and function characters carries no topic either.
+    """
     text = _INJECTION_RE.sub(" ", text)
-    return [t for t in tokenize(text) if t not in _INTENT_ONLY and not t.isdigit()]
+    return [t for t in tokenize(text)
+            if t not in _INTENT_ONLY and not t.isdigit() and not set(t) <= _FUNCTION_CHARS]
 
 
 def terse_clause_refs(text: str, max_clause: int) -> list[str]:
@@ -250,12 +265,32 @@ def plan_query(
 
 
 def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[str] | None = None) -> None:
+    if plan.intent in ("amount-list", "largest"):
+        return   # "一次性的是哪条", "哪条最多": answered from the whole cap table, whatever came before
     text = plan.normalized
     prev_sections = list(previous.sections)
     plan.carried_sections = prev_sections[:3]
     topic = own_topic_tokens(_strip_ellipsis(text))
     ordinal = listed or _ORDINAL_RE.search(text)
     inherits_money = (not plan.money) and (previous.plan.money or previous.plan.intent == "largest")
+
+    if _MORE_RE.match(text) and prev_sections:
+        # Same situation as before, other clauses: first those the conversation had already found but the last
+        # answer did not give, else the previous question searched again without its answers.
+        plan.followup = "more"
+        earlier = [k for k in previous.plan.carried_sections if k not in prev_sections]
+        if earlier:
+            plan.forced_sections = earlier[:2]
+            plan.money = plan.money or previous.plan.money
+            plan.rewritten = f"{previous.plan.rewritten}（{'、'.join(prev_sections)}以外）"
+            return
+        plan.search_text = previous.plan.search_text
+        plan.facets = list(previous.plan.facets)
+        plan.excluded_sections = prev_sections
+        plan.carried_sections = []
+        plan.rewritten = f"{previous.plan.rewritten}（{'、'.join(prev_sections)}以外）"
+        plan.intent = "match" if previous.plan.intent == "match" else plan.intent
+        return
 
     if previous.plan.intent.startswith("meta") and plan.asks_term and not topic:
         # "有期限吗" after a question about the measure itself (who interprets it, is it final) is about the

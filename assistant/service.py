@@ -261,7 +261,7 @@ class PolicyAssistant:
             ))
             # No clause pays that figure: the answer says so and lists the figures the text does have.
             return Decision([(k, 1.0) for k in keys], route="amount-list")
-        hits = self._retrieve(plan)
+        hits = [h for h in self._retrieve(plan) if h.section_key not in plan.excluded_sections]
         nearest = [(h.section_key, h.score) for h in hits[:3]]
         topic = out_of_scope_topic(plan.normalized)
         if topic is not None:

@@ -152,3 +152,23 @@ def test_hotline_shorthand_with_a_bare_clause_number(text, refs):
 
 def test_a_company_ranking_is_not_a_question_about_the_largest_award():
     assert plan_query("我们是北京一家排名前几的游戏发行公司，打算把总部搬到深圳，能拿多少？", None, 26).intent != "largest"
+
+
+@pytest.mark.parametrize("second", ["有对应的条款吗", "最多补多少？", "这种能补多少，怎么定档", "钱是一次给还是分年给",
+                                    "经认定后能拿多少", "需要满足什么条件"])
+def test_follow_ups_about_the_clause_just_given_name_no_new_topic(second):
+    plan = follow(["我们刚上线了一部原创国风微短剧", second], [["五"], []])
+    assert plan.forced_sections == ["五"]
+
+
+def test_anything_else_gives_the_clauses_found_earlier_or_searches_again_without_those_given():
+    plan = follow(["我们做XR头显硬件，也开了个线下体验中心", "硬件研发那块对应哪条", "还有别的吗"], [["八", "四"], ["八"], []])
+    assert plan.followup == "more" and plan.forced_sections == ["四"]
+    plan = follow(["我们做VR游戏，还打算出口", "还有别的吗"], [["十九"], []])
+    assert plan.followup == "more" and plan.excluded_sections == ["十九"] and not plan.forced_sections
+    assert "vr游戏" in plan.search_text        # the previous question (folded), searched again
+
+
+def test_cap_table_lists_are_not_follow_ups():
+    plan = follow(["研究成果 每年最多多少", "那一次性给钱的是哪条？多少"], [["二十四"], []])
+    assert plan.intent == "amount-list" and not plan.forced_sections

@@ -36,6 +36,8 @@ from indexing.tokenize_zh import fold
     ("水电费补贴 文化企业", "水电与运营费用补贴"),
     ("玩家数据要传出境，数据出境安全评估怎么申报", "数据出境与个人信息合规"),
     ("小程序想接数字人民币支付", "支付与数字人民币"),
+    ("数字藏品在二级市场转卖在国内合法吗", "法律定性与权利归属"),
+    ("那今年文博会几号开幕，我们想去参展", "活动日程与报名"),
 ])
 def test_hotline_topics_outside_the_measure(question, topic):
     found = out_of_scope_topic(fold(question))
