@@ -41,6 +41,10 @@ def test_typos_from_the_lexicon_are_repaired():
     ("500万的有哪几条", "amount-list"), ("哪些条款能补200万", "amount-list"),
     ("出台这份措施是为了什么？", "meta-basis"), ("什么时候截止申报", "general"),
     ("这套政策从哪一天开始算数？", "meta-effective"), ("这份是已经正式印发的版本，还是还在征求意见？", "meta-status"),
+    ("和广东省数字创意集群行动计划啥关系", "meta-basis"), ("市里为什么要专门出台这么一个措施？", "meta-basis"),
+    ("文旅部前几年发过一个推动数字文化产业高质量发展的意见，深圳这份跟它有关系吗？", "meta-basis"),
+    ("我们这种做品牌设计服务的小公司，在不在你们重点支持的范围里？", "meta-scope"),
+    ("我们是造沉浸式影院设备的硬件厂，在你们划的那四大块里算哪一块？", "meta-scope"),
 ])
 def test_intents(text, intent):
     assert plan_query(text, None, 26).intent == intent

@@ -38,6 +38,12 @@ from indexing.tokenize_zh import fold
     ("小程序想接数字人民币支付", "支付与数字人民币"),
     ("数字藏品在二级市场转卖在国内合法吗", "法律定性与权利归属"),
     ("那今年文博会几号开幕，我们想去参展", "活动日程与报名"),
+    ("要是项目中途做不下去了，已经拿到的钱要退回去吗？", "资金使用与追回"),
+    ("一家公司同一年能同时报几个项目？有数量限制吗？", "申报程序细节"),
+    ("旧厂房改成拍摄棚，消防验收要达到什么标准？", "环评、消防与能耗审批"),
+    ("海外发行收回来的美元版权费，结汇有没有什么便利政策？", "外汇与海关"),
+    ("区文化馆想采购我们的线上演出服务，有没有政府优先采购的规定？", "政府采购"),
+    ("这里的资助能和国家、区里的同类补贴一起拿吗？", "多项政策叠加与重复申报"),
 ])
 def test_hotline_topics_outside_the_measure(question, topic):
     found = out_of_scope_topic(fold(question))
@@ -54,7 +60,7 @@ def test_hotline_topics_outside_the_measure(question, topic):
     "我们在南山区做VR内容", "想发起一支投游戏的基金",
     # Places and tickets named in passing: a factory elsewhere, partners moving in, a business living on tickets.
     "我们做VR头显，工厂在东莞，研发团队在南山", "拉了两家伙伴从杭州搬过来落户", "靠门票和虚拟道具赚钱",
-    "市里的政策支不支持各区自己搞这种园区", "各区能不能自己再出细则？我们在南山",
+    "市里的政策支不支持各区自己搞这种园区", "各区能不能自己再出细则？我们在南山", "各区会不会出自己的实施办法",
 ])
 def test_founders_incidental_words_are_not_out_of_scope(question):
     assert out_of_scope_topic(fold(question)) is None
