@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -53,3 +54,17 @@ class ChunkSearcher(Protocol):
     """A store that ranks chunks for a query (BM25 over tokens, or dense over vectors)."""
 
     def search(self, query: str, k: int) -> list[ChunkHit]: ...
+
+
+class KeywordSearcher(ChunkSearcher, Protocol):
+    """BM25: several weighted query texts (a question and its expansion) scored in one pass."""
+
+    def search_weighted(self, queries: Sequence[tuple[str, float]], k: int) -> list[ChunkHit]: ...
+
+
+class VectorSearcher(ChunkSearcher, Protocol):
+    """Dense search: several questions embedded in one call, or embedded ahead of their searches."""
+
+    def search_many(self, queries: Sequence[str], k: int) -> list[list[ChunkHit]]: ...
+
+    def prefetch(self, queries: Sequence[str]) -> None: ...

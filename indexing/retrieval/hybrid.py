@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from indexing.chunking import Chunk
 from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, aggregate_sum, fuse
-from indexing.retrieval.hits import ChunkHit, ChunkSearcher, ClauseHit, RetrieverMode
+from indexing.retrieval.hits import ChunkHit, ClauseHit, KeywordSearcher, RetrieverMode, VectorSearcher
 from indexing.tokenize_zh import tokenize
 
 
@@ -52,8 +52,8 @@ class HybridRetriever:
     def __init__(
         self,
         chunks: Sequence[Chunk],
-        bm25: ChunkSearcher,
-        dense: ChunkSearcher | None,
+        bm25: KeywordSearcher,
+        dense: VectorSearcher | None,
         mode: RetrieverMode = "hybrid",
         weights: FusionWeights = FusionWeights(),
         use_profiles: bool = True,
@@ -78,29 +78,19 @@ class HybridRetriever:
 
     # ---- channels --------------------------------------------------------------------------------
     def _dense_hits(self, texts: Sequence[str]) -> dict[str, list[ChunkHit]]:
-        """Dense hits of several texts (a question and its facets), embedded in one call when the searcher can."""
+        """Dense hits of several texts (a question and its facets), embedded in one call."""
         if self.mode not in ("dense", "hybrid") or self.dense is None:
             return {}
         texts = list(dict.fromkeys(texts))
-        search_many = getattr(self.dense, "search_many", None)
-        if search_many is not None:
-            return dict(zip(texts, search_many(texts, self._pool), strict=True))
-        return {text: self.dense.search(text, self._pool) for text in texts}
+        return dict(zip(texts, self.dense.search_many(texts, self._pool), strict=True))
 
     def _channels(self, text: str, expansion: Sequence[str], dense: dict[str, list[ChunkHit]] | None = None) -> ChannelScores:
         scores = ChannelScores()
         if self.mode in ("bm25", "hybrid"):
             # The user's words and the lexicon's expansion (weighted lower) in one pass over the postings.
             queries = [(text, 1.0)] + ([(" ".join(expansion), self.weights.expansion)] if expansion else [])
-            search_weighted = getattr(self.bm25, "search_weighted", None)
-            combined: dict[int, float] = {}
-            if search_weighted is not None:
-                combined = {hit.chunk_index: hit.score for hit in search_weighted(queries, self._pool)}
-            else:   # a searcher without it (a test double): one search per text
-                for query, weight in queries:
-                    for hit in self.bm25.search(query, self._pool):
-                        combined[hit.chunk_index] = combined.get(hit.chunk_index, 0.0) + weight * hit.score
-            self._add(scores, "bm25", combined)
+            hits = self.bm25.search_weighted(queries, self._pool)
+            self._add(scores, "bm25", {hit.chunk_index: hit.score for hit in hits})
         if self.mode in ("dense", "hybrid") and self.dense is not None:
             hits = dense[text] if dense is not None and text in dense else self.dense.search(text, self._pool)
             self._add(scores, "dense", {h.chunk_index: h.score for h in hits})
@@ -137,9 +127,8 @@ class HybridRetriever:
     # ---- public ----------------------------------------------------------------------------------
     def prefetch(self, texts: Sequence[str]) -> None:
         """Embed many query texts in one call ahead of their searches (batch mode); a no-op without dense."""
-        prefetch = getattr(self.dense, "prefetch", None)
-        if self.mode in ("dense", "hybrid") and prefetch is not None:
-            prefetch(list(dict.fromkeys(t for t in texts if t.strip())))
+        if self.mode in ("dense", "hybrid") and self.dense is not None:
+            self.dense.prefetch(texts)   # it skips blanks and repeats
 
     def score(
         self, text: str, expansion: Sequence[str] = (), dense: dict[str, list[ChunkHit]] | None = None
