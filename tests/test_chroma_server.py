@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -77,16 +78,23 @@ class ChromaServer:
         self.process = None
 
 
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+@contextmanager
+def running_chroma(folder: Path) -> Iterator[ChromaServer]:
+    """A ``chroma run`` server with its data and log in ``folder``, stopped afterwards (skips without the CLI)."""
     if not CHROMA.exists():
         pytest.skip(f"the chroma CLI is not installed beside {sys.executable}")
-    server = ChromaServer(tmp_path / "chroma-data", free_port(), tmp_path / "chroma.log")
+    server = ChromaServer(folder / "chroma-data", free_port(), folder / "chroma.log")
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    with running_chroma(tmp_path) as server:
+        yield server
 
 
 def server_config(home: Path, url: str) -> IndexConfig:

@@ -255,16 +255,10 @@ def test_server_started_on_an_unreadable_vector_store_is_unhealthy(built_home, t
 # ---- a Chroma server that goes away and comes back -------------------------------------------------
 @pytest.fixture
 def chroma(tmp_path: Path):
-    from test_chroma_server import CHROMA, ChromaServer, free_port
+    from test_chroma_server import running_chroma
 
-    if not CHROMA.exists():
-        pytest.skip(f"the chroma CLI is not installed beside {sys.executable}")
-    server = ChromaServer(tmp_path / "chroma-data", free_port(), tmp_path / "chroma.log")
-    server.start()
-    try:
+    with running_chroma(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_chroma_server_down_then_back(built_home, tmp_path, chroma, monkeypatch, capsys):
