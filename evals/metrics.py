@@ -79,7 +79,9 @@ class CapRecord:
 class EvalCase:
     """One question of a question set, with its gold answer.
 
-    ``source`` is ``file:line`` for messages; ``gold_clauses`` keys are ``十六`` / ``chapter:一`` / ``preamble``.
+    ``source`` is ``file:line`` for messages; ``writer`` is who wrote the question (the JSON field ``source``:
+    ``w01``…), which leave-one-writer-out evaluation groups by; ``gold_clauses`` keys are ``十六`` / ``chapter:一`` /
+    ``preamble``.
     """
 
     id: str
@@ -91,6 +93,7 @@ class EvalCase:
     tags: tuple[str, ...] = ()
     note: str = ""
     source: str = ""
+    writer: str = ""
 
     @property
     def question(self) -> str:

@@ -31,15 +31,20 @@ class QuestionFileError(ValueError):
 
 
 def split_files(split: Split, questions_dir: Path = QUESTIONS_DIR) -> list[Path]:
-    """The question files of a split: ``train.jsonl``, ``dev.jsonl`` or both.
+    """The question files of a split: train (``train.jsonl`` and ``writers/*.jsonl``), ``dev.jsonl`` or both.
 
     Raises:
         ValueError: for an unknown split name.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    names = ("train", "dev") if split == "all" else (split,)
-    return [questions_dir / f"{name}.jsonl" for name in names]
+    files = []
+    if split in ("train", "all"):
+        # Train is the first writer's train half plus every later writer's whole set (``writers/<source>.jsonl``).
+        files += [questions_dir / "train.jsonl", *sorted((questions_dir / "writers").glob("*.jsonl"))]
+    if split in ("dev", "all"):
+        files.append(questions_dir / "dev.jsonl")
+    return files
 
 
 def _jsonl_objects(path: Path) -> Iterable[tuple[int, dict[str, Any]]]:
@@ -116,6 +121,9 @@ def parse_case(data: dict[str, Any], source: str = "") -> EvalCase:
     note = data.get("note", "")
     if not isinstance(note, str):
         fail('"note" must be a string')
+    writer = data.get("source", "")
+    if not isinstance(writer, str):
+        fail('"source" (the question\'s writer) must be a string')
     return EvalCase(
         id=case_id,
         turns=turns,
@@ -126,6 +134,7 @@ def parse_case(data: dict[str, Any], source: str = "") -> EvalCase:
         tags=tags,
         note=note,
         source=source,
+        writer=writer,
     )
 
 

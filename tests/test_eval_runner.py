@@ -180,7 +180,11 @@ def test_missing_question_file(tmp_path):
 
 
 def test_splits_and_tag_filter(cases):
-    assert [p.name for p in split_files("all")] == ["train.jsonl", "dev.jsonl"]
+    files = split_files("all")
+    assert files[0].name == "train.jsonl" and files[-1].name == "dev.jsonl"
+    # Every later writer's whole set is train-side (evals/questions/writers/<source>.jsonl); dev is never among them.
+    assert all(p.parent.name == "writers" for p in files[1:-1])
+    assert split_files("train") == files[:-1] and split_files("dev") == files[-1:]
     with pytest.raises(ValueError, match="train, dev, all"):
         split_files("test")  # type: ignore[arg-type]
     assert [c.id for c in filter_tags(cases, ["money", "business"])] == ["t1", "t4"]
