@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("assistant.commands.ask", "answer a question with cited clauses and caps (or a JSONL batch)"),
     "serve": ("ui.command", "start the web chat, the lookup desk and the HTTP API"),
     "eval": ("evals.command", "run a question set and report citation accuracy"),
+    "train": ("evals.train_command", "rebuild the learned section and answerability models from the question files"),
     "enrich": ("assistant.commands.enrich", "draft clause-profile additions with an LLM, for review"),
 }
 

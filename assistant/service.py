@@ -65,6 +65,9 @@ class AssistantConfig:
     weights: FusionWeights = field(default_factory=FusionWeights)
     rerank_model: str | None = field(default_factory=lambda: os.environ.get("POLICY_ASSISTANT_RERANK_MODEL") or None)
     rerank_weight: float = 0.5
+    # The learned section and answerability models (corpus/models/understanding.npz, `policy-assistant train`);
+    # POLICY_ASSISTANT_LEARNED=off answers with retrieval and the scope rules alone.
+    learned: bool = field(default_factory=lambda: os.environ.get("POLICY_ASSISTANT_LEARNED", "on").lower() not in ("off", "0", "false", "no"))
 
     def __post_init__(self) -> None:
         if self.retriever not in RETRIEVER_MODES:
@@ -108,8 +111,10 @@ class PolicyAssistant:
         index: Any = None,
         phraser: Any = None,
         reranker: Any = None,
+        understanding: Any = None,
     ) -> None:
         self.knowledge = knowledge
+        self.understanding = understanding
         self.reranker = reranker
         self.retriever = retriever
         self.config = config or AssistantConfig()
@@ -172,7 +177,13 @@ class PolicyAssistant:
             phraser = LLMPhraser(llm_config)
             # Import llama-index and open the connection now, so the first question's timeout is not spent on it.
             phraser.warm()
-        assistant = cls(knowledge, hybrid, config, index=index, phraser=phraser, reranker=reranker)
+        understanding = None
+        if config.learned and index.dense is not None:
+            from assistant.learned import load_default
+
+            understanding = load_default(getattr(index.manifest, "embed_model", ""))
+        assistant = cls(knowledge, hybrid, config, index=index, phraser=phraser, reranker=reranker,
+                        understanding=understanding)
         assistant._index_config = index_config
         return assistant
 
@@ -205,15 +216,21 @@ class PolicyAssistant:
         return [self.validate_question(t) for t in turns]
 
     # ---- answering -------------------------------------------------------------------------------
-    def _retrieve(self, plan: QueryPlan, k: int | None = None, for_search: bool = False) -> list[ClauseHit]:
+    def _retrieve(self, plan: QueryPlan, k: int | None = None, for_search: bool = False,
+                  vectors: Any = None) -> list[ClauseHit]:
         if self.retriever is None:
             return []
+        if vectors is None:
+            vectors = self._question_vectors(plan)
+        texts = [plan.search_text, *[f for f in plan.facets if f.strip()]]
         request = RetrievalRequest(
             text=plan.search_text,
             expansion=plan.expansion if self.config.expand else (),
             facets=plan.facets,
             carried=plan.carried_sections,
             k=k or self.config.k,
+            prior=self._prior(vectors),
+            vectors=dict(zip(texts, vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
         if not for_search:
@@ -225,6 +242,35 @@ class PolicyAssistant:
         if self.reranker is not None and hits:
             hits = self.reranker.rerank(plan.search_text, hits, lambda key: self.knowledge.section(key).text)
         return hits
+
+    def _question_vectors(self, plan: QueryPlan) -> Any:
+        """The question's and its facets' vectors, in one embedding call; used by the dense search and the learned
+        parts alike (None without a dense channel)."""
+        if self.retriever is None or self.retriever.mode == "bm25":
+            return None
+        embedder = getattr(getattr(self.retriever, "dense", None), "embedder", None)
+        if embedder is None or not plan.search_text.strip():
+            return None
+        return embedder.embed_queries([plan.search_text, *[f for f in plan.facets if f.strip()]])
+
+    def _prior(self, vectors: Any) -> dict[str, float]:
+        """The learned section model's bonus per section (empty without the model)."""
+        if self.understanding is None or vectors is None:
+            return {}
+        return self.understanding.prior(vectors)
+
+    def _not_answered(self, plan: QueryPlan, vectors: Any, topic: bool, far: bool,
+                      best_bm25: float, best_dense: float) -> bool | None:
+        """The answerability model's verdict (True: the documents do not answer this), or None without the model."""
+        model = self.understanding
+        if model is None or model.answerability is None or vectors is None:
+            return None
+        from assistant.learned import retrieval_figures
+
+        probs = model.sections.probabilities(vectors[:1])[0]
+        figures = retrieval_figures(best_bm25, best_dense, topic, far, probs)
+        probability = model.not_answered(vectors[0], figures, plan.search_text)
+        return probability is not None and probability >= model.refuse_threshold
 
     def _meta_section(self, plan: QueryPlan) -> str | None:
         document = self.knowledge.primary.document
@@ -261,13 +307,12 @@ class PolicyAssistant:
             ))
             # No clause pays that figure: the answer says so and lists the figures the text does have.
             return Decision([(k, 1.0) for k in keys], route="amount-list")
-        hits = [h for h in self._retrieve(plan) if h.section_key not in plan.excluded_sections]
+        vectors = self._question_vectors(plan)
+        hits = [h for h in self._retrieve(plan, vectors=vectors) if h.section_key not in plan.excluded_sections]
         nearest = [(h.section_key, h.score) for h in hits[:3]]
         topic = out_of_scope_topic(plan.normalized)
-        if topic is not None:
-            return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=hits)
         if not hits:
-            return Decision([], refused=True, nearest=[], hits=hits)
+            return Decision([], refused=True, scope_topic=topic, nearest=[], hits=hits)
         best = hits[0]
         best_bm25 = max(h.bm25_score for h in hits)
         best_dense = max(h.dense_score for h in hits)
@@ -275,15 +320,30 @@ class PolicyAssistant:
             best_dense = 1.0 if best_bm25 >= self.config.scope.bm25 else 0.0
         elif self.retriever is not None and self.retriever.mode == "dense":
             best_bm25 = self.config.scope.bm25 if best_dense >= self.config.scope.dense else 0.0
-        if too_far(best_bm25, best_dense, self.config.scope):
-            return Decision([], refused=True, nearest=nearest, hits=hits)
+        far = too_far(best_bm25, best_dense, self.config.scope)
+        # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
+        # topic word used in passing no longer declines a question the text answers, and a question the nearest
+        # clause only mentions is declined although its words match.
+        verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense)
+        if verdict is None:
+            verdict = topic is not None or far
+        if verdict:
+            return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=hits)
         is_match = plan.intent == "match"
         ratio = self.config.match_ratio if is_match else self.config.secondary_ratio
         limit = self.config.match_max if is_match else self.config.max_citations
-        chosen = [(h.section_key, h.score) for h in hits if h.score >= ratio * best.score][:limit]
+        # The first section is the best by retrieval and the learned prior together; others are cited beside it when
+        # retrieval alone found them nearly as strong (the prior is peaked: compared with it, every second clause
+        # of a description touching two would look weak).
+        top_retrieval = max(h.retrieval_score for h in hits)
+        chosen = [(best.section_key, best.score)] + [
+            (h.section_key, h.score) for h in hits[1:] if h.retrieval_score >= ratio * top_retrieval
+        ][: limit - 1]
         clarify = None
         # Two close candidates that pay differently: ask which one fits (the best-effort answer still cites both).
-        if (plan.money or plan.claimed_amounts) and len(hits) > 1 and hits[1].score >= self.config.clarify_ratio * best.score:
+        if ((plan.money or plan.claimed_amounts) and len(hits) > 1
+                and hits[1].retrieval_score >= self.config.clarify_ratio * max(best.retrieval_score, 1e-9)
+                and hits[1].score >= self.config.clarify_ratio * best.score):
             clarify = self._clarify(hits[0].section_key, hits[1].section_key)
             if clarify is not None and all(key != hits[1].section_key for key, _ in chosen):
                 # The question offers both: the best-effort answer shows both, with their caps.

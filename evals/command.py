@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--corpus", type=Path, default=None,
                         help="语料目录（用于 --answers 的资助上限表和向量基线；默认内置语料）")
     parser.add_argument("--quiet", action="store_true", help="不在 stderr 显示进度")
+    parser.add_argument("--lowo", action="store_true",
+                        help="留一作者评测：每位作者的题由不含该作者的训练数据学出的模型回答（前后对比、分类别、学习曲线）")
+    parser.add_argument("--curve", action="store_true", help="与 --lowo 同用：加算学习曲线（训练题数 vs top-1）")
     parser.add_argument("--calibrate", action="store_true",
                         help="在题集上重算“资料未涉及”的阈值（用 --split train），打印网格与建议值")
 
@@ -145,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from evals.gate import check, load_thresholds
 
+    if args.lowo:
+        from evals.lowo_command import run_lowo_command
+
+        return run_lowo_command(args)
     files = _question_files(args)
     cases = _load_cases(args, files)
     thresholds = None

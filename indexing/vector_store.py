@@ -373,6 +373,11 @@ class DenseSearcher:
         vectors = dict(zip(wanted, self.embedder.embed_queries(wanted), strict=True)) if wanted else {}
         return [self.store.search(vectors[q], k) if q in vectors else [] for q in queries]
 
+    def search_vectors(self, vectors: Sequence[np.ndarray], k: int) -> list[list[ChunkHit]]:
+        """Hit lists for query vectors the caller embedded already (the assistant embeds a question once and uses
+        the vector for its learned parts too)."""
+        return [self.store.search(np.asarray(v, dtype=np.float32), k) for v in vectors] if k > 0 else [[] for _ in vectors]
+
     def prefetch(self, queries: Sequence[str]) -> None:
         """Embed questions ahead of their searches (batch mode): their vectors wait in the embedder's cache."""
         wanted = [q for q in dict.fromkeys(queries) if q.strip()]

@@ -33,6 +33,12 @@ class ClauseHit:
     matched_terms: list[str] = field(default_factory=list)
     best_chunk_id: str = ""
     via: list[str] = field(default_factory=list)   # "reference", "text", "profile", "expansion", "facet", "rerank"
+    base_score: float | None = None   # the fused score before the learned prior (None: no prior was added)
+
+    @property
+    def retrieval_score(self) -> float:
+        """The score retrieval alone gave (what "nearly as strong as the best" compares)."""
+        return self.score if self.base_score is None else self.base_score
 
     def to_json(self) -> dict[str, object]:
         return {

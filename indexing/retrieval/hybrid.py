@@ -6,8 +6,9 @@ with like; profile chunks (source="profile") feed their own channels and can be 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from indexing.chunking import Chunk
 from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, aggregate_sum, fuse
@@ -24,6 +25,8 @@ class RetrievalRequest:
     facets: Sequence[str] = ()
     carried: Sequence[str] = ()     # previous turn's sections: a small prior
     k: int = 10
+    prior: Mapping[str, float] = field(default_factory=dict)   # learned bonus per section (assistant/learned.py)
+    vectors: Mapping[str, Any] = field(default_factory=dict)   # text → query vector, when the caller embedded already
 
 
 @dataclass
@@ -77,11 +80,16 @@ class HybridRetriever:
         self._pool = min(len(self.chunks), 200)
 
     # ---- channels --------------------------------------------------------------------------------
-    def _dense_hits(self, texts: Sequence[str]) -> dict[str, list[ChunkHit]]:
-        """Dense hits of several texts (a question and its facets), embedded in one call."""
+    def _dense_hits(self, texts: Sequence[str], vectors: Mapping[str, Any] | None = None) -> dict[str, list[ChunkHit]]:
+        """Dense hits of several texts (a question and its facets), embedded in one call (or given as ``vectors``)."""
         if self.mode not in ("dense", "hybrid") or self.dense is None:
             return {}
         texts = list(dict.fromkeys(texts))
+        by_vector = getattr(self.dense, "search_vectors", None)
+        if vectors and by_vector is not None and all(t in vectors or not t.strip() for t in texts):
+            given = [t for t in texts if t in vectors]
+            found = dict(zip(given, by_vector([vectors[t] for t in given], self._pool), strict=True))
+            return {t: found.get(t, []) for t in texts}
         return dict(zip(texts, self.dense.search_many(texts, self._pool), strict=True))
 
     def _channels(self, text: str, expansion: Sequence[str], dense: dict[str, list[ChunkHit]] | None = None) -> ChannelScores:
@@ -146,7 +154,7 @@ class HybridRetriever:
         Returns:
             Up to ``request.k`` hits, best first, each with ranks per channel and matched terms.
         """
-        dense = self._dense_hits([request.text, *request.facets])
+        dense = self._dense_hits([request.text, *request.facets], request.vectors)
         fused, channels = self.score(request.text, request.expansion, dense)
         via: dict[str, list[str]] = {key: ["text"] for key in fused}
         for facet in request.facets:
@@ -157,6 +165,13 @@ class HybridRetriever:
                 if value > fused.get(key, 0.0):
                     fused[key] = value
                     via.setdefault(key, []).append("facet")
+        base = dict(fused)
+        for key, bonus in request.prior.items():
+            if bonus > 0 and (key in fused or bonus >= 0.05):
+                fused[key] = fused.get(key, 0.0) + bonus
+                via.setdefault(key, [])
+                if bonus >= 0.05:
+                    via[key].append("learned")
         for key in request.carried:
             if key:
                 fused[key] = fused.get(key, 0.0) + self.weights.carried
@@ -180,6 +195,7 @@ class HybridRetriever:
                     matched_terms=self._matched_terms(doc_id, key, own_tokens, expanded_tokens),
                     best_chunk_id=self.chunks[best[1]].chunk_id if best else "",
                     via=via.get(key, []),
+                    base_score=base.get(key, 0.0) if request.prior else None,
                 )
             )
         return hits

@@ -1,0 +1,224 @@
+"""Learned understanding: which section a question is about, and whether the documents answer it at all.
+
+Both are small linear models over the question's embedding (the same vector the dense search already computed, so
+they add no model inference) and a few retrieval figures. They are trained from the question files by
+``policy-assistant train`` (``evals/training.py``), stored as one ``.npz`` of plain arrays beside the corpus, and
+loaded on first use. Pure numpy: no pickle, no scikit-learn at run time.
+
+Why learned instead of more patterns: every hand-written rule fitted the writers it was written for, and the next
+unseen writer found new gaps (see ``evals/questions/README.md``). A model trained on many writers' wording and
+measured leave-one-writer-out generalises instead.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MODEL_FORMAT = 2
+MODELS_DIR = Path(__file__).resolve().parent.parent / "corpus" / "models"
+DEFAULT_MODELS_FILE = MODELS_DIR / "understanding.npz"
+
+# Retrieval figures the answerability model sees beside the question's embedding, in this order.
+ANSWERABILITY_FEATURES: tuple[str, ...] = (
+    "best_bm25",        # best section's raw BM25 score (user's words and expansion), /10
+    "best_dense",       # best section's cosine similarity
+    "topic",            # 1 when an out-of-scope topic of the lexicon is named in the question
+    "too_far",          # 1 when both raw scores are under the calibrated scope thresholds
+    "p_max",            # the section model's highest probability
+    "p_entropy",        # entropy of the section model's distribution (nats)
+)
+
+
+NGRAM_DIM = 1 << 14
+
+
+def ask_ngrams(text: str, dim: int = NGRAM_DIM) -> np.ndarray:
+    """Which character 1–3-grams the question holds, hashed into ``dim`` slots (0/1).
+
+    The embedding says what a question is *about*; whether the text answers it often rests on what it *asks*
+    (a deadline, the materials, whether two awards stack, a district's top-up), which short character n-grams
+    carry and the section model's embedding blurs. Learned from the refusal labels; no word list.
+    """
+    vector = np.zeros(dim, dtype=np.float32)
+    compact = "".join(ch for ch in text if not ch.isspace())
+    for n in (1, 2, 3):
+        for i in range(len(compact) - n + 1):
+            vector[zlib.crc32(compact[i:i + n].encode("utf-8")) % dim] = 1.0
+    return vector
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
+
+
+@dataclass(frozen=True)
+class SectionModel:
+    """Multinomial logistic regression: question vector → probability of each section."""
+
+    sections: tuple[str, ...]
+    weights: np.ndarray      # (dim, n_sections)
+    bias: np.ndarray         # (n_sections,)
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        """(n, n_sections) probabilities for (n, dim) unit vectors."""
+        return softmax(np.asarray(vectors, dtype=np.float32) @ self.weights + self.bias)
+
+    def distribution(self, vector: np.ndarray) -> dict[str, float]:
+        probs = self.probabilities(np.asarray(vector)[None, :])[0]
+        return {key: float(p) for key, p in zip(self.sections, probs, strict=True)}
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    """Logistic regression: (question vector, its character n-grams, retrieval figures) → probability that the
+    documents do not answer it."""
+
+    weights: np.ndarray      # (dim + NGRAM_DIM + n_features,)
+    bias: float
+    mean: np.ndarray         # standardisation of the retrieval figures
+    scale: np.ndarray
+
+    def probability(self, vectors: np.ndarray, figures: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """Probability of "not answered" for (n, dim) vectors, (n, n_features) figures and the n question texts."""
+        z = (np.asarray(figures, dtype=np.float32) - self.mean) / self.scale
+        grams = np.stack([ask_ngrams(t) for t in texts]) if len(texts) else np.zeros((0, NGRAM_DIM), np.float32)
+        x = np.concatenate([np.asarray(vectors, dtype=np.float32), grams, z], axis=1)
+        return sigmoid(x @ self.weights + self.bias)
+
+
+def retrieval_figures(
+    best_bm25: float, best_dense: float, topic: bool, too_far: bool, probabilities: Sequence[float] | np.ndarray
+) -> np.ndarray:
+    """The answerability model's figures for one question, in ``ANSWERABILITY_FEATURES`` order."""
+    p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
+    entropy = float(-(p * np.log(p)).sum()) if p.size else 0.0
+    return np.array(
+        [best_bm25 / 10.0, best_dense, float(topic), float(too_far), float(p.max()) if p.size else 0.0, entropy],
+        dtype=np.float32,
+    )
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """The learned parts, with the settings chosen for them on held-out writers during training.
+
+    ``prior_weight``: how much of the section probability is added to the fused retrieval score;
+    ``refuse_threshold``: "not answered" probability at or above which the answer says the documents do not say.
+    """
+
+    embed_model: str
+    sections: SectionModel
+    answerability: AnswerabilityModel | None
+    prior_weight: float
+    refuse_threshold: float
+    inputs_hash: str = ""
+    info: Mapping[str, object] = field(default_factory=dict)
+
+    # ---- use -------------------------------------------------------------------------------------
+    def prior(self, vectors: np.ndarray) -> dict[str, float]:
+        """Bonus per section for a question (row 0) and its facets (later rows, counted at 0.9 like in retrieval)."""
+        vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        probs = self.sections.probabilities(vectors)
+        best = probs[0].copy()
+        if len(probs) > 1:
+            best = np.maximum(best, 0.9 * probs[1:].max(axis=0))
+        return {key: self.prior_weight * float(p) for key, p in zip(self.sections.sections, best, strict=True)}
+
+    def not_answered(self, vector: np.ndarray, figures: np.ndarray, text: str) -> float | None:
+        """Probability that the documents do not answer the question, or None without that model."""
+        if self.answerability is None:
+            return None
+        return float(self.answerability.probability(np.asarray(vector)[None, :], np.asarray(figures)[None, :], [text])[0])
+
+    # ---- files -----------------------------------------------------------------------------------
+    def save(self, path: Path | str) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": MODEL_FORMAT,
+            "embed_model": self.embed_model,
+            "sections": list(self.sections.sections),
+            "prior_weight": self.prior_weight,
+            "refuse_threshold": self.refuse_threshold,
+            "inputs_hash": self.inputs_hash,
+            "features": list(ANSWERABILITY_FEATURES),
+            "info": dict(self.info),
+        }
+        arrays: dict[str, np.ndarray] = {
+            "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"), dtype=np.uint8),
+            "section_weights": self.sections.weights.astype(np.float32),
+            "section_bias": self.sections.bias.astype(np.float32),
+        }
+        if self.answerability is not None:
+            arrays.update(
+                answer_weights=self.answerability.weights.astype(np.float32),
+                answer_bias=np.array([self.answerability.bias], dtype=np.float32),
+                answer_mean=self.answerability.mean.astype(np.float32),
+                answer_scale=self.answerability.scale.astype(np.float32),
+            )
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_MODELS_FILE) -> Understanding:
+        """Read a models file.
+
+        Raises:
+            ValueError: when the file is not a models file of this format.
+        """
+        try:
+            if not zipfile.is_zipfile(path):
+                raise ValueError(f"{path}: not a models file (expected an .npz archive); run `policy-assistant train`")
+            with np.load(Path(path), allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+                if meta.get("format") != MODEL_FORMAT or list(meta.get("features", [])) != list(ANSWERABILITY_FEATURES):
+                    raise ValueError(f"{path}: models of another format; run `policy-assistant train`")
+                sections = SectionModel(tuple(meta["sections"]), data["section_weights"], data["section_bias"])
+                answerability = None
+                if "answer_weights" in data:
+                    answerability = AnswerabilityModel(
+                        data["answer_weights"], float(data["answer_bias"][0]), data["answer_mean"], data["answer_scale"]
+                    )
+        except ValueError:
+            raise
+        except (OSError, KeyError, zipfile.BadZipFile) as exc:
+            raise ValueError(f"{path}: unreadable models file ({exc})") from None
+        return cls(
+            embed_model=meta["embed_model"],
+            sections=sections,
+            answerability=answerability,
+            prior_weight=float(meta["prior_weight"]),
+            refuse_threshold=float(meta["refuse_threshold"]),
+            inputs_hash=meta.get("inputs_hash", ""),
+            info=meta.get("info", {}),
+        )
+
+
+def load_default(embed_model: str) -> Understanding | None:
+    """The bundled models when they exist and were trained on this embedding model; else None (rules only)."""
+    if not DEFAULT_MODELS_FILE.exists():
+        return None
+    try:
+        models = Understanding.load(DEFAULT_MODELS_FILE)
+    except ValueError as exc:
+        # An old or damaged file must not stop the assistant: it answers with retrieval and the scope rules alone.
+        import logging
+
+        logging.getLogger("policy_assistant").warning("learned models not used: %s", exc)
+        return None
+    return models if models.embed_model == embed_model else None

@@ -1,0 +1,126 @@
+"""``policy-assistant eval --lowo``: the leave-one-writer-out table, per writer and per category, and its gate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from evals.lowo import CATEGORIES, LowoReport
+
+DEFAULT_LOWO_THRESHOLDS = Path(__file__).resolve().parent / "thresholds-lowo.toml"
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def render_markdown(report: LowoReport) -> str:
+    """The README's evaluation tables: per writer before/after, per category pooled, and the learning curve."""
+    lines = ["| writer | n | top-1 before | top-1 after | business top-1 after | caps after | not-covered recall / precision after |",
+             "|---|---|---|---|---|---|---|"]
+    for r in report.results:
+        b, a = r.summary("before"), r.summary("after")
+        cats = r.by_category("after")
+        business = [g for c, g in zip(r.cases, r.after, strict=True) if c.tags and "business" in c.tags and not c.must_refuse]
+        biz = sum(int(g.top1_correct) for g in business) / len(business) if business else None
+        lines.append(f"| {r.writer} | {b.n} | {_fmt(b.top1_accuracy)} | {_fmt(a.top1_accuracy)} | {_fmt(biz)} | "
+                     f"{_fmt(a.caps_accuracy)} | {_fmt(a.refusal_recall)} / {_fmt(a.refusal_precision)} |")
+        del cats
+    unseen = report.unseen_writers()
+    for label, writers in (("all writers", None), ("writers never seen by hand-tuned parts", unseen)):
+        if writers is not None and not writers:
+            continue
+        b, a = report.pooled("before", writers), report.pooled("after", writers)
+        lines.append(f"| **{label} (pooled)** | {a.n} | {_fmt(b.top1_accuracy)} | {_fmt(a.top1_accuracy)} | | "
+                     f"{_fmt(a.caps_accuracy)} | {_fmt(a.refusal_recall)} / {_fmt(a.refusal_precision)} |")
+    worst = report.worst("top1_accuracy")
+    lines.append("")
+    lines.append(f"Mean over writers, top-1 after: {_fmt(report.mean('top1_accuracy'))} "
+                 f"(before {_fmt(report.mean('top1_accuracy', 'before'))}); worst writer {worst[0]} {_fmt(worst[1])}.")
+    lines.append("")
+    lines.append("| category | n | top-1 before | top-1 after | caps before | caps after | refusal recall before | after |")
+    lines.append("|---|---|---|---|---|---|---|---|")
+    before = report.pooled_by_category("before", unseen or None)
+    after = report.pooled_by_category("after", unseen or None)
+    for name in CATEGORIES:
+        if name not in after:
+            continue
+        b, a = before[name], after[name]
+        lines.append(f"| {name} | {a.n} | {_fmt(b.top1_accuracy)} | {_fmt(a.top1_accuracy)} | {_fmt(b.caps_accuracy)} | "
+                     f"{_fmt(a.caps_accuracy)} | {_fmt(b.refusal_recall)} | {_fmt(a.refusal_recall)} |")
+    if report.curve:
+        lines.append("")
+        lines.append("| training questions (mean per fold) | held-out top-1 |")
+        lines.append("|---|---|")
+        lines.extend(f"| {n} | {acc:.3f} |" for n, acc in report.curve)
+    return "\n".join(lines) + "\n"
+
+
+def to_json(report: LowoReport) -> dict[str, Any]:
+    unseen = report.unseen_writers()
+    return {
+        "writers": [
+            {"writer": r.writer, "n": r.summary("after").n, "before": r.summary("before").to_json(),
+             "after": r.summary("after").to_json(), "settings": r.settings,
+             "by_category": {k: v.to_json() for k, v in r.by_category("after").items()}}
+            for r in report.results
+        ],
+        "pooled": {"before": report.pooled("before").to_json(), "after": report.pooled("after").to_json()},
+        "unseen_writers": unseen,
+        "pooled_unseen": ({"before": report.pooled("before", unseen).to_json(),
+                           "after": report.pooled("after", unseen).to_json()} if unseen else None),
+        "by_category_unseen": {k: v.to_json() for k, v in report.pooled_by_category("after", unseen or None).items()},
+        "mean_top1_after": report.mean("top1_accuracy"),
+        "worst_top1_after": report.worst("top1_accuracy"),
+        "curve": report.curve,
+    }
+
+
+def run_lowo_command(args: argparse.Namespace) -> int:
+    from assistant.cli import CliError
+    from assistant.commands.session import open_assistant
+    from evals.gate import check, load_thresholds
+    from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
+    from evals.lowo import run_lowo
+    from evals.runner import known_amounts_of
+    from evals.training import VectorCache
+    from indexing.config import home_dir
+
+    try:
+        train_cases = load_cases([*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"])
+        eval_files = list(args.files) or split_files("all")
+        eval_cases = [c for c in load_cases(eval_files) if c.writer]
+    except QuestionFileError as exc:
+        raise CliError(f"题目文件格式错误：{exc}") from None
+    assistant = open_assistant(argparse.Namespace())
+    embedder = assistant.retriever.dense.embedder
+    cache = VectorCache(embedder, home_dir() / "cache" / f"question-vectors-{embedder.model_id}.npz")
+    progress = None if args.quiet else (lambda writer: print(f"[lowo] {writer}", file=sys.stderr, flush=True))
+    report = run_lowo(assistant, train_cases, eval_cases, cache, known_amounts_of(assistant), progress,
+                      curve_fractions=(0.25, 0.5, 0.75) if args.curve else ())
+    markdown = render_markdown(report)
+    if args.report:
+        Path(args.report).mkdir(parents=True, exist_ok=True)
+        (Path(args.report) / "lowo.md").write_text(markdown, encoding="utf-8")
+        (Path(args.report) / "lowo.json").write_text(json.dumps(to_json(report), ensure_ascii=False, indent=2),
+                                                     encoding="utf-8")
+    if args.json:
+        sys.stdout.write(json.dumps(to_json(report), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(markdown)
+    if args.gate:
+        try:
+            thresholds = load_thresholds(args.thresholds or DEFAULT_LOWO_THRESHOLDS)
+        except ValueError as exc:
+            raise CliError(f"阈值文件错误：{exc}") from None
+        failures = check(report.pooled("after"), thresholds)
+        if failures:
+            print("门禁未通过（留一作者）：", file=sys.stderr)
+            for message in failures:
+                print(f"  - {message}", file=sys.stderr)
+            return 1
+        print("门禁通过（留一作者）", file=sys.stderr)
+    return 0

