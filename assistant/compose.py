@@ -38,6 +38,9 @@ class Decision:
     clarify: Clarify | None = None
     hits: list[ClauseHit] = field(default_factory=list)
     route: str = "retrieval"   # retrieval | reference | meta | largest | followup | match
+    # Why it was declined: "topic:<name>", "too-far" (nothing close), or "lacks-detail" (a clause is close — it
+    # mentions the subject — but the learned answerability model says it does not answer what was asked).
+    refusal_reason: str = ""
 
 
 def draft_notice(kb: KnowledgeBase) -> str:
@@ -170,7 +173,12 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
 
     if decision.refused:
         topic = f"“{decision.scope_topic.name}”方面的" if decision.scope_topic else "这个问题的"
-        lines = [f"抱歉，现有文件（《{doc_title}》）没有涉及{topic}内容，无法据此回答。"]
+        lacks_detail = decision.refusal_reason == "lacks-detail" and bool(decision.nearest)
+        if lacks_detail:
+            nearest = section_name(kb.section(decision.nearest[0][0]))
+            lines = [f"《{doc_title}》没有规定您问的这一点：最接近的是{nearest}，它提到相关内容，但没有回答这个问题。"]
+        else:
+            lines = [f"抱歉，现有文件（《{doc_title}》）没有涉及{topic}内容，无法据此回答。"]
         if decision.scope_topic and decision.scope_topic.advice:
             lines.append(decision.scope_topic.advice)
         if decision.nearest:
@@ -179,7 +187,8 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         lines.append(f"提示：{notice}")
         answer.text = "\n".join(lines)
         answer.refused = True
-        answer.refusal_reason = f"topic:{decision.scope_topic.name}" if decision.scope_topic else "too-far"
+        answer.refusal_reason = decision.refusal_reason or (
+            f"topic:{decision.scope_topic.name}" if decision.scope_topic else "too-far")
         answer.nearest = [
             {"section": key, "clause": kb.section(key).clause, "title": kb.section(key).title, "score": round(score, 4)}
             for key, score in decision.nearest[:3]

@@ -325,10 +325,13 @@ class PolicyAssistant:
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
         verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense)
+        learned = verdict is not None
         if verdict is None:
             verdict = topic is not None or far
         if verdict:
-            return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=hits)
+            reason = f"topic:{topic.name}" if topic is not None else "too-far" if far else "lacks-detail"
+            return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=hits,
+                            refusal_reason=reason if learned or reason != "lacks-detail" else "too-far")
         is_match = plan.intent == "match"
         ratio = self.config.match_ratio if is_match else self.config.secondary_ratio
         limit = self.config.match_max if is_match else self.config.max_citations
