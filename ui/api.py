@@ -183,7 +183,9 @@ class GuardMiddleware:
                     async with self.queue.turn(client):
                         await self.app(scope, limited_receive, tracking_send)
                 except ClientBusy:
-                    await error_response(429, "busy", "您同时提交的问题太多，请等前面的问题答完再问。")(scope, receive, send)
+                    busy = error_response(429, "busy", "您同时提交的问题太多，请等前面的问题答完再问。")
+                    busy.headers["Retry-After"] = "1"
+                    await busy(scope, receive, send)
             else:
                 await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
