@@ -681,7 +681,8 @@ def blocked_paths(home: Path) -> list[str]:
     from gradio.utils import get_upload_folder
 
     needed = [Path(os.path.realpath(p)) for p in (get_upload_folder(), tempfile.gettempdir())]
-    candidates = [Path(os.path.realpath(home)), *(Path(p) for p in ("/proc", "/sys", "/dev", "/etc", "/root", "/boot", "/var"))]
+    # Not /var or /root: an installation (its virtualenv, Gradio's static files) may well live there.
+    candidates = [Path(os.path.realpath(home)), *(Path(p) for p in ("/proc", "/sys", "/dev", "/etc"))]
     return [str(p) for p in candidates if not any(n == p or n.is_relative_to(p) for n in needed)]
 
 
