@@ -107,6 +107,9 @@ _FUNCTION_CHARS = frozenset(
 _MORE_RE = re.compile(r"^(还有|另外还有|有没有|还有没有)?(别的|其他|其它|更多)(的)?(条款|条|政策|支持|可以申请的|能申请的)?(吗|呢|没有|么)?[？?。!！]*$")
 
 MAX_FACETS = 4
+# A facet is one part of a description ("做VR头显的", "明年想出海"); a piece longer than this is cut, so the facets
+# of a 2,000-character question cost the embedder no more than the question itself (about one model window).
+MAX_FACET_CHARS = 120
 
 
 @dataclass
@@ -204,7 +207,7 @@ def split_facets(text: str) -> list[str]:
             facets[-1] = facets[-1] + "，" + piece
         else:
             facets.append(piece)
-    return facets[:MAX_FACETS] if len(facets) > 1 else []
+    return [facet[:MAX_FACET_CHARS] for facet in facets[:MAX_FACETS]] if len(facets) > 1 else []
 
 
 def _strip_ellipsis(text: str) -> str:

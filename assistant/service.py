@@ -9,9 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import re
 import time
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from assistant.answer import Answer, Clarify, ClarifyOption
 from assistant.compose import Decision, compose, section_name
 from assistant.knowledge import KnowledgeBase, load_knowledge
 from assistant.query import PreviousTurn, QueryPlan, plan_query
+from assistant.question_text import BadInput, clean_question
 from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
 from indexing.lru import LRUCache
 from indexing.retrieval.fusion import FusionWeights
@@ -34,10 +33,6 @@ _META_SECTION_MARKERS = {
     "meta-interpret": "负责解释",
     "meta-effective": "起实施",
 }
-
-
-class BadInput(ValueError):
-    """A question the assistant will not process (empty, too long, binary junk); message is Chinese."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -194,17 +189,7 @@ class PolicyAssistant:
         Raises:
             BadInput: for non-text, empty, over-long or junk input (message in Chinese).
         """
-        if not isinstance(text, str):
-            raise BadInput("问题必须是文本。")
-        cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
-        cleaned = cleaned.replace("\ufffd", "").strip()
-        if not cleaned:
-            raise BadInput("问题为空，请输入您想咨询的内容。")
-        if len(text) > self.config.max_question_chars:
-            raise BadInput(f"问题过长（{len(text)} 字），请控制在 {self.config.max_question_chars} 字以内。")
-        if not re.search(r"[\w\u4e00-\u9fff]", cleaned):
-            raise BadInput("没有识别到文字内容，请用文字描述您的问题。")
-        return cleaned
+        return clean_question(text, self.config.max_question_chars)
 
     def validate_turns(self, turns: object) -> list[str]:
         if isinstance(turns, str):

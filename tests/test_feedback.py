@@ -147,3 +147,21 @@ def test_records_are_thumbs_down_first_and_export_is_eval_format(tmp_path):
     rid = store.add("down", "单独的问题", [], {})
     assert json.loads(store.export_eval_cases([store.get(rid)]))["turns"] == ["单独的问题"]
     store.close()
+
+
+def test_values_are_stored_whole_or_refused_never_cut(tmp_path):
+    """Issue #15: a 20,000-character question kept 4,000 characters, a 3,203-character comment 2,000."""
+    from ui.feedback import MAX_COMMENT
+
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    long_question, long_turn = "孵" * 20_000, "化" * 10_000
+    rid = store.add("down", long_question, [long_turn, long_question], comment="很" * MAX_COMMENT)
+    record = store.get(rid)
+    assert record is not None and record.question == long_question and record.turns == (long_turn, long_question)
+    assert record.comment == "很" * MAX_COMMENT
+    with pytest.raises(FeedbackError, match="3203"):
+        store.add("down", "孵化器", comment="很" * 3203)
+    with pytest.raises(FeedbackError, match="过长"):
+        store.set_comment(rid, "很" * (MAX_COMMENT + 1))
+    assert store.count() == 1 and store.get(rid).comment == "很" * MAX_COMMENT   # the refused write changed nothing
+    store.close()

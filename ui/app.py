@@ -24,7 +24,11 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from ui import render
+from ui.feedback import MAX_COMMENT, FeedbackError
+from ui.gradio_routes import does_work
+from ui.ratelimit import ClientBusy, ClientSlots
 from ui.server import AssistantHolder, NotReady, ServeConfig
+from ui.sessions import wait_message
 
 if TYPE_CHECKING:  # pragma: no cover
     from assistant.knowledge import KnowledgeBase
@@ -48,6 +52,7 @@ CAP_HEADERS = ["条款", "金额（万元）", "金额说明", "限定", "期限
 FEEDBACK_HEADERS = ["ID", "时间", "评价", "问题", "意见", "答复摘要"]
 CHAT_PLACEHOLDER = "请描述您的企业或项目，例如“我们是做孵化器的，最多能补多少？”。答复会标注引用的条款，点击条款可查看原文。"
 CLAUSE_PLACEHOLDER = '<p class="pa-muted">点击答复中的条款标签，可在此查看条款原文，引用语句会高亮显示。</p>'
+BUSY_MESSAGE = "您还有问题正在处理，请等它答完再问。"
 
 # Clicks inside our HTML become custom events; listening on the container survives re-renders.
 CHAT_JS = """
@@ -299,6 +304,15 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
     meta = kb.primary.meta
     known = _sections_known(kb)
     draft = meta.is_draft
+    slots = ClientSlots(config.client_concurrency)
+
+    def work(request: gr.Request | None, call: Any) -> Any:
+        """``holder.answer(call)`` for the client of ``request``; ClientBusy when it has too many in progress."""
+        from ui.api import client_of
+
+        client = client_of(request)
+        with slots.hold(client):
+            return holder.answer(call, client)
 
     def assistant_or_warn() -> Any | None:
         try:
@@ -325,7 +339,8 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
     def chat(conv: dict[str, Any]) -> str:
         return render.chat_html(conv["messages"], known_sections=known, placeholder=CHAT_PLACEHOLDER)
 
-    def send(text: str, conv: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
+    @does_work
+    def send(text: str, conv: dict[str, Any], request: gr.Request) -> Iterator[tuple[Any, ...]]:
         conv = copy.deepcopy(conv) if conv else new_conversation()
         if not (text or "").strip():
             yield chat(conv), gr.update(), conv, gr.update()
@@ -348,12 +363,12 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
         yield chat(conv), "", conv, gr.update()
         try:
             # holder.answer refuses while the index on disk is damaged, with the same message as /api/ask's 503.
-            answer = holder.answer(lambda pa_: pa_.ask(list(conv["turns"])).to_json())
-        except NotReady as exc:
+            answer = work(request, lambda pa_: pa_.ask(list(conv["turns"])).to_json())
+        except (NotReady, ClientBusy) as exc:
             conv["messages"].pop()
             conv["messages"].pop()
             conv["turns"].pop()
-            gr.Warning(str(exc))
+            gr.Warning(BUSY_MESSAGE if isinstance(exc, ClientBusy) else str(exc))
             yield chat(conv), text, conv, gr.update()
             return
         except Exception as exc:
@@ -387,8 +402,9 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
             return gr.update()
         return clause_view(section, _quotes_for((conv or {}).get("messages", []), section, doc), doc)
 
-    def on_option(conv: dict[str, Any], evt: gr.EventData) -> Iterator[tuple[Any, ...]]:
-        yield from send(str(getattr(evt, "option", "") or ""), conv)
+    @does_work
+    def on_option(conv: dict[str, Any], evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        yield from send(str(getattr(evt, "option", "") or ""), conv, request)
 
     def on_rate(conv: dict[str, Any], evt: gr.EventData) -> tuple[Any, ...]:
         conv = copy.deepcopy(conv) if conv else new_conversation()
@@ -411,17 +427,22 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
             record_id = store.add(rating, question, turns, answer, source="chat")
             conv["feedback"][str(index)] = record_id
         messages[index]["feedback"] = rating
-        label = "👎 哪里不对？补充意见（可选）" if rating == "down" else "👍 还有什么建议？（可选）"
+        label = ("👎 哪里不对？补充意见" if rating == "down" else "👍 还有什么建议？") + f"（可选，{MAX_COMMENT} 字以内）"
         return chat(conv), conv, gr.update(visible=True), record_id, gr.update(label=label, value="")
 
     def on_comment(record_id: int | None, comment: str) -> tuple[Any, ...]:
         if record_id and (comment or "").strip():
-            store.set_comment(int(record_id), comment.strip())
+            try:
+                store.set_comment(int(record_id), comment.strip())
+            except FeedbackError as exc:   # too long: nothing stored, the text stays in the box to be shortened
+                gr.Warning(f"{exc}意见没有保存。")
+                return gr.update(), record_id
             gr.Info("已收到您的意见，谢谢！", duration=3)
         return gr.update(visible=False), None
 
     # ---- policy matching ------------------------------------------------------------------------
-    def match(industry: str, business: str, plan: str) -> tuple[Any, ...]:
+    @does_work
+    def match(industry: str, business: str, plan: str, request: gr.Request) -> tuple[Any, ...]:
         profile = {"行业": (industry or "").strip(), "主要业务": (business or "").strip(), "计划": (plan or "").strip()}
         hidden = gr.update(visible=False)
         if not any(profile.values()):
@@ -439,9 +460,9 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
             return gr.update(), hidden, hidden, ""
         description = "；".join(f"{k}：{v}" for k, v in cleaned.items() if v)
         try:
-            answer = holder.answer(lambda pa_: pa_.match(description).to_json())
-        except NotReady as exc:
-            gr.Warning(str(exc))
+            answer = work(request, lambda pa_: pa_.match(description).to_json())
+        except (NotReady, ClientBusy) as exc:
+            gr.Warning(BUSY_MESSAGE if isinstance(exc, ClientBusy) else str(exc))
             return gr.update(), hidden, hidden, ""
         html_out = render.match_html(answer, cleaned)
         folder = _export_dir()
@@ -465,7 +486,8 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
         return clause_view(str(getattr(evt, "section", "") or ""), [], str(getattr(evt, "doc", "") or "") or None)
 
     # ---- lookup desk ----------------------------------------------------------------------------
-    def lookup(query: str) -> tuple[str, str]:
+    @does_work
+    def lookup(query: str, request: gr.Request) -> tuple[str, str]:
         if not (query or "").strip():
             return '<p class="pa-muted">请输入条款编号、金额问题或关键词，按回车查询。</p>', ""
         assistant = assistant_or_warn()
@@ -487,35 +509,60 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
             return result, reply
 
         try:
-            result, reply = holder.answer(look_up)
-        except NotReady as exc:
-            return f'<p class="pa-error">{render.esc(exc)}</p>', ""
+            result, reply = work(request, look_up)
+        except (NotReady, ClientBusy) as exc:
+            return f'<p class="pa-error">{render.esc(BUSY_MESSAGE if isinstance(exc, ClientBusy) else exc)}</p>', ""
         # each result is already a section view (full text, caps, linked documents) of its own document
         return render.search_results_html(result), reply or render.compose_reply(result)
 
     # ---- admin ----------------------------------------------------------------------------------
-    def require_admin(ok: bool) -> None:
-        if config.admin_token and not ok:
-            raise gr.Error("请先输入管理员令牌。")
+    # While a token is set, the admin functions serve only browser sessions that gave it (``ui.sessions``): the
+    # session is the ``pa_session`` cookie the server set when the page loaded, not the page's own state.
+    gate = config.admin_gate
 
+    def session_of(request: gr.Request | None) -> str | None:
+        headers = getattr(request, "headers", None) if request is not None else None
+        return gate.session_from_cookie(headers.get("cookie") if headers is not None else None)
+
+    def admin_allowed(request: gr.Request | None) -> bool:
+        return not config.admin_token or gate.allows(session_of(request))
+
+    def require_admin(request: gr.Request | None) -> None:
+        if not admin_allowed(request):
+            raise gr.Error("请先输入管理员令牌。", print_exception=False)
+
+    @does_work
     def unlock(token: str, request: gr.Request) -> tuple[Any, ...]:
-        expected = config.admin_token or ""
-        if expected and hmac.compare_digest((token or "").encode(), expected.encode()):
-            # Gradio's upload route (used by the 添加文档 box) is open to this client address from now on.
-            config.admin_gate.unlock(request.client.host if request is not None and request.client else None)
-            return True, gr.update(visible=True), gr.update(visible=False), status_html(True), feedback_rows(True)
-        gr.Warning("令牌不正确。")
-        return False, gr.update(visible=False), gr.update(visible=True), gr.update(), gr.update()
+        from ui.api import client_of
 
-    def status_html(ok: bool) -> str:
-        require_admin(ok)
+        locked = (gr.update(visible=False), gr.update(visible=True), gr.update(), gr.update(), "")
+        expected = config.admin_token or ""
+        if not expected:
+            return gr.update(visible=True), gr.update(visible=False), admin_status(), admin_feedback(), ""
+        client = client_of(request)
+        wait = gate.wait(client)
+        if wait > 0:                      # locked out: the token is not even compared
+            gr.Warning(wait_message(wait))
+            return locked
+        session = session_of(request)
+        if hmac.compare_digest((token or "").encode(), expected.encode()):
+            if not gate.unlock(session):
+                gr.Warning("浏览器没有本站的会话 Cookie：请允许 Cookie 并刷新页面后再输入令牌。")
+                return locked
+            gate.succeeded(client)
+            return gr.update(visible=True), gr.update(visible=False), admin_status(), admin_feedback(), ""
+        lockout = gate.failed(client)
+        log.warning("管理员令牌不正确（%s）", client)
+        gr.Warning(wait_message(lockout) if lockout else "令牌不正确。")
+        return locked
+
+    def admin_status() -> str:
         _, body = holder.health()
         if "model" not in body:
             body = {**body, "model": "", "built_at": "", "counts": {}}
         return render.health_html(body)
 
-    def feedback_rows(ok: bool) -> list[list[Any]]:
-        require_admin(ok)
+    def admin_feedback() -> list[list[Any]]:
         rows = []
         for r in store.records(limit=500):
             data = r.to_json()
@@ -523,36 +570,46 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
                          str(r.answer.get("answer") or "")[:80]])
         return rows
 
-    def export_feedback(ok: bool) -> Any:
-        require_admin(ok)
+    def status_html(request: gr.Request) -> str:
+        require_admin(request)
+        return admin_status()
+
+    def feedback_rows(request: gr.Request) -> list[list[Any]]:
+        require_admin(request)
+        return admin_feedback()
+
+    def export_feedback(request: gr.Request) -> Any:
+        require_admin(request)
         path = _export_dir() / f"feedback-eval-cases-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
         path.write_text(store.export_eval_cases(), encoding="utf-8")
         return gr.update(value=str(path), visible=True)
 
-    def add_document(ok: bool, file_path: str | None, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
-        require_admin(ok)
+    @does_work
+    def add_document(file_path: str | None, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
+        require_admin(request)
         if not file_path:
-            raise gr.Error("请先选择要上传的文件（.txt/.md/.docx/.pdf）。")
+            raise gr.Error("请先选择要上传的文件（.txt/.md/.docx/.pdf）。", print_exception=False)
         try:
             saved = save_upload_atomically(Path(file_path), config.home / "uploads", config.max_upload_bytes)
         except ValueError as exc:
-            raise gr.Error(str(exc)) from None
+            raise gr.Error(str(exc), print_exception=False) from None
         progress(0.1, desc="正在校验并加入索引…")
         try:
             message = run_build(progress, add_files=[saved])
         except BuildFailed as exc:
             saved.unlink(missing_ok=True)  # rejected: the corpus and the index are unchanged, keep no copy
-            return f"**未加入**：{render.md_escape(exc)}", status_html(ok)
-        return render.md_escape(message), status_html(ok)
+            return f"**未加入**：{render.md_escape(exc)}", admin_status()
+        return render.md_escape(message), admin_status()
 
-    def rebuild(ok: bool, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
-        require_admin(ok)
+    @does_work
+    def rebuild(request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
+        require_admin(request)
         progress(0.05, desc="正在重建索引…")
         try:
             message = run_build(progress, rebuild=True)
         except BuildFailed as exc:
-            return f"**重建失败**：{render.md_escape(exc)}", status_html(ok)
-        return render.md_escape(message), status_html(ok)
+            return f"**重建失败**：{render.md_escape(exc)}", admin_status()
+        return render.md_escape(message), admin_status()
 
     def run_build(progress: gr.Progress, **kwargs: Any) -> str:
         """Build through ``indexing.build.build_index`` under the holder's lock, then reload the assistant."""
@@ -588,7 +645,6 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
     with gr.Blocks(title="深圳数字创意产业政策助手", analytics_enabled=False) as demo:
         conv_state = gr.State(new_conversation())
         feedback_target = gr.State(None)
-        admin_ok = gr.State(not config.admin_token)
 
         gr.HTML(
             f'<div class="pa-header"><h1>深圳数字创意产业政策助手</h1>'
@@ -610,7 +666,8 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
                             send_btn = gr.Button("发送", variant="primary", scale=1, min_width=80, elem_id="pa-send")
                             new_btn = gr.Button("新对话", variant="secondary", scale=1, min_width=80, elem_id="pa-new")
                         with gr.Column(visible=False, elem_id="pa-fb-box") as fb_box:
-                            fb_comment = gr.Textbox(label="补充意见（可选）", lines=2, elem_id="pa-fb-comment")
+                            fb_comment = gr.Textbox(label=f"补充意见（可选，{MAX_COMMENT} 字以内）", lines=2, max_length=MAX_COMMENT,
+                                                    elem_id="pa-fb-comment")
                             fb_submit = gr.Button("提交意见", size="sm", elem_id="pa-fb-submit")
                         gr.HTML('<span class="pa-muted">示例问题（点击即问）：</span>', padding=False)
                         with gr.Row(elem_classes=["pa-examples"]):
@@ -712,15 +769,16 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
         cap_order.change(lambda order: cap_table_rows(kb, order), [cap_order], [cap_table])
 
         if config.admin_enabled:
-            token_btn.click(unlock, [token_box], [admin_ok, admin_panel, token_row, health_view, fb_table])
-            token_box.submit(unlock, [token_box], [admin_ok, admin_panel, token_row, health_view, fb_table])
-            admin_tab.select(_when_admin(status_html), [admin_ok], [health_view])
-            admin_tab.select(_when_admin(feedback_rows), [admin_ok], [fb_table])
-            refresh_btn.click(status_html, [admin_ok], [health_view])
-            fb_refresh.click(feedback_rows, [admin_ok], [fb_table])
-            fb_export.click(export_feedback, [admin_ok], [fb_file])
-            add_btn.click(add_document, [admin_ok, upload], [build_status, health_view])
-            rebuild_btn.click(rebuild, [admin_ok], [build_status, health_view])
+            unlock_outputs = [admin_panel, token_row, health_view, fb_table, token_box]
+            token_btn.click(unlock, [token_box], unlock_outputs)
+            token_box.submit(unlock, [token_box], unlock_outputs)
+            admin_tab.select(_when_admin(status_html), None, [health_view])
+            admin_tab.select(_when_admin(feedback_rows), None, [fb_table])
+            refresh_btn.click(status_html, None, [health_view])
+            fb_refresh.click(feedback_rows, None, [fb_table])
+            fb_export.click(export_feedback, None, [fb_file])
+            add_btn.click(add_document, [upload], [build_status, health_view])
+            rebuild_btn.click(rebuild, None, [build_status, health_view])
 
     demo.queue(default_concurrency_limit=8)
     return demo
@@ -731,8 +789,9 @@ class BuildFailed(Exception):
 
 
 def _example_runner(send: Any, question: str) -> Any:
-    def run(conv: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
-        yield from send(question, conv)
+    @does_work
+    def run(conv: dict[str, Any], request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        yield from send(question, conv, request)
 
     return run
 
@@ -740,9 +799,9 @@ def _example_runner(send: Any, question: str) -> Any:
 def _when_admin(fn: Any) -> Any:
     """Run an admin view function on tab select, silently doing nothing before the token is given."""
 
-    def run(ok: bool) -> Any:
+    def run(request: gr.Request) -> Any:
         try:
-            return fn(ok)
+            return fn(request)
         except gr.Error:
             return gr.update()
 

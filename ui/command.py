@@ -29,8 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-turns", type=int, default=None,
                         help="一段对话的轮数上限（默认 20，或 POLICY_ASSISTANT_MAX_TURNS）")
     parser.add_argument("--rate-limit", default=None,
-                        help="每个客户端（按 IP）对 /api/ask、/api/search、/api/feedback 的限流，如 60/minute、"
-                             "5/second，off 为不限（默认 60/minute，或 POLICY_ASSISTANT_RATE_LIMIT）")
+                        help="每个客户端（按 IP）的限流，/api/ask、/api/search、/api/feedback 与网页上的提问、检索、匹配、"
+                             "建索引、令牌尝试合计，如 60/minute、5/second，off 为不限（默认 60/minute，或 POLICY_ASSISTANT_RATE_LIMIT）")
+    parser.add_argument("--client-concurrency", type=int, default=None,
+                        help="同一客户端同时处理的问题数，其余排队（默认 4，或 POLICY_ASSISTANT_CLIENT_CONCURRENCY）")
+    parser.add_argument("--forwarded-allow-ips", default=None,
+                        help="信任其 X-Forwarded-For 的反向代理地址，逗号分隔（IP 或网段，* 为任何地址）；"
+                             "默认不信任任何转发头（或 POLICY_ASSISTANT_FORWARDED_ALLOW_IPS）")
     parser.add_argument("--no-build", action="store_true", help="没有索引时不自动建立（/api/health 将返回 503）")
 
 
@@ -41,7 +46,8 @@ def _serve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     overrides = {"host": args.host, "port": args.port, "admin_token": args.admin_token,
                  "max_body_bytes": args.max_body_bytes, "max_upload_bytes": args.max_upload_bytes,
                  "max_question_chars": args.max_question_chars, "max_turns": args.max_turns,
-                 "rate_limit": args.rate_limit}
+                 "rate_limit": args.rate_limit, "client_concurrency": args.client_concurrency,
+                 "forwarded_allow_ips": args.forwarded_allow_ips}
     try:
         return ServeConfig(admin=args.admin, **{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:
@@ -127,6 +133,10 @@ def run(args: argparse.Namespace) -> int:
         print("  管理页已开启（未设置令牌，任何能访问本页面的人都能使用）。", flush=True)
     if not args.no_browser:
         _open_browser_later(url)
+    if config.trusted_proxies:
+        print(f"  信任以下反向代理的 X-Forwarded-For：{', '.join(config.trusted_proxies)}", flush=True)
+    # Forwarded headers are handled by create_app, and only for --forwarded-allow-ips: uvicorn's own handling
+    # would believe an X-Forwarded-For sent from 127.0.0.1 (its default), letting any local client pick its identity.
     uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, proxy_headers=False, forwarded_allow_ips="")
     return 0

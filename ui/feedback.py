@@ -1,5 +1,9 @@
 """Feedback on answers (👍/👎 with an optional comment), kept in SQLite under the home directory.
 
+What is given is stored whole or not at all: a comment over ``MAX_COMMENT`` characters raises
+:class:`FeedbackError` (the API answers 400, the chat says so), it is never cut. Questions and turns are checked by
+the callers with the question rules (``assistant.question_text``), so they are as long as a question may be.
+
 The database runs in WAL mode with ``synchronous=FULL``: every committed row is on disk before
 ``add`` returns, so feedback survives a SIGKILL of ``serve``, and several processes can write at once
 (``busy_timeout`` makes a writer wait for the lock instead of failing). Each thread gets its own
@@ -22,7 +26,6 @@ RATINGS: tuple[str, ...] = ("up", "down")
 Source = Literal["chat", "api", "match"]
 FEEDBACK_FILE = "feedback.sqlite3"
 MAX_COMMENT = 2000
-MAX_QUESTION = 4000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -150,7 +153,7 @@ class FeedbackStore:
         """Store one rating; returns its id.
 
         Raises:
-            FeedbackError: for an unknown rating or values of the wrong type.
+            FeedbackError: for an unknown rating, values of the wrong type or a comment over ``MAX_COMMENT``.
         """
         if rating not in RATINGS:
             raise FeedbackError(f"评价只能是 up 或 down，收到：{rating!r}")
@@ -158,8 +161,9 @@ class FeedbackStore:
             raise FeedbackError("question 和 comment 必须是字符串")
         if not all(isinstance(t, str) for t in turns):
             raise FeedbackError("turns 必须是字符串列表")
+        check_comment(comment)
         answer = answer or {}
-        turns_list = [t[:MAX_QUESTION] for t in turns]
+        turns_list = list(turns)
         conn = self._connect()
         with _transaction(conn):
             cursor = conn.execute(
@@ -168,10 +172,10 @@ class FeedbackStore:
                 (
                     time.time(),
                     rating,
-                    question[:MAX_QUESTION],
+                    question,
                     json.dumps(turns_list, ensure_ascii=False),
                     json.dumps(answer, ensure_ascii=False),
-                    comment[:MAX_COMMENT],
+                    comment,
                     source,
                     answer.get("id") if isinstance(answer.get("id"), str) else None,
                 ),
@@ -179,10 +183,15 @@ class FeedbackStore:
             return int(cursor.lastrowid or 0)
 
     def set_comment(self, record_id: int, comment: str) -> bool:
-        """Attach (or replace) the comment of a stored rating; False when the id is unknown."""
+        """Attach (or replace) the comment of a stored rating; False when the id is unknown.
+
+        Raises:
+            FeedbackError: a comment over ``MAX_COMMENT`` characters (nothing is stored).
+        """
+        check_comment(comment)
         conn = self._connect()
         with _transaction(conn):
-            cursor = conn.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment[:MAX_COMMENT], record_id))
+            cursor = conn.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment, record_id))
             return cursor.rowcount > 0
 
     def set_rating(self, record_id: int, rating: str) -> bool:
@@ -216,6 +225,12 @@ class FeedbackStore:
         """JSONL of eval cases, one per record (👎 first)."""
         chosen = self.records(limit=100_000) if records is None else list(records)
         return "".join(json.dumps(r.to_eval_case(), ensure_ascii=False) + "\n" for r in chosen)
+
+
+def check_comment(comment: str) -> None:
+    """Raise :class:`FeedbackError` for a comment longer than ``MAX_COMMENT`` characters (the message says so)."""
+    if len(comment) > MAX_COMMENT:
+        raise FeedbackError(f"意见过长（{len(comment)} 字），请控制在 {MAX_COMMENT} 字以内。")
 
 
 class _transaction:

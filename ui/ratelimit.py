@@ -1,20 +1,26 @@
-"""Per-client token buckets for the JSON API: ``POLICY_ASSISTANT_RATE_LIMIT="60/minute"`` (or ``off``).
+"""Per-client limits: token buckets (``POLICY_ASSISTANT_RATE_LIMIT="60/minute"`` or ``off``) and concurrency.
 
 Each client (keyed by its IP address as the server sees it) has a bucket holding up to ``requests`` tokens,
-refilled continuously at ``requests / period``; a request takes one token, and a client with an empty bucket
-is told how many seconds until the next token (the ``Retry-After`` of the 429 response). Behind a reverse
-proxy every request comes from the proxy's address: rate-limit at the proxy instead, or turn this ``off``.
+refilled continuously at ``requests / period``; a request that does work takes one token, and a client with an
+empty bucket is told how many seconds until the next token (the ``Retry-After`` of the 429 response). Behind a
+reverse proxy every request comes from the proxy's address unless ``serve --forwarded-allow-ips`` names it.
+
+How many of one client's requests are worked on at once is bounded too, so that one client's flood cannot hold
+every worker thread: :class:`ClientQueue` (the JSON API) lets the rest wait their turn without a thread;
+:class:`ClientSlots` (the web page's events, which run in Gradio's threads) refuses them at once.
 Pure logic with an injectable clock, no web framework imports.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 PERIODS: dict[str, float] = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
@@ -107,3 +113,106 @@ class TokenBucketLimiter:
 def retry_after_header(wait_s: float) -> str:
     """``Retry-After`` value: whole seconds, at least 1."""
     return str(max(1, math.ceil(wait_s)))
+
+
+class ClientBusy(Exception):
+    """A client has as many requests in progress (and waiting) as it may have."""
+
+
+class ClientQueue:
+    """At most ``per_client`` requests of one client in progress; the next ones wait, first come, first served.
+
+    For async handlers (the JSON API): a waiting request holds no thread, so a client with a hundred requests in
+    flight occupies ``per_client`` worker threads and everybody else keeps the rest. Runs on one event loop (no
+    locks); a client's entry is dropped when it has nothing in progress.
+
+    Args:
+        per_client: requests of one client worked on at once.
+        max_waiting: requests of one client that may wait; beyond that :class:`ClientBusy` is raised at once.
+    """
+
+    def __init__(self, per_client: int, max_waiting: int = 256) -> None:
+        self.per_client = max(1, per_client)
+        self.max_waiting = max(0, max_waiting)
+        self._active: dict[str, int] = {}
+        self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
+
+    @asynccontextmanager
+    async def turn(self, client: str) -> AsyncIterator[None]:
+        """``async with queue.turn(client):`` — wait until it is this request's turn, then hold it."""
+        waiting = self._waiting.get(client)
+        if self._active.get(client, 0) < self.per_client and not waiting:
+            self._active[client] = self._active.get(client, 0) + 1
+        else:
+            if waiting is not None and len(waiting) >= self.max_waiting:
+                raise ClientBusy(client)
+            turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiting.setdefault(client, deque()).append(turn)
+            try:
+                await turn      # _release handed this request its slot
+            except BaseException:
+                if turn.done() and not turn.cancelled():
+                    self._release(client)         # the slot arrived as the request was cancelled: pass it on
+                else:
+                    queue = self._waiting.get(client)
+                    if queue is not None and turn in queue:
+                        queue.remove(turn)
+                        if not queue:
+                            del self._waiting[client]
+                raise
+        try:
+            yield
+        finally:
+            self._release(client)
+
+    def _release(self, client: str) -> None:
+        queue = self._waiting.get(client)
+        while queue:
+            turn = queue.popleft()
+            if not queue:
+                del self._waiting[client]
+            if not turn.done():
+                turn.set_result(None)             # the slot goes straight to the next waiter
+                return
+        left = self._active.get(client, 1) - 1
+        if left > 0:
+            self._active[client] = left
+        else:
+            self._active.pop(client, None)
+
+    def in_progress(self, client: str) -> int:
+        return self._active.get(client, 0)
+
+
+class ClientSlots:
+    """At most ``per_client`` requests of one client in progress; more are refused at once. Thread-safe.
+
+    For the web page's events, which run in Gradio's worker threads: a waiting event would hold a thread, so
+    a client that already has ``per_client`` questions in progress is told to wait for them instead.
+    """
+
+    def __init__(self, per_client: int) -> None:
+        self.per_client = max(1, per_client)
+        self._active: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def hold(self, client: str) -> Iterator[None]:
+        """``with slots.hold(client):`` — raises :class:`ClientBusy` when the client has no slot free."""
+        with self._lock:
+            if self._active.get(client, 0) >= self.per_client:
+                raise ClientBusy(client)
+            self._active[client] = self._active.get(client, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._active[client] - 1
+                if left:
+                    self._active[client] = left
+                else:
+                    del self._active[client]
+
+    def in_progress(self, client: str) -> int:
+        with self._lock:
+            return self._active.get(client, 0)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from indexing.config import env, home_dir
 from ui.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
+from ui.sessions import AdminGate
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
@@ -40,7 +41,6 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 CHECK_INTERVAL_S = 1.0       # how often (at most) the index on disk is re-checked
 RETRY_INTERVAL_S = 5.0       # how often (at most) a failed load is retried while the Chroma server is down
-ADMIN_UNLOCK_TTL_S = 8 * 3600
 
 
 def _int_setting(name: str, default: int) -> int:
@@ -49,37 +49,18 @@ def _int_setting(name: str, default: int) -> int:
     return int_env(name, default)
 
 
-class AdminGate:
-    """Client addresses that gave the admin token recently: while a token is set, only they may upload files.
-
-    The 管理 tab's unlock records the caller's address; Gradio's upload route (which stores a file in its
-    temporary cache before the tab's "加入索引" runs) is refused to every other address. Entries expire after
-    ``ttl_s`` seconds.
-    """
-
-    def __init__(self, ttl_s: float = ADMIN_UNLOCK_TTL_S, clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl_s = ttl_s
-        self._clock = clock
-        self._until: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def unlock(self, client: str | None) -> None:
-        with self._lock:
-            self._until[client or "unknown"] = self._clock() + self.ttl_s
-
-    def allows(self, client: str | None) -> bool:
-        with self._lock:
-            return self._until.get(client or "unknown", 0.0) > self._clock()
-
-
 @dataclass
 class ServeConfig:
     """How ``serve`` runs: address, admin access and request limits (argument > env var > default).
 
     ``max_body_bytes``: largest accepted /api request body (413 above it). ``max_upload_bytes``: largest
     document the admin tab accepts. ``max_question_chars`` / ``max_turns``: longest question and longest
-    conversation (400 above them). ``rate_limit``: per-client limit on /api/ask, /api/search and
-    /api/feedback, e.g. ``60/minute``, or ``off`` (429 with ``Retry-After`` above it).
+    conversation (400 above them). ``rate_limit``: per-client limit on every request that does work (/api/ask,
+    /api/search, /api/feedback and the web page's questions, searches, matches, builds and token attempts),
+    e.g. ``60/minute``, or ``off`` (429 with ``Retry-After`` above it). ``client_concurrency``: how many of one
+    client's questions are worked on at once (the rest wait their turn). ``forwarded_allow_ips``: proxies whose
+    ``X-Forwarded-For`` names the client (comma-separated addresses or networks, ``*`` for any); empty, the
+    default, trusts no header: the client is the address that connected.
     ``stream_step``: seconds between streamed chunks of an answer.
     """
 
@@ -92,6 +73,8 @@ class ServeConfig:
     max_question_chars: int = field(default_factory=lambda: _int_setting("MAX_QUESTION_CHARS", 2000))
     max_turns: int = field(default_factory=lambda: _int_setting("MAX_TURNS", 20))
     rate_limit: str = field(default_factory=lambda: env("RATE_LIMIT", DEFAULT_RATE_LIMIT) or DEFAULT_RATE_LIMIT)
+    client_concurrency: int = field(default_factory=lambda: _int_setting("CLIENT_CONCURRENCY", 4))
+    forwarded_allow_ips: str = field(default_factory=lambda: env("FORWARDED_ALLOW_IPS", "") or "")
     stream_step: float = 0.012
     home: Path = field(default_factory=home_dir)
     admin_gate: AdminGate = field(default_factory=AdminGate, repr=False, compare=False)
@@ -107,9 +90,17 @@ class ServeConfig:
             raise ValueError(f"max_upload_bytes 至少为 1024，收到 {self.max_upload_bytes}")
         if self.max_question_chars < 1 or self.max_turns < 1:
             raise ValueError(f"问题长度与对话轮数上限必须为正整数，收到 {self.max_question_chars} / {self.max_turns}")
+        if self.client_concurrency < 1:
+            raise ValueError(f"client_concurrency 至少为 1，收到 {self.client_concurrency}")
         if self.admin_token is not None and not self.admin_token.strip():
             self.admin_token = None
         self.rate = RateLimit.parse(self.rate_limit)   # ValueError names the accepted forms
+        self.forwarded_allow_ips = ",".join(parse_trusted_proxies(self.forwarded_allow_ips))
+
+    @property
+    def trusted_proxies(self) -> list[str]:
+        """Addresses whose ``X-Forwarded-For`` is believed; empty (the default) believes none."""
+        return [p for p in self.forwarded_allow_ips.split(",") if p]
 
     @property
     def admin_enabled(self) -> bool:
@@ -121,6 +112,31 @@ class ServeConfig:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         return f"http://{host}:{self.port}/"
+
+
+def parse_trusted_proxies(text: str | None) -> list[str]:
+    """``"10.0.0.1, 10.1.0.0/16"`` → its items; ``""`` → none; ``"*"`` → any.
+
+    Raises:
+        ValueError: an item that is neither an IP address, a network nor ``*`` (the message lists the forms).
+    """
+    import ipaddress
+
+    items = []
+    for item in (part.strip() for part in (text or "").split(",")):
+        if not item:
+            continue
+        if item == "*":
+            items.append(item)
+            continue
+        try:   # written as uvicorn's ProxyHeadersMiddleware compares them (a network by its network address)
+            items.append(str(ipaddress.ip_network(item, strict=False)) if "/" in item else str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise ValueError(
+                f"forwarded_allow_ips 中的 {item!r} 无法识别：应为逗号分隔的 IP 地址或网段（如 127.0.0.1、10.0.0.0/8），"
+                "或 * 表示信任任何地址；留空表示不信任任何转发头"
+            ) from None
+    return items
 
 
 class NotReady(Exception):
@@ -296,17 +312,20 @@ class AssistantHolder:
                         self._retired = [old for old in self._retired if old is not pa]
                         _close(pa)
 
-    def answer(self, call: Callable[[Any], Any]) -> Any:
-        """``call(pa)`` for one request, refusing (NotReady, 503) while the index on disk is broken.
+    def answer(self, call: Callable[[Any], Any], client: str | None = None) -> Any:
+        """``call(pa)`` for one request of ``client``, refusing (NotReady, 503) while the index on disk is broken.
 
-        An index error raised while answering (a vector store that cannot be read, a Chroma server that went
-        away) is recorded, so /api/health reports it too, and becomes NotReady; the next request tries again
-        and a success clears it.
+        The question's embedding is done for ``client`` (``indexing.embedding.embedding_owner``): one client's
+        questions never take every core. An index error raised while answering (a vector store that cannot be
+        read, a Chroma server that went away) is recorded, so /api/health reports it too, and becomes NotReady;
+        the next request tries again and a success clears it.
         """
+        from indexing.embedding import embedding_owner
+
         problems = self.check()
         if self.ready and self._disk_problems:
             raise NotReady("；".join(problems), "index_problem")
-        with self.use() as pa:
+        with self.use() as pa, embedding_owner(client):
             try:
                 result = call(pa)
             except Exception as exc:
@@ -595,6 +614,7 @@ def create_app(config: ServeConfig | None = None, holder: AssistantHolder | None
     from ui.api import install_api
     from ui.app import APP_CSS, build_blocks, build_theme
     from ui.feedback import FeedbackStore
+    from ui.gradio_routes import GradioRoutes
 
     config = config or ServeConfig()
     holder = holder or AssistantHolder(max_question_chars=config.max_question_chars, max_turns=config.max_turns)
@@ -619,9 +639,8 @@ def create_app(config: ServeConfig | None = None, holder: AssistantHolder | None
     app.state.holder = holder
     app.state.feedback = store
     app.state.config = config
-    install_api(app, holder, store, config)
-
     blocks = build_blocks(holder, config, feedback=store)
+    install_api(app, holder, store, config, gradio=GradioRoutes.from_blocks(blocks))
     app = gr.mount_gradio_app(
         app,
         blocks,
@@ -631,7 +650,7 @@ def create_app(config: ServeConfig | None = None, holder: AssistantHolder | None
         footer_links=[],
         run_history=False,
         allowed_paths=[],
-        blocked_paths=[str(config.home)],
+        blocked_paths=blocked_paths(config.home),
         max_file_size=config.max_upload_bytes,
         show_error=True,
         ssr_mode=False,
@@ -641,7 +660,30 @@ def create_app(config: ServeConfig | None = None, holder: AssistantHolder | None
         css=APP_CSS,
         enable_monitoring=False,
     )
+    # Gradio checks the file paths a client sends (only its upload folder; never ``blocked_paths``) only once it
+    # believes it was started by ``Blocks.launch``; mounted, it skips the check and copies whatever path it is
+    # given into its cache. The guard middleware refuses such requests first; this turns Gradio's own check on too.
+    blocks.has_launched = True
+    if config.trusted_proxies:
+        # Outermost, so the client address every check uses is the one the trusted proxy reports. uvicorn's own
+        # handling is switched off in ``ui.command`` (by default it believes any header sent from 127.0.0.1).
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=config.trusted_proxies)
     return app
+
+
+def blocked_paths(home: Path) -> list[str]:
+    """Folders Gradio must never read or serve: the data directory and the system's own, minus Gradio's upload
+    folder and the temp folder (an export is written there before Gradio copies it into its cache)."""
+    import tempfile
+
+    from gradio.utils import get_upload_folder
+
+    needed = [Path(os.path.realpath(p)) for p in (get_upload_folder(), tempfile.gettempdir())]
+    # Not /var or /root: an installation (its virtualenv, Gradio's static files) may well live there.
+    candidates = [Path(os.path.realpath(home)), *(Path(p) for p in ("/proc", "/sys", "/dev", "/etc"))]
+    return [str(p) for p in candidates if not any(n == p or n.is_relative_to(p) for n in needed)]
 
 
 def _version() -> str:
