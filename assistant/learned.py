@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_FORMAT = 2
+MODEL_FORMAT = 3
 MODELS_DIR = Path(__file__).resolve().parent.parent / "corpus" / "models"
 DEFAULT_MODELS_FILE = MODELS_DIR / "understanding.npz"
 
@@ -36,7 +36,7 @@ ANSWERABILITY_FEATURES: tuple[str, ...] = (
 )
 
 
-NGRAM_DIM = 1 << 14
+NGRAM_DIM = 1 << 12
 
 
 def ask_ngrams(text: str, dim: int = NGRAM_DIM) -> np.ndarray:
@@ -64,20 +64,37 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
 
 
+def ngram_indices(text: str, dim: int) -> np.ndarray:
+    """The hashed slots of ``ask_ngrams`` that are 1 (what a sparse dot product needs)."""
+    return np.flatnonzero(ask_ngrams(text, dim))
+
+
 @dataclass(frozen=True)
 class SectionModel:
-    """Multinomial logistic regression: question vector → probability of each section."""
+    """Multinomial logistic regression: (question vector, its character n-grams) → probability of each section.
+
+    The embedding carries what a founder's words *mean*; the n-grams carry the domain words that decide between
+    neighbouring clauses (头显 vs 终端, 孵化 vs 园区). Measured leave-one-writer-out, adding the n-grams lifted the
+    held-out writers' top-1 on retrieved questions from 0.86 to 0.94 (README, evaluation).
+    """
 
     sections: tuple[str, ...]
-    weights: np.ndarray      # (dim, n_sections)
+    weights: np.ndarray      # (dim, n_sections) for the vector
     bias: np.ndarray         # (n_sections,)
+    ngram_weights: np.ndarray | None = None   # (ngram_dim, n_sections); None: the vector alone
+    ngram_scale: float = 1.0
 
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        """(n, n_sections) probabilities for (n, dim) unit vectors."""
-        return softmax(np.asarray(vectors, dtype=np.float32) @ self.weights + self.bias)
+    def probabilities(self, vectors: np.ndarray, texts: Sequence[str] = ()) -> np.ndarray:
+        """(n, n_sections) probabilities for (n, dim) unit vectors and their n texts."""
+        logits = np.asarray(vectors, dtype=np.float32) @ self.weights + self.bias
+        if self.ngram_weights is not None:
+            dim = self.ngram_weights.shape[0]
+            for row, text in enumerate(texts):
+                logits[row] += self.ngram_scale * self.ngram_weights[ngram_indices(text, dim)].sum(axis=0)
+        return softmax(logits)
 
-    def distribution(self, vector: np.ndarray) -> dict[str, float]:
-        probs = self.probabilities(np.asarray(vector)[None, :])[0]
+    def distribution(self, vector: np.ndarray, text: str = "") -> dict[str, float]:
+        probs = self.probabilities(np.asarray(vector)[None, :], [text])[0]
         return {key: float(p) for key, p in zip(self.sections, probs, strict=True)}
 
 
@@ -128,10 +145,10 @@ class Understanding:
     info: Mapping[str, object] = field(default_factory=dict)
 
     # ---- use -------------------------------------------------------------------------------------
-    def prior(self, vectors: np.ndarray) -> dict[str, float]:
+    def prior(self, vectors: np.ndarray, texts: Sequence[str]) -> dict[str, float]:
         """Bonus per section for a question (row 0) and its facets (later rows, counted at 0.9 like in retrieval)."""
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
-        probs = self.sections.probabilities(vectors)
+        probs = self.sections.probabilities(vectors, texts)
         best = probs[0].copy()
         if len(probs) > 1:
             best = np.maximum(best, 0.9 * probs[1:].max(axis=0))
@@ -161,7 +178,10 @@ class Understanding:
             "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False, sort_keys=True).encode("utf-8"), dtype=np.uint8),
             "section_weights": self.sections.weights.astype(np.float32),
             "section_bias": self.sections.bias.astype(np.float32),
+            "section_ngram_scale": np.array([self.sections.ngram_scale], dtype=np.float32),
         }
+        if self.sections.ngram_weights is not None:
+            arrays["section_ngram_weights"] = self.sections.ngram_weights.astype(np.float32)
         if self.answerability is not None:
             arrays.update(
                 answer_weights=self.answerability.weights.astype(np.float32),
@@ -188,7 +208,11 @@ class Understanding:
                 meta = json.loads(bytes(data["meta"]).decode("utf-8"))
                 if meta.get("format") != MODEL_FORMAT or list(meta.get("features", [])) != list(ANSWERABILITY_FEATURES):
                     raise ValueError(f"{path}: models of another format; run `policy-assistant train`")
-                sections = SectionModel(tuple(meta["sections"]), data["section_weights"], data["section_bias"])
+                sections = SectionModel(
+                    tuple(meta["sections"]), data["section_weights"], data["section_bias"],
+                    data["section_ngram_weights"] if "section_ngram_weights" in data else None,
+                    float(data["section_ngram_scale"][0]),
+                )
                 answerability = None
                 if "answer_weights" in data:
                     answerability = AnswerabilityModel(

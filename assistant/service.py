@@ -214,7 +214,7 @@ class PolicyAssistant:
             facets=plan.facets,
             carried=plan.carried_sections,
             k=k or self.config.k,
-            prior=self._prior(vectors),
+            prior=self._prior(vectors, texts),
             vectors=dict(zip(texts, vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
@@ -238,11 +238,11 @@ class PolicyAssistant:
             return None
         return embedder.embed_queries([plan.search_text, *[f for f in plan.facets if f.strip()]])
 
-    def _prior(self, vectors: Any) -> dict[str, float]:
+    def _prior(self, vectors: Any, texts: list[str]) -> dict[str, float]:
         """The learned section model's bonus per section (empty without the model)."""
         if self.understanding is None or vectors is None:
             return {}
-        return self.understanding.prior(vectors)
+        return self.understanding.prior(vectors, texts)
 
     def _not_answered(self, plan: QueryPlan, vectors: Any, topic: bool, far: bool,
                       best_bm25: float, best_dense: float) -> bool | None:
@@ -252,7 +252,7 @@ class PolicyAssistant:
             return None
         from assistant.learned import retrieval_figures
 
-        probs = model.sections.probabilities(vectors[:1])[0]
+        probs = model.sections.probabilities(vectors[:1], [plan.search_text])[0]
         figures = retrieval_figures(best_bm25, best_dense, topic, far, probs)
         probability = model.not_answered(vectors[0], figures, plan.search_text)
         return probability is not None and probability >= model.refuse_threshold

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assistant.learned import (
+    NGRAM_DIM,
     AnswerabilityModel,
     ask_ngrams,
     SectionModel,
@@ -32,10 +33,11 @@ from assistant.learned import (
 )
 from evals.metrics import EvalCase
 
-TRAINING_VERSION = 1          # bump when the features or the fitting change: the bundled models are then stale
+TRAINING_VERSION = 2          # bump when the features or the fitting change: the bundled models are then stale
 SECTION_L2 = 1e-3
+SECTION_NGRAM_SCALE = 0.3   # n-gram block's scale beside the unit-length vector (leave-one-writer-out: 0.3 ≈ 1.0)
 ANSWER_L2 = 3e-3
-PRIOR_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.3, 1.6, 2.0)
+PRIOR_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 REFUSAL_PRECISION = 0.95
 INNER_FOLDS = 5   # writers are held out in this many groups when choosing settings (one group per writer costs 3×)
 PROFILE_WRITER = "profile"
@@ -180,30 +182,49 @@ def _minimize(loss_grad: Any, start: np.ndarray) -> np.ndarray:
     """L-BFGS from ``start`` (deterministic; converges in a few hundred cheap iterations on these sizes)."""
     from scipy.optimize import minimize
 
-    result = minimize(loss_grad, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    result = minimize(loss_grad, start, jac=True, method="L-BFGS-B", options={"maxiter": 200})
     return np.asarray(result.x)
 
 
-def fit_sections(x: np.ndarray, targets: np.ndarray, sections: tuple[str, ...], l2: float = SECTION_L2) -> SectionModel:
-    """Multinomial logistic regression with soft targets and L2 on the weights (mean cross-entropy)."""
-    x = x.astype(np.float64)
+def fit_sections(x: Any, targets: np.ndarray, sections: tuple[str, ...], l2: float = SECTION_L2,
+                 vector_dim: int | None = None, ngram_scale: float = 1.0) -> SectionModel:
+    """Multinomial logistic regression with soft targets and L2 on the weights (mean cross-entropy).
+
+    ``x`` is dense (vectors only) or a scipy sparse matrix whose first ``vector_dim`` columns are the vector and the
+    rest the n-grams already multiplied by ``ngram_scale``.
+    """
+    import scipy.sparse as sparse
+
+    x = x.astype(np.float64) if not sparse.issparse(x) else x.tocsr().astype(np.float64)
     n, dim = x.shape
     classes = len(sections)
 
     def loss_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
         w = flat[: dim * classes].reshape(dim, classes)
         b = flat[dim * classes:]
-        logits = x @ w + b
+        logits = np.asarray(x @ w) + b
         logits -= logits.max(axis=1, keepdims=True)
         log_z = np.log(np.exp(logits).sum(axis=1, keepdims=True))
         log_p = logits - log_z
         loss = -(targets * log_p).sum() / n + 0.5 * l2 * (w * w).sum()
         d = (np.exp(log_p) - targets) / n
-        return float(loss), np.concatenate([(x.T @ d + l2 * w).ravel(), d.sum(axis=0)])
+        return float(loss), np.concatenate([(np.asarray(x.T @ d) + l2 * w).ravel(), d.sum(axis=0)])
 
     flat = _minimize(loss_grad, np.zeros(dim * classes + classes))
-    w = flat[: dim * classes].reshape(dim, classes)
-    return SectionModel(sections, w.astype(np.float32), flat[dim * classes:].astype(np.float32))
+    w = flat[: dim * classes].reshape(dim, classes).astype(np.float32)
+    bias = flat[dim * classes:].astype(np.float32)
+    if vector_dim is None or vector_dim >= dim:
+        return SectionModel(sections, w, bias)
+    return SectionModel(sections, w[:vector_dim], bias, w[vector_dim:], ngram_scale)
+
+
+def section_features(vectors: np.ndarray, texts: Sequence[str]) -> Any:
+    """The section model's inputs: vectors beside the texts' n-grams (scaled), as one sparse matrix."""
+    import scipy.sparse as sparse
+
+    grams = sparse.csr_matrix(np.stack([ask_ngrams(t) for t in texts])) if len(texts) else \
+        sparse.csr_matrix((0, NGRAM_DIM), dtype=np.float32)
+    return sparse.hstack([sparse.csr_matrix(vectors), grams * SECTION_NGRAM_SCALE]).tocsr()
 
 
 def fit_binary(x: np.ndarray, y: np.ndarray, l2: float = ANSWER_L2) -> tuple[np.ndarray, float]:
@@ -243,17 +264,23 @@ def _targets(examples: Sequence[Example], sections: tuple[str, ...]) -> tuple[np
 
 
 def train_section_model(data: TrainingData) -> SectionModel:
+    import scipy.sparse as sparse
+
     rows, targets = _targets(data.examples, data.sections)
-    x = data.vectors[rows]
+    x = section_features(data.vectors[rows], [data.examples[i].search_text for i in rows])
     y = targets
     if len(data.profile_texts):
         index = {s: i for i, s in enumerate(data.sections)}
         profile_targets = np.zeros((len(data.profile_texts), len(data.sections)))
         for i, (_, key) in enumerate(data.profile_texts):
             profile_targets[i, index[key]] = 1.0
-        x = np.concatenate([x, data.profile_vectors])
+        x = sparse.vstack([x, section_features(data.profile_vectors, [t for t, _ in data.profile_texts])]).tocsr()
         y = np.concatenate([y, profile_targets])
-    return fit_sections(x, y, data.sections)
+    return fit_sections(x, y, data.sections, vector_dim=data.vectors.shape[1], ngram_scale=SECTION_NGRAM_SCALE)
+
+
+def _texts(data: TrainingData, rows: Any) -> list[str]:
+    return [data.examples[i].search_text for i in np.atleast_1d(rows)]
 
 
 def section_probabilities_oof(data: TrainingData) -> np.ndarray:
@@ -264,10 +291,10 @@ def section_probabilities_oof(data: TrainingData) -> np.ndarray:
         held = np.flatnonzero(np.isin(writers, group))
         rest = np.flatnonzero(~np.isin(writers, group))
         model = train_section_model(data.subset(rest))
-        probs[held] = model.probabilities(data.vectors[held])
+        probs[held] = model.probabilities(data.vectors[held], _texts(data, held))
     unassigned = np.flatnonzero(writers == "")
     if len(unassigned):
-        probs[unassigned] = train_section_model(data).probabilities(data.vectors[unassigned])
+        probs[unassigned] = train_section_model(data).probabilities(data.vectors[unassigned], _texts(data, unassigned))
     return probs
 
 
