@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.caps import Award
+from indexing.caps import Award
 from indexing.document import Section
 
 if TYPE_CHECKING:
