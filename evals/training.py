@@ -25,9 +25,9 @@ import numpy as np
 
 from assistant.learned import (
     AnswerabilityModel,
-    ask_ngrams,
     SectionModel,
     Understanding,
+    ask_ngrams,
     retrieval_figures,
 )
 from evals.metrics import EvalCase
