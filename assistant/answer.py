@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.caps import Award
+from indexing.caps import Award
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,12 @@ import importlib
 import os
 import sys
 
+# Defined at the leaf so that subcommands in every layer (indexing.command too) raise the one class caught below;
+# ``from assistant.cli import CliError`` keeps working for the layers above.
+from indexing.cli_support import CliError
+
+__all__ = ["COMMANDS", "CliError", "build_parser", "main"]
+
 # name → (module, one-line help). Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
     "clause": ("assistant.commands.clause", "show a clause: text, chapter, title, caps, linked documents"),
@@ -23,14 +29,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("evals.train_command", "rebuild the learned section and answerability models from the question files"),
     "enrich": ("assistant.commands.enrich", "draft clause-profile additions with an LLM, for review"),
 }
-
-
-class CliError(Exception):
-    """An error to print as one line on stderr, with an exit code."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

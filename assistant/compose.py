@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from assistant.answer import Answer, Citation, Clarify
-from assistant.caps import Award
 from assistant.knowledge import KnowledgeBase
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
+from indexing.caps import Award
 from indexing.document import Section, Sentence
 from indexing.numerals import format_wan
 from indexing.profiles import Profile

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass
 from typing import Literal
 
-from assistant.caps import Award
+from indexing.caps import Award
 from indexing.numerals import find_amounts_wan, format_wan
 from indexing.references import find_clause_refs
 

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.caps import Award, CapTable, extract_awards
+from indexing.caps import Award, CapTable, extract_awards
 from indexing.corpus import BUNDLED_CORPUS, CorpusDocument, load_corpus
 from indexing.document import LinkedDocument, Section, chapter_key
 from indexing.numerals import chinese_to_int

@@ -54,9 +54,6 @@ class Lexicon:
                         added.append(term)
         return added
 
-    def groups_of(self, text: str) -> list[SynonymGroup]:
-        return [g for g in self.groups if any(_mentions(text, t) for t in g.terms)]
-
 
 def _mentions(text: str, term: str) -> bool:
     """Substring match for Chinese; whole-word match for Latin terms (so "ar" does not hit "park")."""

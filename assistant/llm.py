@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from assistant.caps import Award
+from indexing.caps import Award
 from indexing.document import Section
 
 if TYPE_CHECKING:
@@ -25,7 +25,6 @@ ENV_MODEL = "POLICY_ASSISTANT_LLM_MODEL"
 ENV_API_KEY = "POLICY_ASSISTANT_LLM_API_KEY"
 ENV_TIMEOUT = "POLICY_ASSISTANT_LLM_TIMEOUT"
 ENV_MAX_TOKENS = "POLICY_ASSISTANT_LLM_MAX_TOKENS"
-ENV_VARS = (ENV_BASE_URL, ENV_MODEL, ENV_API_KEY, ENV_TIMEOUT, ENV_MAX_TOKENS)
 
 DEFAULT_TIMEOUT_S = 8.0
 DEFAULT_MAX_TOKENS = 800

@@ -18,6 +18,7 @@ from typing import Any
 from assistant.answer import Answer, Clarify, ClarifyOption
 from assistant.compose import Decision, compose, section_name
 from assistant.knowledge import KnowledgeBase, load_knowledge
+from assistant.limits import max_turns_setting
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, clean_question
 from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
@@ -50,7 +51,7 @@ class AssistantConfig:
     expand: bool = True
     k: int = 8
     max_question_chars: int = field(default_factory=lambda: _env_int("MAX_QUESTION_CHARS", 2000))
-    max_turns: int = field(default_factory=lambda: _env_int("MAX_TURNS", 20))
+    max_turns: int = field(default_factory=max_turns_setting)
     secondary_ratio: float = 0.8      # also cite sections scoring at least this share of the best
     max_citations: int = 3
     match_ratio: float = 0.9          # business descriptions: cite a second clause only when nearly as strong

@@ -164,7 +164,7 @@ def run_lowo(
         assistant.turn_cache.clear()
     report = LowoReport(results)
     total_scored = sum(1 for r in results for g in r.after if not g.case.must_refuse)
-    for percent, pairs in sorted(curve_hits.items()):
+    for _percent, pairs in sorted(curve_hits.items()):
         mean_size = int(np.mean([n for n, _ in pairs]))
         report.curve.append((mean_size, sum(h for _, h in pairs) / max(total_scored, 1)))
     if curve_fractions:

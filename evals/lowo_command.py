@@ -83,8 +83,8 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from assistant.commands.session import open_assistant
     from evals.gate import check, load_thresholds
-    from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
     from evals.lowo import run_lowo
+    from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
     from evals.runner import known_amounts_of
     from evals.training import VectorCache
     from indexing.config import home_dir

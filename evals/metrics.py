@@ -45,7 +45,6 @@ from typing import Any
 
 from indexing.numerals import chinese_to_int, find_amounts_wan
 
-RECALL_KS: tuple[int, ...] = (1, 3, 5)
 MISSING_ANSWER = "no answer for this id"
 REFUSE_LABEL = "（应拒答）"
 NO_CLAUSE_LABEL = "（无需条款）"

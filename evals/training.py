@@ -26,9 +26,9 @@ import numpy as np
 from assistant.learned import (
     NGRAM_DIM,
     AnswerabilityModel,
-    ask_ngrams,
     SectionModel,
     Understanding,
+    ask_ngrams,
     retrieval_figures,
 )
 from evals.metrics import EvalCase

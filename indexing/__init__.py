@@ -1,1 +1,1 @@
-"""Parsing policy texts into clauses, chunking, embedding, Chroma + BM25 stores, and index builds."""
+"""Parsing policy texts into clauses, the award-cap table, chunking, embedding, Chroma + BM25 stores, index builds."""

@@ -63,11 +63,6 @@ class BM25Store:
     def vocabulary(self) -> dict[str, int]:
         return dict(self._model.vocab_dict)
 
-    def query_tokens(self, query: str) -> list[str]:
-        """The question's tokens that occur in the index (duplicates removed, order kept)."""
-        vocab = self._model.vocab_dict
-        return list(dict.fromkeys(t for t in tokenize(query) if t in vocab))
-
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no token is known)."""
         return self.weighted_scores([(query, 1.0)])

@@ -53,8 +53,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.caps import awards_of_section
 from indexing.bm25_store import BM25Store
+from indexing.caps import awards_of_section
 from indexing.chunking import Chunk, ChunkConfig, chunk_document
 from indexing.config import IndexConfig, env, int_env
 from indexing.corpus import (
@@ -381,11 +381,9 @@ def document_chunks(task: tuple[CorpusDocument, ChunkConfig]) -> list[Chunk]:
 def _chunking_code() -> str:
     """sha256 of the source of everything that turns a parsed document into text chunks, and the tokenizer's
     fingerprint: editing the code invalidates cached chunks without anyone having to remember a version."""
-    import assistant.caps
-
     digest = hashlib.sha256(tokenizer_fingerprint().encode())
     package = Path(__file__).resolve().parent
-    for path in [*sorted(package.glob("*.py")), Path(assistant.caps.__file__)]:
+    for path in sorted(package.glob("*.py")):   # caps.py (the caps line of each chunk) is one of them
         digest.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

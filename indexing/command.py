@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def make_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """IndexConfig from flags over env vars over defaults."""
-    from assistant.cli import CliError
+    from indexing.cli_support import CliError
     from indexing.config import IndexConfig
 
     overrides = {
@@ -77,8 +77,8 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.cli import CliError
     from indexing.build import BuildInProgress, DocumentRejected, build_index
+    from indexing.cli_support import CliError
     from indexing.embedding import EmbeddingModelUnavailable
     from indexing.manifest import IndexProblem
     from indexing.parser import ParseError
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"无法写入：{exc}") from None
     if args.json:
-        from assistant.commands.common import print_json
+        from indexing.cli_support import print_json
 
         out = summary.to_json()
         if seed is not None:
@@ -134,8 +134,8 @@ def _seed_embedder(config):  # type: ignore[no-untyped-def]
 
     A model named by a path is refused before anything is built: its seed would have no portable file name.
     """
-    from assistant.cli import CliError
     from indexing.build import seed_file_name
+    from indexing.cli_support import CliError
     from indexing.embedding import canonical_model_name, make_embedder
 
     model = canonical_model_name(config.embed_model)

@@ -212,14 +212,6 @@ class LoadedIndex:
         except (OSError, ValueError):
             return True
 
-    def verify_store(self) -> None:
-        """Open Chroma now and check the collection and its size (otherwise done on the first dense search).
-
-        Raises:
-            IndexCorrupt, StoreUnavailable.
-        """
-        self.store.collection()
-
     def close(self) -> None:
         self.store.close()
 

@@ -11,8 +11,6 @@ _UNITS = {"十": 10, "拾": 10, "百": 100, "佰": 100, "千": 1000, "仟": 1000
 _LARGE = {"万": 10_000, "亿": 100_000_000}
 _NUMERAL_CHARS = "".join(_DIGITS) + "".join(_UNITS) + "".join(_LARGE)
 
-CHINESE_NUMERAL_RE = re.compile(f"[{_NUMERAL_CHARS}]+")
-
 
 def chinese_to_int(text: str) -> int:
     """Parse a Chinese numeral such as 十六, 二十六, 一百零五, 两千 or 三万五千.

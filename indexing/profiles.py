@@ -42,10 +42,6 @@ class Profile:
             out.extend(getattr(self, name))
         return out
 
-    def keywords(self) -> list[str]:
-        """Short entries usable as dictionary words (examples excluded: they are sentences)."""
-        return [t for name in SEARCH_FIELDS if name != "examples" for t in getattr(self, name) if len(t) <= 12]
-
 
 def profile_dir(corpus_dir: Path) -> Path:
     return corpus_dir / "profiles"

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from assistant.limits import max_turns_setting
 from indexing.config import env, home_dir
 from ui.ratelimit import DEFAULT_RATE_LIMIT, RateLimit
 from ui.sessions import AdminGate
@@ -71,7 +72,7 @@ class ServeConfig:
     max_body_bytes: int = field(default_factory=lambda: _int_setting("MAX_BODY_BYTES", 64 * 1024))
     max_upload_bytes: int = field(default_factory=lambda: _int_setting("MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
     max_question_chars: int = field(default_factory=lambda: _int_setting("MAX_QUESTION_CHARS", 2000))
-    max_turns: int = field(default_factory=lambda: _int_setting("MAX_TURNS", 20))
+    max_turns: int = field(default_factory=max_turns_setting)
     rate_limit: str = field(default_factory=lambda: env("RATE_LIMIT", DEFAULT_RATE_LIMIT) or DEFAULT_RATE_LIMIT)
     client_concurrency: int = field(default_factory=lambda: _int_setting("CLIENT_CONCURRENCY", 4))
     forwarded_allow_ips: str = field(default_factory=lambda: env("FORWARDED_ALLOW_IPS", "") or "")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from assistant.commands.common import add_corpus_argument, knowledge, print_json
+from assistant.commands.common import knowledge
+from indexing.cli_support import add_corpus_argument, print_json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

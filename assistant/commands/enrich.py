@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from assistant.commands.common import add_corpus_argument, corpus_dir, knowledge
+from assistant.commands.common import knowledge
+from indexing.cli_support import add_corpus_argument, corpus_dir
 from indexing.document import Section
 from indexing.numerals import find_amounts_wan
 

@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from indexing.retrieval.hits import RETRIEVER_MODES
+
 
 def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--retriever", choices=("hybrid", "bm25", "dense"), default=None,
+    parser.add_argument("--retriever", choices=RETRIEVER_MODES, default=None,
                         help="检索方式（默认 hybrid，或环境变量 POLICY_ASSISTANT_RETRIEVER）")
     parser.add_argument("--no-profiles", action="store_true", help="不使用条款画像（对比实验用）")
     parser.add_argument("--no-expansion", action="store_true", help="不做同义词扩展（对比实验用）")

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 Channel = Literal["bm25_text", "bm25_profile", "dense_text", "dense_profile"]
-CHANNELS: tuple[Channel, ...] = ("bm25_text", "bm25_profile", "dense_text", "dense_profile")
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
 RetrieverMode = Literal["bm25", "dense", "hybrid"]
-RETRIEVER_MODES: tuple[str, ...] = ("bm25", "dense", "hybrid")
+RETRIEVER_MODES: tuple[RetrieverMode, ...] = get_args(RetrieverMode)   # the one list: CLI choices, config checks
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 from indexing.chunking import Chunk
 from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, aggregate_sum, fuse
-from indexing.retrieval.hits import ChunkHit, ClauseHit, KeywordSearcher, RetrieverMode, VectorSearcher
+from indexing.retrieval.hits import RETRIEVER_MODES, ChunkHit, ClauseHit, KeywordSearcher, RetrieverMode, VectorSearcher
 from indexing.tokenize_zh import tokenize
 
 
@@ -61,8 +61,8 @@ class HybridRetriever:
         weights: FusionWeights = FusionWeights(),
         use_profiles: bool = True,
     ) -> None:
-        if mode not in ("bm25", "dense", "hybrid"):
-            raise ValueError(f"retriever mode must be one of bm25, dense, hybrid; got {mode!r}")
+        if mode not in RETRIEVER_MODES:
+            raise ValueError(f"retriever mode must be one of {', '.join(RETRIEVER_MODES)}; got {mode!r}")
         if mode != "bm25" and dense is None:
             raise ValueError(f"retriever mode {mode!r} needs a dense store")
         self.chunks = list(chunks)

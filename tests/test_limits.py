@@ -1,0 +1,23 @@
+"""The conversation-length limit is one setting: the assistant and the server read the same value."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.limits import DEFAULT_MAX_TURNS
+from assistant.service import AssistantConfig
+from ui.server import ServeConfig
+
+
+def test_assistant_and_server_default_to_the_same_limit(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("POLICY_ASSISTANT_MAX_TURNS", raising=False)
+    assert AssistantConfig().max_turns == ServeConfig().max_turns == DEFAULT_MAX_TURNS == 20
+
+
+def test_assistant_and_server_read_the_same_variable(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("POLICY_ASSISTANT_MAX_TURNS", "7")
+    assert AssistantConfig().max_turns == ServeConfig().max_turns == 7
+    monkeypatch.setenv("POLICY_ASSISTANT_MAX_TURNS", "many")
+    for config in (AssistantConfig, ServeConfig):
+        with pytest.raises(ValueError, match="POLICY_ASSISTANT_MAX_TURNS"):
+            config()
