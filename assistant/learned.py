@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 MODELS_DIR = Path(__file__).resolve().parent.parent / "corpus" / "models"
 DEFAULT_MODELS_FILE = MODELS_DIR / "understanding.npz"
 
@@ -33,6 +33,7 @@ ANSWERABILITY_FEATURES: tuple[str, ...] = (
     "too_far",          # 1 when both raw scores are under the calibrated scope thresholds
     "p_max",            # the section model's highest probability
     "p_entropy",        # entropy of the section model's distribution (nats)
+    "rule_route",       # 1 when a rule chose the section (a clause number, a follow-up, the measure itself)
 )
 
 
@@ -117,13 +118,15 @@ class AnswerabilityModel:
 
 
 def retrieval_figures(
-    best_bm25: float, best_dense: float, topic: bool, too_far: bool, probabilities: Sequence[float] | np.ndarray
+    best_bm25: float, best_dense: float, topic: bool, too_far: bool, probabilities: Sequence[float] | np.ndarray,
+    rule_route: bool = False,
 ) -> np.ndarray:
     """The answerability model's figures for one question, in ``ANSWERABILITY_FEATURES`` order."""
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
     entropy = float(-(p * np.log(p)).sum()) if p.size else 0.0
     return np.array(
-        [best_bm25 / 10.0, best_dense, float(topic), float(too_far), float(p.max()) if p.size else 0.0, entropy],
+        [best_bm25 / 10.0, best_dense, float(topic), float(too_far), float(p.max()) if p.size else 0.0, entropy,
+         float(rule_route)],
         dtype=np.float32,
     )
 

@@ -246,7 +246,7 @@ class PolicyAssistant:
         return self.understanding.prior(vectors, texts)
 
     def _not_answered(self, plan: QueryPlan, vectors: Any, topic: bool, far: bool,
-                      best_bm25: float, best_dense: float) -> bool | None:
+                      best_bm25: float, best_dense: float, rule_route: bool = False) -> bool | None:
         """The answerability model's verdict (True: the documents do not answer this), or None without the model."""
         model = self.understanding
         if model is None or model.answerability is None or vectors is None:
@@ -254,9 +254,25 @@ class PolicyAssistant:
         from assistant.learned import retrieval_figures
 
         probs = model.sections.probabilities(vectors[:1], [plan.search_text])[0]
-        figures = retrieval_figures(best_bm25, best_dense, topic, far, probs)
+        figures = retrieval_figures(best_bm25, best_dense, topic, far, probs, rule_route)
         probability = model.not_answered(vectors[0], figures, plan.search_text)
         return probability is not None and probability >= model.refuse_threshold
+
+    def _unless_lacking(self, plan: QueryPlan, decision: Decision, vectors: Any) -> Decision:
+        """A section chosen by a rule (a clause number, the clause in focus, the measure itself) is the right place,
+        but the question may ask a detail it does not hold ("第九条的申报截止时间", "这两条能叠加吗"): the learned
+        answerability model decides, and the chosen section becomes the context of "the text does not say"."""
+        if not decision.sections or not decision.hits:
+            return decision
+        best_bm25 = max(h.bm25_score for h in decision.hits)
+        best_dense = max(h.dense_score for h in decision.hits)
+        far = too_far(best_bm25, best_dense, self.config.scope)
+        topic = out_of_scope_topic(plan.normalized)
+        if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, rule_route=True):
+            return decision
+        nearest = [(key, 1.0) for key, _ in decision.sections[:3]]
+        return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=decision.hits,
+                        route=decision.route, refusal_reason="lacks-detail")
 
     def _meta_section(self, plan: QueryPlan) -> str | None:
         document = self.knowledge.primary.document
@@ -273,11 +289,15 @@ class PolicyAssistant:
         kb = self.knowledge
         if plan.forced_sections:
             keys = [k for k in plan.forced_sections if _exists(kb, k)]
-            hits = self._retrieve(plan) if self.retriever else []
-            return Decision([(k, 1.0) for k in keys], hits=hits, route="reference" if plan.clause_refs else "followup")
+            vectors = self._question_vectors(plan)
+            hits = self._retrieve(plan, vectors=vectors) if self.retriever else []
+            route = "reference" if plan.clause_refs else "followup"
+            return self._unless_lacking(plan, Decision([(k, 1.0) for k in keys], hits=hits, route=route), vectors)
         meta = self._meta_section(plan)
         if meta is not None:
-            return Decision([(meta, 1.0)], hits=self._retrieve(plan), route="meta")
+            vectors = self._question_vectors(plan)
+            decision = Decision([(meta, 1.0)], hits=self._retrieve(plan, vectors=vectors), route="meta")
+            return self._unless_lacking(plan, decision, vectors)
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
         if plan.intent == "largest":

@@ -53,7 +53,7 @@ def render_markdown(report: LowoReport) -> str:
                      f"{_fmt(a.caps_accuracy)} | {_fmt(b.refusal_recall)} | {_fmt(a.refusal_recall)} |")
     if report.curve:
         lines.append("")
-        lines.append("| training questions (mean per fold) | held-out top-1 |")
+        lines.append("| training questions (mean per fold) | held-out top-1 on retrieved questions (writers w08 on) |")
         lines.append("|---|---|")
         lines.extend(f"| {n} | {acc:.3f} |" for n, acc in report.curve)
     return "\n".join(lines) + "\n"

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from assistant.learned import (
+    ANSWERABILITY_FEATURES,
     NGRAM_DIM,
     AnswerabilityModel,
     SectionModel,
@@ -33,7 +34,7 @@ from assistant.learned import (
 )
 from evals.metrics import EvalCase
 
-TRAINING_VERSION = 2          # bump when the features or the fitting change: the bundled models are then stale
+TRAINING_VERSION = 3          # bump when the features or the fitting change: the bundled models are then stale
 SECTION_L2 = 1e-3
 SECTION_NGRAM_SCALE = 0.3   # n-gram block's scale beside the unit-length vector (leave-one-writer-out: 0.3 ≈ 1.0)
 ANSWER_L2 = 3e-3
@@ -44,6 +45,8 @@ PROFILE_WRITER = "profile"
 # Routes decided by rules (a clause number, a follow-up about the clause in focus, the measure itself, the cap
 # table): the learned parts do not choose their sections, so they are not used to tune how retrieval is combined.
 RULE_ROUTES = frozenset({"reference", "followup", "meta", "largest", "amount-list"})
+# Routes answered from the cap table as a whole ("哪条最多", "500万的有哪几条"): nothing for answerability to judge.
+TABLE_ROUTES = frozenset({"largest", "amount-list"})
 
 
 @dataclass
@@ -300,12 +303,18 @@ def section_probabilities_oof(data: TrainingData) -> np.ndarray:
 
 def _figures(data: TrainingData, probs: np.ndarray) -> np.ndarray:
     return np.stack([
-        retrieval_figures(e.best_bm25, e.best_dense, e.topic, e.too_far, probs[i]) for i, e in enumerate(data.examples)
-    ]) if data.examples else np.zeros((0, 6), np.float32)
+        retrieval_figures(e.best_bm25, e.best_dense, e.topic, e.too_far, probs[i], e.route in RULE_ROUTES)
+        for i, e in enumerate(data.examples)
+    ]) if data.examples else np.zeros((0, len(ANSWERABILITY_FEATURES)), np.float32)
+
+
+def _answerability_rows(data: TrainingData) -> list[int]:
+    """Questions whose answerability the model judges: every route but the whole-table ones."""
+    return [i for i, e in enumerate(data.examples) if e.route not in TABLE_ROUTES]
 
 
 def fit_answerability(data: TrainingData, probs: np.ndarray) -> AnswerabilityModel | None:
-    rows = [i for i, e in enumerate(data.examples) if e.route not in RULE_ROUTES]
+    rows = _answerability_rows(data)
     y = np.array([data.examples[i].must_refuse for i in rows], dtype=float)
     if len(rows) < 10 or y.sum() < 3 or y.sum() == len(y):
         return None
@@ -346,7 +355,7 @@ def choose_prior_weight(data: TrainingData, probs: np.ndarray) -> float:
 def choose_refuse_threshold(data: TrainingData, scores: np.ndarray, precision: float = REFUSAL_PRECISION) -> float:
     """The lowest threshold down to which held-out refusals stay at least ``precision`` right (scanning down from
     0.99 and stopping at the first threshold that falls short, so the choice is not a lucky dip)."""
-    rows = _learned_rows(data)
+    rows = _answerability_rows(data)
     y = np.array([data.examples[i].must_refuse for i in rows])
     s = scores[rows]
     best = 0.99
