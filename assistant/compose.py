@@ -39,6 +39,8 @@ _META_MARKERS = {
     "meta-effective": ("起实施", "实施"),
 }
 _OPEN_QUESTION_RE = re.compile(r"多少|几|哪|什么|怎么|如何")
+# "九和十七哪个高", "哪条补得多": a comparison of caps is a money question.
+_COMPARE_RE = re.compile(r"哪(个|条|项)[^，。？?]{0,4}(高|多|大|少|低)|比[^，。？?]{1,12}(高|多|少|低)")
 # A condition is a phrase the text states; shorter pieces are words, not conditions.
 MIN_CONDITION_CHARS = 5
 
@@ -148,7 +150,10 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
             return (f"您提到的金额在原文中没有依据：{name}的金额按《{awards[0].basis}》相关规定执行，"
                     "本措施未写明具体金额。")
         return f"您提到的金额在原文中没有依据：{name}没有写明任何资助金额。"
-    top = max(figures, key=lambda a: a.amount_wan or 0)
+    # A clause with several awards: the one whose target the question names (以商招商 → its 200万, not the 500万 of
+    # the same clause), else the largest.
+    asked = set(tokenize(plan.normalized))
+    top = max(figures, key=lambda a: (len(asked & set(tokenize(a.target))), a.amount_wan or 0))
     cap = top.amount_wan or 0
     if claimed > cap:
         return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{top.qualifier}{format_wan(cap)}。"
@@ -205,7 +210,13 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
         return (f"按原文，单项资助上限最高为{format_wan(top)}（均为“最高”，是上限而非实际可得），见" + "、".join(names) + "。")
     if decision.route == "amount-list":
         asked = (f"资助上限为{_cap_list_label(plan)}" if plan.claimed_amounts else f"写明“{plan.cap_kind}”资助")
-        return f"按原文，{asked}的条款有{len(keys)}条：" + "、".join(names) + "。"
+        wanted = set(plan.claimed_amounts)
+        listed = []
+        for name, s in zip(names, sections, strict=True):
+            matching = [a for a in kb.awards(s.key) if (not wanted or a.amount_wan in wanted)
+                        and (not plan.cap_kind or a.qualifier == plan.cap_kind)]
+            listed.append(f"{name}（{awards_phrase(matching, with_target=len(matching) > 1)}）" if matching else name)
+        return f"按原文，{asked}的条款有{len(keys)}条：" + "、".join(listed) + "。"
     if decision.route == "awards":
         parts = [f"{name}{awards_phrase(kb.awards(s.key), with_target=False) or '没有写明资助金额'}"
                  for name, s in zip(names, sections, strict=True)]
@@ -213,7 +224,9 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
         return "按原文：" + "；".join(parts) + "。" + stacking
     claims = _claims_line(plan, awards, first)
     if claims:
-        return claims
+        others = [f"{name}{awards_phrase(kb.awards(s.key)) or '没有写明资助金额'}"
+                  for name, s in zip(names[1:], sections[1:], strict=True)]
+        return claims if not others else claims.rstrip("。") + "；另见" + "；".join(others) + "。"
     if decision.route == "meta":
         quote = quotes[keys[0]]
         return f"按{names[0]}：“{quote.text.rstrip('。；;')}。”"
@@ -228,7 +241,7 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
         return "".join(detail_sentence(detail, s, kb.awards(s.key), conditions(s), kb.profiles.get(s.key))
                        for s in sections[:2])
     yes = _yes_no(plan.normalized)
-    if plan.money or detail == "amount":
+    if plan.money or detail == "amount" or _COMPARE_RE.search(plan.normalized):
         if len(sections) == 1:
             return amount_sentence(first, awards, yes=yes and bool(awards))
         return "按原文：" + "；".join(

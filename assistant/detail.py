@@ -34,7 +34,13 @@ DETAIL_MARKERS: dict[Detail, tuple[str, ...]] = {
 
 
 def asked_detail(text: str) -> Detail | None:
-    """The detail a question asks about, or None (a question about a topic, not a detail)."""
+    """The detail a question asks about, or None (a question about a topic, not a detail).
+
+    Only the question's last sentence counts: in "我们的平台面向中小公司……。还能拿多少？" the description before it
+    says who the company serves, not what the asker wants to know.
+    """
+    pieces = [p for p in re.split(r"[。！!；;\n]", text) if p.strip()]
+    text = pieces[-1] if pieces else text
     for detail, pattern in _DETAIL_RES:
         if pattern.search(text):
             return detail
