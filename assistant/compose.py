@@ -41,6 +41,7 @@ _META_MARKERS = {
 _OPEN_QUESTION_RE = re.compile(r"多少|几|哪|什么|怎么|如何")
 # "九和十七哪个高", "哪条补得多": a comparison of caps is a money question.
 _COMPARE_RE = re.compile(r"哪(个|条|项)[^，。？?]{0,4}(高|多|大|少|低)|比[^，。？?]{1,12}(高|多|少|低)")
+_STATES_CAP_RE = re.compile(r"(最多|最高|上限|封顶|顶格)(就|只有|只能|才|也就)?")
 # A condition is a phrase the text states; shorter pieces are words, not conditions.
 MIN_CONDITION_CHARS = 5
 
@@ -155,11 +156,17 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
     asked = set(tokenize(plan.normalized))
     top = max(figures, key=lambda a: (len(asked & set(tokenize(a.target))), a.amount_wan or 0))
     cap = top.amount_wan or 0
+    # 追加 is on top of the fund's own award, which this text does not state.
+    base = (f"；基础部分按《{top.basis}》相关规定执行，本措施未写明具体金额" if top.qualifier == "追加" else "")
     if claimed > cap:
-        return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{top.qualifier}{format_wan(cap)}。"
+        return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{top.qualifier}{format_wan(cap)}{base}。"
     if claimed == cap:
-        return f"您提到的金额与{name}的上限一致（{top.qualifier}{format_wan(cap)}），实际金额以评审结果为准。"
-    return (f"您提到的金额在{name}的上限（{top.qualifier}{format_wan(cap)}）以内；"
+        return f"您提到的金额与{name}的上限一致（{top.qualifier}{format_wan(cap)}）{base}，实际金额以评审结果为准。"
+    if _STATES_CAP_RE.search(plan.normalized):
+        # "最多就200万是吧": the asker states the cap, and states it too low.
+        return (f"按原文，{name}的上限是{top.qualifier}{format_wan(cap)}，比您提到的金额高{base}；"
+                "上限不等于实际可得，具体金额以评审结果为准。")
+    return (f"您提到的金额在{name}的上限（{top.qualifier}{format_wan(cap)}）以内{base}；"
             "上限不等于实际可得，具体金额以评审结果为准。")
 
 
@@ -188,6 +195,12 @@ def _quote_for_listing(section: Section, awards: list[Award]) -> Sentence:
             if sentence.start == awards[0].start:
                 return sentence
     return sentences[1] if section.kind == "clause" and len(sentences) > 1 else sentences[0]
+
+
+def _named_first(plan: QueryPlan, awards: list[Award]) -> list[Award]:
+    """A clause's awards with the one the question names first ("牵线的企业能拿奖励吗" → the 奖励 of 以商招商)."""
+    asked = set(tokenize(plan.normalized))
+    return sorted(awards, key=lambda a: -len(asked & (set(tokenize(a.target)) | {a.kind})))
 
 
 def _yes_no(text: str) -> bool:
@@ -227,9 +240,12 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
         others = [f"{name}{awards_phrase(kb.awards(s.key)) or '没有写明资助金额'}"
                   for name, s in zip(names[1:], sections[1:], strict=True)]
         return claims if not others else claims.rstrip("。") + "；另见" + "；".join(others) + "。"
-    if decision.route == "meta":
-        quote = quotes[keys[0]]
-        return f"按{names[0]}：“{quote.text.rstrip('。；;')}。”"
+    quote = quotes[keys[0]]
+    # A clause titled by its only sentence ("（二十六）本措施自…有效期5年") is named by its number alone.
+    name = first.label if first.kind == "clause" and first.title and first.title in quote.text else names[0]
+    if decision.route == "meta" or all(s.kind != "clause" for s in sections):
+        # The measure itself, the preamble or part 一's body text: what the text says, quoted.
+        return f"按{name}：“{quote.text.rstrip('。；;')}。”"
     if decision.route == "match":
         if len(sections) > 1:
             return (f"根据您的描述，可能适用{len(sections)}条：" + "；".join(
@@ -243,7 +259,7 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
     yes = _yes_no(plan.normalized)
     if plan.money or detail == "amount" or _COMPARE_RE.search(plan.normalized):
         if len(sections) == 1:
-            return amount_sentence(first, awards, yes=yes and bool(awards))
+            return amount_sentence(first, _named_first(plan, awards), yes=yes and bool(awards))
         return "按原文：" + "；".join(
             f"{name}{awards_phrase(kb.awards(s.key)) or '没有写明资助金额'}"
             for name, s in zip(names, sections, strict=True)) + "。"
@@ -253,7 +269,7 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
         return f"相关条款有{len(sections)}条：" + "、".join(names) + "。"
     if awards:
         return f"相关条款是{names[0]}：{awards_phrase(awards, with_target=True)}。"
-    return f"相关条款是{names[0]}：“{quotes[keys[0]].text.rstrip('。；;')}。”"
+    return f"相关条款是{name}：“{quote.text.rstrip('。；;')}。”"
 
 
 def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:

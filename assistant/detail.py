@@ -15,7 +15,7 @@ DETAILS: tuple[Detail, ...] = ("term", "amount", "conditions", "basis", "who", "
 # Checked in this order: "要满足什么条件才能拿钱" asks the conditions; "按什么标准给钱" the basis.
 _DETAIL_RES: tuple[tuple[Detail, re.Pattern[str]], ...] = (
     ("term", re.compile(r"期限|几年|多久|多长时间|年限|连续|每年都|分几次|一次性|一次给|分年")),
-    ("conditions", re.compile(r"条件|门槛|要求|资格|满足|标准是|什么样的?(才|能|可以)|达到什么|够格")),
+    ("conditions", re.compile(r"条件|门槛|要求|资格|满足|什么样的?(才|能|可以)|够格")),
     ("basis", re.compile(r"依据|根据(哪|什么)|按(什么|哪个|哪份)|哪个文件|什么文件|资助办法|出处|原文(怎么|哪)")),
     ("who", re.compile(r"谁(能|可以|来)?(申请|申报|拿)|哪些(单位|企业|机构|主体|人)|什么(单位|企业|机构|主体)|对象|"
                        r"面向|主体|个人(能|可以)")),

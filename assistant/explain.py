@@ -56,7 +56,8 @@ def informative_terms(kb: KnowledgeBase, terms: Iterable[str]) -> list[str]:
         terms: matched terms, e.g. a hit's ``matched_terms``.
 
     Returns:
-        Terms that are neither function words nor found in more than half of the sections.
+        Terms that are neither function words nor found in more than half of the sections, nor part of another
+        term kept.
     """
     counts, total = section_frequency(kb)
     out: list[str] = []
@@ -66,4 +67,5 @@ def informative_terms(kb: KnowledgeBase, terms: Iterable[str]) -> list[str]:
         if total and counts.get(term, 0) > MAX_SECTION_SHARE * total:
             continue
         out.append(term)
-    return out
+    # "东南亚、东南、南亚": a piece of a longer shown term adds nothing.
+    return [t for t in out if not any(t != o and t in o for o in out)]
