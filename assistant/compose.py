@@ -6,12 +6,26 @@ section, with its offsets. Nothing here invents a figure: a clause without one s
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from assistant.answer import Answer, Citation, Clarify
+from assistant.detail import asked_detail
+from assistant.explain import informative_terms
 from assistant.knowledge import KnowledgeBase
+from assistant.lead import (
+    ELIGIBILITY_RE,
+    STACKING_NOTE,
+    STACKING_RE,
+    amount_sentence,
+    awards_phrase,
+    clause_name,
+    detail_sentence,
+    eligibility_sentence,
+)
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
+from assistant.structure import StructureAsk
 from indexing.caps import Award
 from indexing.document import Section, Sentence
 from indexing.numerals import format_wan
@@ -24,7 +38,12 @@ _META_MARKERS = {
     "meta-interpret": ("负责解释", "解释"),
     "meta-effective": ("起实施", "实施"),
 }
-_CONDITION_WORDS = ("经认定", "符合条件", "被评为", "入选", "具有", "新上线", "新引进", "成功的", "作用发挥好", "优秀")
+_OPEN_QUESTION_RE = re.compile(r"多少|几|哪|什么|怎么|如何")
+# "九和十七哪个高", "哪条补得多": a comparison of caps is a money question.
+_COMPARE_RE = re.compile(r"哪(个|条|项)[^，。？?]{0,4}(高|多|大|少|低)|比[^，。？?]{1,12}(高|多|少|低)")
+_STATES_CAP_RE = re.compile(r"(最多|最高|上限|封顶|顶格)(就|只有|只能|才|也就)?")
+# A condition is a phrase the text states; shorter pieces are words, not conditions.
+MIN_CONDITION_CHARS = 5
 
 
 @dataclass
@@ -37,7 +56,8 @@ class Decision:
     nearest: list[tuple[str, float]] = field(default_factory=list)
     clarify: Clarify | None = None
     hits: list[ClauseHit] = field(default_factory=list)
-    route: str = "retrieval"   # retrieval | reference | meta | largest | followup | match
+    route: str = "retrieval"   # retrieval | reference | meta | largest | followup | match | structure | awards
+    structure: StructureAsk | None = None   # the parts a structure question asks about (route "structure")
     # Why it was declined: "topic:<name>", "too-far" (nothing close), or "lacks-detail" (a clause is close — it
     # mentions the subject — but the learned answerability model says it does not answer what was asked).
     refusal_reason: str = ""
@@ -98,18 +118,25 @@ def award_line(award: Award) -> str:
     return f"{award.qualifier}{format_wan(award.amount_wan)}{award.kind}（{'；'.join(details)}）"
 
 
-def conditions_of(section: Section, profile: Profile | None) -> list[str]:
-    """Conditions a user must still check, quoted from the clause text."""
+def conditions_of(section: Section, profile: Profile | None, awards: list[Award] | None = None) -> list[str]:
+    """The conditions a clause states, as whole phrases of its text (经认定的…, 具有示范引领作用、…的孵化器和众创空间).
+
+    The award's 对… phrase comes first; the profile's reviewed conditions are added when the text contains them.
+    A phrase contained in another is dropped (the whole is shown, not its pieces), and so is anything shorter than
+    ``MIN_CONDITION_CHARS`` ("分档次" is how awards are graded, "优秀" an adjective, neither a condition).
+    """
+    if section.kind != "clause":
+        return []
     found: list[str] = []
+    for award in awards or ():
+        if award.target and award.target != section.title and award.target in section.text:
+            found.append(award.target)
     if profile:
         found.extend(c for c in profile.conditions
                      if c in section.text and not c.startswith(("按《", "在《", "每年")) and "期限" not in c)
-    for word in _CONDITION_WORDS:
-        if word in section.text and not any(word in c for c in found):
-            found.append(word)
-    # Keep the atomic conditions: drop one that merely strings others together.
-    atomic = [c for c in found if not any(o != c and o in c for o in found)]
-    return atomic[:4]
+    found = [c for c in dict.fromkeys(found) if len(c) >= MIN_CONDITION_CHARS]
+    whole = [c for c in found if not any(o != c and c in o for o in found)]
+    return whole[:3]
 
 
 def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str | None:
@@ -127,13 +154,22 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
             return (f"您提到的金额在原文中没有依据：{name}的金额按《{awards[0].basis}》相关规定执行，"
                     "本措施未写明具体金额。")
         return f"您提到的金额在原文中没有依据：{name}没有写明任何资助金额。"
-    top = max(figures, key=lambda a: a.amount_wan or 0)
+    # A clause with several awards: the one whose target the question names (以商招商 → its 200万, not the 500万 of
+    # the same clause), else the largest.
+    asked = set(tokenize(plan.normalized))
+    top = max(figures, key=lambda a: (len(asked & set(tokenize(a.target))), a.amount_wan or 0))
     cap = top.amount_wan or 0
+    # 追加 is on top of the fund's own award, which this text does not state.
+    base = (f"；基础部分按《{top.basis}》相关规定执行，本措施未写明具体金额" if top.qualifier == "追加" else "")
     if claimed > cap:
-        return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{top.qualifier}{format_wan(cap)}。"
+        return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{top.qualifier}{format_wan(cap)}{base}。"
     if claimed == cap:
-        return f"您提到的金额与{name}的上限一致（{top.qualifier}{format_wan(cap)}），实际金额以评审结果为准。"
-    return (f"您提到的金额在{name}的上限（{top.qualifier}{format_wan(cap)}）以内；"
+        return f"您提到的金额与{name}的上限一致（{top.qualifier}{format_wan(cap)}）{base}，实际金额以评审结果为准。"
+    if _STATES_CAP_RE.search(plan.normalized):
+        # "最多就200万是吧": the asker states the cap, and states it too low.
+        return (f"按原文，{name}的上限是{top.qualifier}{format_wan(cap)}，比您提到的金额高{base}；"
+                "上限不等于实际可得，具体金额以评审结果为准。")
+    return (f"您提到的金额在{name}的上限（{top.qualifier}{format_wan(cap)}）以内{base}；"
             "上限不等于实际可得，具体金额以评审结果为准。")
 
 
@@ -153,8 +189,94 @@ def _cap_list_label(plan: QueryPlan) -> str:
     return f"{plan.cap_kind}{figures}" if plan.cap_kind else figures
 
 
+def _quote_for_listing(section: Section, awards: list[Award]) -> Sentence:
+    """The sentence that says what a section is about when it is listed (a part's clauses): its award sentence,
+    else its first sentence after the title."""
+    sentences = list(section.sentences) or [Sentence(section.text, section.start, section.end)]
+    if awards:
+        for sentence in sentences:
+            if sentence.start == awards[0].start:
+                return sentence
+    return sentences[1] if section.kind == "clause" and len(sentences) > 1 else sentences[0]
+
+
+def _named_first(plan: QueryPlan, awards: list[Award]) -> list[Award]:
+    """A clause's awards with the one the question names first ("牵线的企业能拿奖励吗" → the 奖励 of 以商招商)."""
+    asked = set(tokenize(plan.normalized))
+    return sorted(awards, key=lambda a: -len(asked & (set(tokenize(a.target)) | {a.kind})))
+
+
+def _yes_no(text: str) -> bool:
+    """A question that wants a yes or no ("能不能申请", "可以吗"), not a figure or a list."""
+    return bool(ELIGIBILITY_RE.search(text)) and not _OPEN_QUESTION_RE.search(text)
+
+
+def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[str, Sentence]) -> str:
+    """The first sentence(s): the conclusion to the question asked (see ``assistant.lead``)."""
+    keys = [key for key, _ in decision.sections]
+    sections = [kb.section(key) for key in keys]
+    first, awards = sections[0], kb.awards(keys[0])
+    names = [clause_name(s) for s in sections]
+
+    def conditions(section: Section) -> list[str]:
+        return conditions_of(section, kb.profiles.get(section.key), kb.awards(section.key))
+
+    if plan.intent == "largest":
+        top = kb.primary_caps.max_amount()
+        return (f"按原文，单项资助上限最高为{format_wan(top)}（均为“最高”，是上限而非实际可得），见" + "、".join(names) + "。")
+    if decision.route == "amount-list":
+        asked = (f"资助上限为{_cap_list_label(plan)}" if plan.claimed_amounts else f"写明“{plan.cap_kind}”资助")
+        wanted = set(plan.claimed_amounts)
+        listed = []
+        for name, s in zip(names, sections, strict=True):
+            matching = [a for a in kb.awards(s.key) if (not wanted or a.amount_wan in wanted)
+                        and (not plan.cap_kind or a.qualifier == plan.cap_kind)]
+            listed.append(f"{name}（{awards_phrase(matching, with_target=len(matching) > 1)}）" if matching else name)
+        return f"按原文，{asked}的条款有{len(keys)}条：" + "、".join(listed) + "。"
+    if decision.route == "awards":
+        parts = [f"{name}{awards_phrase(kb.awards(s.key), with_target=False) or '没有写明资助金额'}"
+                 for name, s in zip(names, sections, strict=True)]
+        stacking = f"{STACKING_NOTE}" if STACKING_RE.search(plan.normalized) else ""
+        return "按原文：" + "；".join(parts) + "。" + stacking
+    claims = _claims_line(plan, awards, first)
+    if claims:
+        others = [f"{name}{awards_phrase(kb.awards(s.key)) or '没有写明资助金额'}"
+                  for name, s in zip(names[1:], sections[1:], strict=True)]
+        return claims if not others else claims.rstrip("。") + "；另见" + "；".join(others) + "。"
+    quote = quotes[keys[0]]
+    # A clause titled by its only sentence ("（二十六）本措施自…有效期5年") is named by its number alone.
+    name = first.label if first.kind == "clause" and first.title and first.title in quote.text else names[0]
+    if decision.route == "meta" or all(s.kind != "clause" for s in sections):
+        # The measure itself, the preamble or part 一's body text: what the text says, quoted.
+        return f"按{name}：“{quote.text.rstrip('。；;')}。”"
+    if decision.route == "match":
+        if len(sections) > 1:
+            return (f"根据您的描述，可能适用{len(sections)}条：" + "；".join(
+                f"{name}（{awards_phrase(kb.awards(s.key), with_target=False) or '本条没有写明资助金额'}）"
+                for name, s in zip(names, sections, strict=True)) + "。")
+        return "根据您的描述，" + eligibility_sentence(first, conditions(first), awards)
+    detail = asked_detail(plan.normalized)
+    if detail is not None and detail != "amount":
+        return "".join(detail_sentence(detail, s, kb.awards(s.key), conditions(s), kb.profiles.get(s.key))
+                       for s in sections[:2])
+    yes = _yes_no(plan.normalized)
+    if plan.money or detail == "amount" or _COMPARE_RE.search(plan.normalized):
+        if len(sections) == 1:
+            return amount_sentence(first, _named_first(plan, awards), yes=yes and bool(awards))
+        return "按原文：" + "；".join(
+            f"{name}{awards_phrase(kb.awards(s.key)) or '没有写明资助金额'}"
+            for name, s in zip(names, sections, strict=True)) + "。"
+    if yes and first.kind == "clause":
+        return eligibility_sentence(first, conditions(first), awards)
+    if len(sections) > 1:
+        return f"相关条款有{len(sections)}条：" + "、".join(names) + "。"
+    if awards:
+        return f"相关条款是{names[0]}：{awards_phrase(awards, with_target=True)}。"
+    return f"相关条款是{name}：“{quote.text.rstrip('。；;')}。”"
+
+
 def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
-    """Render an answer from a decision.
+    """Render an answer from a decision: the conclusion first, then the cited clauses (the long form).
 
     Args:
         kb: the corpus.
@@ -162,7 +284,9 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         decision: the sections to cite (or a refusal) chosen by the service.
 
     Returns:
-        The answer, with citations, cap records, notices and a short 标准答复.
+        The answer, with citations, cap records, notices and a short 标准答复 (``reply``, the conclusion).
+        ``text`` is the conclusion paragraph, a blank line, then the long form (quotes, caps, conditions,
+        what to prepare, linked documents) and the draft notice.
     """
     notice = draft_notice(kb)
     answer = Answer(question=plan.original, rewritten_question=plan.rewritten, text="", intent=plan.intent)
@@ -183,7 +307,7 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
             lines.append(decision.scope_topic.advice)
         if decision.nearest:
             names = "、".join(section_name(kb.section(key)) for key, _ in decision.nearest[:2])
-            lines.append(f"可能相关（仅供参考，并非对您问题的回答）：{names}。")
+            lines.append(f"\n可能相关（仅供参考，并非对您问题的回答）：{names}。")
         lines.append(f"提示：{notice}")
         answer.text = "\n".join(lines)
         answer.refused = True
@@ -200,7 +324,7 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         meta = kb.primary.meta
         answer.text = (
             f"《{meta.title}》是{meta.status or '正式文本'}，不是正式施行的文件：原文的施行日期留空"
-            "（“本措施自2022年 月 日起实施，有效期5年”）。征求意见稿的内容在正式发布时可能调整，"
+            "（“本措施自2022年 月 日起实施，有效期5年”）。\n\n征求意见稿的内容在正式发布时可能调整，"
             "申报应以正式发布的文本和主管部门的年度申报指南、操作规程为准。\n"
             f"提示：{notice}"
         )
@@ -217,30 +341,26 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
                     by_amount[award.amount_wan].append(label)
         listing = "；".join(f"{format_wan(amount)}：" + "、".join(keys)
                            for amount, keys in sorted(by_amount.items(), key=lambda item: -item[0]))
-        answer.text = (f"按原文，没有资助上限为{figures}的条款。原文写明的资助上限有：{listing}"
+        answer.text = (f"按原文，没有资助上限为{figures}的条款。\n\n原文写明的资助上限有：{listing}"
                        "（均为上限，不是实际可得金额；问“第X条”可看原文）。\n"
                        f"提示：{notice}")
         answer.reply = f"《{doc_title}》中没有资助上限为{figures}的条款。"
         return answer
 
-    body: list[str] = []
-    reply_parts: list[str] = []
-    if plan.intent == "largest":
-        body.append("按原文，单项资助上限最高的条款如下（金额均摘自原文，是上限而非实际可得）：")
-    elif decision.route == "amount-list":
-        asked = (f"资助上限为{_cap_list_label(plan)}" if plan.claimed_amounts else f"写明“{plan.cap_kind}”资助")
-        body.append(f"按原文，{asked}的条款如下（金额均摘自原文，是上限而非实际可得）：")
-    elif decision.route == "match" and len(decision.sections) > 1:
-        body.append(f"根据您的描述，《{doc_title}》中可能适用的条款有 {len(decision.sections)} 条（按相关程度排序）：")
-    else:
-        body.append(f"根据《{doc_title}》：")
-    if plan.injection:
-        body.append("（您的问题中包含修改规则或金额的要求，已忽略：金额只按原文上限表回答。）")
+    if decision.route == "structure" and decision.structure is not None:
+        return _compose_structure(kb, decision, answer, notice)
 
+    detail = asked_detail(plan.normalized)
+    # A follow-up asking one detail of the clause in focus gets that detail and the quote, not the clause again.
+    brief = (decision.route == "followup" and plan.followup in ("anaphora", "bare", "ordinal")
+             and detail is not None)
+    quotes: dict[str, Sentence] = {}
+    body: list[str] = []
     for number, (key, score) in enumerate(decision.sections, start=1):
         section = kb.section(key)
         awards = kb.awards(key)
         quote = choose_quote(section, plan, awards)
+        quotes[key] = quote
         answer.citations.append(
             Citation(
                 doc=kb.primary.meta.id,
@@ -254,68 +374,119 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
                 score=score,
             )
         )
-        chapter = kb.chapter_of(section)
-        prefix = f"{number}. " if len(decision.sections) > 1 else ""
-        body.append(f"{prefix}{section_name(section)}" + (f"（{chapter}）" if chapter and section.kind == "clause" else ""))
-        body.append(f"   原文：“{quote.text}”")
-        if awards:
-            for award in awards:
-                body.append(f"   资助上限：{award_line(award)}")
-                if award not in answer.caps:
-                    answer.caps.append(award)
-        elif section.kind == "clause":
-            body.append("   金额：本条没有写明资助金额。")
-        claims = _claims_line(plan, awards, section) if number == 1 else None
-        if claims:
-            body.append(f"   {claims}")
-        if plan.asks_term and number == 1 and awards:
-            terms = [a.term for a in awards if a.term]
-            once = [a for a in awards if a.qualifier == "一次性最高"]
-            yearly = [a for a in awards if a.qualifier == "每年最高"]
-            if terms:
-                body.append(f"   期限：原文规定“{terms[0]}”。")
-            elif once:
-                body.append("   期限：原文写明为“一次性”资助。")
-            elif yearly:
-                body.append("   期限：原文写明“每年”给予，未写明总年限。")
-            else:
-                body.append("   期限：本条原文没有规定资助期限或年限。")
-        conditions = conditions_of(section, kb.profiles.get(key))
-        if conditions and section.kind == "clause":
-            body.append("   需要确认：" + "；".join(f"是否满足“{c}”" for c in conditions))
-        if decision.route == "match":
-            profile = kb.profiles.get(key)
-            hit = next((h for h in decision.hits if h.section_key == key), None)
-            if hit and hit.matched_terms:
-                own = set(tokenize(plan.search_text))
-                said = [t for t in hit.matched_terms if t in own]
-                related = [t for t in hit.matched_terms if t not in own]
-                if said:
-                    body.append("   匹配依据：您提到的“" + "、".join(said[:6]) + "”")
-                elif related:
-                    body.append("   匹配依据：与您描述相近的说法“" + "、".join(related[:4]) + "”")
-            if profile and profile.prepare:
-                body.append("   建议准备：" + "；".join(profile.prepare[:4]))
-        body.extend(f"   {line}" for line in _linked_lines(kb, section))
+        for award in awards:
+            if award not in answer.caps:
+                answer.caps.append(award)
         answer.linked.extend(
             {"id": d.id, "title": d.title, "doc_number": d.doc_number, "in_corpus": kb.has_document(d), "section": key}
             for d in kb.linked_documents(section)
         )
-        if number <= 2:
-            money = "；".join(
-                (f"{a.qualifier}{format_wan(a.amount_wan)}" if a.amount_wan is not None and a.qualifier != "追加"
-                 else (f"追加{format_wan(a.amount_wan)}" if a.amount_wan is not None else f"金额按《{a.basis}》执行"))
-                + (f"，{a.term}" if a.term else "")
-                for a in awards
-            )
-            reply_parts.append(f"{section.display_name}{section.title if section.kind == 'clause' else ''}"
-                               + (f"：{money}" if money else ""))
+        chapter = kb.chapter_of(section)
+        prefix = f"{number}. " if len(decision.sections) > 1 else ""
+        body.append(f"{prefix}{section_name(section)}" + (f"（{chapter}）" if chapter and section.kind == "clause" else ""))
+        body.append(f"   原文：“{quote.text}”")
+        if brief:
+            continue
+        if awards:
+            body.extend(f"   资助上限：{award_line(award)}" for award in awards)
+        elif section.kind == "clause":
+            body.append("   金额：本条没有写明资助金额。")
+        profile = kb.profiles.get(key)
+        conditions = conditions_of(section, profile, awards)
+        if conditions:
+            body.append("   申请条件（原文）：" + "；".join(f"“{c}”" for c in conditions))
+        if decision.route == "match":
+            hit = next((h for h in decision.hits if h.section_key == key), None)
+            reasons = _match_reasons(kb, plan, hit)
+            if reasons:
+                body.append(f"   匹配依据：{reasons}")
+        if profile and profile.prepare and section.kind == "clause" and number <= 2:
+            body.append("   建议准备：" + "；".join(profile.prepare[:4]))
+        body.extend(f"   {line}" for line in _linked_lines(kb, section))
 
+    lead = [_lead(kb, plan, decision, quotes)]
+    if plan.injection:
+        lead.append("（您的问题中包含修改规则或金额的要求，已忽略：金额只按原文上限表回答。）")
+    tail: list[str] = []
     if decision.clarify:
-        body.append(decision.clarify.question + " " + " / ".join(o.label for o in decision.clarify.options))
-    body.append(f"提示：{notice}")
-    answer.text = "\n".join(body)
-    short_title = kb.primary.meta.short_title or doc_title
-    answer.reply = (f"根据《{short_title}》（征求意见稿）" + "；".join(reply_parts)
-                    + "。具体以正式文本和操作规程为准。") if reply_parts else ""
+        tail.append(decision.clarify.question + " " + " / ".join(o.label for o in decision.clarify.options))
+    tail.append(f"提示：{notice}")
+    heading = "依据：" if brief else "依据条款："
+    answer.text = "".join(lead) + "\n\n" + "\n".join([heading, *body, *tail])
+    answer.reply = lead[0] + "本措施为征求意见稿，具体以正式文本和操作规程为准。"
     return answer
+
+
+def _match_reasons(kb: KnowledgeBase, plan: QueryPlan, hit: ClauseHit | None) -> str:
+    """Why a clause fits a description: the informative words the founder used, else the profile's near words."""
+    if hit is None or not hit.matched_terms:
+        return ""
+    terms = informative_terms(kb, hit.matched_terms)
+    own = set(tokenize(plan.search_text))
+    said = [t for t in terms if t in own]
+    related = [t for t in terms if t not in own]
+    if said:
+        return "您提到的“" + "、".join(said[:6]) + "”"
+    if related:
+        return "与您描述相近的说法“" + "、".join(related[:4]) + "”"
+    return ""
+
+
+def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, notice: str) -> Answer:
+    """A question about the measure's parts: each part's title and its clauses, each cited."""
+    from assistant.structure import chapter_name
+
+    ask = decision.structure
+    assert ask is not None
+    document = kb.primary.document
+    chapters = {c.key: c for c in document.chapters}
+    lead: list[str] = []
+    if ask.missing:
+        lead.append("本措施没有" + "、".join(f"第{m}部分" for m in ask.missing) + "。")
+    if ask.toc:
+        numbered = [c for c in document.chapters if c.number is not None]
+        entries = []
+        for chapter in document.chapters:
+            clauses = [k for k in chapter.section_keys if not k.startswith("chapter:")]
+            head = "附则" if chapter.number is None else f"{chapter.key}、{chapter.title}"
+            span = (f"（{clauses[0]}）至（{clauses[-1]}）" if len(clauses) > 1 else f"（{clauses[0]}）") if clauses else ""
+            entries.append(head + (f"，{span}" if span else "，只有正文、没有编号条款"))
+        inferred = [c.key for c in document.chapters if c.number_inferred]
+        lead.append(f"本措施在序言之后分为{len(numbered)}个部分和附则，共{len(document.clauses)}条："
+                    + "；".join(entries) + "。")
+        if inferred:
+            lead.append("其中" + "、".join(f"“{k}”" for k in inferred) + "部分的标题在原文中缺少序号，按顺序推定。")
+    for key in ask.chapters:
+        chapter = chapters[key]
+        clauses = [k for k in chapter.section_keys if not k.startswith("chapter:")]
+        intro = f"讲“{ask.topic}”的是" if ask.topic else ""
+        if not clauses:
+            body_key = next(k for k in chapter.section_keys if k.startswith("chapter:"))
+            sentence = _quote_for_listing(kb.section(body_key), [])
+            lead.append(f"{intro}{chapter_name(chapter)}只有一段正文、没有编号条款：“{sentence.text.rstrip('。')}。”")
+        else:
+            lead.append(f"{intro}{chapter_name(chapter)}{'，' if intro else ''}包括{len(clauses)}条："
+                        + "、".join(clause_name(kb.section(k)) for k in clauses) + "。")
+    body: list[str] = []
+    for key in decision_keys(decision):
+        section = kb.section(key)
+        awards = kb.awards(key)
+        quote = _quote_for_listing(section, awards)
+        answer.citations.append(Citation(doc=kb.primary.meta.id, chapter=section.chapter, clause=section.clause,
+                                         section=section.key, title=section.title, quote=quote.text,
+                                         start=quote.start, end=quote.end, score=1.0))
+        body.append(section_name(section))
+        body.append(f"   原文：“{quote.text}”")
+        if awards:
+            body.extend(f"   资助上限：{award_line(award)}" for award in awards)
+            answer.caps.extend(a for a in awards if a not in answer.caps)
+        elif section.kind == "clause":
+            body.append("   金额：本条没有写明资助金额。")
+    tail = [f"提示：{notice}"]
+    answer.text = "".join(lead) + ("\n\n" + "\n".join(["各条原文：", *body, *tail]) if body else "\n\n" + tail[0])
+    answer.reply = "".join(lead) + "本措施为征求意见稿，具体以正式文本和操作规程为准。"
+    return answer
+
+
+def decision_keys(decision: Decision) -> list[str]:
+    return [key for key, _ in decision.sections]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from assistant.lexicon import Lexicon, default_lexicon
+from assistant.structure import looks_structural
 from indexing.numerals import find_amounts_wan
 from indexing.references import find_clause_refs
 from indexing.tokenize_zh import fold, tokenize
@@ -24,6 +25,7 @@ Intent = Literal[
     "meta-basis",     # 依据哪些文件
     "meta-scope",     # 重点支持领域 / 支持范围
     "match",          # a description of a business: list every clause it could apply for
+    "structure",      # the measure's parts: 第八部分讲什么 / 附则有几条 / 哪一部分讲出口 / 一共几部分
     "general",
 ]
 
@@ -177,6 +179,8 @@ def terse_clause_refs(text: str, max_clause: int) -> list[str]:
 def detect_intent(text: str, refs: list[str]) -> Intent:
     if refs:
         return "reference"
+    if looks_structural(text):
+        return "structure"
     if _AMOUNT_LIST_RE.search(text) and (find_amounts_wan(text) or any(word in text for word, _ in _CAP_KIND)):
         return "amount-list"
     if _LARGEST_RE.search(text):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import os
 import time
 from collections.abc import Sequence
@@ -29,6 +30,9 @@ from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
 
 log = logging.getLogger("policy_assistant")
 
+# "分别补多少", "各能拿多少", "这两个": a question about several awards at once.
+_HOW_MUCH_RE = re.compile(r"多少|最多|最高|上限|封顶|额度|金额|几万")
+_SEVERAL_RE = re.compile(r"分别|各自|各能|各补|各给|各是|各有|两个|两项|两者|两条|几项|这几个|哪个(多|高)|哪个更")
 _META_SECTION_MARKERS = {
     "meta-validity": "有效期",
     "meta-interpret": "负责解释",
@@ -359,6 +363,81 @@ class PolicyAssistant:
                 chosen.append((hits[1].section_key, hits[1].score))
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
+    def _route(self, plan: QueryPlan) -> Decision:
+        """Deterministic routes first (the measure's structure, several awards in one question), then ``_decide``."""
+        return self._structure_decision(plan) or self._awards_decision(plan) or self._decide(plan)
+
+    def _structure_decision(self, plan: QueryPlan) -> Decision | None:
+        """"第八部分讲什么", "附则有几条", "哪一部分讲出口", "一共几部分": the parts and their clauses, from the parser.
+
+        A part asked by topic is the part whose title holds the topic, else the part of the topic's best section.
+        """
+        if plan.intent != "structure":
+            return None
+        from assistant.structure import chapter_sections, find_structure_ask
+
+        document = self.knowledge.primary.document
+        ask = find_structure_ask(plan.normalized, document)
+        if ask is None:
+            plan.intent = "general"
+            return None
+        chapters = list(ask.chapters)
+        hits: list[ClauseHit] = []
+        if ask.topic:
+            titled = [c.key for c in document.chapters if ask.topic in c.title]
+            if titled:
+                chapters = titled[:1]
+            else:
+                hits = self._retrieve(plan_query(ask.topic, None, self._max_clause))
+                section = self.knowledge.section(hits[0].section_key) if hits else None
+                if section is None or section.chapter is None:
+                    plan.intent = "general"
+                    return None
+                chapters = [section.chapter]
+        keys = [key for chapter in chapters for key in chapter_sections(document, chapter)]
+        ask = dataclasses.replace(ask, chapters=tuple(chapters))
+        return Decision([(k, 1.0) for k in keys], hits=hits, route="structure", structure=ask)
+
+    def _awards_decision(self, plan: QueryPlan) -> Decision | None:
+        """Several awards in one question asking their caps ("孵化器和产学研平台各补多少，能叠加吗"): each award's clause.
+
+        Retrieval decides first; when it cites fewer than two clauses (or declines on the stacking topic), the
+        question is cut at conjunctions and commas and each piece with a topic of its own is retrieved alone: pieces
+        that land confidently on different clauses are cited beside it, each with its cap. Whether they combine is
+        not in the text: the answer says so after the caps.
+        """
+        from assistant.lead import STACKING_RE
+        from assistant.query import own_topic_tokens
+
+        if plan.intent != "general" or not plan.money or plan.forced_sections or plan.followup or plan.claimed_amounts:
+            return None
+        # Only a question that asks the caps of several ("分别最多多少", "各补多少", "两个…能同时享受吗"): a money
+        # question with a comma or an "和" inside one topic ("数字创意和其他产业融合的项目") is about one award.
+        if not _HOW_MUCH_RE.search(plan.normalized) or not (
+                STACKING_RE.search(plan.normalized) or _SEVERAL_RE.search(plan.normalized)):
+            return None
+        decision = self._decide(plan)
+        if not decision.refused and len(decision.sections) >= 2:
+            return dataclasses.replace(decision, route="awards", clarify=None)
+        chosen = [] if decision.refused else list(decision.sections)
+        hits = list(decision.hits)
+        text = STACKING_RE.sub("，", plan.normalized)
+        pieces = [p for p in re.split(r"[，,；;。？?、]|以及|还有|另外|和|与|跟|或者|还是", text) if p.strip()]
+        for piece in (p for p in pieces if own_topic_tokens(p)):
+            found = self._retrieve(plan_query(piece, None, self._max_clause), k=3)
+            if not found or found[0].section_key.startswith(("chapter:", "preamble")):
+                continue
+            best_bm25 = max(h.bm25_score for h in found)
+            best_dense = max(h.dense_score for h in found)
+            if too_far(best_bm25, best_dense, self.config.scope) or out_of_scope_topic(piece) is not None:
+                continue
+            if all(found[0].section_key != key for key, _ in chosen):
+                chosen.append((found[0].section_key, found[0].score))
+                hits.append(found[0])
+        if len(chosen) < 2:
+            return decision
+        return Decision(chosen[: self.config.max_citations], hits=hits, route="awards")
+
     def _clarify(self, first: str, second: str) -> Clarify | None:
         """Ask which one when two close sections lead to different caps."""
         kb = self.knowledge
@@ -381,7 +460,7 @@ class PolicyAssistant:
             turn = self.turn_cache.get(prefix)
             if turn is None:
                 plan = plan_query(text, previous, self._max_clause)
-                turn = _Turn(plan, self._decide(plan))
+                turn = _Turn(plan, self._route(plan))
                 self.turn_cache.put(prefix, turn)
             history.append(turn)
             decision = turn.decision

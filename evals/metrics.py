@@ -31,6 +31,9 @@ Definitions (one case = one question; only the last turn is graded):
   premise from an invented figure.
 * **refusal precision / recall** — ``refused`` against ``must_refuse``; ``None`` when the denominator is 0.
 * **latency p50 / p95** — linear-interpolated percentiles of ``latency_ms`` over answers without error.
+* **answer quality** (``evals/answer_quality.py``) — rates of answers passing each shape rule, over the answers a
+  rule applies to: the first sentence of a money answer holds the gold cap it states; no function word in 匹配依据;
+  no single-word condition; a follow-up's first sentence states the detail asked.
 
 A metric that cannot be computed on a subset (no cases of that kind) is ``None``, shown as "—".
 """
@@ -43,6 +46,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from evals.answer_quality import QualityChecks, check_answer
 from indexing.numerals import chinese_to_int, find_amounts_wan
 
 MISSING_ANSWER = "no answer for this id"
@@ -124,6 +128,7 @@ class AnswerView:
     latency_ms: float | None = None
     error: str | None = None
     n_citations_raw: int = 0                     # before deduplication
+    answer_text: str = ""                        # the ``answer`` field alone (``text`` adds the ``reply``)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AnswerView:
@@ -173,6 +178,7 @@ class AnswerView:
             latency_ms=latency,
             error=None if data.get("error") in (None, "") else str(data.get("error")),
             n_citations_raw=len(citations),
+            answer_text=str(data.get("answer") or ""),
         )
 
     @classmethod
@@ -205,6 +211,7 @@ class Graded:
     unsupported_amounts: tuple[float, ...] | None    # None: not checked (no cap table)
     reasons: tuple[str, ...] = ()
     echoed_amounts: tuple[float, ...] = ()           # the unsupported amounts that the question states too
+    quality: QualityChecks = QualityChecks()         # the answer-quality rules' verdicts
 
     @property
     def invented_amounts(self) -> tuple[float, ...]:
@@ -278,6 +285,7 @@ class Graded:
             "latency_ms": self.answer.latency_ms,
             "error": self.answer.error,
             "reasons": list(self.reasons),
+            "quality_problems": list(self.quality.problems),
         }
 
 
@@ -443,6 +451,8 @@ def grade(case: EvalCase, answer: AnswerView, known_amounts: Iterable[float] | N
     echoed = tuple(a for a in bad_amounts or () if round(a, 4) in asked)
     correct = top1_correct(case, answer)
     reasons = _reasons(case, answer, correct, fp, fn, gold_ranks, caps_missed, bad_amounts, echoed)
+    quality = check_answer(case.turns, [(g.amount_wan, g in caps_hit) for g in case.gold_caps],
+                           answer.answer_text, answer.refused or bool(answer.error))
     return Graded(
         case=case,
         answer=answer,
@@ -460,6 +470,7 @@ def grade(case: EvalCase, answer: AnswerView, known_amounts: Iterable[float] | N
         unsupported_amounts=bad_amounts,
         reasons=reasons,
         echoed_amounts=echoed,
+        quality=quality,
     )
 
 
@@ -537,6 +548,11 @@ class Summary:
     refusal_recall: float | None
     latency_p50: float | None
     latency_p95: float | None
+    quality_money_lead: float | None = None
+    quality_match_terms: float | None = None
+    quality_conditions: float | None = None
+    quality_followup_detail: float | None = None
+    n_quality_problems: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -565,6 +581,10 @@ METRIC_LABELS: dict[str, str] = {
     "refusal_recall": "refusal recall",
     "latency_p50": "latency p50 (ms)",
     "latency_p95": "latency p95 (ms)",
+    "quality_money_lead": "money answer leads with the cap",
+    "quality_match_terms": "match reasons without function words",
+    "quality_conditions": "conditions are whole phrases",
+    "quality_followup_detail": "follow-up leads with the detail asked",
 }
 RETRIEVAL_METRICS: tuple[str, ...] = ("retrieval_top1", "recall_at_1", "recall_at_3", "recall_at_5", "mrr")
 
@@ -620,7 +640,18 @@ def summarize(graded: Sequence[Graded]) -> Summary:
         refusal_recall=_ratio(both, len(must)),
         latency_p50=percentile(latencies, 50),
         latency_p95=percentile(latencies, 95),
+        quality_money_lead=_rule_rate(graded, "money_lead"),
+        quality_match_terms=_rule_rate(graded, "clean_match_terms"),
+        quality_conditions=_rule_rate(graded, "whole_conditions"),
+        quality_followup_detail=_rule_rate(graded, "followup_detail"),
+        n_quality_problems=sum(1 for g in graded if g.quality.problems),
     )
+
+
+def _rule_rate(graded: Sequence[Graded], rule: str) -> float | None:
+    """Share of the answers an answer-quality rule applies to that pass it (None: it applies to none)."""
+    verdicts = [getattr(g.quality, rule) for g in graded if getattr(g.quality, rule) is not None]
+    return _ratio(sum(verdicts), len(verdicts))
 
 
 def breakdown(graded: Sequence[Graded], keys: Callable[[Graded], Iterable[str]]) -> dict[str, Summary]:

@@ -333,3 +333,35 @@ def test_prf_bounds_and_perfect_only_on_equal_sets(pred, gold):
     assert 0.0 <= p <= 1.0 and 0.0 <= r <= 1.0 and 0.0 <= f <= 1.0
     assert (f == 1.0) == (set(pred) == set(gold))
     assert min(p, r) - 1e-9 <= f <= max(p, r) + 1e-9
+
+
+# ---- answer quality ------------------------------------------------------------------------------
+def test_answer_quality_rules_fail_the_old_template_and_pass_the_conclusion_first():
+    from evals.answer_quality import check_answer
+
+    old = ("根据《某措施》：\n（十六）建设数字创意孵化器\n   资助上限：最高200万元资助\n"
+           "   需要确认：是否满足“具有”；是否满足“优秀”\n   匹配依据：您提到的“公司、一家、头显”")
+    bad = check_answer(("孵化器最多补多少", "那能补几年？"), [(200.0, True)], old, refused=False)
+    assert (bad.money_lead, bad.clean_match_terms, bad.whole_conditions, bad.followup_detail) == (False, False, False, False)
+    new = ("按（十六）建设数字创意孵化器，资助期限不超过3年（最高可获200万元资助）。\n\n依据：\n"
+           "   申请条件（原文）：“具有示范引领作用、发展模式清晰、运作良好的孵化器和众创空间”\n   匹配依据：您提到的“头显”")
+    good = check_answer(("孵化器最多补多少", "那能补几年？"), [(200.0, True)], new, refused=False)
+    assert (good.money_lead, good.clean_match_terms, good.whole_conditions, good.followup_detail) == (True, True, True, True)
+    assert good.problems == ()
+    # a cap the answer does not list is graded by caps accuracy, not by this rule; a refusal by none
+    assert check_answer(("孵化器最多补多少",), [(500.0, False)], new, refused=False).money_lead is None
+    assert check_answer(("x",), [(200.0, True)], "抱歉", refused=True).problems == ()
+
+
+def test_answer_quality_rates_are_in_the_summary_and_the_gate():
+    from evals.gate import load_thresholds
+
+    text = "按（十六），最高可获200万元资助。\n\n依据条款：\n   匹配依据：您提到的“做、头显”"
+    graded = [grade(case(caps=[CapRecord("十六", 200.0, "最高")]),
+                    answer(cited=["十六"], caps=[("十六", 200.0, "最高")], text=text), KNOWN)]
+    summary = summarize(graded)
+    assert summary.quality_money_lead == 1.0 and summary.quality_match_terms == 0.0
+    assert summary.quality_conditions is None and summary.n_quality_problems == 1
+    minimum = load_thresholds().minimum
+    assert all(minimum[name] == 1.0 for name in ("quality_money_lead", "quality_match_terms", "quality_conditions",
+                                                  "quality_followup_detail"))

@@ -210,3 +210,28 @@ def test_section_labels():
     assert render.section_label("chapter:一") == "第一部分"
     assert render.section_label("chapter:附则") == "附则"
     assert render.section_label("preamble") == "序言"
+
+
+def _shaped(notice: str = "本措施为征求意见稿。") -> dict:
+    return _answer(answer=f"按（十六）建设数字创意孵化器，最高可获200万元资助。\n\n依据条款：\n（十六）建设数字创意孵化器\n"
+                          f"   原文：“给予最高200万元资助”\n提示：{notice}", notices=[notice])
+
+
+def test_answer_html_shows_the_conclusion_and_keeps_the_long_form_one_click_away():
+    out = render.answer_html(_shaped(), known_sections=["十六"])
+    main, _, more = out.partition('<details class="pa-more">')
+    assert "最高可获200万元资助" in main and "原文：" not in main
+    assert "原文：" in more and '<table class="pa-caps">' in more
+
+
+def test_chat_shows_the_draft_notice_once_per_conversation():
+    notice = "本措施为征求意见稿。"
+    messages = [{"role": "user", "text": "孵化器最多补多少"}, {"role": "assistant", "answer": _shaped(notice), "final": True},
+                {"role": "user", "text": "那能补几年"}, {"role": "assistant", "answer": _shaped(notice), "final": True}]
+    out = render.chat_html(messages, known_sections=["十六"])
+    assert out.count(notice) == 1
+
+
+def test_streaming_shows_only_the_conclusion():
+    out = render.answer_html(_shaped(), text=_shaped()["answer"], final=False)
+    assert "最高可获200万元资助" in out and "原文：" not in out

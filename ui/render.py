@@ -281,10 +281,25 @@ def feedback_html(index: int, state: str | None) -> str:
     )
 
 
+def split_answer(text: str, notices: Sequence[str] = ()) -> tuple[str, str]:
+    """An answer's conclusion (its first paragraph) and its long form (the rest), without the draft-notice lines.
+
+    ``compose`` writes the conclusion, a blank line, then the cited clauses; the notice line ("提示：…") is dropped
+    from the long form because the chat shows the notice once per conversation, apart from the text.
+    """
+    lead, _, rest = text.strip().partition("\n\n")
+    kept = [line for line in rest.splitlines()
+            if not (line.startswith("提示：") and (not notices or any(n in line for n in notices)))]
+    lead_lines = [line for line in lead.splitlines()
+                  if not (line.startswith("提示：") and (not notices or any(n in line for n in notices)))]
+    return "\n".join(lead_lines).strip(), "\n".join(kept).strip()
+
+
 def answer_html(answer: JsonDict, text: str | None = None, index: int = 0, feedback: str | None = None,
-                known_sections: Iterable[str] = (), final: bool = True) -> str:
-    """One assistant message: the answer text (``text`` overrides it while streaming), beside it the cap
-    table, below it the citation chips, the clarifying options, notices and 👍/👎.
+                known_sections: Iterable[str] = (), final: bool = True, show_notice: bool = True) -> str:
+    """One assistant message: the conclusion, then the long form one click away (a ``<details>`` with the cited
+    clauses, conditions, what to prepare and the cap table), the citation chips, the clarifying options, the draft
+    notice (once per conversation: ``show_notice``) and 👍/👎.
 
     Args:
         answer: ``Answer.to_json()``.
@@ -292,24 +307,31 @@ def answer_html(answer: JsonDict, text: str | None = None, index: int = 0, feedb
         index: the message's position, carried by the feedback buttons.
         feedback: the rating already given to this answer.
         known_sections: section keys that exist, so （十六） in the text becomes a chip.
-        final: when False only the text is shown (with a cursor), not the chips and tables.
+        final: when False only the conclusion streamed so far is shown (with a cursor), not the long form.
+        show_notice: show the draft notice under this answer (the chat shows it under its first answer only).
     """
     if answer.get("error"):
         return f'<div class="pa-answer pa-error"><p>{esc(answer["error"])}</p></div>'
+    notices = [str(n) for n in answer.get("notices") or []]
     shown = answer.get("answer", "") if text is None else text
-    body = link_clause_refs(text_block(shown), known_sections) if final else text_block(shown)
+    lead, rest = split_answer(str(shown or ""), notices)
     if not final:
-        return f'<div class="pa-answer pa-streaming"><div class="pa-text">{body}<span class="pa-cursor">▍</span></div></div>'
+        return (f'<div class="pa-answer pa-streaming"><div class="pa-text">{text_block(lead)}'
+                '<span class="pa-cursor">▍</span></div></div>')
+    known = tuple(known_sections)
     caps = cap_table_html(answer.get("caps") or [])
-    side = f'<div class="pa-side">{caps}</div>' if caps else ""
+    more = ""
+    if rest or caps:
+        more = (f'<details class="pa-more"><summary>详细依据：原文、上限、条件与准备材料</summary>'
+                f'<div class="pa-text">{link_clause_refs(text_block(rest), known)}</div>{caps}</details>')
     parts = [
         f'<div class="pa-answer{" pa-refused" if answer.get("refused") else ""}">',
-        f'<div class="pa-answer-main"><div class="pa-text">{body}</div>{side}</div>',
+        f'<div class="pa-answer-main"><div class="pa-text pa-lead">{link_clause_refs(text_block(lead), known)}</div></div>',
+        more,
         citation_chips_html(answer.get("citations") or []),
         nearest_html(answer.get("nearest") or []) if answer.get("refused") else "",
         clarify_html(answer.get("clarify")),
-        # notices the answer text already states are not repeated
-        notices_html([n for n in answer.get("notices") or [] if n not in str(answer.get("answer") or "")]),
+        notices_html(notices) if show_notice else "",
         feedback_html(index, feedback),
         "</div>",
     ]
@@ -318,11 +340,12 @@ def answer_html(answer: JsonDict, text: str | None = None, index: int = 0, feedb
 
 def chat_html(messages: Sequence[JsonDict], known_sections: Iterable[str] = (), placeholder: str = "") -> str:
     """The whole conversation. Each message is ``{"role": "user"|"assistant", "text", "answer"?, "feedback"?,
-    "final"?}``; user text and answer text are escaped."""
+    "final"?}``; user text and answer text are escaped. The draft notice is shown under the first answer only."""
     known = tuple(known_sections)
     if not messages:
         return f'<div class="pa-chat pa-empty"><p class="pa-muted">{esc(placeholder)}</p></div>'
     out = ['<div class="pa-chat">']
+    notice_shown = False
     for index, message in enumerate(messages):
         if message.get("role") == "user":
             out.append(f'<div class="pa-msg pa-user"><div class="pa-bubble">{text_block(str(message.get("text", "")))}</div></div>')
@@ -331,8 +354,11 @@ def chat_html(messages: Sequence[JsonDict], known_sections: Iterable[str] = (), 
         if answer is None:
             inner = f'<div class="pa-answer pa-streaming"><p class="pa-muted">{esc(message.get("text", ""))}</p></div>'
         else:
+            final = bool(message.get("final", True))
+            show = final and not notice_shown and not answer.get("error")
             inner = answer_html(answer, text=message.get("text"), index=index, feedback=message.get("feedback"),
-                                known_sections=known, final=bool(message.get("final", True)))
+                                known_sections=known, final=final, show_notice=show)
+            notice_shown = notice_shown or show
         out.append(f'<div class="pa-msg pa-assistant"><div class="pa-bubble">{inner}</div></div>')
     out.append("</div>")
     return "".join(out)

@@ -1,0 +1,52 @@
+"""What detail a follow-up asks about the clause in focus (amount, term, conditions, basis, who applies, what to
+prepare), and the words that show an answer's first sentence gives it.
+
+Pure functions over the question text; the answer sentences themselves are built in ``assistant.lead``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Detail = Literal["term", "amount", "conditions", "basis", "who", "prepare"]
+DETAILS: tuple[Detail, ...] = ("term", "amount", "conditions", "basis", "who", "prepare")
+
+# Checked in this order: "要满足什么条件才能拿钱" asks the conditions; "按什么标准给钱" the basis.
+_DETAIL_RES: tuple[tuple[Detail, re.Pattern[str]], ...] = (
+    ("term", re.compile(r"期限|几年|多久|多长时间|年限|连续|每年都|分几次|一次性|一次给|分年")),
+    ("conditions", re.compile(r"条件|门槛|要求|资格|满足|什么样的?(才|能|可以)|够格")),
+    ("basis", re.compile(r"依据|根据(哪|什么)|按(什么|哪个|哪份)|哪个文件|什么文件|资助办法|出处|原文(怎么|哪)")),
+    ("who", re.compile(r"谁(能|可以|来)?(申请|申报|拿)|哪些(单位|企业|机构|主体|人)|什么(单位|企业|机构|主体)|对象|"
+                       r"面向|主体|个人(能|可以)")),
+    ("prepare", re.compile(r"材料|准备什么|准备哪些|要准备|提交什么|怎么申请|如何申请|怎么申报|如何申报|流程")),
+    ("amount", re.compile(r"多少|钱|金额|上限|最高|最多|额度|补贴|资助|奖励|给多少|封顶")),
+)
+# Words that show a sentence states that detail (used by the answer-quality check too).
+DETAIL_MARKERS: dict[Detail, tuple[str, ...]] = {
+    "term": ("期限", "年限", "一次性", "每年", "年"),
+    "amount": ("万元", "金额"),
+    "conditions": ("条件",),
+    "basis": ("依据", "按《", "本措施"),
+    "who": ("对象", "面向", "申请"),
+    "prepare": ("准备", "材料"),
+}
+
+
+def asked_detail(text: str) -> Detail | None:
+    """The detail a question asks about, or None (a question about a topic, not a detail).
+
+    Only the question's last sentence counts: in "我们的平台面向中小公司……。还能拿多少？" the description before it
+    says who the company serves, not what the asker wants to know.
+    """
+    pieces = [p for p in re.split(r"[。！!；;\n]", text) if p.strip()]
+    text = pieces[-1] if pieces else text
+    for detail, pattern in _DETAIL_RES:
+        if pattern.search(text):
+            return detail
+    return None
+
+
+def mentions_detail(sentence: str, detail: Detail) -> bool:
+    """Whether a sentence states the detail (by its marker words)."""
+    return any(marker in sentence for marker in DETAIL_MARKERS[detail])
