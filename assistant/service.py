@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import os
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field

@@ -34,7 +34,7 @@ from assistant.learned import (
 )
 from evals.metrics import EvalCase
 
-TRAINING_VERSION = 3          # bump when the features or the fitting change: the bundled models are then stale
+TRAINING_VERSION = 4          # bump when the features or the fitting change: the bundled models are then stale
 SECTION_L2 = 1e-3
 SECTION_NGRAM_SCALE = 0.3   # n-gram block's scale beside the unit-length vector (leave-one-writer-out: 0.3 ≈ 1.0)
 ANSWER_L2 = 3e-3
@@ -44,9 +44,10 @@ INNER_FOLDS = 5   # writers are held out in this many groups when choosing setti
 PROFILE_WRITER = "profile"
 # Routes decided by rules (a clause number, a follow-up about the clause in focus, the measure itself, the cap
 # table): the learned parts do not choose their sections, so they are not used to tune how retrieval is combined.
-RULE_ROUTES = frozenset({"reference", "followup", "meta", "largest", "amount-list"})
-# Routes answered from the cap table as a whole ("哪条最多", "500万的有哪几条"): nothing for answerability to judge.
-TABLE_ROUTES = frozenset({"largest", "amount-list"})
+RULE_ROUTES = frozenset({"reference", "followup", "meta", "largest", "amount-list", "structure", "awards"})
+# Routes answered from the cap table or the document's outline as a whole ("哪条最多", "500万的有哪几条", "第七部分讲
+#什么", "这两项各多少、能叠加吗"): they decide what the text does not say themselves, so answerability does not judge them.
+TABLE_ROUTES = frozenset({"largest", "amount-list", "structure", "awards"})
 
 
 @dataclass
