@@ -87,7 +87,13 @@ def test_02_ask_shows_clause_chip_and_cap_table(page):
     answer = page.locator(LAST_ANSWER)
     chip = answer.locator(".pa-chip[data-section='十六']")
     assert chip.count() == 1 and "（十六）" in chip.inner_text()
+    # The conclusion comes first and states the cap; the cap table is in the long form, one click away.
+    conclusion = answer.inner_text().split("详细依据")[0]
+    assert "200万元" in conclusion
     table = answer.locator("table.pa-caps")
+    assert not table.first.is_visible()
+    answer.locator("details.pa-more > summary").first.click()
+    table.first.wait_for(state="visible")
     assert table.count() >= 1
     assert "200万元" in table.first.inner_text()
     headers = table.first.locator("th").all_inner_texts()
