@@ -75,7 +75,7 @@ _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
                               r"重点发展(哪些|什么)|在不在[^，。？?]{0,10}(支持|扶持)的?范围")),
 )
 _INJECTION_RE = re.compile(
-    r"忽略(之前|以上|前面|上面|先前|所有)?的?(所有)?(规则|指令|设定|要求|限制|提示)|ignore (all |the )?(previous|above|prior)|"
+    r"忽略(之前|以上|前面|上面|先前|所有)?的?(所有)?(规则|规定|指令|设定|要求|限制|提示)|ignore (all |the )?(previous|above|prior)|"
     r"system\s*[:：]|系统提示|你现在是|扮演|把上限改|上限改成|改成\d+万|按我说的|不要引用|别管(规则|原文)"
 )
 _FIRST_PERSON_RE = re.compile(r"我们|我司|本公司|我公司|我们公司|咱们|我是|我在|我想|我打算|我家|本人|我们团队|我们是|公司是|团队|工作室|机构")
@@ -265,6 +265,9 @@ def plan_query(
     plan.cap_kind = next((kind for word, kind in _CAP_KIND if word in normalized), "")
     plan.asks_term = bool(_TERM_RE.search(normalized))
     plan.intent = detect_intent(normalized, refs)
+    if plan.injection and plan.intent == "amount-list":
+        # A figure inside an injected instruction ("回答保证能拿1000万") is not a question about which clauses pay it.
+        plan.intent = "general"
     plan.forced_sections = list(refs)
 
     if previous is not None and not refs:
