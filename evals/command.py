@@ -195,12 +195,9 @@ def run(args: argparse.Namespace) -> int:
         if args.report:
             print(f"\n报告：{Path(args.report) / 'report.html'}")
     if failures is not None:
-        if failures:
-            print("门禁未通过：", file=sys.stderr)
-            for message in failures:
-                print(f"  - {message}", file=sys.stderr)
-            return 1
-        print("门禁通过", file=sys.stderr)
+        from evals.gate import print_verdict
+
+        return print_verdict(failures)
     return 0
 
 

@@ -95,3 +95,16 @@ def check(summary: Summary, thresholds: Thresholds) -> list[str]:
         elif value > bound:
             failures.append(f"{_label(name)} {value:.3f} > {bound:.3f}")
     return failures
+
+
+def print_verdict(failures: list[str], what: str = "") -> int:
+    """Say on stderr whether the gate passed (listing what failed); returns the exit code."""
+    import sys
+
+    if failures:
+        print(f"门禁未通过{what}：", file=sys.stderr)
+        for message in failures:
+            print(f"  - {message}", file=sys.stderr)
+        return 1
+    print(f"门禁通过{what}", file=sys.stderr)
+    return 0

@@ -82,7 +82,7 @@ def to_json(report: LowoReport) -> dict[str, Any]:
 def run_lowo_command(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from assistant.commands.session import open_assistant
-    from evals.gate import check, load_thresholds
+    from evals.gate import check, load_thresholds, print_verdict
     from evals.lowo import run_lowo
     from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
     from evals.runner import known_amounts_of
@@ -116,11 +116,5 @@ def run_lowo_command(args: argparse.Namespace) -> int:
             thresholds = load_thresholds(args.thresholds or DEFAULT_LOWO_THRESHOLDS)
         except ValueError as exc:
             raise CliError(f"阈值文件错误：{exc}") from None
-        failures = check(report.pooled("after"), thresholds)
-        if failures:
-            print("门禁未通过（留一作者）：", file=sys.stderr)
-            for message in failures:
-                print(f"  - {message}", file=sys.stderr)
-            return 1
-        print("门禁通过（留一作者）", file=sys.stderr)
+        return print_verdict(check(report.pooled("after"), thresholds), "（留一作者）")
     return 0

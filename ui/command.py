@@ -74,7 +74,7 @@ def _build_first() -> None:
     """Run ``policy-assistant index`` (with its progress lines) before starting the server."""
     from indexing import command as index_command
 
-    print("还没有检索索引，先建立索引（首次约需 1–2 分钟）…", file=sys.stderr, flush=True)
+    print("还没有检索索引，先建立索引（内置语料约需几秒）…", file=sys.stderr, flush=True)
     parser = argparse.ArgumentParser(prog="policy-assistant index")
     index_command.add_arguments(parser)
     code = index_command.run(parser.parse_args([]))
