@@ -262,15 +262,27 @@ class PolicyAssistant:
         probability = model.not_answered(vectors[0], figures, plan.search_text)
         return probability is not None and probability >= model.refuse_threshold
 
+    def _scope_figures(self, hits: list[ClauseHit]) -> tuple[float, float, bool]:
+        """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds.
+
+        A single-channel retriever has no score for the other channel: it stands in at the threshold when its own
+        channel passes, so that "too far" is judged on the channel there is.
+        """
+        best_bm25 = max(h.bm25_score for h in hits)
+        best_dense = max(h.dense_score for h in hits)
+        if self.retriever is not None and self.retriever.mode == "bm25":
+            best_dense = 1.0 if best_bm25 >= self.config.scope.bm25 else 0.0
+        elif self.retriever is not None and self.retriever.mode == "dense":
+            best_bm25 = self.config.scope.bm25 if best_dense >= self.config.scope.dense else 0.0
+        return best_bm25, best_dense, too_far(best_bm25, best_dense, self.config.scope)
+
     def _unless_lacking(self, plan: QueryPlan, decision: Decision, vectors: Any) -> Decision:
         """A section chosen by a rule (a clause number, the clause in focus, the measure itself) is the right place,
         but the question may ask a detail it does not hold ("第九条的申报截止时间", "这两条能叠加吗"): the learned
         answerability model decides, and the chosen section becomes the context of "the text does not say"."""
         if not decision.sections or not decision.hits:
             return decision
-        best_bm25 = max(h.bm25_score for h in decision.hits)
-        best_dense = max(h.dense_score for h in decision.hits)
-        far = too_far(best_bm25, best_dense, self.config.scope)
+        best_bm25, best_dense, far = self._scope_figures(decision.hits)
         topic = out_of_scope_topic(plan.normalized)
         if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, rule_route=True):
             return decision
@@ -324,24 +336,17 @@ class PolicyAssistant:
         if not hits:
             return Decision([], refused=True, scope_topic=topic, nearest=[], hits=hits)
         best = hits[0]
-        best_bm25 = max(h.bm25_score for h in hits)
-        best_dense = max(h.dense_score for h in hits)
-        if self.retriever is not None and self.retriever.mode == "bm25":
-            best_dense = 1.0 if best_bm25 >= self.config.scope.bm25 else 0.0
-        elif self.retriever is not None and self.retriever.mode == "dense":
-            best_bm25 = self.config.scope.bm25 if best_dense >= self.config.scope.dense else 0.0
-        far = too_far(best_bm25, best_dense, self.config.scope)
+        best_bm25, best_dense, far = self._scope_figures(hits)
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
         verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense)
-        learned = verdict is not None
         if verdict is None:
             verdict = topic is not None or far
         if verdict:
+            # Without the model a refusal always has a topic or is too far; "lacks-detail" is the model's alone.
             reason = f"topic:{topic.name}" if topic is not None else "too-far" if far else "lacks-detail"
-            return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=hits,
-                            refusal_reason=reason if learned or reason != "lacks-detail" else "too-far")
+            return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=hits, refusal_reason=reason)
         is_match = plan.intent == "match"
         ratio = self.config.match_ratio if is_match else self.config.secondary_ratio
         limit = self.config.match_max if is_match else self.config.max_citations

@@ -13,7 +13,7 @@ never seen by any hand-tuned part, and their mean is reported separately.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,23 +51,31 @@ CATEGORIES = ("business (short)", "business (long)", "hotline", "money", "struct
               "follow-up", "not covered", "other")
 
 
+def summarize_by_category(graded: Iterable[Graded]) -> dict[str, Summary]:
+    """One summary per category of the graded questions, in the report's order."""
+    groups: dict[str, list[Graded]] = {}
+    for g in graded:
+        groups.setdefault(category(g.case), []).append(g)
+    return {name: summarize(groups[name]) for name in CATEGORIES if name in groups}
+
+
 @dataclass
 class WriterResult:
+    """One writer's questions graded without the learned parts ("before") and with models trained without them."""
+
     writer: str
     before: list[Graded]
     after: list[Graded]
-    cases: list[EvalCase]
     settings: dict[str, Any] = field(default_factory=dict)
 
+    def graded(self, which: str) -> list[Graded]:
+        return self.before if which == "before" else self.after
+
     def summary(self, which: str) -> Summary:
-        return summarize(self.before if which == "before" else self.after)
+        return summarize(self.graded(which))
 
     def by_category(self, which: str) -> dict[str, Summary]:
-        graded = self.before if which == "before" else self.after
-        groups: dict[str, list[Graded]] = {}
-        for case, g in zip(self.cases, graded, strict=True):
-            groups.setdefault(category(case), []).append(g)
-        return {name: summarize(items) for name, items in groups.items()}
+        return summarize_by_category(self.graded(which))
 
 
 @dataclass
@@ -75,9 +83,11 @@ class LowoReport:
     results: list[WriterResult]
     curve: list[tuple[int, float]] = field(default_factory=list)   # (training questions, held-out top-1)
 
+    def _results(self, writers: Sequence[str] | None) -> list[WriterResult]:
+        return [r for r in self.results if writers is None or r.writer in writers]
+
     def mean(self, metric: str, which: str = "after", writers: Sequence[str] | None = None) -> float:
-        values = [v for r in self.results if writers is None or r.writer in writers
-                  for v in [getattr(r.summary(which), metric)] if v is not None]
+        values = [v for r in self._results(writers) for v in [getattr(r.summary(which), metric)] if v is not None]
         return float(np.mean(values)) if values else float("nan")
 
     def worst(self, metric: str, which: str = "after") -> tuple[str, float]:
@@ -86,18 +96,10 @@ class LowoReport:
         return min(pairs, key=lambda p: p[1]) if pairs else ("", float("nan"))
 
     def pooled(self, which: str = "after", writers: Sequence[str] | None = None) -> Summary:
-        graded = [g for r in self.results if writers is None or r.writer in writers
-                  for g in (r.before if which == "before" else r.after)]
-        return summarize(graded)
+        return summarize([g for r in self._results(writers) for g in r.graded(which)])
 
     def pooled_by_category(self, which: str = "after", writers: Sequence[str] | None = None) -> dict[str, Summary]:
-        groups: dict[str, list[Graded]] = {}
-        for r in self.results:
-            if writers is not None and r.writer not in writers:
-                continue
-            for case, g in zip(r.cases, r.before if which == "before" else r.after, strict=True):
-                groups.setdefault(category(case), []).append(g)
-        return {name: summarize(groups[name]) for name in CATEGORIES if name in groups}
+        return summarize_by_category(g for r in self._results(writers) for g in r.graded(which))
 
     def unseen_writers(self) -> list[str]:
         return [r.writer for r in self.results if r.writer not in HAND_TUNED_WRITERS]
@@ -144,7 +146,7 @@ def run_lowo(
             assistant.understanding = models
             assistant.turn_cache.clear()
             after = grade_answers(cases, ask_all(assistant, cases), known_amounts)
-            results.append(WriterResult(writer, before, after, cases,
+            results.append(WriterResult(writer, before, after,
                                         {"prior_weight": models.prior_weight, "refuse_threshold": models.refuse_threshold,
                                          "training_questions": len(fold.examples)}))
     finally:
@@ -167,7 +169,6 @@ def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float]
     """
     from evals.training import RULE_ROUTES, train_section_model
 
-    index = {s: i for i, s in enumerate(data.sections)}
     points: list[tuple[int, float]] = []
     for fraction in [*fractions, 1.0]:
         hits = total = 0
@@ -182,13 +183,7 @@ def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float]
             chosen = sorted(rng.choice(rest, size=max(20, int(round(fraction * len(rest)))), replace=False).tolist())
             model = train_section_model(data.subset(chosen))
             probs = model.probabilities(data.vectors[held], [data.examples[i].search_text for i in held])
-            fused = np.zeros((len(held), len(data.sections)))
-            for r, i in enumerate(held):
-                for key, score in data.examples[i].fused.items():
-                    if key in index:
-                        fused[r, index[key]] = score
-            top = np.argmax(fused + weight * probs, axis=1)
-            hits += sum(int(data.sections[t] in data.examples[i].gold) for t, i in zip(top, held, strict=True))
+            hits += data.top1_hits(held, probs, weight)
             total += len(held)
             sizes.append(len(chosen))
         points.append((int(np.mean(sizes)) if sizes else 0, hits / max(total, 1)))

@@ -23,12 +23,10 @@ def render_markdown(report: LowoReport) -> str:
              "|---|---|---|---|---|---|---|"]
     for r in report.results:
         b, a = r.summary("before"), r.summary("after")
-        cats = r.by_category("after")
-        business = [g for c, g in zip(r.cases, r.after, strict=True) if c.tags and "business" in c.tags and not c.must_refuse]
+        business = [g for g in r.after if "business" in g.case.tags and not g.case.must_refuse]
         biz = sum(int(g.top1_correct) for g in business) / len(business) if business else None
         lines.append(f"| {r.writer} | {b.n} | {_fmt(b.top1_accuracy)} | {_fmt(a.top1_accuracy)} | {_fmt(biz)} | "
                      f"{_fmt(a.caps_accuracy)} | {_fmt(a.refusal_recall)} / {_fmt(a.refusal_precision)} |")
-        del cats
     unseen = report.unseen_writers()
     for label, writers in (("all writers", None), ("writers never seen by hand-tuned parts", unseen)):
         if writers is not None and not writers:

@@ -155,6 +155,21 @@ class TrainingData:
     def writers(self) -> list[str]:
         return sorted({e.writer for e in self.examples if e.writer})
 
+    def fused_matrix(self, rows: Sequence[int]) -> np.ndarray:
+        """The base fused retrieval score of every section (columns in ``sections`` order) for these examples."""
+        index = {s: i for i, s in enumerate(self.sections)}
+        fused = np.zeros((len(rows), len(self.sections)))
+        for r, i in enumerate(rows):
+            for key, score in self.examples[i].fused.items():
+                if key in index:
+                    fused[r, index[key]] = score
+        return fused
+
+    def top1_hits(self, rows: Sequence[int], probs: np.ndarray, weight: float) -> int:
+        """How many of these examples get a gold section first from fused retrieval plus ``weight`` × ``probs``."""
+        top = np.argmax(self.fused_matrix(rows) + weight * probs, axis=1)
+        return sum(int(self.sections[t] in self.examples[i].gold) for t, i in zip(top, rows, strict=True))
+
     def writer_folds(self, folds: int = INNER_FOLDS) -> list[list[str]]:
         """The writers in ``folds`` groups, dealt round-robin in sorted order (deterministic)."""
         writers = self.writers()
@@ -176,7 +191,6 @@ def prepare(assistant: Any, cases: Sequence[EvalCase], cache: VectorCache) -> Tr
     sections = tuple(s.key for s in assistant.knowledge.primary.document.sections if s.kind in ("clause", "chapter", "preamble"))
     profiles = [(t, k) for t, k in profile_examples(assistant.knowledge) if k in sections]
     vectors = cache.embed([e.search_text for e in examples])
-    cache.embed([f for e in examples for f in e.facets])
     profile_vectors = cache.embed([t for t, _ in profiles]) if profiles else np.zeros((0, vectors.shape[1]), np.float32)
     return TrainingData(examples, vectors, sections, profiles, profile_vectors)
 
@@ -337,17 +351,9 @@ def choose_prior_weight(data: TrainingData, probs: np.ndarray) -> float:
     rows = [i for i in _learned_rows(data) if not data.examples[i].must_refuse and data.examples[i].gold]
     if not rows:
         return 0.0
-    fused = np.zeros((len(rows), len(data.sections)))
-    index = {s: i for i, s in enumerate(data.sections)}
-    for r, i in enumerate(rows):
-        for key, score in data.examples[i].fused.items():
-            if key in index:
-                fused[r, index[key]] = score
-    gold = [{index[g] for g in data.examples[i].gold if g in index} for i in rows]
     best_weight, best_hits = 0.0, -1
     for weight in PRIOR_GRID:
-        top = np.argmax(fused + weight * probs[rows], axis=1)
-        hits = sum(int(t in g) for t, g in zip(top, gold, strict=True))
+        hits = data.top1_hits(rows, probs[rows], weight)
         if hits > best_hits:
             best_weight, best_hits = weight, hits
     return best_weight
