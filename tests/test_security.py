@@ -76,12 +76,24 @@ def llm():
         yield server
 
 
+def _serving(home: Path, extra: dict[str, str]):
+    """A real server on a copy of the built index, with ``extra`` settings in its environment; stopped after."""
+    import ui_fixtures
+
+    original = ui_fixtures.server_env
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ui_fixtures, "server_env", lambda h: {**original(h), **extra})
+        server = ui_fixtures.start_server(home)
+    try:
+        yield server
+    finally:
+        ui_fixtures.stop_server(server)
+
+
 @pytest.fixture(scope="module")
 def locked_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory, llm):
     """A token, a low rate limit, a small upload limit and an LLM whose error replies echo the API key."""
     import shutil
-
-    import ui_fixtures
 
     home = tmp_path_factory.mktemp("locked-home")
     shutil.copytree(built_home / "index", home / "index")
@@ -95,14 +107,7 @@ def locked_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory, ll
         "POLICY_ASSISTANT_LLM_API_KEY": API_KEY,
         "POLICY_ASSISTANT_LLM_TIMEOUT": "3",
     }
-    original = ui_fixtures.server_env
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ui_fixtures, "server_env", lambda h: {**original(h), **extra})
-        server = ui_fixtures.start_server(home)
-    try:
-        yield server
-    finally:
-        ui_fixtures.stop_server(server)
+    yield from _serving(home, extra)
 
 
 @pytest.fixture(scope="module")
@@ -110,19 +115,10 @@ def limited_server(built_home: Path, tmp_path_factory: pytest.TempPathFactory):
     """A token and a low rate limit (``RATE`` a minute): the limit on every door, and forged forwarded headers."""
     import shutil
 
-    import ui_fixtures
-
     home = tmp_path_factory.mktemp("limited-home")
     shutil.copytree(built_home / "index", home / "index")
     extra = {"POLICY_ASSISTANT_ADMIN_TOKEN": TOKEN, "POLICY_ASSISTANT_RATE_LIMIT": f"{RATE}/minute"}
-    original = ui_fixtures.server_env
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ui_fixtures, "server_env", lambda h: {**original(h), **extra})
-        server = ui_fixtures.start_server(home)
-    try:
-        yield server
-    finally:
-        ui_fixtures.stop_server(server)
+    yield from _serving(home, extra)
 
 
 def gradio_cache(home: Path) -> Path:
