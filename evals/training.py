@@ -415,8 +415,18 @@ def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Unders
 
 
 # ---- inputs -------------------------------------------------------------------------------------
+# The code that turns a question into the features and routes the models are trained on: when it changes, the same
+# question files give other training data, so the bundled models are stale as surely as when a question changes.
+FEATURE_SOURCES: tuple[str, ...] = (
+    "assistant/query.py", "assistant/lexicon.py", "assistant/scope.py", "assistant/structure.py",
+    "assistant/service.py", "assistant/learned.py", "evals/training.py",
+    "indexing/retrieval/hybrid.py", "indexing/retrieval/fusion.py", "indexing/tokenize_zh.py",
+)
+
+
 def inputs_hash(question_files: Sequence[Path], profiles_dir: Path, embed_model: str) -> str:
-    """What the bundled models were trained from: the question files, the profiles, the model and this code's version.
+    """What the bundled models were trained from: the question files, the profiles and lexicon, the embedding model,
+    and the code that makes their features (``FEATURE_SOURCES``).
 
     The stale-models test compares it with the hash stored in ``corpus/models/understanding.npz``.
     """
@@ -432,4 +442,8 @@ def inputs_hash(question_files: Sequence[Path], profiles_dir: Path, embed_model:
         lexicon = Path(profiles_dir).parent / "lexicon" / name
         if lexicon.exists():
             digest.update(lexicon.read_bytes())
+    root = Path(__file__).resolve().parent.parent
+    for name in FEATURE_SOURCES:
+        digest.update(name.encode())
+        digest.update((root / name).read_bytes())
     return digest.hexdigest()[:16]
