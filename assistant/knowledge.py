@@ -105,6 +105,15 @@ class KnowledgeBase:
     def awards(self, key: str, doc_id: str | None = None) -> list[Award]:
         return self._awards_by_doc[self.document(doc_id).meta.id].for_clause(key)
 
+    def primary_awards(self, order: str = "clause") -> list[Award]:
+        """The measure's own awards (not those of documents added later): in clause order, or with ``"amount"``
+        largest first and the awards that name no figure last."""
+        awards = [a for section in self.primary.document.sections for a in self.awards(section.key)]
+        if order == "amount":
+            with_figure = sorted((a for a in awards if a.amount_wan is not None), key=lambda a: -a.amount_wan)
+            return with_figure + [a for a in awards if a.amount_wan is None]
+        return awards
+
     def linked_documents(self, section: Section, doc_id: str | None = None) -> list[LinkedDocument]:
         doc = self.document(doc_id)
         return [d for d in doc.meta.linked if d.id in section.linked]

@@ -7,7 +7,6 @@ clauses and the cap table, and ``assistant.guard`` checks its text before anyone
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from indexing.caps import Award
+from indexing.config import ENV_PREFIX, env
 from indexing.document import Section
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ class LLMError(Exception):
 
 
 def _env(name: str) -> str | None:
-    value = os.environ.get(name)
+    value = env(name.removeprefix(ENV_PREFIX))
     return value.strip() if value and value.strip() else None
 
 
@@ -109,6 +109,25 @@ def _number(name: str, default: float, kind: type) -> float:
         return kind(raw)
     except ValueError:
         raise ValueError(f"{name} must be a {'number' if kind is float else 'whole number'}, got {raw!r}") from None
+
+
+def _timeout_errors() -> tuple[type[BaseException], ...]:
+    """What a chat call raises when the endpoint is too slow: Python's, httpx's, or the openai client's own
+    ``APITimeoutError`` (a connection error, not an httpx timeout)."""
+    errors: list[type[BaseException]] = [TimeoutError]
+    try:
+        import httpx
+
+        errors.append(httpx.TimeoutException)
+    except ImportError:  # pragma: no cover - a dependency of the OpenAI client
+        pass
+    try:
+        import openai
+
+        errors.append(openai.APITimeoutError)
+    except ImportError:  # pragma: no cover - the optional LLM extra is not installed
+        pass
+    return tuple(errors)
 
 
 # ---- prompt assembly (pure) -------------------------------------------------------------------------
@@ -287,7 +306,7 @@ class LLMPhraser:
             raise LLMError("timeout", f"no reply within {self.config.timeout_s:g} s")
         error = outcome.get("error")
         if error is not None:
-            kind: ErrorKind = "timeout" if "Timeout" in type(error).__name__ else "http"
+            kind: ErrorKind = "timeout" if isinstance(error, _timeout_errors()) else "http"
             if isinstance(error, (IndexError, AttributeError, TypeError, KeyError, ValueError)):
                 kind = "empty"  # a reply without choices, or not the chat-completions shape
             raise LLMError(kind, self._scrub(f"{type(error).__name__}: {error}")[:300]) from None

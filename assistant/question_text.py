@@ -8,10 +8,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 
 class BadInput(ValueError):
-    """A question the assistant will not process (empty, too long, binary junk); message is Chinese."""
+    """A question the assistant will not process (empty, too long, binary junk); message is Chinese.
+
+    ``turn``: which turn of a conversation (1-based) was refused, when the input was a conversation.
+    """
+
+    def __init__(self, message: str, turn: int | None = None) -> None:
+        super().__init__(message)
+        self.turn = turn
+
+
+class TooManyTurns(BadInput):
+    """A conversation longer than the turn limit (``count`` turns, ``limit`` allowed)."""
+
+    def __init__(self, count: int, limit: int) -> None:
+        super().__init__(f"对话轮数过多（{count}），上限为 {limit} 轮。")
+        self.count = count
+        self.limit = limit
 
 
 _LETTER = re.compile(r"[\w\u4e00-\u9fff]")
@@ -43,4 +60,31 @@ def clean_question(text: object, max_chars: int) -> str:
         raise BadInput(f"问题过长（{len(text)} 字），请控制在 {max_chars} 字以内。")
     if not _LETTER.search(cleaned):
         raise BadInput("没有识别到文字内容，请用文字描述您的问题。")
+    return cleaned
+
+
+def check_turns(turns: Sequence[object], max_chars: int, max_turns: int) -> list[str]:
+    """A conversation, checked and cleaned: at most ``max_turns`` turns, each through :func:`clean_question`.
+
+    Args:
+        turns: the user's turns, oldest first.
+        max_chars: the longest accepted turn.
+        max_turns: the longest accepted conversation.
+
+    Returns:
+        The cleaned turns.
+
+    Raises:
+        TooManyTurns: more than ``max_turns`` turns.
+        BadInput: a turn ``clean_question`` refuses (its ``turn`` says which, from 1).
+    """
+    if len(turns) > max_turns:
+        raise TooManyTurns(len(turns), max_turns)
+    cleaned = []
+    for number, text in enumerate(turns, 1):
+        try:
+            cleaned.append(clean_question(text, max_chars))
+        except BadInput as exc:
+            exc.turn = number
+            raise
     return cleaned

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import re
 import time
 from collections.abc import Sequence
@@ -19,10 +18,11 @@ from typing import Any
 from assistant.answer import Answer, Clarify, ClarifyOption
 from assistant.compose import Decision, compose, section_name
 from assistant.knowledge import KnowledgeBase, load_knowledge
-from assistant.limits import max_turns_setting
+from assistant.limits import max_question_chars_setting, max_turns_setting
 from assistant.query import PreviousTurn, QueryPlan, plan_query
-from assistant.question_text import BadInput, clean_question
+from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
+from indexing.config import cache_size_setting, env
 from indexing.lru import LRUCache
 from indexing.retrieval.fusion import FusionWeights
 from indexing.retrieval.hits import RETRIEVER_MODES, ClauseHit, RetrieverMode
@@ -40,12 +40,6 @@ _META_SECTION_MARKERS = {
 }
 
 
-def _env_int(name: str, default: int) -> int:
-    from indexing.config import int_env
-
-    return int_env(name, default)
-
-
 @dataclass
 class AssistantConfig:
     """Answering behaviour. Ratios and thresholds are tuned on the eval set's train split."""
@@ -54,7 +48,7 @@ class AssistantConfig:
     use_profiles: bool = True
     expand: bool = True
     k: int = 8
-    max_question_chars: int = field(default_factory=lambda: _env_int("MAX_QUESTION_CHARS", 2000))
+    max_question_chars: int = field(default_factory=max_question_chars_setting)
     max_turns: int = field(default_factory=max_turns_setting)
     secondary_ratio: float = 0.8      # also cite sections scoring at least this share of the best
     max_citations: int = 3
@@ -63,11 +57,14 @@ class AssistantConfig:
     clarify_ratio: float = 0.85       # money question, top two this close and different caps → ask which one
     scope: ScopeThresholds = field(default_factory=ScopeThresholds)
     weights: FusionWeights = field(default_factory=FusionWeights)
-    rerank_model: str | None = field(default_factory=lambda: os.environ.get("POLICY_ASSISTANT_RERANK_MODEL") or None)
+    rerank_model: str | None = field(default_factory=lambda: env("RERANK_MODEL"))
     rerank_weight: float = 0.5
     # The learned section and answerability models (corpus/models/understanding.npz, `policy-assistant train`);
     # POLICY_ASSISTANT_LEARNED=off answers with retrieval and the scope rules alone.
-    learned: bool = field(default_factory=lambda: os.environ.get("POLICY_ASSISTANT_LEARNED", "on").lower() not in ("off", "0", "false", "no"))
+    learned: bool = field(default_factory=lambda: (env("LEARNED", "on") or "on").lower() not in ("off", "0", "false", "no"))
+    # Conversation prefixes whose decisions are kept (see PolicyAssistant.turn_cache); 0 keeps none.
+    # POLICY_ASSISTANT_CACHE_SIZE, which also sizes the question-vector cache (indexing.embedding.make_embedder).
+    turn_cache_size: int = field(default_factory=cache_size_setting)
 
     def __post_init__(self) -> None:
         if self.retriever not in RETRIEVER_MODES:
@@ -78,7 +75,7 @@ class AssistantConfig:
 
 @dataclass
 class SearchResult:
-    """Ranked sections for a lookup-desk query."""
+    """Ranked sections for a lookup-desk query (``query`` is the text as ``validate_question`` cleaned it)."""
 
     query: str
     rewritten: str
@@ -95,9 +92,6 @@ class SearchResult:
 class _Turn:
     plan: QueryPlan
     decision: Decision
-
-
-TURN_CACHE_SIZE = 1024
 
 
 class PolicyAssistant:
@@ -125,10 +119,8 @@ class PolicyAssistant:
         # conversation each time; the earlier turns were decided by the previous request, so they are not planned
         # and retrieved again (a 2-turn question cost 1.4–1.6× a single one). Decisions depend only on the turns
         # and this assistant's fixed index and settings; a reloaded index comes with a new assistant.
-        # POLICY_ASSISTANT_CACHE_SIZE (also the question-vector cache's size; 0 = off) bounds it.
-        from indexing.config import int_env
-
-        self.turn_cache: LRUCache[tuple[str, ...], _Turn] = LRUCache(max(0, int_env("CACHE_SIZE", TURN_CACHE_SIZE)))
+        # AssistantConfig.turn_cache_size (POLICY_ASSISTANT_CACHE_SIZE; 0 = off) bounds it.
+        self.turn_cache: LRUCache[tuple[str, ...], _Turn] = LRUCache(max(0, self.config.turn_cache_size))
 
     # ---- construction ----------------------------------------------------------------------------
     @classmethod
@@ -201,9 +193,7 @@ class PolicyAssistant:
             turns = [turns]
         if not isinstance(turns, list) or not turns:
             raise BadInput("turns 必须是非空的文本列表。")
-        if len(turns) > self.config.max_turns:
-            raise BadInput(f"对话轮数过多（{len(turns)}），上限为 {self.config.max_turns} 轮。")
-        return [self.validate_question(t) for t in turns]
+        return check_turns(turns, self.config.max_question_chars, self.config.max_turns)
 
     # ---- answering -------------------------------------------------------------------------------
     def _retrieve(self, plan: QueryPlan, k: int | None = None, for_search: bool = False,
@@ -563,7 +553,7 @@ class PolicyAssistant:
                 via=via,
             )
             results.append(view)
-        return SearchResult(query, plan.rewritten, list(plan.expansion), results, (time.perf_counter() - started) * 1000)
+        return SearchResult(text, plan.rewritten, list(plan.expansion), results, (time.perf_counter() - started) * 1000)
 
     def _ranked(self, decision: Decision) -> list[ClauseHit]:
         """The retrieval list an evaluation sees: decided sections first, then the rest of the hits."""

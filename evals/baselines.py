@@ -33,12 +33,17 @@ class Variant:
 
     @property
     def settings(self) -> dict[str, Any]:
-        import os
-
         settings: dict[str, Any] = {"retriever": self.retriever, "use_profiles": self.use_profiles, "expand": self.expand}
-        if self.rerank or os.environ.get("POLICY_ASSISTANT_RERANK_MODEL"):
+        if self.rerank or _rerank_configured():
             settings["rerank"] = self.rerank  # with a cross-encoder configured, every other variant runs without it
         return settings
+
+
+def _rerank_configured() -> bool:
+    """Whether the assistant's configuration names a cross-encoder (``POLICY_ASSISTANT_RERANK_MODEL``)."""
+    from assistant.service import AssistantConfig
+
+    return bool(AssistantConfig().rerank_model)
 
 
 ASSISTANT_VARIANTS: tuple[Variant, ...] = (
@@ -54,9 +59,7 @@ RERANK_VARIANT = Variant("hybrid+rerank", "hybrid", rerank=True)
 
 def assistant_variants() -> tuple[Variant, ...]:
     """The variants to compare in this environment (adds "+rerank" when a cross-encoder is configured)."""
-    import os
-
-    if os.environ.get("POLICY_ASSISTANT_RERANK_MODEL"):
+    if _rerank_configured():
         return (*ASSISTANT_VARIANTS, RERANK_VARIANT)
     return ASSISTANT_VARIANTS
 

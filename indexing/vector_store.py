@@ -59,9 +59,25 @@ def _is_unreachable(exc: BaseException) -> bool:
 
 
 def _is_missing_collection(exc: BaseException) -> bool:
-    name = type(exc).__name__
     text = str(exc).lower()
-    return name in ("NotFoundError", "InvalidCollectionException") or "does not exist" in text or "not found" in text
+    return isinstance(exc, _missing_collection_errors()) or "does not exist" in text or "not found" in text
+
+
+def _missing_collection_errors() -> tuple[type[BaseException], ...]:
+    """chromadb's "no such collection" errors (``InvalidCollectionException`` only in older chromadb)."""
+    from chromadb import errors
+
+    return tuple(cls for cls in (getattr(errors, name, None) for name in ("NotFoundError", "InvalidCollectionException"))
+                 if isinstance(cls, type) and issubclass(cls, BaseException))
+
+
+def is_chroma_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is one of chromadb's own errors, i.e. the vector store failed, not the request.
+
+    Decided by the module that defines the class: chromadb's errors have no single base class (its migration,
+    configuration and auth errors derive from ``Exception`` directly, beside ``chromadb.errors.ChromaError``).
+    """
+    return type(exc).__module__.partition(".")[0] == "chromadb"
 
 
 def flat_metadata(values: Mapping[str, Any]) -> dict[str, MetadataValue]:

@@ -1,12 +1,12 @@
-"""The conversation-length limit is one setting: the assistant and the server read the same value."""
+"""The question and conversation limits are one setting each: the assistant and the server read the same value."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.limits import DEFAULT_MAX_TURNS
+from assistant.limits import DEFAULT_MAX_QUESTION_CHARS, DEFAULT_MAX_TURNS
 from assistant.service import AssistantConfig
-from ui.server import ServeConfig
+from ui.config import ServeConfig
 
 
 def test_assistant_and_server_default_to_the_same_limit(monkeypatch: pytest.MonkeyPatch):
@@ -20,4 +20,15 @@ def test_assistant_and_server_read_the_same_variable(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("POLICY_ASSISTANT_MAX_TURNS", "many")
     for config in (AssistantConfig, ServeConfig):
         with pytest.raises(ValueError, match="POLICY_ASSISTANT_MAX_TURNS"):
+            config()
+
+
+def test_assistant_and_server_read_the_same_question_length(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("POLICY_ASSISTANT_MAX_QUESTION_CHARS", raising=False)
+    assert AssistantConfig().max_question_chars == ServeConfig().max_question_chars == DEFAULT_MAX_QUESTION_CHARS == 2000
+    monkeypatch.setenv("POLICY_ASSISTANT_MAX_QUESTION_CHARS", "300")
+    assert AssistantConfig().max_question_chars == ServeConfig().max_question_chars == 300
+    monkeypatch.setenv("POLICY_ASSISTANT_MAX_QUESTION_CHARS", "long")
+    for config in (AssistantConfig, ServeConfig):
+        with pytest.raises(ValueError, match="POLICY_ASSISTANT_MAX_QUESTION_CHARS"):
             config()
