@@ -287,7 +287,9 @@ class _BrokenAssistant:
 def _in_process_app(tmp_path, opener):
     from starlette.testclient import TestClient
 
-    from ui.server import AssistantHolder, ServeConfig, create_app
+    from ui.config import ServeConfig
+    from ui.holder import AssistantHolder
+    from ui.server import create_app
 
     holder = AssistantHolder(opener=opener)
     app = create_app(ServeConfig(home=tmp_path, port=0), holder=holder, load=False)
@@ -326,6 +328,41 @@ def test_unexpected_errors_are_500_json_without_details(tmp_path):
         assert "secret" not in response.text and "RuntimeError" not in response.text
 
 
+def test_ask_checks_a_conversation_once_and_words_refusals_per_turn(tmp_path, monkeypatch):
+    """/api/ask leaves the question check to the assistant that answers (one check per turn), and says which
+    turn it refused; the assistant here has no index (answers need none to be checked)."""
+    import assistant.question_text as question_text
+    from assistant.knowledge import load_knowledge
+    from assistant.service import AssistantConfig, PolicyAssistant
+
+    checked: list[object] = []
+    real = question_text.clean_question
+
+    def counting(text: object, max_chars: int) -> str:
+        checked.append(text)
+        return real(text, max_chars)
+
+    monkeypatch.setattr(question_text, "clean_question", counting)
+    monkeypatch.setattr("assistant.service.clean_question", counting)
+    assistant = PolicyAssistant(load_knowledge(), None, AssistantConfig(max_turns=3))
+    holder, client = _in_process_app(tmp_path, lambda: assistant)
+    holder.load()
+    checked.clear()                                  # the warm-up search
+    turns = ["孵化器最多能补多少？", "期限呢"]
+    assert client.post("/api/ask", json={"turns": turns}).status_code == 200
+    assert checked == turns
+    checked.clear()
+    assert client.post("/api/search", json={"query": "孵化器"}).status_code == 200
+    assert checked == ["孵化器"]
+
+    refused = assert_error(client.post("/api/ask", json={"turns": ["孵化器", "\u200b"]}), 400, "bad_input")
+    assert refused["error"]["message"].startswith("第 2 轮：")
+    single = assert_error(client.post("/api/ask", json={"question": "\u200b"}), 400, "bad_input")
+    assert not single["error"]["message"].startswith("第")
+    too_many = assert_error(client.post("/api/ask", json={"turns": ["孵化器"] * 4}), 400, "too_many_turns")
+    assert "上限 3 轮" in too_many["error"]["message"]
+
+
 def test_uploads_are_refused_unless_admin(tmp_path):
     _, client = _in_process_app(tmp_path, _BrokenAssistant)
     response = client.post("/gradio_api/upload", files={"files": ("x.txt", b"hello")})
@@ -333,7 +370,9 @@ def test_uploads_are_refused_unless_admin(tmp_path):
 
     from starlette.testclient import TestClient
 
-    from ui.server import AssistantHolder, ServeConfig, create_app
+    from ui.config import ServeConfig
+    from ui.holder import AssistantHolder
+    from ui.server import create_app
 
     config = ServeConfig(home=tmp_path, port=0, admin_token="s3cret")
     assert config.admin_enabled and not config.admin
@@ -388,7 +427,7 @@ def test_match_pdf_export_with_a_system_cjk_font(tmp_path):
 def test_requests_run_concurrently_and_a_reload_closes_the_old_assistant_after_its_last_request():
     import threading
 
-    from ui.server import AssistantHolder
+    from ui.holder import AssistantHolder
 
     class Assistant:
         def __init__(self) -> None:

@@ -11,8 +11,6 @@ import ast
 from collections.abc import Iterable
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("indexing", "assistant", "evals", "ui")
 
@@ -132,8 +130,6 @@ def test_no_import_cycles_below_ui():
     assert _cycles(_graph(("indexing", "assistant", "evals"))) == []
 
 
-@pytest.mark.xfail(strict=True, reason="ui/api.py, ui/server.py and ui/app.py import each other (issue #16: ui/ is "
-                   "split into config, holder, ASGI app and routes separately); remove this mark when that lands")
 def test_no_import_cycles_in_ui():
     assert _cycles(_graph(PACKAGES)) == []
 

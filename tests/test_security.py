@@ -172,7 +172,7 @@ def test_all_interfaces_only_when_asked(monkeypatch):
     import argparse
 
     from ui import command
-    from ui.server import ServeConfig
+    from ui.config import ServeConfig
 
     monkeypatch.delenv("POLICY_ASSISTANT_HOST", raising=False)
     assert ServeConfig().host == "127.0.0.1"
@@ -416,6 +416,10 @@ class Fake:
 
     def ask(self, turns, id=None):  # noqa: A002 - the facade's signature
         from assistant.answer import error_answer
+        from assistant.limits import DEFAULT_MAX_TURNS
+        from assistant.question_text import check_turns
+
+        turns = check_turns(turns, 2000, DEFAULT_MAX_TURNS)   # as PolicyAssistant.ask does: the API relies on it
 
         class Result:
             def to_json(self) -> dict:
@@ -434,7 +438,9 @@ class Fake:
 
 
 def fake_app(tmp_path: Path, **config):  # type: ignore[no-untyped-def]
-    from ui.server import AssistantHolder, ServeConfig, create_app
+    from ui.config import ServeConfig
+    from ui.holder import AssistantHolder
+    from ui.server import create_app
 
     holder = AssistantHolder(opener=Fake)
     holder.load()
@@ -489,7 +495,7 @@ def test_rate_limit_setting_parses(text, expected):
 
 @pytest.mark.parametrize("text", ["60", "sixty/minute", "60/fortnight", "-1/minute", "60/minute/2", ""])
 def test_bad_rate_limit_setting_is_a_clear_error(text, monkeypatch):
-    from ui.server import ServeConfig
+    from ui.config import ServeConfig
 
     if text == "":
         monkeypatch.setenv("POLICY_ASSISTANT_RATE_LIMIT", "")
@@ -828,8 +834,9 @@ def test_chat_comment_over_the_limit_is_refused_with_a_message_not_cut(tmp_path)
     import warnings
 
     from ui.app import build_blocks
+    from ui.config import ServeConfig
     from ui.feedback import MAX_COMMENT, FeedbackStore
-    from ui.server import AssistantHolder, ServeConfig
+    from ui.holder import AssistantHolder
 
     holder = AssistantHolder(opener=Fake)
     holder.load()
@@ -908,7 +915,7 @@ def test_forwarded_for_is_ignored_unless_the_proxy_is_configured(tmp_path, monke
 
 
 def test_forwarded_allow_ips_setting(monkeypatch):
-    from ui.server import ServeConfig
+    from ui.config import ServeConfig
 
     monkeypatch.delenv("POLICY_ASSISTANT_FORWARDED_ALLOW_IPS", raising=False)
     assert ServeConfig().trusted_proxies == []                         # off by default

@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from assistant.question_text import BadInput
 from ui import render
+from ui.config import ServeConfig
 from ui.feedback import MAX_COMMENT, FeedbackError
 from ui.gradio_routes import does_work
-from ui.ratelimit import ClientBusy, ClientSlots
-from ui.server import AssistantHolder, NotReady, ServeConfig
+from ui.holder import AssistantHolder, NotReady
+from ui.ratelimit import ClientBusy, ClientSlots, client_of
 from ui.sessions import wait_message
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -144,7 +146,7 @@ def build_theme() -> gr.themes.Base:
 
 # ---- helpers --------------------------------------------------------------------------------------
 def _bad_input(exc: BaseException) -> bool:
-    return type(exc).__name__ == "BadInput"
+    return isinstance(exc, BadInput)
 
 
 def _sections_known(kb: KnowledgeBase) -> list[str]:
@@ -168,10 +170,8 @@ def _chapters(kb: KnowledgeBase) -> list[dict[str, Any]]:
 
 def cap_table_rows(kb: KnowledgeBase, order: str = "clause") -> list[list[Any]]:
     """The full cap table for the Dataframe, in clause order or by amount (largest first)."""
-    from ui.api import primary_awards
-
     rows = []
-    for a in primary_awards(kb, order):
+    for a in kb.primary_awards(order):
         amount = a.amount_wan if a.amount_wan is None or not float(a.amount_wan).is_integer() else int(a.amount_wan)
         rows.append([f"（{a.clause}）", amount, a.amount_text, a.qualifier, a.term, a.target, a.basis])
     return rows
@@ -288,7 +288,7 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
     """Build the Blocks UI.
 
     Args:
-        pa: an :class:`~ui.server.AssistantHolder` (loads in the background), or a ready ``PolicyAssistant``.
+        pa: an :class:`~ui.holder.AssistantHolder` (loads in the background), or a ready ``PolicyAssistant``.
         config: serve settings (admin access, upload limit, streaming pace).
         feedback: where 👍/👎 go (``feedback.sqlite3`` under the home directory by default).
 
@@ -308,8 +308,6 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
 
     def work(request: gr.Request | None, call: Any) -> Any:
         """``holder.answer(call)`` for the client of ``request``; ClientBusy when it has too many in progress."""
-        from ui.api import client_of
-
         client = client_of(request)
         with slots.hold(client):
             return holder.answer(call, client)
@@ -533,8 +531,6 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
 
     @does_work
     def unlock(token: str, request: gr.Request) -> tuple[Any, ...]:
-        from ui.api import client_of
-
         locked = (gr.update(visible=False), gr.update(visible=True), gr.update(), gr.update(), "")
         expected = config.admin_token or ""
         if not expected:

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _serve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from assistant.cli import CliError
-    from ui.server import ServeConfig
+    from ui.config import ServeConfig
 
     overrides = {"host": args.host, "port": args.port, "admin_token": args.admin_token,
                  "max_body_bytes": args.max_body_bytes, "max_upload_bytes": args.max_upload_bytes,

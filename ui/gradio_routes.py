@@ -83,6 +83,8 @@ class GradioRoutes:
     @classmethod
     def from_blocks(cls, blocks: Any, upload_dir: str | Path | None = None) -> GradioRoutes:
         """Read the event functions and components of built Blocks (``upload_dir``: Gradio's own by default)."""
+        from gradio.components import Video
+
         if upload_dir is None:
             from gradio.utils import get_upload_folder
 
@@ -95,7 +97,7 @@ class GradioRoutes:
                 (work_names if work else light_names).add(str(block_fn.api_name))
         components = list(blocks.blocks.values())
         closed = set()
-        if not any(type(c).__name__ == "Video" for c in components):
+        if not any(isinstance(c, Video) for c in components):
             closed.add(PROCESS_RECORDING)
         if not any(getattr(c, "server_fns", None) for c in components):
             closed.add(COMPONENT_SERVER)

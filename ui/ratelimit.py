@@ -110,6 +110,13 @@ class TokenBucketLimiter:
         return len(self._buckets)
 
 
+def client_of(request: object) -> str:
+    """The client's address of a Starlette or Gradio request: the key of its rate limit and its share of work."""
+    client = getattr(request, "client", None)
+    host = getattr(client, "host", None) if client is not None else None
+    return str(host) if host else "unknown"
+
+
 def retry_after_header(wait_s: float) -> str:
     """``Retry-After`` value: whole seconds, at least 1."""
     return str(max(1, math.ceil(wait_s)))
