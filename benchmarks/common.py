@@ -267,8 +267,9 @@ def index_home(
     try:
         # Reuse only when the chunks the current code makes are exactly the index's (corpus or chunking changed
         # otherwise); the rebuild is incremental, so unchanged chunks keep their vectors.
-        from indexing.build import embed_hash, load_corpus_folders, make_chunks
+        from indexing.build_chunks import embed_hash, make_chunks
         from indexing.chunking import ChunkConfig
+        from indexing.corpus_folders import load_corpus_folders
         from indexing.index_files import CHUNKS_FILE, load_chunk_rows
 
         IndexManifest.load(config.index_dir)

@@ -19,7 +19,7 @@ import json
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -92,7 +92,14 @@ def save_chunks(path: Path, chunks: list[Chunk], embed_hashes: list[str]) -> Non
     write_json_atomic(path, {"format": CHUNKS_FORMAT, "chunks": rows})
 
 
-def load_chunk_rows(path: Path) -> tuple[list[Chunk], list[str]]:
+class ChunkRows(NamedTuple):
+    """The chunks of ``chunks.json`` in index order, and the embed hash of each."""
+
+    chunks: list[Chunk]
+    hashes: list[str]
+
+
+def load_chunk_rows(path: Path) -> ChunkRows:
     """Chunks and their embed hashes from ``chunks.json``.
 
     Raises:
@@ -107,7 +114,7 @@ def load_chunk_rows(path: Path) -> tuple[list[Chunk], list[str]]:
         row = dict(row)
         hashes.append(str(row.pop("embed_hash")))
         chunks.append(chunk_from_json(row))
-    return chunks, hashes
+    return ChunkRows(chunks, hashes)
 
 
 # ---- locating and opening ---------------------------------------------------------------------------
