@@ -1,7 +1,9 @@
 """The assistant facade used by the CLI, the web app, the HTTP API and the eval runner.
 
-``PolicyAssistant.open()`` loads the corpus, the cap table and the index once; ``ask(turns)`` answers the
-last turn of a conversation, resolving follow-ups against the earlier turns deterministically.
+``PolicyAssistant.open()`` loads the corpus, the cap table and the index once (the parts are wired in
+``assistant.opening``, which takes injected ones; the settings are ``assistant.settings.AssistantConfig``);
+``ask(turns)`` answers the last turn of a conversation, resolving follow-ups against the earlier turns
+deterministically.
 """
 
 from __future__ import annotations
@@ -11,22 +13,24 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, Clarify, ClarifyOption
 from assistant.compose import Decision, compose, section_name
-from assistant.knowledge import KnowledgeBase, load_knowledge
-from assistant.limits import max_question_chars_setting, max_turns_setting
+from assistant.knowledge import KnowledgeBase
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
-from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
-from indexing.config import cache_size_setting, env
+from assistant.scope import out_of_scope_topic, too_far
+from assistant.settings import AssistantConfig
+from indexing.config import IndexConfig
 from indexing.lru import LRUCache
-from indexing.retrieval.fusion import FusionWeights
-from indexing.retrieval.hits import RETRIEVER_MODES, ClauseHit, RetrieverMode
+from indexing.retrieval.hits import ClauseHit, RetrieverMode
 from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
+
+if TYPE_CHECKING:
+    from assistant.opening import AssistantParts
+    from indexing.config import DenseBackend
 
 log = logging.getLogger("policy_assistant")
 
@@ -38,39 +42,6 @@ _META_SECTION_MARKERS = {
     "meta-interpret": "负责解释",
     "meta-effective": "起实施",
 }
-
-
-@dataclass
-class AssistantConfig:
-    """Answering behaviour. Ratios and thresholds are tuned on the eval set's train split."""
-
-    retriever: RetrieverMode = "hybrid"
-    use_profiles: bool = True
-    expand: bool = True
-    k: int = 8
-    max_question_chars: int = field(default_factory=max_question_chars_setting)
-    max_turns: int = field(default_factory=max_turns_setting)
-    secondary_ratio: float = 0.8      # also cite sections scoring at least this share of the best
-    max_citations: int = 3
-    match_ratio: float = 0.9          # business descriptions: cite a second clause only when nearly as strong
-    match_max: int = 2
-    clarify_ratio: float = 0.85       # money question, top two this close and different caps → ask which one
-    scope: ScopeThresholds = field(default_factory=ScopeThresholds)
-    weights: FusionWeights = field(default_factory=FusionWeights)
-    rerank_model: str | None = field(default_factory=lambda: env("RERANK_MODEL"))
-    rerank_weight: float = 0.5
-    # The learned section and answerability models (corpus/models/understanding.npz, `policy-assistant train`);
-    # POLICY_ASSISTANT_LEARNED=off answers with retrieval and the scope rules alone.
-    learned: bool = field(default_factory=lambda: (env("LEARNED", "on") or "on").lower() not in ("off", "0", "false", "no"))
-    # Conversation prefixes whose decisions are kept (see PolicyAssistant.turn_cache); 0 keeps none.
-    # POLICY_ASSISTANT_CACHE_SIZE, which also sizes the question-vector cache (indexing.embedding.make_embedder).
-    turn_cache_size: int = field(default_factory=cache_size_setting)
-
-    def __post_init__(self) -> None:
-        if self.retriever not in RETRIEVER_MODES:
-            raise ValueError(f"retriever must be one of {', '.join(RETRIEVER_MODES)}; got {self.retriever!r}")
-        if self.max_question_chars < 1 or self.max_turns < 1:
-            raise ValueError("max_question_chars and max_turns must be positive")
 
 
 @dataclass
@@ -120,62 +91,40 @@ class PolicyAssistant:
         # and retrieved again (a 2-turn question cost 1.4–1.6× a single one). Decisions depend only on the turns
         # and this assistant's fixed index and settings; a reloaded index comes with a new assistant.
         # AssistantConfig.turn_cache_size (POLICY_ASSISTANT_CACHE_SIZE; 0 = off) bounds it.
-        self.turn_cache: LRUCache[tuple[str, ...], _Turn] = LRUCache(max(0, self.config.turn_cache_size))
+        self.turn_cache: LRUCache[tuple[str, ...], _Turn] = LRUCache(self.config.turn_cache_size)
 
     # ---- construction ----------------------------------------------------------------------------
     @classmethod
     def open(
         cls,
         retriever: RetrieverMode | None = None,
-        use_profiles: bool = True,
-        expand: bool = True,
-        index_config: Any = None,
+        use_profiles: bool | None = None,
+        expand: bool | None = None,
+        index_config: IndexConfig | None = None,
         config: AssistantConfig | None = None,
-        dense_backend: str | None = None,
+        dense_backend: DenseBackend | None = None,
         rerank_model: str | None = None,
+        parts: AssistantParts | None = None,
     ) -> PolicyAssistant:
         """Load the corpus and the built index (raises the index's errors with a rebuild hint).
 
-        ``dense_backend`` (``chroma``, ``memory`` or ``auto``; default ``POLICY_ASSISTANT_DENSE_BACKEND`` or
-        ``auto``) says where questions' vectors are searched: see ``indexing.index_files.open_index``.
+        Args:
+            retriever, use_profiles, expand, dense_backend, rerank_model: override ``config``'s (None: keep them).
+            index_config: where the index and the corpus are (default: flags, environment, defaults).
+            config: the settings (default: ``AssistantConfig()``, from the environment); not modified.
+            parts: parts to use instead of building them (a fake embedder, a retriever…): see
+                ``assistant.opening.AssistantParts``.
         """
-        from indexing.config import IndexConfig, env
-        from indexing.index_files import DENSE_BACKENDS, open_index
+        from assistant.opening import open_parts
 
+        overrides = {"retriever": retriever, "use_profiles": use_profiles, "expand": expand,
+                     "dense_backend": dense_backend, "rerank_model": rerank_model}
+        given = {name: value for name, value in overrides.items() if value is not None and value != ""}
+        config = dataclasses.replace(config, **given) if config is not None else AssistantConfig(**given)
         index_config = index_config or IndexConfig()
-        config = config or AssistantConfig()
-        config.retriever = retriever or env("RETRIEVER", config.retriever) or "hybrid"  # type: ignore[assignment]
-        config.use_profiles = use_profiles
-        config.expand = expand
-        config.__post_init__()
-        backend = dense_backend or env("DENSE_BACKEND", "auto")
-        if backend not in DENSE_BACKENDS:
-            raise ValueError(f"POLICY_ASSISTANT_DENSE_BACKEND 须为 {'、'.join(DENSE_BACKENDS)} 之一，而不是 {backend!r}")
-        index = open_index(index_config, dense_backend=backend)  # type: ignore[arg-type]
-        knowledge = load_effective_knowledge(index_config)
-        hybrid = HybridRetriever(index.chunks, index.bm25, index.dense, config.retriever, config.weights, use_profiles)
-        if rerank_model:
-            config.rerank_model = rerank_model
-        reranker = None
-        if config.rerank_model:
-            from indexing.retrieval.rerank import CrossEncoderReranker
-
-            reranker = CrossEncoderReranker(config.rerank_model, weight=config.rerank_weight)
-        phraser = None
-        from assistant.llm import LLMConfig, LLMPhraser
-
-        llm_config = LLMConfig.from_env()
-        if llm_config is not None:
-            phraser = LLMPhraser(llm_config)
-            # Import llama-index and open the connection now, so the first question's timeout is not spent on it.
-            phraser.warm()
-        understanding = None
-        if config.learned and index.dense is not None:
-            from assistant.learned import load_default
-
-            understanding = load_default(getattr(index.manifest, "embed_model", ""))
-        assistant = cls(knowledge, hybrid, config, index=index, phraser=phraser, reranker=reranker,
-                        understanding=understanding)
+        built = open_parts(index_config, config, parts)
+        assistant = cls(built.knowledge, built.retriever, config, index=built.index,
+                        phraser=built.phraser, reranker=built.reranker, understanding=built.understanding)
         assistant._index_config = index_config
         return assistant
 
@@ -621,14 +570,3 @@ def _exists(kb: KnowledgeBase, key: str) -> bool:
         return True
     except KeyError:
         return False
-
-
-def load_effective_knowledge(index_config: Any) -> KnowledgeBase:
-    """The corpus the index was built from: the configured folder plus documents added with ``index --add``."""
-    from indexing.build import load_effective_corpus
-    from indexing.profiles import load_profiles
-
-    documents = load_effective_corpus(index_config)
-    if len(documents) == 1 and Path(index_config.corpus_dir).resolve() == Path(documents[0].path).resolve().parent.parent:
-        return load_knowledge(index_config.corpus_dir)
-    return KnowledgeBase(documents, load_profiles(Path(index_config.corpus_dir)))

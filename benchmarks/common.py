@@ -267,8 +267,9 @@ def index_home(
     try:
         # Reuse only when the chunks the current code makes are exactly the index's (corpus or chunking changed
         # otherwise); the rebuild is incremental, so unchanged chunks keep their vectors.
-        from indexing.build import embed_hash, load_corpus_folders, make_chunks
+        from indexing.build_chunks import embed_hash, make_chunks
         from indexing.chunking import ChunkConfig
+        from indexing.corpus_folders import load_corpus_folders
         from indexing.index_files import CHUNKS_FILE, load_chunk_rows
 
         IndexManifest.load(config.index_dir)
@@ -309,24 +310,13 @@ def bench_env(
 
 def open_assistant(index: IndexHome, embedder: Any = None, retriever: str | None = None,
                    dense_backend: str = "auto") -> Any:
-    """A ``PolicyAssistant`` on a built home; with ``embedder`` (a fake) it is assembled like ``open()`` does."""
+    """A ``PolicyAssistant`` on a built home, opened as the CLI opens it; ``embedder`` (a fake) replaces the
+    index's model for the questions."""
+    from assistant.opening import AssistantParts
     from assistant.service import PolicyAssistant
 
-    config = index.config()
-    if embedder is None:
-        return PolicyAssistant.open(retriever=retriever, index_config=config, dense_backend=dense_backend)  # type: ignore[arg-type]
-    from assistant.knowledge import load_knowledge
-    from assistant.service import AssistantConfig
-    from indexing.index_files import open_index
-    from indexing.retrieval.hybrid import HybridRetriever
-
-    settings = AssistantConfig()
-    if retriever:
-        settings.retriever = retriever  # type: ignore[assignment]
-    loaded = open_index(config, embedder=embedder, dense_backend=dense_backend)  # type: ignore[arg-type]
-    knowledge = load_knowledge(config.corpus_dir)
-    hybrid = HybridRetriever(loaded.chunks, loaded.bm25, loaded.dense, settings.retriever, settings.weights, True)
-    return PolicyAssistant(knowledge, hybrid, settings, index=loaded)
+    return PolicyAssistant.open(retriever=retriever, index_config=index.config(),  # type: ignore[arg-type]
+                                dense_backend=dense_backend, parts=AssistantParts(embedder=embedder))
 
 
 def clear_query_cache(pa: Any) -> None:

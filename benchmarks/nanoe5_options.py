@@ -49,9 +49,10 @@ def engine_gomp() -> ctypes.CDLL | None:
 
 def chunk_texts() -> list[str]:
     """The embedded texts of the bundled index's chunks (what a build embeds)."""
-    from indexing.build import load_corpus_folders, make_chunks
+    from indexing.build_chunks import make_chunks
     from indexing.chunking import ChunkConfig
     from indexing.config import IndexConfig
+    from indexing.corpus_folders import load_corpus_folders
 
     config = IndexConfig(home=Path("/nonexistent-bench-home"))
     chunks, _ = make_chunks(load_corpus_folders(config), ChunkConfig(config.chunk_size, config.chunk_overlap))

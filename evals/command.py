@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from indexing.retrieval.hits import RETRIEVER_MODES
+from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RETRIEVER_MODES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="题目文件（JSONL）；默认 evals/questions/dev.jsonl")
     parser.add_argument("--split", choices=("train", "dev", "all"), default=None,
                         help="使用内置题集：train、dev 或 all（不能与 FILE 同用）")
-    parser.add_argument("--retriever", choices=RETRIEVER_MODES, default="hybrid", help="检索方式（默认 hybrid）")
+    parser.add_argument("--retriever", choices=RETRIEVER_MODES, default=DEFAULT_RETRIEVER_MODE,
+                        help=f"检索方式（默认 {DEFAULT_RETRIEVER_MODE}）")
     parser.add_argument("--no-profiles", action="store_true", help="不使用条款画像")
     parser.add_argument("--no-expansion", action="store_true", help="不做查询扩展")
     parser.add_argument("--baselines", action="store_true",

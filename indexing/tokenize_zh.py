@@ -4,7 +4,7 @@ Folding makes 孵化器補貼, ＶＲ and vr all meet the text's 孵化器补贴
 traditional → simplified (OpenCC's t2s table via opencc-python-reimplemented), lower case.
 "第" is deliberately not a stop word: dropping it breaks "第五条".
 
-Index builds tokenise every chunk, possibly in worker processes (``indexing.build``): ``warm_up`` loads jieba
+Index builds tokenise every chunk, possibly in worker processes (``indexing.build_workers``): ``warm_up`` loads jieba
 with the user dictionary and OpenCC exactly as the first ``tokenize`` would, and ``TOKENIZER_FINGERPRINT``
 names everything that shapes the tokens, so token lists saved with an index are reused only when it matches.
 """

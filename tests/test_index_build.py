@@ -11,18 +11,13 @@ import numpy as np
 import pytest
 from tiny_models import HashingEmbedder
 
-from indexing.build import (
-    DocumentRejected,
-    build_index,
-    corpus_dirs,
-    embed_hash,
-    load_corpus_folders,
-    make_chunks,
-    writable_corpus_dir,
-)
+from indexing.additions import DocumentRejected
+from indexing.build import build_index
+from indexing.build_chunks import embed_hash, make_chunks
 from indexing.chunking import ChunkConfig
 from indexing.config import IndexConfig
 from indexing.corpus import read_meta
+from indexing.corpus_folders import corpus_dirs, load_corpus_folders, writable_corpus_dir
 from indexing.index_files import (
     IndexCorrupt,
     IndexNotBuilt,
@@ -323,14 +318,14 @@ def _answers(config: IndexConfig) -> str:
 
 
 def test_crash_mid_build_leaves_previous_index_usable(live_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    import indexing.build as build_module
+    from indexing.vector_store import ChromaVectorStore
 
     before = _answers(live_index)
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated crash while writing vectors")
 
-    monkeypatch.setattr(build_module.ChromaVectorStore, "add", crash)
+    monkeypatch.setattr(ChromaVectorStore, "add", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
         build(live_index, rebuild=True)
     assert _answers(live_index) == before
@@ -338,8 +333,6 @@ def test_crash_mid_build_leaves_previous_index_usable(live_index: IndexConfig, m
 
 
 def test_crash_between_the_two_renames_and_stale_temp_dirs(live_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    import indexing.build as build_module
-
     before = _answers(live_index)
     real_replace = os.replace
     calls: list[tuple[str, str]] = []
@@ -350,10 +343,10 @@ def test_crash_between_the_two_renames_and_stale_temp_dirs(live_index: IndexConf
             raise OSError("simulated power cut before the new index was moved in")
         real_replace(src, dst)
 
-    monkeypatch.setattr(build_module.os, "replace", replace_then_die)
+    monkeypatch.setattr(os, "replace", replace_then_die)
     with pytest.raises(OSError, match="power cut"):
         build(live_index)
-    monkeypatch.setattr(build_module.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     assert not live_index.index_dir.exists()                    # the old index is aside …
     assert _answers(live_index) == before                       # … and still answers
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.limits import DEFAULT_MAX_QUESTION_CHARS, DEFAULT_MAX_TURNS
-from assistant.service import AssistantConfig
+from assistant.settings import AssistantConfig
 from ui.config import ServeConfig
 
 

@@ -10,20 +10,15 @@ import numpy as np
 import pytest
 from tiny_models import HashingEmbedder
 
-import indexing.build as build_module
+import indexing.build_cache as build_cache
+import indexing.build_chunks as build_chunks
 from indexing.bm25_store import BM25Store
-from indexing.build import (
-    WorkerPool,
-    build_index,
-    build_workers,
-    chunk_tokens,
-    embed_hash,
-    load_corpus_folders,
-    make_chunks,
-    worker_pool,
-)
+from indexing.build import build_index
+from indexing.build_chunks import chunk_tokens, embed_hash, make_chunks
+from indexing.build_workers import PARALLEL_MIN_DOCUMENTS, WorkerPool, build_workers, worker_pool
 from indexing.chunking import ChunkConfig
 from indexing.config import IndexConfig
+from indexing.corpus_folders import load_corpus_folders
 from indexing.index_files import BM25_DIR, open_index
 from indexing.parser import ParseError
 from indexing.tokenize_zh import tokenize
@@ -100,13 +95,13 @@ def test_chunk_tokens_are_the_tokens_of_the_embedded_text(corpus: str, synthetic
 def test_incremental_build_reuses_tokens(synthetic_corpus: Path, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     tokenised: list[int] = []
-    original = build_module.tokenize_texts
+    original = build_chunks.tokenize_texts
 
     def counting(texts: list[str]) -> list[list[str]]:
         tokenised.append(len(texts))
         return original(texts)
 
-    monkeypatch.setattr(build_module, "tokenize_texts", counting)
+    monkeypatch.setattr(build_chunks, "tokenize_texts", counting)
     config, first = built(synthetic_corpus, tmp_path / "home", "1", monkeypatch)
     assert sum(tokenised) > first.chunks // 2
     bm25_first = open_index(config, embedder=HashingEmbedder()).bm25.scores("孵化器 资助期限")
@@ -119,7 +114,7 @@ def test_incremental_build_reuses_tokens(synthetic_corpus: Path, tmp_path: Path,
     built(synthetic_corpus, tmp_path / "home", "1", monkeypatch, rebuild=True)     # rebuild: tokenise again
     assert sum(tokenised) > 0
     tokenised.clear()
-    monkeypatch.setattr(build_module, "tokenizer_fingerprint", lambda: "another jieba")
+    monkeypatch.setattr(build_cache, "tokenizer_fingerprint", lambda: "another jieba")
     built(synthetic_corpus, tmp_path / "home", "1", monkeypatch)                  # other tokenizer: tokenise again
     assert sum(tokenised) > 0
 
@@ -127,7 +122,7 @@ def test_incremental_build_reuses_tokens(synthetic_corpus: Path, tmp_path: Path,
 def test_damaged_token_cache_means_tokenising_again(synthetic_corpus: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     config, first = built(synthetic_corpus, tmp_path / "home", "1", monkeypatch)
-    (config.index_dir / build_module.TOKENS_FILE).write_bytes(b"not a zip")
+    (config.index_dir / build_cache.TOKENS_FILE).write_bytes(b"not a zip")
     _, again = built(synthetic_corpus, tmp_path / "home", "1", monkeypatch)
     assert again.chunks == first.chunks
     index = open_index(config, embedder=HashingEmbedder())
@@ -168,8 +163,8 @@ def test_workers_that_die_fall_back_to_this_process() -> None:
 
 def test_worker_count(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POLICY_ASSISTANT_BUILD_WORKERS", raising=False)
-    assert build_workers(1) == 1 and build_workers(build_module.PARALLEL_MIN_DOCUMENTS - 1) == 1
-    assert build_workers(build_module.PARALLEL_MIN_DOCUMENTS) == len(os.sched_getaffinity(0))
+    assert build_workers(1) == 1 and build_workers(PARALLEL_MIN_DOCUMENTS - 1) == 1
+    assert build_workers(PARALLEL_MIN_DOCUMENTS) == len(os.sched_getaffinity(0))
     monkeypatch.setenv("POLICY_ASSISTANT_BUILD_WORKERS", "3")
     assert build_workers(1) == 3
     monkeypatch.setenv("POLICY_ASSISTANT_BUILD_WORKERS", "1")
@@ -205,13 +200,13 @@ def test_incremental_build_reuses_unchanged_documents_chunks(synthetic_corpus: P
     corpus = tmp_path / "corpus"
     shutil.copytree(synthetic_corpus, corpus)
     chunked: list[str] = []
-    original = build_module.document_chunks
+    original = build_chunks.document_chunks
 
     def counting(task):  # type: ignore[no-untyped-def]
         chunked.append(task[0].meta.id)
         return original(task)
 
-    monkeypatch.setattr(build_module, "document_chunks", counting)
+    monkeypatch.setattr(build_chunks, "document_chunks", counting)
     config, first = built(corpus, tmp_path / "home", "1", monkeypatch)
     assert len(chunked) == 8
     chunked.clear()

@@ -482,7 +482,8 @@ def test_cli_jsonl_10000_lines_with_bad_ones_mixed_in(built_home, serve_env, tmp
 @pytest.fixture(scope="module")
 def bare_assistant(knowledge):
     """The facade without an index: validation needs none."""
-    from assistant.service import AssistantConfig, PolicyAssistant
+    from assistant.service import PolicyAssistant
+    from assistant.settings import AssistantConfig
 
     return PolicyAssistant(knowledge, None, AssistantConfig(max_question_chars=200))
 

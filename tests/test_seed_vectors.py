@@ -10,17 +10,12 @@ import numpy as np
 import pytest
 from tiny_models import HashingEmbedder
 
-from indexing.build import (
-    build_index,
-    embed_hash,
-    load_corpus_folders,
-    make_chunks,
-    seed_file_name,
-    seed_vectors_path,
-    write_seed_vectors,
-)
+from indexing.build import build_index
+from indexing.build_chunks import embed_hash, make_chunks
 from indexing.chunking import Chunk, ChunkConfig
 from indexing.config import IndexConfig
+from indexing.corpus_folders import load_corpus_folders
+from indexing.seed_vectors import seed_file_name, seed_vectors_path, write_seed_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from indexing.retrieval.hits import RETRIEVER_MODES
+from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RETRIEVER_MODES
 
 
 def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retriever", choices=RETRIEVER_MODES, default=None,
-                        help="检索方式（默认 hybrid，或环境变量 POLICY_ASSISTANT_RETRIEVER）")
+                        help=f"检索方式（默认 {DEFAULT_RETRIEVER_MODE}，或环境变量 POLICY_ASSISTANT_RETRIEVER）")
     parser.add_argument("--no-profiles", action="store_true", help="不使用条款画像（对比实验用）")
     parser.add_argument("--no-expansion", action="store_true", help="不做同义词扩展（对比实验用）")
     parser.add_argument("--corpus", type=Path, default=None, help="语料目录（默认：内置语料）")

@@ -6,8 +6,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args
 
+# The retriever modes, defined here only: CLI choices, configuration checks and defaults all come from these.
 RetrieverMode = Literal["bm25", "dense", "hybrid"]
-RETRIEVER_MODES: tuple[RetrieverMode, ...] = get_args(RetrieverMode)   # the one list: CLI choices, config checks
+RETRIEVER_MODES: tuple[RetrieverMode, ...] = get_args(RetrieverMode)
+DEFAULT_RETRIEVER_MODE: RetrieverMode = "hybrid"
+
+
+def check_retriever_mode(mode: object) -> RetrieverMode:
+    """``mode`` when it is a retriever mode.
+
+    Raises:
+        ValueError: naming the modes there are.
+    """
+    if mode not in RETRIEVER_MODES:
+        raise ValueError(f"retriever mode must be one of {', '.join(RETRIEVER_MODES)}; got {mode!r}")
+    return mode  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

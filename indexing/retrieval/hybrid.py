@@ -12,7 +12,15 @@ from typing import Any
 
 from indexing.chunking import Chunk
 from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, aggregate_sum, fuse
-from indexing.retrieval.hits import RETRIEVER_MODES, ChunkHit, ClauseHit, KeywordSearcher, RetrieverMode, VectorSearcher
+from indexing.retrieval.hits import (
+    DEFAULT_RETRIEVER_MODE,
+    ChunkHit,
+    ClauseHit,
+    KeywordSearcher,
+    RetrieverMode,
+    VectorSearcher,
+    check_retriever_mode,
+)
 from indexing.tokenize_zh import tokenize
 
 
@@ -57,12 +65,11 @@ class HybridRetriever:
         chunks: Sequence[Chunk],
         bm25: KeywordSearcher,
         dense: VectorSearcher | None,
-        mode: RetrieverMode = "hybrid",
+        mode: RetrieverMode = DEFAULT_RETRIEVER_MODE,
         weights: FusionWeights = FusionWeights(),
         use_profiles: bool = True,
     ) -> None:
-        if mode not in RETRIEVER_MODES:
-            raise ValueError(f"retriever mode must be one of {', '.join(RETRIEVER_MODES)}; got {mode!r}")
+        check_retriever_mode(mode)
         if mode != "bm25" and dense is None:
             raise ValueError(f"retriever mode {mode!r} needs a dense store")
         self.chunks = list(chunks)
