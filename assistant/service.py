@@ -233,9 +233,8 @@ class PolicyAssistant:
         return hits
 
     def _question_vectors(self, plan: QueryPlan) -> Any:
-        """The question's and its facets' vectors, in one embedding call, with the section model's probabilities for
-        each (``QuestionReading``); used by the dense search and the learned parts alike (None without a dense
-        channel)."""
+        """The question's and its facets' vectors (one embedding call) and section probabilities, as a ``QuestionReading``
+        for the dense search and the learned parts alike (None without a dense channel)."""
         if self.retriever is None or self.retriever.mode == "bm25":
             return None
         embedder = getattr(getattr(self.retriever, "dense", None), "embedder", None)
@@ -250,8 +249,7 @@ class PolicyAssistant:
         return self.understanding.read(vectors, texts)
 
     def _prior(self, reading: Any, carried: Sequence[str] = ()) -> dict[str, float]:
-        """The learned section model's bonus per section, and its extra weight on the conversation's sections (empty
-        without the model)."""
+        """The learned bonus per section, the conversation's sections included (empty without the model)."""
         if self.understanding is None or reading is None:
             return {}
         return self.understanding.prior_of(reading, carried)
