@@ -151,15 +151,14 @@ class PolicyAssistant:
             return []
         if vectors is None:
             vectors = self._question_vectors(plan)
-        texts = [plan.search_text, *[f for f in plan.facets if f.strip()]]
         request = RetrievalRequest(
             text=plan.search_text,
             expansion=plan.expansion if self.config.expand else (),
             facets=plan.facets,
             carried=plan.carried_sections,
             k=k or self.config.k,
-            prior=self._prior(vectors, texts),
-            vectors=dict(zip(texts, vectors, strict=True)) if vectors is not None else {},
+            prior=self._prior(vectors, plan.carried_sections),
+            vectors=dict(zip(vectors.texts, vectors.vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
         if not for_search:
@@ -173,32 +172,37 @@ class PolicyAssistant:
         return hits
 
     def _question_vectors(self, plan: QueryPlan) -> Any:
-        """The question's and its facets' vectors, in one embedding call; used by the dense search and the learned
-        parts alike (None without a dense channel)."""
+        """The question's and its facets' vectors (one embedding call) and section probabilities, as a ``QuestionReading``
+        for the dense search and the learned parts alike (None without a dense channel)."""
         if self.retriever is None or self.retriever.mode == "bm25":
             return None
         embedder = getattr(getattr(self.retriever, "dense", None), "embedder", None)
         if embedder is None or not plan.search_text.strip():
             return None
-        return embedder.embed_queries([plan.search_text, *[f for f in plan.facets if f.strip()]])
+        from assistant.learned import QuestionReading
 
-    def _prior(self, vectors: Any, texts: list[str]) -> dict[str, float]:
-        """The learned section model's bonus per section (empty without the model)."""
-        if self.understanding is None or vectors is None:
+        texts = [plan.search_text, *[f for f in plan.facets if f.strip()]]
+        vectors = embedder.embed_queries(texts)
+        if self.understanding is None:
+            return QuestionReading(tuple(texts), vectors)
+        return self.understanding.read(vectors, texts)
+
+    def _prior(self, reading: Any, carried: Sequence[str] = ()) -> dict[str, float]:
+        """The learned bonus per section, the conversation's sections included (empty without the model)."""
+        if self.understanding is None or reading is None:
             return {}
-        return self.understanding.prior(vectors, texts)
+        return self.understanding.prior_of(reading, carried)
 
-    def _not_answered(self, plan: QueryPlan, vectors: Any, topic: bool, far: bool,
+    def _not_answered(self, plan: QueryPlan, reading: Any, topic: bool, far: bool,
                       best_bm25: float, best_dense: float, rule_route: bool = False) -> bool | None:
         """The answerability model's verdict (True: the documents do not answer this), or None without the model."""
         model = self.understanding
-        if model is None or model.answerability is None or vectors is None:
+        if model is None or model.answerability is None or reading is None or reading.probabilities is None:
             return None
         from assistant.learned import retrieval_figures
 
-        probs = model.sections.probabilities(vectors[:1], [plan.search_text])[0]
-        figures = retrieval_figures(best_bm25, best_dense, topic, far, probs, rule_route)
-        probability = model.not_answered(vectors[0], figures, plan.search_text)
+        figures = retrieval_figures(best_bm25, best_dense, topic, far, reading.probabilities[0], rule_route)
+        probability = model.not_answered(reading.vectors[0], figures, plan.search_text)
         return probability is not None and probability >= model.refuse_threshold
 
     def _scope_figures(self, hits: list[ClauseHit]) -> tuple[float, float, bool]:

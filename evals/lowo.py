@@ -147,7 +147,8 @@ def run_lowo(
             assistant.turn_cache.clear()
             after = grade_answers(cases, ask_all(assistant, cases), known_amounts)
             results.append(WriterResult(writer, before, after,
-                                        {"prior_weight": models.prior_weight, "refuse_threshold": models.refuse_threshold,
+                                        {"prior_weight": models.prior_weight, "context_weight": models.context_weight,
+                                         "refuse_threshold": models.refuse_threshold,
                                          "training_questions": len(fold.examples)}))
     finally:
         assistant.understanding = saved
@@ -155,16 +156,18 @@ def run_lowo(
     report = LowoReport(results)
     if curve_fractions:
         weight = float(np.median([r.settings["prior_weight"] for r in results]))
-        report.curve = learning_curve(data, [w for w in writers if w not in HAND_TUNED_WRITERS], curve_fractions, weight)
+        context = float(np.median([r.settings["context_weight"] for r in results]))
+        report.curve = learning_curve(data, [w for w in writers if w not in HAND_TUNED_WRITERS], curve_fractions, weight,
+                                      context)
     return report
 
 
 def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float],
-                   weight: float) -> list[tuple[int, float]]:
+                   weight: float, context: float = 0.0) -> list[tuple[int, float]]:
     """Held-out top-1 on retrieved questions against the number of training questions (does more data still help?).
 
     For each writer, the section model is trained on a seeded share of the *other* writers' questions and combined
-    with the fused retrieval score at ``weight`` (the median the folds chose); pooled over the writers. Measured on
+    with the fused retrieval score at ``weight`` and ``context`` (the medians the folds chose); pooled over the writers. Measured on
     the section choice alone (no answer composed), so it runs in minutes.
     """
     from evals.training import RULE_ROUTES, train_section_model
@@ -183,7 +186,7 @@ def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float]
             chosen = sorted(rng.choice(rest, size=max(20, int(round(fraction * len(rest)))), replace=False).tolist())
             model = train_section_model(data.subset(chosen))
             probs = model.probabilities(data.vectors[held], [data.examples[i].search_text for i in held])
-            hits += data.top1_hits(held, probs, weight)
+            hits += data.top1_hits(held, probs, weight, context)
             total += len(held)
             sizes.append(len(chosen))
         points.append((int(np.mean(sizes)) if sizes else 0, hits / max(total, 1)))

