@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from assistant.language import detect_language
 from assistant.lexicon import Lexicon, default_lexicon
 from assistant.structure import looks_structural
 from indexing.numerals import find_amounts_wan
@@ -128,7 +129,7 @@ _INTENT_ONLY_EN = frozenset(
     money amount amounts cap caps maximum max up award awards reward rewards support rmb yuan million year years
     term period duration one off once time one-off one-time annual annually condition conditions requirement
     requirements eligible eligibility apply application applying prepare materials documents clause article item
-    same ok okay yes no not just only still exactly really right correct true""".split()
+    same ok okay yes no not just only still exactly really right correct true valid validity""".split()
 )
 
 # Characters of follow-up questions that ask about the clause just discussed ("这种能补多少，怎么定档",
@@ -193,8 +194,10 @@ def own_topic_tokens(text: str) -> list[str]:
     question and function characters carries no topic either.
     """
     text = _INJECTION_RE.sub(" ", text)
+    # English intent words count only in an English question: a Chinese one keeps its English nouns as before.
+    english = _INTENT_ONLY_EN if detect_language(text) == "en" else frozenset()
     return [t for t in tokenize(text)
-            if t not in _INTENT_ONLY and t not in _INTENT_ONLY_EN and not t.isdigit() and not set(t) <= _FUNCTION_CHARS]
+            if t not in _INTENT_ONLY and t not in english and not t.isdigit() and not set(t) <= _FUNCTION_CHARS]
 
 
 def terse_clause_refs(text: str, max_clause: int) -> list[str]:
@@ -307,7 +310,7 @@ def plan_query(
 
     if plan.intent == "match":
         plan.facets = split_facets(plan.search_text)
-    plan.expansion = lexicon.expand(plan.search_text)
+    plan.expansion = lexicon.expand(plan.search_text, english=detect_language(text) == "en")
     return plan
 
 
