@@ -445,19 +445,20 @@ def _structure(words: _Words, decision: Decision, english: Answer, notice: str) 
         numbered = [c for c in document.chapters if c.number is not None]
         lead.append(f"After the preamble the measure has {len(numbered)} parts and the supplementary provisions, "
                     f"{len(document.clauses)} clauses in all: " + "; ".join(entries) + ". ")
-        inferred = [c.key for c in document.chapters if c.number_inferred]
+        inferred = [str(c.number) for c in document.chapters if c.number_inferred]
         if inferred:
-            lead.append("The headings of parts " + ", ".join(inferred) + " have no number in the text; their numbers "
-                        "are inferred from the order. ")
+            lead.append("The headings of parts " + " and ".join(inferred) + " have no number in the text; their "
+                        "numbers are inferred from the order. ")
     for key in ask.chapters:
         chapter = chapters[key]
         clauses = [kb.section(k) for k in chapter.section_keys if not k.startswith("chapter:")]
         name = words.part(key)
         subject = f"The part about “{ask.topic}” is {name}, which" if ask.topic else _cap(name)
+        has = "have" if name.endswith("provisions") and not ask.topic else "has"
         if not clauses:
-            lead.append(f"{subject} has only body text, no numbered clauses. ")
+            lead.append(f"{subject} {has} only body text, no numbered clauses. ")
         else:
-            lead.append(f"{subject} has {len(clauses)} clauses: " + "; ".join(words.section(s) for s in clauses) + ". ")
+            lead.append(f"{subject} {has} {len(clauses)} clauses: " + "; ".join(words.section(s) for s in clauses) + ". ")
     body: list[str] = []
     quotes = {c.section: c.quote for c in english.citations}
     for key, _ in decision.sections:

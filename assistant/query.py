@@ -76,7 +76,8 @@ _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
                                   r"in force (yet|now|already)|start date of (the|this) (measure|policy)")),
     ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|正式印发|定稿|草案|草稿|最终版|是不是正式|还在征求意见|征求意见阶段|"
                                r"(still|only|just) a draft|\bdraft or (final|official)|(final|official) (version|regulation|text|"
-                               r"measure|policy)? ?or (still )?(a )?draft|officially (issued|published|adopted)")),
+                               r"measure|policy)? ?or (still )?(a )?draft|officially (issued|published|adopted)|"
+                               r"\bis (this|it|the (measure|policy|document)) (still |only |just )?(a |the )?(draft|final)\b")),
     ("meta-basis", re.compile(r"依据|根据(哪|什么)|上位|上级文件|出台背景|制定依据|(出台|制定|发布)[^，。？?]{0,8}(目的|为了什么|为什么)|"
                               r"(目的|宗旨)是什么|为什么(要)?[^，。？?]{0,4}(出台|制定)|"
                               # "跟文旅部那个意见/省里的行动计划什么关系": the documents the preamble names
