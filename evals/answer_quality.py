@@ -27,7 +27,8 @@ from assistant.detail import asked_detail, mentions_detail
 from assistant.explain import is_function_word
 from indexing.tokenize_zh import tokenize
 
-_SENTENCE_END_RE = re.compile(r"[。！？!?\n]|\.(?=\s|$)")   # an English full stop ends a sentence too
+# An English full stop ends a sentence too (not the one of "etc.", "e.g.", "i.e.", "No.").
+_SENTENCE_END_RE = re.compile(r"[。！？!?\n]|(?<!etc)(?<!e\.g)(?<!i\.e)(?<!No)\.(?=\s|$)")
 _QUOTED_RE = re.compile(r"[“\"]([^”\"]+)[”\"]")
 _MATCH_LINE = "匹配依据"
 _CONDITION_LINES = ("申请条件", "需要确认")
