@@ -157,7 +157,7 @@ def _detail_sentence(words: _Words, detail: Detail, section: Section, awards: Se
         if terms:
             return f"Under {name}, {words.award(terms[0])}."
         if once:
-            return f"{_cap(name)} gives a one-off award ({words.award(once[0])}); the text sets no number of years."
+            return f"Under {name}, {words.award(once[0])}: it is paid once, and the text sets no number of years."
         if yearly:
             return (f"{_cap(name)} gives its {words.kind(yearly[0])} every year ({words.award(yearly[0])}); "
                     "the text does not say for how many years.")
@@ -240,10 +240,15 @@ def _meta_sentence(words: _Words, plan: QueryPlan, section: Section, quote: str)
     if plan.intent == "meta-interpret" and section.kind == "clause":
         who = doc.interpreter or meta.interpreter
         return f"Under {name}, {who} is responsible for interpreting the measure: {quoted}"
+    if plan.intent == "meta-validity" and section.kind == "clause" and doc.validity:
+        blank = ", which the text leaves blank" if not meta.effective_date else ""
+        return f"Under {name}, the measure is {doc.validity} from its effective date{blank}: {quoted}"
     if plan.intent in ("meta-validity", "meta-effective") and section.kind == "clause":
-        blank = " The text leaves the effective date blank." if not meta.effective_date else ""
-        valid = f" The measure is {doc.validity} from that date." if doc.validity else ""
-        return f"{_cap(name)} reads {quoted}{blank}{valid}"
+        english = doc.clauses.get(section.key, "")
+        said = f" (“{english}”)" if english and section.title in quote else ""
+        if not meta.effective_date:
+            return f"The text leaves the effective date blank: {name} reads {quoted}{said}"
+        return f"Under {name}, the measure takes effect on {meta.effective_date}: {quoted}{said}"
     if section.kind == "preamble":
         named = [d for d in meta.linked if any(n in section.text for n in d.names)]
         if named:
@@ -406,7 +411,7 @@ def _refusal(words: _Words, decision: Decision, english: Answer, notice: str) ->
     kb = words.kb
     topic = decision.scope_topic
     topic_en = words.table.scope_topics.get(topic.name) if topic is not None else None
-    about = f" about {topic_en.name}" if topic_en is not None else (f" about “{topic.name}”" if topic else "")
+    about = f" about {topic_en.name}" if topic_en is not None else (f" about “{topic.name}”" if topic else " about this")
     if decision.refusal_reason == "lacks-detail" and decision.nearest:
         nearest = words.section(kb.section(decision.nearest[0][0]))
         lines = [f"The documents do not cover this: the {words.measure()} does not say what you asked. The nearest is "
@@ -421,7 +426,7 @@ def _refusal(words: _Words, decision: Decision, english: Answer, notice: str) ->
         lines.append(f"\nPossibly related (for reference only, not an answer to your question): {names}.")
     lines.append(f"{NOTE_PREFIX}{notice}")
     english.text = "\n".join(lines)
-    english.reply = f"The {words.measure()} does not cover this{about}; please ask the competent department."
+    english.reply = f"The {words.measure()} says nothing{about}; please ask the competent department."
     return english
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from assistant.language import detect_language
+from assistant.language import Lang, detect_language
 from assistant.lexicon import Lexicon, default_lexicon
 from assistant.structure import looks_structural
 from indexing.numerals import find_amounts_wan
@@ -170,6 +170,7 @@ class QueryPlan:
     excluded_sections: list[str] = field(default_factory=list)  # "还有别的吗": sections already given
     ordinal: int | None = None
     followup: str = ""  # "", "anaphora", "ordinal", "ellipsis", "bare"
+    lang: Lang = "zh"   # the turn's own language (assistant.language); the answer's is the conversation's
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,8 @@ def plan_query(
 
     if plan.intent == "match":
         plan.facets = split_facets(plan.search_text)
-    plan.expansion = lexicon.expand(plan.search_text, english=detect_language(text) == "en")
+    plan.lang = detect_language(text)
+    plan.expansion = lexicon.expand(plan.search_text, english=plan.lang == "en")
     return plan
 
 

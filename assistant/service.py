@@ -343,6 +343,9 @@ class PolicyAssistant:
         verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense)
         if verdict is None:
             verdict = topic is not None or far
+        # The model has seen few English questions: one that matched no word of the text or the lexicon's English column
+        # and is far on the dense channel too is not about these documents, whatever the model says.
+        verdict = verdict or (plan.lang == "en" and far and best_bm25 == 0.0)
         if verdict:
             # Without the model a refusal always has a topic or is too far; "lacks-detail" is the model's alone.
             reason = f"topic:{topic.name}" if topic is not None else "too-far" if far else "lacks-detail"

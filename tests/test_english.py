@@ -178,6 +178,13 @@ def test_english_out_of_scope_question_is_declined_first_in_english(assistant):
     assert "draft for comment" in answer.notices[0]
 
 
+@pytest.mark.parametrize("question", ["What's the weather in Shenzhen tomorrow?", "Where can I buy a cheap phone?",
+                                      "How do I renew my passport?"])
+def test_english_questions_about_nothing_in_the_documents_are_declined(assistant, question):
+    answer = assistant.ask([question])
+    assert answer.refused and answer.lang == "en" and answer.text.startswith("The documents do not cover this")
+
+
 def test_english_questions_about_the_measure_itself(assistant, knowledge):
     doc = english_table().document(knowledge.primary.meta.id)
     interpret = assistant.ask(["Who interprets this measure?"])
