@@ -3,7 +3,8 @@
 The JSON shape is shared by ``ask --json``, ``ask --jsonl``, ``POST /api/ask`` and the eval runner:
 ``{"id", "question", "rewritten_question", "answer", "citations": [...], "caps": [...], "refused",
 "notices", "latency_ms"}`` plus ``"clarify"`` (or null), ``"expansion"``, ``"nearest"``, ``"intent"``,
-``"retrieved"`` and ``"error"`` (null unless the question was rejected).
+``"retrieved"``, ``"lang"`` (``"zh"`` or ``"en"``: the language of the question and of the answer) and ``"error"``
+(null unless the question was rejected).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.language import Lang
 from indexing.caps import Award
 
 
@@ -81,6 +83,7 @@ class Answer:
     reply: str = ""             # the short 标准答复 a hotline agent can read out
     llm_used: bool = False
     refusal_reason: str | None = None   # "topic:<name>" (out-of-scope lexicon) or "too-far" (scores below thresholds)
+    lang: Lang = "zh"           # the question's language, and the answer's (assistant.language)
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -103,12 +106,15 @@ class Answer:
             "reply": self.reply,
             "llm_used": self.llm_used,
             "refusal_reason": self.refusal_reason,
+            "lang": self.lang,
             "error": self.error,
         }
 
 
 def error_answer(question: str, message: str, id: str | None = None) -> dict[str, Any]:
-    """The contract's shape for a rejected input (empty, too long, malformed line)."""
+    """The contract's shape for a rejected input (empty, too long, malformed line); the message is Chinese."""
+    from assistant.language import detect_language
+
     return {
         "id": id,
         "question": question,
@@ -127,5 +133,6 @@ def error_answer(question: str, message: str, id: str | None = None) -> dict[str
         "linked": [],
         "reply": "",
         "llm_used": False,
+        "lang": detect_language(question) if isinstance(question, str) else "zh",
         "error": message,
     }

@@ -22,14 +22,27 @@ _DETAIL_RES: tuple[tuple[Detail, re.Pattern[str]], ...] = (
     ("prepare", re.compile(r"材料|准备什么|准备哪些|要准备|提交什么|怎么申请|如何申请|怎么申报|如何申报|流程")),
     ("amount", re.compile(r"多少|钱|金额|上限|最高|最多|额度|补贴|资助|奖励|给多少|封顶")),
 )
-# Words that show a sentence states that detail (used by the answer-quality check too).
+# The same details asked in English ("How many years?", "What are the conditions?"), same order. Lower-case text.
+_DETAIL_RES_EN: tuple[tuple[Detail, re.Pattern[str]], ...] = (
+    ("term", re.compile(r"how long|how many years|\bterm\b|duration|\bperiod\b|one-off|one-time|\bonce\b|"
+                        r"per year|every year|each year|annual|multi-year|instal?lments?")),
+    ("conditions", re.compile(r"\bconditions?\b|requirements?|\brequired?\b|criteria|eligib|qualif|threshold")),
+    ("basis", re.compile(r"legal basis|\bbasis\b|based on|according to (which|what)|which (document|regulation|rule)")),
+    ("who", re.compile(r"who (can|may|could|is able to|is eligible to) (apply|get|receive)|who (applies|qualifies)|"
+                       r"which (companies|enterprises|organi[sz]ations|entities|applicants)|\bindividuals?\b")),
+    ("prepare", re.compile(r"materials|paperwork|what (documents|papers)|(prepare|submit)\b|how (do|can|should) (i|we) apply|"
+                           r"how to apply|application (process|procedure)|\bprocedure\b")),
+    ("amount", re.compile(r"how much|amount|\bcaps?\b|maximum|\bmax\b|up to|funding|subsid|grant|money|\bawards?\b|"
+                          r"rewards?|\brmb\b|yuan")),
+)
+# Words that show a sentence states that detail (used by the answer-quality check too), Chinese and English.
 DETAIL_MARKERS: dict[Detail, tuple[str, ...]] = {
-    "term": ("期限", "年限", "一次性", "每年", "年"),
-    "amount": ("万元", "金额"),
-    "conditions": ("条件",),
-    "basis": ("依据", "按《", "本措施"),
-    "who": ("对象", "面向", "申请"),
-    "prepare": ("准备", "材料"),
+    "term": ("期限", "年限", "一次性", "每年", "年", "year", "one-off"),
+    "amount": ("万元", "金额", "RMB", "states no amount"),
+    "conditions": ("条件", "condition"),
+    "basis": ("依据", "按《", "本措施", "basis", "per the 《"),
+    "who": ("对象", "面向", "申请", "open to", "apply"),
+    "prepare": ("准备", "材料", "prepare", "materials"),
 }
 
 
@@ -40,9 +53,15 @@ def asked_detail(text: str) -> Detail | None:
     says who the company serves, not what the asker wants to know.
     """
     pieces = [p for p in re.split(r"[。！!；;\n]", text) if p.strip()]
-    text = pieces[-1] if pieces else text
+    last = pieces[-1] if pieces else text
     for detail, pattern in _DETAIL_RES:
-        if pattern.search(text):
+        if pattern.search(last):
+            return detail
+    # English sentences also end at a full stop or a question mark ("We run a space. How much?" asks the amount).
+    pieces = [p for p in re.split(r"[。！!；;\n?]|\.(?:\s|$)", text.lower()) if p.strip()]
+    last = pieces[-1] if pieces else text.lower()
+    for detail, pattern in _DETAIL_RES_EN:
+        if pattern.search(last):
             return detail
     return None
 

@@ -2,7 +2,8 @@
 
 A group lists interchangeable ways to say one thing (补贴/资助/奖励/扶持; VR/虚拟现实/头显; MCN/网红机构).
 A question that uses one term is expanded with the group's other terms so that keyword search reaches the
-policy's wording and the clause profiles. Typos are repaired only where the wrong form is not a word.
+policy's wording and the clause profiles. Typos are repaired only where the wrong form is not a word. The English
+column (``[[english]]``) gives English questions the policy's Chinese words.
 """
 
 from __future__ import annotations
@@ -26,9 +27,19 @@ class SynonymGroup:
 
 
 @dataclass(frozen=True)
+class EnglishEntry:
+    """English ways of saying one thing (``terms``) and the policy's Chinese wording for it (``policy``)."""
+
+    terms: tuple[str, ...]
+    policy: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
 class Lexicon:
     groups: tuple[SynonymGroup, ...]
     typos: tuple[tuple[str, str], ...]
+    english: tuple[EnglishEntry, ...] = ()
 
     def repair(self, text: str) -> str:
         """Replace unambiguous typos (动慢 → 动漫) in already-folded text."""
@@ -37,11 +48,13 @@ class Lexicon:
                 text = text.replace(wrong, right)
         return text
 
-    def expand(self, text: str) -> list[str]:
+    def expand(self, text: str, english: bool = False) -> list[str]:
         """Terms to add to a folded question: the other members of every group it mentions.
 
         Args:
             text: the folded question.
+            english: the question is written in English (``assistant.language``): the English column's policy words
+                are added too, first. A Chinese question with a few English words is expanded exactly as before.
 
         Returns:
             New terms (not already in the question), in group order, without duplicates.
@@ -52,6 +65,11 @@ class Lexicon:
                 for term in (group.canonical, *group.terms):
                     if term not in text and term not in added:
                         added.append(term)
+        if english:
+            # An English question: the policy's Chinese words for what it says come first — for keyword search they
+            # are the question's only words that the text contains.
+            translated = [term for entry in self.english if entry.pattern.search(text) for term in entry.policy]
+            added = list(dict.fromkeys([t for t in translated if t not in text] + added))
         return added
 
 
@@ -72,7 +90,16 @@ def read_lexicon(path: Path = SYNONYMS_FILE) -> Lexicon:
         for g in data.get("group", ())
     )
     typos = tuple((fold(t["wrong"]), fold(t["right"])) for t in data.get("typo", ()))
-    return Lexicon(groups, typos)
+    english = tuple(_english_entry([fold(t) for t in e["terms"]], [fold(p) for p in e["policy"]])
+                    for e in data.get("english", ()))
+    return Lexicon(groups, typos, english)
+
+
+def _english_entry(terms: list[str], policy: list[str]) -> EnglishEntry:
+    """Whole-word matching of the English terms, with a plural -s/-es ("incubators", "headsets")."""
+    alternatives = "|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True))
+    pattern = re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?:s|es)?(?![a-z0-9])")
+    return EnglishEntry(tuple(terms), tuple(dict.fromkeys(policy)), pattern)
 
 
 @lru_cache(maxsize=4)

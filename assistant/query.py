@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from assistant.language import Lang, detect_language
 from assistant.lexicon import Lexicon, default_lexicon
 from assistant.structure import looks_structural
 from indexing.numerals import find_amounts_wan
@@ -32,15 +33,20 @@ Intent = Literal[
 # Question words that say "how much money" — general Chinese, not tied to any clause.
 _MONEY_RE = re.compile(
     r"多少钱|多少万|能补多少|补多少|给多少|拿多少|领多少|奖多少|资助多少|最多|最高|上限|封顶|顶格|额度|金额|多少|"
-    r"能补|补贴|补助|资助|奖励|扶持|奖金|钱|万元|万|subsidy|grant|funding|money|how much|cap"
+    r"能补|补贴|补助|资助|奖励|扶持|奖金|钱|万元|万|subsidy|grant|funding|money|how much|cap|"
+    # English beyond the words above: the text is folded to lower case.
+    r"subsidies|\bfund(s|ed|ing)?\b|\bawards?\b|\brewards?\b|maximum|\bmax\b|\bup to\b|\brmb\b|\byuan\b"
 )
-_TERM_RE = re.compile(r"期限|几年|多久|多长时间|年限|连续|每年|一次性|分几次")
+_TERM_RE = re.compile(r"期限|几年|多久|多长时间|年限|连续|每年|一次性|分几次|"
+                      r"how long|how many years|per year|every year|each year|one-off|one-time|\bterm\b|duration")
 _LARGEST_RE = re.compile(
     r"(补|给|资助|奖励|扶持|钱|金额)[^，。？?]{0,6}(最多|最高|最大)的|(最多|最高|最大)的[^，。？?]{0,4}(条款|是哪|有哪|项目)|"
     r"哪(几|些|个)?(条款|条|项|个)?[^，。？?]{0,6}(补|给|拿|资助|奖励)得?(最多|最高)|金额最大|最大的一笔|"
     r"(资助|补贴|金额|上限|钱)[^，。？?]{0,4}(排名|排序)|从高到低|"
     r"(整个|全部|所有|这个|本)(措施|政策|文件)[^，。？?]{0,10}(最多|最高)|(单个|单项|一个)项目[^，。？?]{0,6}(最多|最高)|"
-    r"(最多|最高)(能|可以)?(拿|补|给)[^，。？?]{0,6}(哪几|哪些)"
+    r"(最多|最高)(能|可以)?(拿|补|给)[^，。？?]{0,6}(哪几|哪些)|"
+    r"(which|what) (clauses?|items?|awards?|parts?)[^,.?]{0,20}\b(the )?(most|largest|highest|biggest)\b|"
+    r"\b(largest|highest|biggest) (single )?(award|cap|grant|amount|subsidy)"
 )
 _NUMBER = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百]+)"
 # "Which clauses pay X": a figure or a kind of award (一次性 / 每年 / 追加) with a which-clause question.
@@ -60,34 +66,48 @@ _TERSE_REF_RES = (
 )
 _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     # "什么时候截止" is the measure's end, "什么时候截止申报" an application deadline (out of scope).
-    ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)(?![申报])|到哪年|几年有效")),
-    ("meta-interpret", re.compile(r"解释|谁说了算|以谁的为准|歧义")),
+    ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)(?![申报])|到哪年|几年有效|"
+                                 r"\bvalid\b|validity|\bexpires?\b|(remain|stay)s? in force|how long (is|does|will) "
+                                 r"(it|this|the) (measure |policy )?(last|apply|remain)")),
+    ("meta-interpret", re.compile(r"解释|谁说了算|以谁的为准|歧义|interpret")),
     ("meta-effective", re.compile(r"施行|实施日期|生效|什么时候(开始|实施|执行|起)|哪一?天(开始|实施|起)|起实施|开始实施|执行日期|"
-                                  r"开始算数|什么时候算数|从哪一?天")),
-    ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|正式印发|定稿|草案|草稿|最终版|是不是正式|还在征求意见|征求意见阶段")),
+                                  r"开始算数|什么时候算数|从哪一?天|"
+                                  r"takes? effect|effective date|comes? into (force|effect)|(already|currently|now) in force|"
+                                  r"in force (yet|now|already)|start date of (the|this) (measure|policy)")),
+    ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|正式印发|定稿|草案|草稿|最终版|是不是正式|还在征求意见|征求意见阶段|"
+                               r"(still|only|just) a draft|\bdraft or (final|official)|(final|official) (version|regulation|text|"
+                               r"measure|policy)? ?or (still )?(a )?draft|officially (issued|published|adopted)|"
+                               r"\bis (this|it|the (measure|policy|document)) (still |only |just )?(a |the )?(draft|final)\b")),
     ("meta-basis", re.compile(r"依据|根据(哪|什么)|上位|上级文件|出台背景|制定依据|(出台|制定|发布)[^，。？?]{0,8}(目的|为了什么|为什么)|"
                               r"(目的|宗旨)是什么|为什么(要)?[^，。？?]{0,4}(出台|制定)|"
                               # "跟文旅部那个意见/省里的行动计划什么关系": the documents the preamble names
                               r"(文旅部|文化和旅游部|广东省|省里|省级|国家|市政府|市里)[^，。？?]{0,24}(意见|计划|文件|部署)[^。？?]{0,14}关系|"
-                              r"(意见|行动计划|实施意见|上级文件)[^，。？?]{0,10}(有|啥|什么)?关系")),
+                              r"(意见|行动计划|实施意见|上级文件)[^，。？?]{0,10}(有|啥|什么)?关系|"
+                              r"(measure|policy|document|it|this) (is |was )?based on|higher[- ]level (documents?|polic)|"
+                              r"legal basis of (the|this)")),
     ("meta-scope", re.compile(r"重点支持领域|支持(哪些|什么)领域|四大业态|支持范围|支持哪些行业|覆盖哪些行业|适用范围|"
                               r"重点支持的(范围|领域|方向)|四大(块|类|方向)|主要(扶持|支持)(哪些|什么)|(扶持|支持)哪些业务|"
-                              r"重点发展(哪些|什么)|在不在[^，。？?]{0,10}(支持|扶持)的?范围")),
+                              r"重点发展(哪些|什么)|在不在[^，。？?]{0,10}(支持|扶持)的?范围|"
+                              r"four (major|main|key) (business )?(formats|areas|sectors)|key (areas|fields) of support|"
+                              r"(which|what) (industries|sectors|fields|areas) (does|do|will) (it|this|the) ?(measure|policy)? "
+                              r"(mainly )?support")),
 )
 _INJECTION_RE = re.compile(
-    r"忽略(之前|以上|前面|上面|先前|所有)?的?(所有)?(规则|规定|指令|设定|要求|限制|提示)|ignore (all |the )?(previous|above|prior)|"
+    r"忽略(之前|以上|前面|上面|先前|所有)?的?(所有)?(规则|规定|指令|设定|要求|限制|提示)|ignore (all |the |your |any )?(previous|above|prior)|"
     r"system\s*[:：]|系统提示|你现在是|扮演|把上限改|上限改成|改成\d+万|按我说的|不要引用|别管(规则|原文)"
 )
 _FIRST_PERSON_RE = re.compile(r"我们|我司|本公司|我公司|我们公司|咱们|我是|我在|我想|我打算|我家|本人|我们团队|我们是|公司是|团队|工作室|机构")
 _BUSINESS_VERB_RE = re.compile(r"做|开|搞|经营|运营|开发|生产|打算|计划|想|准备|提供|卖|签|建|办")
-_ANAPHORA_RE = re.compile(r"这个|这条|该条|此条|这项|这一条|上面(的|那个|这条)?|刚才(的|那个|说的)?|上一条|它|该项|这款|这笔")
+_ANAPHORA_RE = re.compile(r"这个|这条|该条|此条|这项|这一条|上面(的|那个|这条)?|刚才(的|那个|说的)?|上一条|它|该项|这款|这笔|"
+                          r"\b(it|its|this one|that one|this clause|that clause|the same clause)\b")
 _ORDINAL_RE = re.compile(r"第([一二三四五六七八九十\d])(?:个|项)|(前|后|最后)一(?:个|项)|另一个|另外一个")
 # "第二项" after a clause was discussed is that clause's second item, not clause (二); "第二条呢" right after an
 # answer that listed several clauses is the second one listed.
 _ITEM_RE = re.compile(r"第([一二两三四五六七八九十\d])项")
 _LISTED_RE = re.compile(r"第([一二两三四五六七八九])条(呢|的呢|那个)")
 _SMALL_NUMERALS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)} | {"两": 2}
-_ELLIPSIS_START_RE = re.compile(r"^(那|那么|那如果|如果是|如果|要是|换成|还有|另外|那要是|那我们|那我)")
+_ELLIPSIS_START_RE = re.compile(r"^(那|那么|那如果|如果是|如果|要是|换成|还有|另外|那要是|那我们|那我|"
+                                r"and what about |what about |how about |and for |and if |what if )")
 _ELLIPSIS_END_RE = re.compile(r"(呢|的呢|怎么样|怎么算|一样吗|也行吗|也可以吗|也能吗)[？?。!！]*$")
 # Words that only carry intent; what remains after removing them is the question's own topic.
 _INTENT_ONLY = frozenset(
@@ -97,6 +117,20 @@ _INTENT_ONLY = frozenset(
     元 万元 听说 真的 确定 吗 吧 对 对吗 是不是 多大 额度 金额 次 年 具体 讲 说 内容 什么 直接 告诉 告诉我 限制
     规则 指令 忽略 前面 之前 所有 以上 设定 提示 system 改成 政府 支持 政策 我能 我们能 能拿 能领 能给 以后 到
     怎么办 咋 咋办 多少钱 补多少 拿多少 最 最多能 最高能 补得 给得 拿得 得 哪些 哪几条 几条 哪几个 哪一条 多 少""".split()
+)
+
+# English words that carry only intent or grammar ("How many years?", "And what's the cap for it?"): a follow-up
+# made of them has no topic of its own. Lower case, as the folded text is.
+_INTENT_ONLY_EN = frozenset(
+    """a an the and or but so then also too again else other is are was were be been being do does did can could may
+    might will would shall should must have has had it its this that these those there here what whats what's which who
+    whom whose when where why how how's many much long often more most less least per every each any some all of to in
+    on at for from by with about as if into under than s please tell me i we our us you your they their he she them
+    get got getting receive given give gives pay paid pays funding fund funds funded subsidy subsidies grant grants
+    money amount amounts cap caps maximum max up award awards reward rewards support rmb yuan million year years
+    term period duration one off once time one-off one-time annual annually condition conditions requirement
+    requirements eligible eligibility apply application applying prepare materials documents clause article item
+    same ok okay yes no not just only still exactly really right correct true valid validity""".split()
 )
 
 # Characters of follow-up questions that ask about the clause just discussed ("这种能补多少，怎么定档",
@@ -136,6 +170,7 @@ class QueryPlan:
     excluded_sections: list[str] = field(default_factory=list)  # "还有别的吗": sections already given
     ordinal: int | None = None
     followup: str = ""  # "", "anaphora", "ordinal", "ellipsis", "bare"
+    lang: Lang = "zh"   # the turn's own language (assistant.language); the answer's is the conversation's
 
 
 @dataclass(frozen=True)
@@ -161,8 +196,10 @@ def own_topic_tokens(text: str) -> list[str]:
     question and function characters carries no topic either.
     """
     text = _INJECTION_RE.sub(" ", text)
+    # English intent words count only in an English question: a Chinese one keeps its English nouns as before.
+    english = _INTENT_ONLY_EN if detect_language(text) == "en" else frozenset()
     return [t for t in tokenize(text)
-            if t not in _INTENT_ONLY and not t.isdigit() and not set(t) <= _FUNCTION_CHARS]
+            if t not in _INTENT_ONLY and t not in english and not t.isdigit() and not set(t) <= _FUNCTION_CHARS]
 
 
 def terse_clause_refs(text: str, max_clause: int) -> list[str]:
@@ -275,7 +312,8 @@ def plan_query(
 
     if plan.intent == "match":
         plan.facets = split_facets(plan.search_text)
-    plan.expansion = lexicon.expand(plan.search_text)
+    plan.lang = detect_language(text)
+    plan.expansion = lexicon.expand(plan.search_text, english=plan.lang == "en")
     return plan
 
 

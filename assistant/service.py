@@ -286,6 +286,9 @@ class PolicyAssistant:
         verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense)
         if verdict is None:
             verdict = topic is not None or far
+        # The model has seen few English questions: one that matched no word of the text or the lexicon's English column
+        # and is far on the dense channel too is not about these documents, whatever the model says.
+        verdict = verdict or (plan.lang == "en" and far and best_bm25 == 0.0)
         if verdict:
             # Without the model a refusal always has a topic or is too far; "lacks-detail" is the model's alone.
             reason = f"topic:{topic.name}" if topic is not None else "too-far" if far else "lacks-detail"
@@ -444,16 +447,28 @@ class PolicyAssistant:
         started = time.perf_counter()
         clean = self.validate_turns(turns)
         last, _ = self._run_turns(clean)
-        answer = compose(self.knowledge, last.plan, last.decision)
+        answer = self._compose(clean, last.plan, last.decision)
         answer.id = id
         answer.retrieved = [self._hit_json(h) for h in self._ranked(last.decision)]
-        if self.phraser is not None and not answer.refused:
+        # English answers stay deterministic templates: the guard reads Chinese amounts and qualifiers.
+        if self.phraser is not None and not answer.refused and answer.lang == "zh":
             from assistant.llm_answer import apply_llm
 
             sections = [self.knowledge.section(c.section) for c in answer.citations]
             retrieved = {h["section"] for h in answer.retrieved} | {c.section for c in answer.citations}
             answer = apply_llm(answer, sections, retrieved, self.phraser, log)
         answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def _compose(self, turns: Sequence[str], plan: QueryPlan, decision: Decision) -> Answer:
+        """The answer in the question's language: Chinese, or the same decision in English templates."""
+        from assistant.language import detect_language
+
+        answer = compose(self.knowledge, plan, decision)
+        if detect_language(turns) == "en":
+            from assistant.compose_en import compose_english
+
+            answer = compose_english(self.knowledge, plan, decision, answer)
         return answer
 
     def match(self, description: str) -> Answer:
@@ -466,7 +481,7 @@ class PolicyAssistant:
 
         plan.facets = split_facets(plan.search_text)
         decision = self._decide(plan)
-        answer = compose(self.knowledge, plan, decision)
+        answer = self._compose([text], plan, decision)
         answer.retrieved = [self._hit_json(h) for h in self._ranked(decision)]
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer

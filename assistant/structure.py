@@ -31,6 +31,14 @@ _TOPIC_RES = (
     re.compile(r"([^，。？?、“”\"]{2,16}?)(?:在|属于|归)哪(?:一|个)?部分"),
 )
 _QUOTED_RE = re.compile(r"[“\"「]([^”\"」]{2,30})[”\"」]")
+# The same questions in English (lower-case text): "what does part 7 cover", "how many parts", "which part covers export".
+_EN_NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split(), start=1)}
+_EN_PART_RE = re.compile(r"\bpart\s+(\d{1,2}|" + "|".join(_EN_NUMBERS) + r")\b")
+_EN_TOC_RE = re.compile(r"how many parts|table of contents|(structure|outline) of (the|this) (measure|policy|document)|"
+                        r"what (are the )?parts|which parts does")
+_EN_PART_CUE_RE = re.compile(r"\bpart\s+\S+\s+(cover|about|include|contain|say|deal|list)|"
+                             r"(clauses|what) (are )?(in|under) part\b|supplementary provisions (cover|include|contain|say)")
+_EN_TOPIC_RE = re.compile(r"which part (covers|is about|deals with|talks about|mentions|concerns) ([^?.,]{2,40})")
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ class StructureAsk:
 
 def looks_structural(text: str) -> bool:
     """A question about parts of the measure (no document needed)."""
-    if _TOC_RE.search(text):
+    if _TOC_RE.search(text) or _EN_TOC_RE.search(text) or _EN_PART_CUE_RE.search(text) or _EN_TOPIC_RE.search(text):
         return True
     if _PART_CUE_RE.search(text) and (_NUMBERED_PART_RE.search(text) or _QUOTED_RE.search(text)
                                      or "附则" in text or re.search(r"(那|这)一?个?部分", text)):
@@ -88,10 +96,20 @@ def find_structure_ask(text: str, document: PolicyDocument) -> StructureAsk | No
             missing.append(numeral)
         elif chapter.key not in chapters:
             chapters.append(chapter.key)
+    for match in _EN_PART_RE.finditer(text):
+        word = match.group(1)
+        number = int(word) if word.isdigit() else _EN_NUMBERS[word]
+        chapter = next((c for c in document.chapters if c.number == number), None)
+        if chapter is None:
+            missing.append(word)
+        elif chapter.key not in chapters:
+            chapters.append(chapter.key)
+    if "supplementary provisions" in text:
+        chapters += [c.key for c in document.chapters if c.key == "附则" and c.key not in chapters]
     for chapter in _chapter_by_title(document, text):
         if chapter.key not in chapters:
             chapters.append(chapter.key)
-    toc = bool(_TOC_RE.search(text))
+    toc = bool(_TOC_RE.search(text) or _EN_TOC_RE.search(text))
     topic = ""
     if not chapters and not toc:
         for pattern in _TOPIC_RES:
@@ -99,6 +117,9 @@ def find_structure_ask(text: str, document: PolicyDocument) -> StructureAsk | No
             if match:
                 topic = match.group(1).strip(" 的")
                 break
+        english = _EN_TOPIC_RE.search(text)
+        if not topic and english:
+            topic = english.group(2).strip()
         if not topic and not missing:
             return None
     return StructureAsk(tuple(chapters), toc or bool(missing), topic, tuple(missing))

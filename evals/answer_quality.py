@@ -13,7 +13,8 @@ applies to:
 * **follow-up detail** — a follow-up (several turns) whose last turn asks a detail (amount, term, conditions,
   basis, who applies, what to prepare; ``assistant.detail``): the first sentence states that detail.
 
-The first sentence ends at the first 。！？!? or line break (a quote's inner full stop ends it too).
+The first sentence ends at the first 。！？!? or line break (a quote's inner full stop ends it too), or at an English
+full stop followed by a space.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from assistant.detail import asked_detail, mentions_detail
 from assistant.explain import is_function_word
 from indexing.tokenize_zh import tokenize
 
-_SENTENCE_END_RE = re.compile(r"[。！？!?\n]")
+# An English full stop ends a sentence too (not the one of "etc.", "e.g.", "i.e.", "No.").
+_SENTENCE_END_RE = re.compile(r"[。！？!?\n]|(?<!etc)(?<!e\.g)(?<!i\.e)(?<!No)\.(?=\s|$)")
 _QUOTED_RE = re.compile(r"[“\"]([^”\"]+)[”\"]")
 _MATCH_LINE = "匹配依据"
 _CONDITION_LINES = ("申请条件", "需要确认")
@@ -61,9 +63,9 @@ def _quoted_on_lines(text: str, labels: Sequence[str]) -> list[str]:
 
 
 def _cap_in(sentence: str, amount: float | None) -> bool:
-    if amount is None:
-        return "未写明" in sentence or "按《" in sentence
-    return f"{amount:g}万元" in sentence
+    if amount is None:   # English answers: "set per the 《…》 (…); this measure states no amount"
+        return "未写明" in sentence or "按《" in sentence or "states no amount" in sentence
+    return f"{amount:g}万元" in sentence   # English answers give it too: "RMB 2 million (200万元)"
 
 
 def is_single_word(condition: str) -> bool:

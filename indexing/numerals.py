@@ -102,6 +102,17 @@ _AMOUNT_RE = re.compile(
 )
 
 
+# English amounts: "RMB 2 million", "5 million yuan", "¥500,000", "CNY 1.5m". Only with a yuan marker: "USD 80
+# million" is not an amount of this measure.
+_EN_SCALE = {"million": 100.0, "mn": 100.0, "m": 100.0, "thousand": 0.1, "k": 0.1, "billion": 100_000.0, "bn": 100_000.0}
+_EN_FIGURE = r"(?P<num>\d[\d,]*(?:\.\d+)?)\s*(?P<scale>million|mn|m|thousand|k|billion|bn)?\b"
+_EN_AMOUNT_RE = re.compile(
+    r"(?:\b(?:rmb|cny)\s*|¥\s*)" + _EN_FIGURE + r"(?:\s*(?:yuan|rmb|cny)\b)?"
+    r"|" + _EN_FIGURE.replace("num>", "num2>").replace("scale>", "scale2>") + r"\s*(?:yuan|rmb|cny)\b",
+    re.IGNORECASE,
+)
+
+
 def _parse_number(token: str) -> float:
     token = token.replace(",", "").replace("，", "")
     if re.fullmatch(r"\d+(?:\.\d+)?", token):
@@ -127,7 +138,8 @@ def _unit_in_wan(unit: str) -> float:
 def find_amounts_wan(text: str) -> list[tuple[float, int, int]]:
     """Find money amounts in free text and convert them to 万元.
 
-    Handles 300万, 300万元, 三百万, 两百万, 3,000,000元, 0.03亿, 一点五亿, 五百万块.
+    Handles 300万, 300万元, 三百万, 两百万, 3,000,000元, 0.03亿, 一点五亿, 五百万块, and in English
+    RMB 3 million, 3 million yuan, ¥3,000,000 (a figure needs a yuan marker: USD or a bare "3 million" is none).
 
     Args:
         text: a question or an answer.
@@ -150,7 +162,23 @@ def find_amounts_wan(text: str) -> list[tuple[float, int, int]]:
         # "3,000,000元" → 300万; "20元" is not an award figure but still an amount.
         wan = round(value * _unit_in_wan(unit), 4)
         found.append((wan, match.start(), match.end()))
-    return found
+    for match in _EN_AMOUNT_RE.finditer(folded):
+        number_text = match.group("num") or match.group("num2")
+        scale = (match.group("scale") or match.group("scale2") or "").lower()
+        value = float(number_text.replace(",", ""))
+        wan = round(value * _EN_SCALE[scale] if scale else value / 10_000, 4)
+        found.append((wan, match.start(), match.end()))
+    return sorted(found, key=lambda item: item[1])
+
+
+def format_rmb(amount_wan: float) -> str:
+    """An amount in 万元 as English readers write it: 200 → RMB 2 million, 50 → RMB 500,000, 1.5 → RMB 15,000."""
+    yuan = round(amount_wan * 10_000, 2)
+    if yuan >= 1_000_000_000:
+        return f"RMB {yuan / 1_000_000_000:g} billion"
+    if yuan >= 1_000_000:
+        return f"RMB {yuan / 1_000_000:g} million"
+    return f"RMB {yuan:,.0f}" if yuan == int(yuan) else f"RMB {yuan:,.2f}"
 
 
 def format_wan(amount_wan: float) -> str:

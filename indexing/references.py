@@ -1,4 +1,4 @@
-"""Clause references in user text: 十六, 16, （十六）, 第十六条, 16条, 第16款 → the key "十六"."""
+"""Clause references in user text: 十六, 16, （十六）, 第十六条, 16条, 第16款, clause (16) → the key "十六"."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ _INLINE_RE = re.compile(
     rf"|（\s*([{_NUM}]+|\d+)\s*）|\(\s*([{_NUM}]+)\s*\)"
     # Bare "十六条"/"16条": not a single numeral character ("上一条生产线", "三条建议"), not after 上/这/哪/每.
     rf"|(?<![\d{_NUM}.上下这那哪每几前后])(\d+|[{_NUM}]{{2,}})\s*(?:条款|条)(?![件例])"
+    # English: "clause 18", "clause (16)", "Article 16", "clause No. 3".
+    r"|(?i:\b(?:clause|article)\s*(?:no\.?\s*)?[(（]?\s*(\d{1,3})\b)"
 )
 
 

@@ -51,13 +51,27 @@ def test_ask_question_cites_clause_and_cap(client):
     assert response.status_code == 200
     answer = response.json()
     for key in ("id", "question", "rewritten_question", "answer", "citations", "caps", "refused", "notices",
-                "latency_ms", "intent", "clarify", "expansion", "nearest", "retrieved", "linked", "reply", "error"):
+                "latency_ms", "intent", "clarify", "expansion", "nearest", "retrieved", "linked", "reply", "lang", "error"):
         assert key in answer
     assert answer["id"] == "q-1" and answer["error"] is None
     assert "十六" in [c["section"] for c in answer["citations"]]
     cap = next(c for c in answer["caps"] if c["clause"] == "十六")
     assert cap["amount_wan"] == 200 and cap["amount_text"] == "最高200万元"
     assert "（十六）" in answer["reply"]
+
+
+def test_ask_in_english_answers_in_english(client):
+    response = client.post("/api/ask", json={"question": "How much funding can a digital creative incubator get?"})
+    assert response.status_code == 200
+    answer = response.json()
+    assert answer["lang"] == "en" and answer["citations"][0]["section"] == "十六"
+    assert answer["answer"].startswith("Under clause (16)") and "RMB 2 million (200万元)" in answer["answer"].split("\n")[0]
+    assert "draft for comment" in answer["notices"][0] and answer["caps"][0]["amount_wan"] == 200
+    follow = client.post("/api/ask", json={"turns": ["How much funding can a digital creative incubator get?",
+                                                     "How many years?"]}).json()
+    assert follow["lang"] == "en" and "3 years" in follow["answer"].split("\n")[0]
+    chinese = client.post("/api/ask", json={"question": "我们做VR头显的，能补多少？"}).json()
+    assert chinese["lang"] == "zh" and "RMB" not in chinese["answer"]
 
 
 def test_ask_turns_follow_up(client):

@@ -160,17 +160,24 @@ def test_cli_ask_json_and_batch(built_home, tmp_path):
     out = subprocess.run([sys.executable, "-m", "assistant", "ask", "孵化器上限", "--json"], capture_output=True,
                          text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout)["citations"][0]["clause"] == "十六"
+    assert json.loads(out.stdout)["citations"][0]["clause"] == "十六" and json.loads(out.stdout)["lang"] == "zh"
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "What is the cap for an incubator?", "--json"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    english = json.loads(out.stdout)
+    assert english["lang"] == "en" and english["citations"][0]["clause"] == "十六" and "RMB 2 million" in english["answer"]
     batch = tmp_path / "batch.jsonl"
     batch.write_text('{"id": "a", "turns": ["孵化器能补多少？", "那动漫的呢？"]}\nnot json\n{"id": "c", "question": ""}\n'
-                     '{"id": "d", "question": "第二十二条"}\n', encoding="utf-8")
+                     '{"id": "d", "question": "第二十二条"}\n'
+                     '{"id": "e", "question": "How much funding can a digital creative incubator get?"}\n', encoding="utf-8")
     out = subprocess.run([sys.executable, "-m", "assistant", "ask", "--jsonl", str(batch)], capture_output=True,
                          text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
-    assert [r["id"] for r in rows] == ["a", "line-2", "c", "d"]
+    assert [r["id"] for r in rows] == ["a", "line-2", "c", "d", "e"]
     assert rows[0]["citations"][0]["clause"] == "十" and rows[1]["error"] and rows[2]["error"]
     assert rows[3]["citations"][0]["clause"] == "二十二"
+    assert [r["lang"] for r in rows] == ["zh", "zh", "zh", "zh", "en"]
+    assert rows[4]["citations"][0]["clause"] == "十六" and "RMB 2 million (200万元)" in rows[4]["answer"]
 
 
 def test_clarifying_question_when_close_clauses_pay_differently(assistant, knowledge):

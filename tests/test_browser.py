@@ -161,6 +161,22 @@ def test_06_script_and_markdown_image_render_as_text(page):
     page.wait_for_function("() => document.querySelectorAll('#pa-chat-view .pa-msg').length === 0")
 
 
+def test_06b_english_question_gets_an_english_answer(page):
+    # after test_06 the chat is a new conversation
+    ask(page, "How much funding can a digital creative incubator get?")
+    answer = page.locator(LAST_ANSWER)
+    conclusion = answer.inner_text().split("Details:")[0]
+    assert "Under clause (16)" in conclusion and "RMB 2 million (200万元)" in conclusion
+    assert answer.locator(".pa-chip[data-section='十六']").count() >= 1 and "Clauses cited" in answer.inner_text()
+    answer.locator("details.pa-more > summary").first.click()
+    assert "Original text (原文)" in answer.inner_text()
+    ask(page, "How many years?")
+    assert "3 years" in page.locator(LAST_ANSWER).inner_text()
+    shot(page, "06b-english")
+    page.locator("#pa-new").click()
+    page.wait_for_function("() => document.querySelectorAll('#pa-chat-view .pa-msg').length === 0")
+
+
 def test_07_lookup_desk_ranks_clause_first_with_standard_reply(page):
     page.get_by_role("tab", name="热线查询").click()
     box = page.locator("#pa-search textarea, #pa-search input").first

@@ -227,6 +227,24 @@ def test_unsupported_amount_in_text_or_caps_is_flagged():
     assert s.unsupported_amount_rate == pytest.approx(0.75)
 
 
+def test_english_amounts_are_checked_against_the_cap_table_too():
+    ok = grade(case(), answer(["十六"], text="the funding is up to RMB 2 million (200万元)", caps=[("十六", 200, "最高")]), KNOWN)
+    assert ok.unsupported_amounts == ()
+    bad = grade(case(), answer(["十六"], text="the funding is up to RMB 3 million (200万元)"), KNOWN)
+    assert bad.unsupported_amounts == (300.0,)
+
+
+def test_english_money_answer_leads_with_the_cap():
+    from evals.answer_quality import check_answer
+
+    lead = "Under clause (16) Building digital creative incubators, the funding is up to RMB 2 million (200万元). More."
+    assert check_answer(["How much?"], [(200.0, True)], lead, False).money_lead is True
+    later = "Clause (16) is about incubators. The funding is up to RMB 2 million (200万元)."
+    assert check_answer(["How much?"], [(200.0, True)], later, False).money_lead is False
+    fund = "Under clause (19), the support is set per the 《资助办法》 (…); this measure states no amount."
+    assert check_answer(["How much?"], [(None, True)], fund, False).money_lead is True
+
+
 def test_amount_echoed_from_question_is_unsupported_but_told_apart():
     c = EvalCase("q", ("孵化器能补三百万吗",), ("十六",))
     g = grade(c, answer(["十六"], text="不能按300万元计，最高200万元；另有50万元"), KNOWN)

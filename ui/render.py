@@ -34,6 +34,16 @@ COUNT_LABELS = {
     "chunks": "索引段落合计",
 }
 _CLAUSE_REF_RE = re.compile(r"（([零一二三四五六七八九十百]+)）")
+_EN_CLAUSE_REF_RE = re.compile(r"\b[Cc]lause \((\d{1,3})\)")
+# The chrome of one answer, in the answer's language ("lang" of the JSON contract); the answer text is the service's.
+ANSWER_LABELS: dict[str, dict[str, str]] = {
+    "zh": {"more": "详细依据：原文、上限、条件与准备材料", "cited": "引用条款：", "nearest": "可能相关：",
+           "caps": "资助上限（摘自原文）"},
+    "en": {"more": "Details: original text, caps and conditions", "cited": "Clauses cited:",
+           "nearest": "Possibly related:", "caps": "Caps (the original Chinese wording)"},
+}
+# Lines of an answer that carry the draft notice: "提示：…" (Chinese answers), "Note: …" (English answers).
+_NOTICE_PREFIXES = ("提示：", "Note: ")
 _MD_SPECIAL_RE = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 
 
@@ -145,20 +155,26 @@ def text_block(text: str) -> str:
 
 
 def link_clause_refs(escaped: str, known: Iterable[str]) -> str:
-    """Turn （十六） in already-escaped text into chips, for sections that exist."""
+    """Turn （十六） (and "clause (16)" in English answers) in already-escaped text into chips, for sections that exist."""
+    from indexing.numerals import int_to_chinese
+
     keys = set(known)
 
-    def chip(match: re.Match[str]) -> str:
-        key = match.group(1)
+    def chip(match: re.Match[str], key: str | None = None) -> str:
+        key = key or match.group(1)
         if key not in keys:
             return match.group(0)
         return f'<button type="button" class="pa-ref" data-section="{esc(key)}">{esc(match.group(0))}</button>'
 
-    return _CLAUSE_REF_RE.sub(chip, escaped)
+    def english_chip(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        return chip(match, int_to_chinese(number)) if 0 < number < 10_000 else match.group(0)
+
+    return _EN_CLAUSE_REF_RE.sub(english_chip, _CLAUSE_REF_RE.sub(chip, escaped))
 
 
 # ---- answer pieces --------------------------------------------------------------------------------
-def citation_chips_html(citations: Sequence[JsonDict]) -> str:
+def citation_chips_html(citations: Sequence[JsonDict], heading: str = ANSWER_LABELS["zh"]["cited"]) -> str:
     """One clickable chip per cited section (deduplicated by section, first quote wins)."""
     seen: set[str] = set()
     chips: list[str] = []
@@ -174,7 +190,7 @@ def citation_chips_html(citations: Sequence[JsonDict]) -> str:
         )
     if not chips:
         return ""
-    return '<div class="pa-chips"><span class="pa-chips-label">引用条款：</span>' + "".join(chips) + "</div>"
+    return f'<div class="pa-chips"><span class="pa-chips-label">{esc(heading)}</span>' + "".join(chips) + "</div>"
 
 
 def amount_text(cap: JsonDict) -> str:
@@ -252,7 +268,7 @@ def notices_html(notices: Sequence[str]) -> str:
     return '<ul class="pa-notices">' + "".join(f"<li>{esc(n)}</li>" for n in notices) + "</ul>"
 
 
-def nearest_html(nearest: Sequence[JsonDict]) -> str:
+def nearest_html(nearest: Sequence[JsonDict], heading: str = ANSWER_LABELS["zh"]["nearest"]) -> str:
     """The “可能相关” sections offered with a refusal."""
     chips = []
     for item in nearest:
@@ -265,7 +281,7 @@ def nearest_html(nearest: Sequence[JsonDict]) -> str:
         )
     if not chips:
         return ""
-    return '<div class="pa-chips"><span class="pa-chips-label">可能相关：</span>' + "".join(chips) + "</div>"
+    return f'<div class="pa-chips"><span class="pa-chips-label">{esc(heading)}</span>' + "".join(chips) + "</div>"
 
 
 def feedback_html(index: int, state: str | None) -> str:
@@ -284,14 +300,16 @@ def feedback_html(index: int, state: str | None) -> str:
 def split_answer(text: str, notices: Sequence[str] = ()) -> tuple[str, str]:
     """An answer's conclusion (its first paragraph) and its long form (the rest), without the draft-notice lines.
 
-    ``compose`` writes the conclusion, a blank line, then the cited clauses; the notice line ("提示：…") is dropped
-    from the long form because the chat shows the notice once per conversation, apart from the text.
+    ``compose`` writes the conclusion, a blank line, then the cited clauses; the notice line ("提示：…", in English
+    answers "Note: …") is dropped from the long form because the chat shows the notice once per conversation, apart
+    from the text.
     """
+    def is_notice(line: str) -> bool:
+        return line.startswith(_NOTICE_PREFIXES) and (not notices or any(n in line for n in notices))
+
     lead, _, rest = text.strip().partition("\n\n")
-    kept = [line for line in rest.splitlines()
-            if not (line.startswith("提示：") and (not notices or any(n in line for n in notices)))]
-    lead_lines = [line for line in lead.splitlines()
-                  if not (line.startswith("提示：") and (not notices or any(n in line for n in notices)))]
+    kept = [line for line in rest.splitlines() if not is_notice(line)]
+    lead_lines = [line for line in lead.splitlines() if not is_notice(line)]
     return "\n".join(lead_lines).strip(), "\n".join(kept).strip()
 
 
@@ -319,17 +337,19 @@ def answer_html(answer: JsonDict, text: str | None = None, index: int = 0, feedb
         return (f'<div class="pa-answer pa-streaming"><div class="pa-text">{text_block(lead)}'
                 '<span class="pa-cursor">▍</span></div></div>')
     known = tuple(known_sections)
-    caps = cap_table_html(answer.get("caps") or [])
+    lang = "en" if answer.get("lang") == "en" else "zh"
+    labels = ANSWER_LABELS[lang]
+    caps = cap_table_html(answer.get("caps") or [], caption=labels["caps"])
     more = ""
     if rest or caps:
-        more = (f'<details class="pa-more"><summary>详细依据：原文、上限、条件与准备材料</summary>'
+        more = (f'<details class="pa-more"><summary>{esc(labels["more"])}</summary>'
                 f'<div class="pa-text">{link_clause_refs(text_block(rest), known)}</div>{caps}</details>')
     parts = [
-        f'<div class="pa-answer{" pa-refused" if answer.get("refused") else ""}">',
+        f'<div class="pa-answer{" pa-refused" if answer.get("refused") else ""}" lang="{lang}">',
         f'<div class="pa-answer-main"><div class="pa-text pa-lead">{link_clause_refs(text_block(lead), known)}</div></div>',
         more,
-        citation_chips_html(answer.get("citations") or []),
-        nearest_html(answer.get("nearest") or []) if answer.get("refused") else "",
+        citation_chips_html(answer.get("citations") or [], labels["cited"]),
+        nearest_html(answer.get("nearest") or [], labels["nearest"]) if answer.get("refused") else "",
         clarify_html(answer.get("clarify")),
         notices_html(notices) if show_notice else "",
         feedback_html(index, feedback),

@@ -138,6 +138,6 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) + "\n")
         return 0
     if answer.rewritten_question and answer.rewritten_question != answer.question and len(args.turns) > 1:
-        print(f"（理解为：{answer.rewritten_question}）")
+        print(f"(Understood as: {answer.rewritten_question})" if answer.lang == "en" else f"（理解为：{answer.rewritten_question}）")
     print(answer.text)
     return 0

@@ -1,0 +1,482 @@
+"""English answers to English questions: the Chinese answer's decision, citations and caps, said in English.
+
+Deterministic templates only (an LLM never phrases an English answer). The shape mirrors ``assistant.compose`` and
+``assistant.lead``: the conclusion first — for money, the amount with its qualifier, term and clause ("Under clause
+(16) Building digital creative incubators, the funding is up to RMB 2 million (200万元), for no more than 3
+years.") — then, after a blank line, each cited clause with its Chinese quote (原文) verbatim, its caps, conditions
+and linked documents, and the draft notice. Titles and the cap vocabulary come from the reviewed English table
+(``corpus/i18n/en.toml``); every amount comes from an ``Award`` of the cap table, shown in RMB and in 万元.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Sequence
+
+from assistant.answer import Answer, Clarify, ClarifyOption
+from assistant.compose import Decision, conditions_of
+from assistant.detail import Detail, asked_detail
+from assistant.english_table import DocumentEnglish, EnglishTable, english_table
+from assistant.explain import informative_terms
+from assistant.knowledge import KnowledgeBase
+from assistant.query import QueryPlan
+from indexing.caps import THIS_MEASURE, Award
+from indexing.document import Section
+from indexing.numerals import chinese_to_int, format_rmb, format_wan
+from indexing.tokenize_zh import tokenize
+
+# "Can we apply?", "Is an incubator eligible?": a yes or no first (unless it also asks how much, which, what).
+_YES_NO_RE = re.compile(r"^(can|could|may|is|are|do|does|would|will)\b[^?]*\b(apply|eligible|qualify|get|receive|"
+                        r"covered|supported|funded|count)\b")
+_OPEN_RE = re.compile(r"\b(how|what|which|who|when|where)\b")
+_COMPARE_RE = re.compile(r"\b(higher|more|larger|bigger|less|lower)\b[^?]{0,30}\bthan\b|which [^?]{0,20}\b(more|higher|most)\b")
+_STACKING_RE = re.compile(r"\b(both|combine[sd]?|combining|stack(ed|ing)?|at the same time|together|on top of each other|"
+                          r"twice|in addition to)\b")
+_STATES_CAP_RE = re.compile(r"\b(at most|maximum|max|only|just|capped at)\b")
+STACKING_NOTE = ("The text does not say whether these awards can be combined or received together; the official text "
+                 "and the operating procedures prevail.")
+NOTE_PREFIX = "Note: "
+CLARIFY_QUESTION = "These two clauses have different caps; which one is closer to your case?"
+
+
+class _Words:
+    """The English words of one document: names of sections, parts and linked documents, and the cap vocabulary."""
+
+    def __init__(self, kb: KnowledgeBase, table: EnglishTable) -> None:
+        self.kb = kb
+        self.table = table
+        self.doc: DocumentEnglish = table.document(kb.primary.meta.id)
+
+    # ---- names ------------------------------------------------------------------------------------
+    def title(self) -> str:
+        """The measure: its English title with the Chinese one (the Chinese alone when the table lacks it)."""
+        zh = self.kb.primary.meta.title
+        return f"{self.doc.title} (《{zh}》)" if self.doc.title else f"《{zh}》"
+
+    def part(self, chapter: str | None) -> str:
+        """part 7 “Accelerating the building of the innovation system” / the supplementary provisions."""
+        if chapter is None:
+            return ""
+        title = self.doc.chapters.get(chapter, "")
+        if chapter == "附则":
+            return "the supplementary provisions" if title else "附则"
+        try:
+            number = str(chinese_to_int(chapter))
+        except ValueError:
+            number = chapter
+        zh_title = next((c.title for c in self.kb.primary.document.chapters if c.key == chapter), "")
+        return f"part {number} “{title or zh_title}”"
+
+    def section(self, section: Section) -> str:
+        """clause (16) Building digital creative incubators / part 1 “Key areas of support” / the preamble."""
+        if section.kind == "clause":
+            title = self.doc.clauses.get(section.key) or section.title
+            return f"clause ({section.number}) {title}"
+        if section.kind == "chapter":
+            return self.part(section.chapter)
+        return "the preamble"
+
+    def measure(self) -> str:
+        """The measure by its short name, for sentences that name it in passing."""
+        meta = self.kb.primary.meta
+        return f"{self.doc.short_title} (《{meta.title}》)" if self.doc.short_title else f"《{meta.title}》"
+
+    def short(self, section: Section) -> str:
+        """clause (16) — for a clause whose title is its only sentence, or in lists of numbers."""
+        return f"clause ({section.number})" if section.kind == "clause" else self.section(section)
+
+    def linked(self, doc_id: str | None, zh_title: str) -> str:
+        """the 《深圳市文化产业发展专项资金资助办法》 (Shenzhen Cultural Industry …)."""
+        english = self.doc.linked.get(doc_id or "", "")
+        return f"the 《{zh_title}》 ({english})" if english else f"the 《{zh_title}》"
+
+    def target(self, zh: str) -> str:
+        english = self.doc.targets.get(zh, "")
+        return f"{english} (“{zh}”)" if english else f"“{zh}”"
+
+    # ---- money ------------------------------------------------------------------------------------
+    def amount(self, award: Award) -> str:
+        """RMB 2 million (200万元)."""
+        return f"{format_rmb(award.amount_wan or 0.0)} ({format_wan(award.amount_wan or 0.0)})"
+
+    def kind(self, award: Award) -> str:
+        return self.table.kinds.get(award.kind, award.kind)
+
+    def predicate(self, award: Award, with_basis: bool = True) -> str:
+        """What the award is: up to RMB 2 million (200万元) / a one-off award of up to … / set per the 《…》 …
+        (``with_basis``: name the fund's measures when they, not this measure, set the amount)."""
+        english_basis = self.doc.linked.get(award.basis_doc or "", "")
+        template = self.table.qualifiers.get(award.qualifier, "{amount}")
+        amount = self.amount(award) if award.amount_wan is not None else ""
+        said = template.format(amount=amount, basis=award.basis, basis_en=english_basis or award.basis)
+        if with_basis and award.basis != THIS_MEASURE and award.qualifier not in ("追加", "按资助办法"):
+            said += f", per {self.linked(award.basis_doc, award.basis)}"
+        return said
+
+    def term(self, award: Award) -> str:
+        return self.table.terms.get(award.term, f"(“{award.term}”)") if award.term else ""
+
+    def award(self, award: Award, with_target: bool = False, with_basis: bool = True) -> str:
+        """for <target>, the funding is up to RMB 2 million (200万元), for no more than 3 years."""
+        target = f"for {self.target(award.target)}, " if with_target and award.target else ""
+        term = f", {self.term(award)}" if award.term else ""
+        return f"{target}the {self.kind(award)} is {self.predicate(award, with_basis)}{term}"
+
+    def awards(self, awards: Sequence[Award], with_target: bool | None = None) -> str:
+        with_target = len(awards) > 1 if with_target is None else with_target
+        return "; ".join(self.award(a, with_target) for a in awards)
+
+    def cap_line(self, award: Award) -> str:
+        """One cap record in full: the award, whom it is for and what sets it."""
+        basis = "this measure" if award.basis == THIS_MEASURE else self.linked(award.basis_doc, award.basis)
+        return f"{self.award(award, with_basis=False)} (for: {self.target(award.target)}; basis: {basis})"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def draft_notice_en(kb: KnowledgeBase, table: EnglishTable | None = None) -> str:
+    """The draft notice in English (the text's blank effective date), or that the official text prevails."""
+    table = table or english_table()
+    meta = kb.primary.meta
+    doc = table.document(meta.id)
+    template = table.draft_notice if meta.is_draft else table.final_notice
+    return template.format(title=meta.title, title_en=doc.title or meta.title)
+
+
+# ---- the conclusion ---------------------------------------------------------------------------------
+def _detail_sentence(words: _Words, detail: Detail, section: Section, awards: Sequence[Award],
+                     conditions: Sequence[str]) -> str:
+    name = words.section(section)
+    if detail == "term":
+        terms = [a for a in awards if a.term]
+        once = [a for a in awards if a.qualifier == "一次性最高"]
+        yearly = [a for a in awards if a.qualifier == "每年最高"]
+        if terms:
+            return f"Under {name}, {words.award(terms[0])}."
+        if once:
+            return f"Under {name}, {words.award(once[0])}: it is paid once, and the text sets no number of years."
+        if yearly:
+            return (f"{_cap(name)} gives its {words.kind(yearly[0])} every year ({words.award(yearly[0])}); "
+                    "the text does not say for how many years.")
+        if awards:
+            return f"{_cap(name)} sets no term or number of years ({words.awards(awards)})."
+        return f"{_cap(name)} sets no term and states no amount."
+    if detail == "conditions":
+        if not conditions:
+            return f"{_cap(name)} states no specific conditions; the operating procedures will set them."
+        money = f"; {words.awards(awards)}" if awards else ""
+        return (f"The conditions for {name}, in the text's words: "
+                + "; ".join(words.target(c) for c in conditions) + f"{money}.")
+    if detail == "basis":
+        outside = [a for a in awards if a.basis != THIS_MEASURE]
+        if outside:
+            return (f"The basis of {name} is this measure and {words.linked(outside[0].basis_doc, outside[0].basis)}: "
+                    f"{words.awards(awards)}.")
+        if awards:
+            return f"The basis of {name} is the clause's own text in this measure: {words.awards(awards)}."
+        return f"The basis of {name} is the clause's own text in this measure, which states no amount."
+    if detail == "who":
+        targets = [a.target for a in awards if a.target and a.target != section.title]
+        if targets:
+            return f"{_cap(name)} is open to " + "; ".join(words.target(t) for t in dict.fromkeys(targets)) + "."
+        return f"{_cap(name)} names no separate group of applicants."
+    if detail == "prepare":
+        return (f"{_cap(name)} lists no application materials; the operating procedures and the annual application "
+                "guide will set them.")
+    return _amount_sentence(words, section, awards)
+
+
+def _amount_sentence(words: _Words, section: Section, awards: Sequence[Award], yes: bool = False) -> str:
+    name = words.section(section)
+    if not awards:
+        return f"{_cap(name)} states no amount of funding."
+    return f"{'Yes. ' if yes else ''}Under {name}, {words.awards(awards)}."
+
+
+def _eligibility_sentence(words: _Words, section: Section, conditions: Sequence[str], awards: Sequence[Award]) -> str:
+    condition = f"; the condition the text states is {words.target(conditions[0])}" if conditions else ""
+    money = f"; {words.awards(awards)}" if awards else "; this clause states no amount"
+    return f"You can apply under {words.section(section)}{condition}{money}."
+
+
+def _claims_sentence(words: _Words, plan: QueryPlan, awards: Sequence[Award], section: Section) -> str | None:
+    """An amount the asker mentioned, checked against the table; the asker's own figure is never repeated."""
+    if not plan.claimed_amounts:
+        return None
+    name = words.section(section)
+    figures = [a for a in awards if a.amount_wan is not None]
+    if not figures:
+        if awards:
+            return (f"The amount you mention has no basis in the text: the amount under {name} is "
+                    f"{words.predicate(awards[0])}.")
+        return f"The amount you mention has no basis in the text: {name} states no amount at all."
+    claimed = max(plan.claimed_amounts)
+    asked = set(tokenize(plan.normalized))
+    top = max(figures, key=lambda a: (len(asked & set(tokenize(a.target))), a.amount_wan or 0))
+    cap = top.amount_wan or 0
+    base = (f"; the base funding follows {words.linked(top.basis_doc, top.basis)}, which this measure does not state"
+            if top.qualifier == "追加" else "")
+    caveat = "a cap is not the amount you will receive; the actual amount depends on the assessment."
+    if claimed > cap:
+        return (f"The amount you mention exceeds the cap in the text and cannot be relied on: under {name}, "
+                f"{words.award(top)}{base}.")
+    if claimed == cap:
+        return f"The amount you mention matches the cap under {name} ({words.predicate(top)}){base}; {caveat}"
+    if _STATES_CAP_RE.search(plan.normalized):
+        return (f"Under the text, the cap under {name} is {words.predicate(top)}, higher than the amount you "
+                f"mention{base}; {caveat}")
+    return f"The amount you mention is within the cap under {name} ({words.predicate(top)}){base}; {caveat}"
+
+
+def _meta_sentence(words: _Words, plan: QueryPlan, section: Section, quote: str) -> str:
+    """The measure itself: who interprets it, how long it is valid, when it takes effect, what it rests on."""
+    kb, doc = words.kb, words.doc
+    meta = kb.primary.meta
+    quoted = f"“{quote.rstrip('。；;')}。”"
+    name = words.short(section)
+    if plan.intent == "meta-interpret" and section.kind == "clause":
+        who = doc.interpreter or meta.interpreter
+        return f"Under {name}, {who} is responsible for interpreting the measure: {quoted}"
+    if plan.intent == "meta-validity" and section.kind == "clause" and doc.validity:
+        blank = ", which the text leaves blank" if not meta.effective_date else ""
+        return f"Under {name}, the measure is {doc.validity} from its effective date{blank}: {quoted}"
+    if plan.intent in ("meta-validity", "meta-effective") and section.kind == "clause":
+        english = doc.clauses.get(section.key, "")
+        said = f" (“{english}”)" if english and section.title in quote else ""
+        if not meta.effective_date:
+            return f"The text leaves the effective date blank: {name} reads {quoted}{said}"
+        return f"Under {name}, the measure takes effect on {meta.effective_date}: {quoted}{said}"
+    if section.kind == "preamble":
+        named = [d for d in meta.linked if any(n in section.text for n in d.names)]
+        if named:
+            return ("Under the preamble, the measure is formulated to implement and in the spirit of: "
+                    + "; ".join(words.linked(d.id, d.title) for d in named) + ".")
+        return f"The preamble reads {quoted}" + (f" In English: {doc.preamble}" if doc.preamble else "")
+    if section.kind == "chapter":
+        english = doc.chapter_text.get(section.chapter or "", "")
+        return f"{_cap(words.section(section))} reads {quoted}" + (f" In English: {english}" if english else "")
+    return f"{_cap(name)} reads {quoted}"
+
+
+def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[str, str]) -> str:
+    kb = words.kb
+    keys = [key for key, _ in decision.sections]
+    sections = [kb.section(key) for key in keys]
+    first, awards = sections[0], kb.awards(keys[0])
+    names = [words.section(s) for s in sections]
+
+    def conditions(section: Section) -> list[str]:
+        return conditions_of(section, kb.profiles.get(section.key), kb.awards(section.key))
+
+    def caps_or_none(section: Section, with_target: bool | None = None) -> str:
+        return words.awards(kb.awards(section.key), with_target) or "no amount is stated"
+
+    if plan.intent == "largest":
+        top = kb.primary_caps.max_amount()
+        return (f"Under the text, the largest single cap is {format_rmb(top)} ({format_wan(top)}) (each is an upper "
+                "limit, not what an applicant will receive), in " + "; ".join(names) + ".")
+    if decision.route == "amount-list":
+        return (f"Under the text, {len(keys)} clauses have the cap you ask about: "
+                + "; ".join(f"{n} ({caps_or_none(s)})" for n, s in zip(names, sections, strict=True)) + ".")
+    if decision.route == "awards":
+        stacking = f" {STACKING_NOTE}" if _STACKING_RE.search(plan.normalized) else ""
+        return ("Under the text: " + "; ".join(f"{n}: {caps_or_none(s, False)}"
+                                               for n, s in zip(names, sections, strict=True)) + "." + stacking)
+    claims = _claims_sentence(words, plan, awards, first)
+    if claims:
+        others = [f"{n}: {caps_or_none(s)}" for n, s in zip(names[1:], sections[1:], strict=True)]
+        return claims if not others else claims.rstrip(".") + "; see also " + "; ".join(others) + "."
+    quote = quotes.get(keys[0], "")
+    if decision.route == "meta" or all(s.kind != "clause" for s in sections):
+        return _meta_sentence(words, plan, first, quote)
+    if decision.route == "match":
+        if len(sections) > 1:
+            return (f"From your description, {len(sections)} clauses may apply: " + "; ".join(
+                f"{n} ({caps_or_none(s, False)})" for n, s in zip(names, sections, strict=True)) + ".")
+        return "From your description: " + _eligibility_sentence(words, first, conditions(first), awards)
+    detail = asked_detail(plan.normalized)
+    if detail is not None and detail != "amount":
+        return " ".join(_detail_sentence(words, detail, s, kb.awards(s.key), conditions(s)) for s in sections[:2])
+    text = plan.normalized
+    yes = bool(_YES_NO_RE.search(text)) and not _OPEN_RE.search(text)
+    if plan.money or detail == "amount" or _COMPARE_RE.search(text):
+        if len(sections) == 1:
+            return _amount_sentence(words, first, awards, yes=yes and bool(awards))
+        return "Under the text: " + "; ".join(f"{n}: {caps_or_none(s)}" for n, s in zip(names, sections, strict=True)) + "."
+    if yes and first.kind == "clause":
+        return _eligibility_sentence(words, first, conditions(first), awards)
+    if len(sections) > 1:
+        return f"{len(sections)} clauses are relevant: " + "; ".join(names) + "."
+    if awards:
+        return f"The relevant clause is {names[0]}: {words.awards(awards, with_target=True)}."
+    return f"The relevant clause is {names[0]}: “{quote.rstrip('。；;')}。”"
+
+
+# ---- the whole answer -------------------------------------------------------------------------------
+def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answer: Answer,
+                    table: EnglishTable | None = None) -> Answer:
+    """The English answer for a decision already rendered in Chinese by ``assistant.compose.compose``.
+
+    Args:
+        kb: the corpus.
+        plan: the understood question.
+        decision: the sections to cite (or a refusal).
+        answer: the Chinese answer: its citations, caps, nearest and linked documents are kept as they are.
+        table: the English table (default: ``corpus/i18n/en.toml``).
+
+    Returns:
+        A copy with English ``text``, ``reply``, ``notices`` and ``clarify`` and ``lang="en"``.
+    """
+    words = _Words(kb, table or english_table())
+    notice = draft_notice_en(kb, words.table)
+    english = dataclasses.replace(answer, lang="en", notices=[notice])
+    if decision.refused:
+        return _refusal(words, decision, english, notice)
+    if plan.intent == "meta-status" and not decision.sections:
+        meta = kb.primary.meta
+        status = words.doc.status or meta.status
+        english.text = (f"The {words.title()} is {status} ({meta.status}), not a measure in force: the text leaves its "
+                        "effective date blank (“本措施自2022年 月 日起实施，有效期5年”).\n\n"
+                        "A draft for comment may change when it is officially issued; applications follow the officially "
+                        "issued text and the competent department's annual application guide and operating procedures.\n"
+                        f"{NOTE_PREFIX}{notice}")
+        english.reply = f"The measure is {status}; its effective date is not set yet. The officially issued text prevails."
+        return english
+    if decision.route == "amount-list" and not decision.sections:
+        listing = "; ".join(
+            f"{format_rmb(amount)} ({format_wan(amount)}): " + ", ".join(
+                f"({chinese_to_int(a.clause)})" + (" additional" if a.qualifier == "追加" else "")
+                for a in kb.primary_caps.awards if a.amount_wan == amount)
+            for amount in sorted(kb.primary_caps.amounts(), reverse=True))
+        english.text = ("Under the text, no clause has a cap of the amount you ask about.\n\n"
+                        f"The caps the text states are: {listing} (all are caps, not amounts an applicant will receive; "
+                        "ask about a clause, e.g. “clause 16”, to see its original text).\n"
+                        f"{NOTE_PREFIX}{notice}")
+        english.reply = "No clause of the measure has a cap of that amount."
+        return english
+    if decision.route == "structure" and decision.structure is not None:
+        return _structure(words, decision, english, notice)
+
+    quotes = {c.section: c.quote for c in answer.citations}
+    detail = asked_detail(plan.normalized)
+    brief = (decision.route == "followup" and plan.followup in ("anaphora", "bare", "ordinal") and detail is not None)
+    body: list[str] = []
+    for number, (key, _) in enumerate(decision.sections, start=1):
+        section = kb.section(key)
+        awards = kb.awards(key)
+        prefix = f"{number}. " if len(decision.sections) > 1 else ""
+        part = words.part(section.chapter) if section.kind == "clause" else ""
+        body.append(f"{prefix}{_cap(words.section(section))}" + (f" ({part})" if part else ""))
+        body.append(f"   Original text (原文): “{quotes.get(key, '')}”")
+        if brief:
+            continue
+        if awards:
+            body.extend(f"   Cap: {words.cap_line(award)}" for award in awards)
+        elif section.kind == "clause":
+            body.append("   Amount: this clause states no amount.")
+        conditions = conditions_of(section, kb.profiles.get(key), awards)
+        if conditions:
+            body.append("   Conditions (the text's words): " + "; ".join(words.target(c) for c in conditions))
+        if decision.route == "match":
+            hit = next((h for h in decision.hits if h.section_key == key), None)
+            terms = informative_terms(kb, hit.matched_terms)[:6] if hit is not None and hit.matched_terms else []
+            if terms:
+                body.append("   Matched on: " + ", ".join(f"“{t}”" for t in terms))
+        for linked in kb.linked_documents(section):
+            if not kb.has_document(linked):
+                number_text = f", {linked.doc_number}" if linked.doc_number else ""
+                body.append(f"   This clause relies on {words.linked(linked.id, linked.title)}{number_text}; its full "
+                            "text is not in this assistant's library, so check the original for the exact standard.")
+    lead = [_lead(words, plan, decision, quotes)]
+    if plan.injection:
+        lead.append(" (Your question asked to change the rules or the amounts; that was ignored: amounts come only "
+                    "from the cap table of the original text.)")
+    tail: list[str] = []
+    if answer.clarify is not None:
+        english.clarify = Clarify(CLARIFY_QUESTION, tuple(
+            ClarifyOption(label=_cap(words.section(kb.section(o.clause))), clause=o.clause) for o in answer.clarify.options))
+        tail.append(CLARIFY_QUESTION + " " + " / ".join(o.label for o in english.clarify.options))
+    tail.append(f"{NOTE_PREFIX}{notice}")
+    heading = "Basis:" if brief else "Clauses cited:"
+    english.text = "".join(lead) + "\n\n" + "\n".join([heading, *body, *tail])
+    english.reply = lead[0] + " This measure is a draft for comment; the official text and operating procedures prevail."
+    return english
+
+
+def _refusal(words: _Words, decision: Decision, english: Answer, notice: str) -> Answer:
+    """Not covered, said first; the nearest sections only as "possibly related"."""
+    kb = words.kb
+    topic = decision.scope_topic
+    topic_en = words.table.scope_topics.get(topic.name) if topic is not None else None
+    about = f" about {topic_en.name}" if topic_en is not None else (f" about “{topic.name}”" if topic else " about this")
+    if decision.refusal_reason == "lacks-detail" and decision.nearest:
+        nearest = words.section(kb.section(decision.nearest[0][0]))
+        lines = [f"The documents do not cover this: the {words.measure()} does not say what you asked. The nearest is "
+                 f"{nearest}, which mentions the subject but does not answer this question."]
+    else:
+        lines = [f"The documents do not cover this: the {words.measure()} says nothing{about}, so it cannot answer "
+                 "this question."]
+    if topic_en is not None and topic_en.advice:
+        lines.append(topic_en.advice)
+    if decision.nearest:
+        names = "; ".join(words.section(kb.section(key)) for key, _ in decision.nearest[:2])
+        lines.append(f"\nPossibly related (for reference only, not an answer to your question): {names}.")
+    lines.append(f"{NOTE_PREFIX}{notice}")
+    english.text = "\n".join(lines)
+    english.reply = f"The {words.measure()} says nothing{about}; please ask the competent department."
+    return english
+
+
+def _structure(words: _Words, decision: Decision, english: Answer, notice: str) -> Answer:
+    """A question about the measure's parts: each part's title and its clauses."""
+    kb = words.kb
+    ask = decision.structure
+    assert ask is not None
+    document = kb.primary.document
+    chapters = {c.key: c for c in document.chapters}
+    lead: list[str] = []
+    if ask.missing:
+        lead.append("The measure has no part " + ", ".join(ask.missing) + ". ")
+    if ask.toc:
+        entries = []
+        for chapter in document.chapters:
+            clauses = [kb.section(k) for k in chapter.section_keys if not k.startswith("chapter:")]
+            span = (f"clauses ({clauses[0].number}) to ({clauses[-1].number})" if len(clauses) > 1
+                    else f"clause ({clauses[0].number})" if clauses else "body text only, no numbered clauses")
+            entries.append(f"{words.part(chapter.key)}, {span}")
+        numbered = [c for c in document.chapters if c.number is not None]
+        lead.append(f"After the preamble the measure has {len(numbered)} parts and the supplementary provisions, "
+                    f"{len(document.clauses)} clauses in all: " + "; ".join(entries) + ". ")
+        inferred = [str(c.number) for c in document.chapters if c.number_inferred]
+        if inferred:
+            lead.append("The headings of parts " + " and ".join(inferred) + " have no number in the text; their "
+                        "numbers are inferred from the order. ")
+    for key in ask.chapters:
+        chapter = chapters[key]
+        clauses = [kb.section(k) for k in chapter.section_keys if not k.startswith("chapter:")]
+        name = words.part(key)
+        subject = f"The part about “{ask.topic}” is {name}, which" if ask.topic else _cap(name)
+        has = "have" if name.endswith("provisions") and not ask.topic else "has"
+        if not clauses:
+            lead.append(f"{subject} {has} only body text, no numbered clauses. ")
+        else:
+            lead.append(f"{subject} {has} {len(clauses)} clauses: " + "; ".join(words.section(s) for s in clauses) + ". ")
+    body: list[str] = []
+    quotes = {c.section: c.quote for c in english.citations}
+    for key, _ in decision.sections:
+        section = kb.section(key)
+        body.append(_cap(words.section(section)))
+        body.append(f"   Original text (原文): “{quotes.get(key, '')}”")
+        awards = kb.awards(key)
+        body.extend(f"   Cap: {words.cap_line(a)}" for a in awards)
+        if not awards and section.kind == "clause":
+            body.append("   Amount: this clause states no amount.")
+    conclusion = "".join(lead).strip()
+    tail = f"{NOTE_PREFIX}{notice}"
+    english.text = conclusion + ("\n\n" + "\n".join(["Original text of each clause:", *body, tail]) if body
+                                 else "\n\n" + tail)
+    english.reply = conclusion + " This measure is a draft for comment; the official text and operating procedures prevail."
+    return english
