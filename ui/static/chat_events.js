@@ -1,0 +1,11 @@
+element.addEventListener('click', (event) => {
+  const button = event.target.closest('button');
+  if (!button || !element.contains(button)) return;
+  if (button.dataset.rating) { trigger('rate', {rating: button.dataset.rating, index: Number(button.dataset.index)}); return; }
+  if (button.dataset.option) { trigger('option', {option: button.dataset.option}); return; }
+  if (button.dataset.section) { trigger('chip', {section: button.dataset.section, doc: button.dataset.doc || ''}); }
+});
+watch('value', () => {
+  const chat = element.querySelector('.pa-chat');
+  if (chat) chat.scrollTop = chat.scrollHeight;
+});
