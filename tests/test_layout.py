@@ -189,6 +189,7 @@ def test_every_tab_fits_the_window_with_readable_cap_tables(browser, server, sho
 
         # 热线查询: ranked results, one outline clause opened (（十）, the longest amount), the 上限表 Dataframe
         open_tab(page, "热线查询")
+        page.wait_for_function("() => document.activeElement?.closest('#pa-search')")  # ui/static/focus_search.js
         search = page.locator("#pa-search textarea, #pa-search input").first
         search.fill("孵化器上限")
         search.press("Enter")

@@ -214,8 +214,7 @@ def cap_table_html(caps: Sequence[JsonDict], caption: str = "资助上限（摘�
     body = []
     for row, cap in zip(cap_rows(caps), caps, strict=True):
         cells = []
-        for (key, label), value in zip(CAP_COLUMNS, row, strict=True):
-            # data-label: a narrow screen shows each row as a card whose lines carry the column names
+        for (key, label), value in zip(CAP_COLUMNS, row, strict=True):  # data-label: phones show rows as cards
             if key == "clause" and cap.get("clause"):
                 cells.append(
                     f'<td class="pa-col-clause" data-label="{esc(label)}"><button type="button" class="pa-ref" '

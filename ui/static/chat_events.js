@@ -1,3 +1,5 @@
+// js_on_load of the chat view (ui/tabs/chat.py): clicks inside our HTML become the custom events rate, option and
+// chip; listening on the container survives re-renders. Each new answer scrolls the conversation to its end.
 element.addEventListener('click', (event) => {
   const button = event.target.closest('button');
   if (!button || !element.contains(button)) return;

@@ -106,6 +106,6 @@ def lookup_tab(ctx: TabContext) -> None:
 
     # ---- events ---------------------------------------------------------------------------------
     search_box.submit(lookup, [search_box], [results, reply_box])
-    # focus_search.js is one arrow function (Gradio calls it as is), so that file carries no comment
+    # focus_search.js is a single arrow function that Gradio calls as it is, hence no comment inside that file
     tab.select(None, None, None, js=static_text("focus_search.js"))
     cap_order.change(lambda order: cap_table_rows(kb, order), [cap_order], [cap_table])
