@@ -400,7 +400,7 @@ def test_uploads_are_refused_unless_admin(tmp_path):
 
 # ---- exports and uploads used by the UI -----------------------------------------------------------
 def test_saved_uploads_are_atomic_sanitized_and_not_executable(tmp_path):
-    from ui.app import save_upload_atomically
+    from ui.tabs.admin import save_upload_atomically
 
     source = tmp_path / "src" / "..%2F..%2Fevil name;rm -rf.txt"
     source.parent.mkdir()
@@ -424,7 +424,7 @@ def test_saved_uploads_are_atomic_sanitized_and_not_executable(tmp_path):
 
 def test_match_pdf_export_with_a_system_cjk_font(tmp_path):
     from ui import render
-    from ui.app import find_cjk_font, write_match_pdf
+    from ui.pdf_export import find_cjk_font, write_match_pdf
 
     font = find_cjk_font()
     if font is None:

@@ -60,6 +60,15 @@ def test_the_wheel_holds_the_bundled_corpus(wheel: Path):
 
 
 @pytest.mark.slow
+def test_the_wheel_holds_the_page_stylesheet_scripts_and_tabs(wheel: Path):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    static = {p.relative_to(ROOT).as_posix() for p in (ROOT / "ui" / "static").iterdir() if p.is_file()}
+    assert {"ui/static/app.css", "ui/static/chat_events.js"} <= static
+    assert static <= names, sorted(static - names)
+    assert {"ui/tabs/chat.py", "ui/tabs/match.py", "ui/tabs/lookup.py", "ui/tabs/admin.py"} <= names
+
+
+@pytest.mark.slow
 def test_an_installed_wheel_answers_from_its_own_corpus(wheel: Path, tmp_path: Path):
     target = tmp_path / "site"
     subprocess.run(

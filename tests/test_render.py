@@ -113,6 +113,17 @@ def test_cap_table_columns_and_escaping():
     assert render.cap_rows(caps)[0][:3] == ["（二十三）", caps[0]["amount_text"], "追加"]
 
 
+def test_cap_table_cells_carry_their_column_name_for_the_card_layout():
+    import re
+
+    cap = {"clause": "十六", "amount_wan": 200, "qualifier": "最高", "term": "资助期限不超过3年",
+           "target": "孵化器<和>众创空间", "basis": "本措施", "amount_text": "最高200万元"}
+    out = render.cap_table_html([cap])
+    labels = re.findall(r'<td class="[^"]+" data-label="([^"]*)">', out)
+    assert labels == [label for _, label in render.CAP_COLUMNS]   # one per column, in header order
+    assert 'data-label="对象">孵化器&lt;和&gt;众创空间</td>' in out
+
+
 def test_highlight_uses_raw_offsets_and_escapes_inside_and_outside():
     text = "a<b>给予最高200万元资助，c&d"
     start = text.index("给予")

@@ -230,16 +230,16 @@ def cap_table_html(caps: Sequence[JsonDict], caption: str = "资助上限（摘�
     body = []
     for row, cap in zip(cap_rows(caps), caps, strict=True):
         cells = []
-        for (key, _), value in zip(CAP_COLUMNS, row, strict=True):
+        for (key, label), value in zip(CAP_COLUMNS, row, strict=True):  # data-label: phones show rows as cards
             if key == "clause" and cap.get("clause"):
                 cells.append(
-                    f'<td class="pa-col-clause"><button type="button" class="pa-ref" data-section="{esc(cap.get("clause"))}">'
-                    f"{esc(value)}</button></td>"
+                    f'<td class="pa-col-clause" data-label="{esc(label)}"><button type="button" class="pa-ref" '
+                    f'data-section="{esc(cap.get("clause"))}">{esc(value)}</button></td>'
                 )
             elif key == "amount_text":
-                cells.append(f'<td class="pa-amount">{esc(value)}</td>')
+                cells.append(f'<td class="pa-amount" data-label="{esc(label)}">{esc(value)}</td>')
             else:
-                cells.append(f'<td class="pa-col-{key}">{esc(value)}</td>')
+                cells.append(f'<td class="pa-col-{key}" data-label="{esc(label)}">{esc(value)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (
         f'<table class="pa-caps"><caption>{esc(caption)}</caption>'

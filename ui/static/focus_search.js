@@ -1,0 +1,1 @@
+() => { setTimeout(() => document.querySelector('#pa-search textarea, #pa-search input')?.focus(), 50); }

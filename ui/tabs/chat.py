@@ -1,0 +1,219 @@
+"""The 创业者咨询 tab: the chat (our own HTML, not ``gr.Chatbot``), the clause panel beside it and 👍/👎 with comments.
+
+Answers carry clickable clause chips and, in their long form, a cap table; clicks inside that HTML become custom
+events (``chip``, ``option``, ``rate``) through ``ui/static/chat_events.js``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from ui import render
+from ui.assets import static_text
+from ui.feedback import MAX_COMMENT, FeedbackError
+from ui.gradio_routes import does_work
+from ui.ratelimit import ClientBusy
+from ui.server import NotReady
+from ui.tabs.context import BUSY_MESSAGE, TabContext, bad_input
+
+log = logging.getLogger("policy_assistant.ui")
+
+EXAMPLES: tuple[str, ...] = (
+    "我们是做孵化器的，最多能补多少？",
+    "做直播基地能申请什么支持？",
+    "原创动漫作品获奖有奖励吗？",
+    "这个措施什么时候开始实施？",
+)
+CHAT_PLACEHOLDER = "请描述您的企业或项目，例如“我们是做孵化器的，最多能补多少？”。答复会标注引用的条款，点击条款可查看原文。"
+CLAUSE_PLACEHOLDER = '<p class="pa-muted">点击答复中的条款标签，可在此查看条款原文，引用语句会高亮显示。</p>'
+
+
+def new_conversation() -> dict[str, Any]:
+    """A conversation as the page keeps it: shown messages, the turns sent to the assistant, feedback ids."""
+    return {"messages": [], "turns": [], "feedback": {}}
+
+
+def quotes_for(messages: list[dict[str, Any]], section: str, doc: str | None = None) -> list[dict[str, Any]]:
+    """Citations (else cap sentences) of ``section`` in the latest answer that mentions it."""
+    for message in reversed(messages):
+        answer = message.get("answer") or {}
+        quotes = [c for c in answer.get("citations") or []
+                  if c.get("section") == section and (doc is None or c.get("doc") == doc)]
+        if quotes:
+            return quotes
+        caps = [c for c in answer.get("caps") or [] if c.get("clause") == section]
+        if caps:
+            return caps[:1]
+    return []
+
+
+def chat_tab(ctx: TabContext) -> None:
+    """Lay out the 创业者咨询 tab (inside ``gr.Tabs``) and wire its events."""
+    known = ctx.known_sections
+    store = ctx.feedback
+
+    def chat(conv: dict[str, Any]) -> str:
+        return render.chat_html(conv["messages"], known_sections=known, placeholder=CHAT_PLACEHOLDER)
+
+    @does_work
+    def send(text: str, conv: dict[str, Any], request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        conv = copy.deepcopy(conv) if conv else new_conversation()
+        if not (text or "").strip():
+            yield chat(conv), gr.update(), conv, gr.update()
+            return
+        assistant = ctx.assistant_or_warn()
+        if assistant is None:
+            yield chat(conv), gr.update(), conv, gr.update()
+            return
+        try:
+            question = assistant.validate_question(text)
+        except Exception as exc:  # noqa: BLE001
+            if not bad_input(exc):
+                raise
+            gr.Warning(str(exc))
+            yield chat(conv), gr.update(), conv, gr.update()
+            return
+        conv["messages"].append({"role": "user", "text": question})
+        conv["turns"].append(question)
+        conv["messages"].append({"role": "assistant", "text": "正在检索条款…", "answer": None})
+        yield chat(conv), "", conv, gr.update()
+        try:
+            # holder.answer refuses while the index on disk is damaged, with the same message as /api/ask's 503.
+            answer = ctx.work(request, lambda pa_: pa_.ask(list(conv["turns"])).to_json())
+        except (NotReady, ClientBusy) as exc:
+            conv["messages"].pop()
+            conv["messages"].pop()
+            conv["turns"].pop()
+            gr.Warning(BUSY_MESSAGE if isinstance(exc, ClientBusy) else str(exc))
+            yield chat(conv), text, conv, gr.update()
+            return
+        except Exception as exc:
+            if bad_input(exc):   # e.g. the conversation reached its turn limit: say so, keep the text
+                conv["messages"].pop()
+                conv["messages"].pop()
+                conv["turns"].pop()
+                gr.Warning(f"{exc}请点“新对话”重新开始。")
+                yield chat(conv), text, conv, gr.update()
+                return
+            log.exception("回答失败")
+            answer = {"error": "抱歉，处理这个问题时出错了，请稍后再试或换一种问法。", "answer": ""}
+        full = str(answer.get("answer") or "")
+        if not answer.get("error") and full:
+            for prefix in render.stream_chunks(full):
+                conv["messages"][-1] = {"role": "assistant", "text": prefix, "answer": answer, "final": False}
+                yield chat(conv), gr.update(), conv, gr.update()
+                time.sleep(ctx.config.stream_step)
+        conv["messages"][-1] = {"role": "assistant", "text": None, "answer": answer, "final": True}
+        side: Any = gr.update()
+        citations = answer.get("citations") or []
+        if citations:
+            top, top_doc = str(citations[0].get("section") or ""), citations[0].get("doc")
+            side = ctx.clause_view(top, [c for c in citations if c.get("section") == top and c.get("doc") == top_doc],
+                                   top_doc)
+        yield chat(conv), gr.update(), conv, side
+
+    def on_chip(conv: dict[str, Any], evt: gr.EventData) -> str:
+        section = str(getattr(evt, "section", "") or "")
+        doc = str(getattr(evt, "doc", "") or "") or None
+        if not section:
+            return gr.update()
+        return ctx.clause_view(section, quotes_for((conv or {}).get("messages", []), section, doc), doc)
+
+    @does_work
+    def on_option(conv: dict[str, Any], evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        yield from send(str(getattr(evt, "option", "") or ""), conv, request)
+
+    def on_rate(conv: dict[str, Any], evt: gr.EventData) -> tuple[Any, ...]:
+        conv = copy.deepcopy(conv) if conv else new_conversation()
+        rating = str(getattr(evt, "rating", ""))
+        try:
+            index = int(getattr(evt, "index", -1))
+        except (TypeError, ValueError):
+            index = -1
+        messages = conv["messages"]
+        if rating not in ("up", "down") or not 0 <= index < len(messages) or messages[index].get("role") != "assistant":
+            return chat(conv), conv, gr.update(), None, gr.update()
+        answer = messages[index].get("answer") or {}
+        turns = [m["text"] for m in messages[:index] if m.get("role") == "user"]
+        question = turns[-1] if turns else ""
+        previous = conv["feedback"].get(str(index))
+        if previous:
+            store.set_rating(previous, rating)
+            record_id = previous
+        else:
+            record_id = store.add(rating, question, turns, answer, source="chat")
+            conv["feedback"][str(index)] = record_id
+        messages[index]["feedback"] = rating
+        label = ("👎 哪里不对？补充意见" if rating == "down" else "👍 还有什么建议？") + f"（可选，{MAX_COMMENT} 字以内）"
+        return chat(conv), conv, gr.update(visible=True), record_id, gr.update(label=label, value="")
+
+    def on_comment(record_id: int | None, comment: str) -> tuple[Any, ...]:
+        if record_id and (comment or "").strip():
+            try:
+                store.set_comment(int(record_id), comment.strip())
+            except FeedbackError as exc:   # too long: nothing stored, the text stays in the box to be shortened
+                gr.Warning(f"{exc}意见没有保存。")
+                return gr.update(), record_id
+            gr.Info("已收到您的意见，谢谢！", duration=3)
+        return gr.update(visible=False), None
+
+    # ---- layout ---------------------------------------------------------------------------------
+    with gr.Tab("创业者咨询", id="chat", elem_id="pa-tab-chat"):
+        conv_state = gr.State(new_conversation())
+        feedback_target = gr.State(None)
+        if ctx.draft:
+            gr.HTML(f'<p class="pa-draft">ⓘ {render.esc(render.DRAFT_NOTICE)}</p>', elem_id="pa-draft-notice")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=360):
+                chat_view = gr.HTML(chat(new_conversation()), js_on_load=static_text("chat_events.js"),
+                                    elem_id="pa-chat-view", padding=False, container=True)
+                with gr.Row():
+                    chat_input = gr.Textbox(placeholder="输入问题，回车发送", show_label=False, lines=1,
+                                            max_lines=4, scale=6, autofocus=True, elem_id="pa-chat-input",
+                                            container=False)
+                    send_btn = gr.Button("发送", variant="primary", scale=1, min_width=80, elem_id="pa-send")
+                    new_btn = gr.Button("新对话", variant="secondary", scale=1, min_width=80, elem_id="pa-new")
+                with gr.Column(visible=False, elem_id="pa-fb-box") as fb_box:
+                    fb_comment = gr.Textbox(label=f"补充意见（可选，{MAX_COMMENT} 字以内）", lines=2, max_length=MAX_COMMENT,
+                                            elem_id="pa-fb-comment")
+                    fb_submit = gr.Button("提交意见", size="sm", elem_id="pa-fb-submit")
+                gr.HTML('<span class="pa-muted">示例问题（点击即问）：</span>', padding=False)
+                with gr.Row(elem_classes=["pa-examples"]):
+                    example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+            with gr.Column(scale=2, min_width=300):
+                gr.Markdown("#### 条款原文")
+                clause_panel = gr.HTML(CLAUSE_PLACEHOLDER, js_on_load=static_text("clause_chips.js"),
+                                       elem_id="pa-clause-view", container=True)
+
+    # ---- events ---------------------------------------------------------------------------------
+    chat_outputs = [chat_view, chat_input, conv_state, clause_panel]
+    chat_input.submit(send, [chat_input, conv_state], chat_outputs)
+    send_btn.click(send, [chat_input, conv_state], chat_outputs)
+    for button, question in zip(example_buttons, EXAMPLES, strict=True):
+        button.click(_example_runner(send, question), [conv_state], chat_outputs)
+    new_btn.click(
+        lambda: (chat(new_conversation()), "", new_conversation(), CLAUSE_PLACEHOLDER, gr.update(visible=False)),
+        None, [chat_view, chat_input, conv_state, clause_panel, fb_box],
+    )
+    chat_view.chip(on_chip, [conv_state], [clause_panel])
+    chat_view.option(on_option, [conv_state], chat_outputs)
+    chat_view.rate(on_rate, [conv_state], [chat_view, conv_state, fb_box, feedback_target, fb_comment])
+    fb_submit.click(on_comment, [feedback_target, fb_comment], [fb_box, feedback_target])
+    fb_comment.submit(on_comment, [feedback_target, fb_comment], [fb_box, feedback_target])
+    clause_panel.chip(on_chip, [conv_state], [clause_panel])
+
+
+def _example_runner(send: Any, question: str) -> Any:
+    """An example button's event: ``send`` with the example's text (a work event like ``send`` itself)."""
+
+    @does_work
+    def run(conv: dict[str, Any], request: gr.Request) -> Iterator[tuple[Any, ...]]:
+        yield from send(question, conv, request)
+
+    return run

@@ -1,0 +1,105 @@
+"""What every tab of the page shares: the assistant holder, serve settings, feedback store and per-client limits.
+
+A tab module receives one :class:`TabContext` and nothing else, so what it may touch is visible in its signature.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ui import render
+from ui.ratelimit import ClientSlots
+from ui.server import AssistantHolder, NotReady, ServeConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
+    import gradio as gr
+
+    from assistant.knowledge import KnowledgeBase
+    from ui.feedback import FeedbackStore
+
+BUSY_MESSAGE = "您还有问题正在处理，请等它答完再问。"
+
+
+@dataclass(frozen=True)
+class TabContext:
+    """Shared state of one built page.
+
+    Attributes:
+        holder: the assistant (loading in the background, ready, or refusing while the index is damaged).
+        config: serve settings (admin access, upload limit, streaming pace, per-client concurrency).
+        feedback: where 👍/👎 and comments go.
+        kb: the knowledge base as it was when the page was built (title, draft flag, outline, cap table).
+        slots: how many of one client's questions run at once (the rest are told to wait).
+    """
+
+    holder: AssistantHolder
+    config: ServeConfig
+    feedback: FeedbackStore
+    kb: KnowledgeBase
+    slots: ClientSlots = field(repr=False)
+
+    @classmethod
+    def create(cls, holder: AssistantHolder, config: ServeConfig, feedback: FeedbackStore) -> TabContext:
+        return cls(holder, config, feedback, holder.knowledge, ClientSlots(config.client_concurrency))
+
+    @property
+    def title(self) -> str:
+        return self.kb.primary.meta.title
+
+    @property
+    def draft(self) -> bool:
+        return bool(self.kb.primary.meta.is_draft)
+
+    @property
+    def known_sections(self) -> list[str]:
+        """Section keys of the primary document, so （十六） in an answer becomes a chip."""
+        return [s.key for s in self.kb.primary.document.sections]
+
+    def work(self, request: gr.Request | None, call: Callable[[Any], Any]) -> Any:
+        """``holder.answer(call)`` for the client of ``request``.
+
+        Raises:
+            ClientBusy: the client already has ``client_concurrency`` questions in progress.
+            NotReady: the assistant is loading or its index is damaged.
+        """
+        from ui.api import client_of
+
+        client = client_of(request)
+        with self.slots.hold(client):
+            return self.holder.answer(call, client)
+
+    def assistant_or_warn(self) -> Any | None:
+        """The ready assistant, or None after showing the page a warning that says why not."""
+        import gradio as gr
+
+        try:
+            return self.holder.get()
+        except NotReady as exc:
+            gr.Warning(str(exc))
+            return None
+
+    def clause_view(self, section: str, quotes: list[dict[str, Any]], doc: str | None = None) -> str:
+        """One section's full text with ``quotes`` highlighted; ``doc`` picks another corpus document."""
+        knowledge = self.holder.knowledge
+        try:
+            doc_id = doc if doc and doc != knowledge.primary.meta.id else None
+            view = knowledge.section_view(knowledge.section(section, doc_id), doc_id)
+            is_draft = knowledge.document(doc_id).meta.is_draft
+        except KeyError:
+            return f'<p class="pa-muted">没有找到条款：{render.esc(section)}</p>'
+        return render.clause_html(view, quotes=quotes, draft=is_draft)
+
+
+def bad_input(exc: BaseException) -> bool:
+    """Whether ``exc`` is the assistant's ``BadInput``: a question it will not take, with a Chinese message to show."""
+    return type(exc).__name__ == "BadInput"
+
+
+def export_dir() -> Path:
+    """A fresh folder in the system temp dir (Gradio serves returned files from there via its cache)."""
+    return Path(tempfile.mkdtemp(prefix="policy-assistant-export-"))
