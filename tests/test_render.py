@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ui import render
+from ui.text_markup import Span, highlight, locate_quote
 
 EVIL = '<script>alert(1)</script> ![x](http://evil/x.png) <img src=x onerror=alert(2)> "quoted" & ${x} {{value}}'
 
@@ -128,12 +129,12 @@ def test_highlight_uses_raw_offsets_and_escapes_inside_and_outside():
     text = "a<b>给予最高200万元资助，c&d"
     start = text.index("给予")
     end = start + len("给予最高200万元资助")
-    out = render.highlight(text, [render.Span(start, end)])
+    out = highlight(text, [Span(start, end)])
     assert out == "a&lt;b&gt;<mark>给予最高200万元资助</mark>，c&amp;d"
 
 
 def test_highlight_merges_overlaps_and_clips():
-    out = render.highlight("abcdef", [render.Span(1, 3), render.Span(2, 4), render.Span(5, 99), render.Span(4, 4)])
+    out = highlight("abcdef", [Span(1, 3), Span(2, 4), Span(5, 99), Span(4, 4)])
     assert out == "a<mark>bcd</mark>e<mark>f</mark>"
 
 
@@ -141,11 +142,11 @@ def test_locate_quote_prefers_offsets_then_searches():
     text = "甲。给予最高200万元资助。乙。"
     quote = "给予最高200万元资助。"
     base = 100
-    exact = render.locate_quote(text, quote, base + 2, base + 2 + len(quote), base)
-    assert exact == render.Span(2, 2 + len(quote))
+    exact = locate_quote(text, quote, base + 2, base + 2 + len(quote), base)
+    assert exact == Span(2, 2 + len(quote))
     # wrong offsets: fall back to search
-    assert render.locate_quote(text, quote, 0, 5, base) == render.Span(2, 2 + len(quote))
-    assert render.locate_quote(text, "不存在", None, None, base) is None
+    assert locate_quote(text, quote, 0, 5, base) == Span(2, 2 + len(quote))
+    assert locate_quote(text, "不存在", None, None, base) is None
 
 
 def test_clause_html_with_real_clause_marks_the_quote(knowledge):

@@ -20,6 +20,7 @@ import gradio as gr
 
 from ui import render
 from ui.gradio_routes import does_work
+from ui.ratelimit import client_of
 from ui.sessions import wait_message
 from ui.tabs.context import TabContext, export_dir
 
@@ -90,8 +91,6 @@ def admin_tab(ctx: TabContext) -> None:
 
     @does_work
     def unlock(token: str, request: gr.Request) -> tuple[Any, ...]:
-        from ui.api import client_of
-
         locked = (gr.update(visible=False), gr.update(visible=True), gr.update(), gr.update(), "")
         expected = config.admin_token or ""
         if not expected:

@@ -18,8 +18,8 @@ from ui import render
 from ui.assets import static_text
 from ui.feedback import MAX_COMMENT, FeedbackError
 from ui.gradio_routes import does_work
+from ui.holder import NotReady
 from ui.ratelimit import ClientBusy
-from ui.server import NotReady
 from ui.tabs.context import BUSY_MESSAGE, TabContext, bad_input
 
 log = logging.getLogger("policy_assistant.ui")

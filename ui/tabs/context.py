@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.question_text import BadInput
 from ui import render
-from ui.ratelimit import ClientSlots
-from ui.server import AssistantHolder, NotReady, ServeConfig
+from ui.config import ServeConfig
+from ui.holder import AssistantHolder, NotReady
+from ui.ratelimit import ClientSlots, client_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -67,8 +69,6 @@ class TabContext:
             ClientBusy: the client already has ``client_concurrency`` questions in progress.
             NotReady: the assistant is loading or its index is damaged.
         """
-        from ui.api import client_of
-
         client = client_of(request)
         with self.slots.hold(client):
             return self.holder.answer(call, client)
@@ -97,7 +97,7 @@ class TabContext:
 
 def bad_input(exc: BaseException) -> bool:
     """Whether ``exc`` is the assistant's ``BadInput``: a question it will not take, with a Chinese message to show."""
-    return type(exc).__name__ == "BadInput"
+    return isinstance(exc, BadInput)
 
 
 def export_dir() -> Path:

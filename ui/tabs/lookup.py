@@ -11,8 +11,8 @@ import gradio as gr
 from ui import render
 from ui.assets import static_text
 from ui.gradio_routes import does_work
+from ui.holder import NotReady
 from ui.ratelimit import ClientBusy
-from ui.server import NotReady
 from ui.tabs.context import BUSY_MESSAGE, TabContext, bad_input
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,10 +26,8 @@ SEARCH_PROMPT = '<p class="pa-muted">请输入条款编号、金额问题或关�
 
 def cap_table_rows(kb: KnowledgeBase, order: str = "clause") -> list[list[Any]]:
     """The full cap table for the Dataframe, in clause order or by amount (largest first)."""
-    from ui.api import primary_awards
-
     rows = []
-    for a in primary_awards(kb, order):
+    for a in kb.primary_awards(order):
         amount = a.amount_wan if a.amount_wan is None or not float(a.amount_wan).is_integer() else int(a.amount_wan)
         rows.append([f"（{a.clause}）", amount, a.amount_text, a.qualifier, a.term, a.target, a.basis])
     return rows

@@ -11,9 +11,9 @@ import gradio as gr
 from ui import render
 from ui.assets import static_text
 from ui.gradio_routes import does_work
+from ui.holder import NotReady
 from ui.pdf_export import find_cjk_font, write_match_pdf
 from ui.ratelimit import ClientBusy
-from ui.server import NotReady
 from ui.tabs.context import BUSY_MESSAGE, TabContext, bad_input, export_dir
 
 log = logging.getLogger("policy_assistant.ui")
