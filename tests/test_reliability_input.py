@@ -235,7 +235,10 @@ def test_prompt_injection_leaves_the_amounts_of_the_cap_table(client, cap_table,
     assert_amounts_from_table(answer, cap_table)
     assert "1000万" not in answer["answer"] and "10000万" not in answer["answer"]
     if len(turns) == 1:
-        assert "已忽略" in answer["answer"]                 # the user is told the instruction was ignored
+        # The user is told the instruction was ignored, in the answer's language (a mostly-English question is
+        # answered in English: assistant/language.py).
+        ignored = {"zh": "已忽略", "en": "that was ignored"}[answer["lang"]]
+        assert ignored in answer["answer"]
         assert [c["amount_wan"] for c in answer["caps"] if c["clause"] == "十六"] == [200]
 
 
