@@ -13,16 +13,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from ui_fixtures import CHROMIUM, LAUNCH_ARGS, STEP_TIMEOUT, ask
 
 pytest_plugins = ("ui_fixtures",)  # the session fixtures: built_home, server
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "artifacts" / "screenshots"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-STEP_TIMEOUT = 60_000
 LAST_ANSWER = "#pa-chat-view .pa-msg.pa-assistant >> nth=-1"
 
 
@@ -62,17 +59,6 @@ def _is_local(url: str) -> bool:
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def ask(page, question: str) -> None:
-    before = page.locator("#pa-chat-view .pa-feedback").count()
-    box = page.locator("#pa-chat-input textarea, #pa-chat-input input").first
-    box.fill(question)
-    box.press("Enter")
-    # the 👍/👎 row appears once the streamed answer is final
-    page.wait_for_function(
-        "n => document.querySelectorAll('#pa-chat-view .pa-feedback').length > n", arg=before, timeout=STEP_TIMEOUT
-    )
 
 
 def test_01_page_has_the_tabs_and_the_draft_notice(page):

@@ -13,14 +13,11 @@ import os
 from pathlib import Path
 
 import pytest
+from ui_fixtures import CHROMIUM, LAUNCH_ARGS, STEP_TIMEOUT, ask
 
 pytest_plugins = ("ui_fixtures",)  # the session fixtures: built_home, server
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-STEP_TIMEOUT = 60_000
 SIZES = [(390, 844), (1366, 768), (1920, 1080)]
 MIN_COLUMN_PX = 40   # three CJK characters of the tables' 0.82em text, plus padding
 TABS = ("创业者咨询", "政策匹配", "热线查询", "管理")
@@ -106,16 +103,6 @@ def open_tab(page, name: str) -> None:
     tab = page.get_by_role("tab", name=name)
     assert tab.is_visible(), f"tab {name} is not in the tab bar at {page.viewport_size['width']}px"
     tab.click()
-
-
-def ask(page, question: str) -> None:
-    before = page.locator("#pa-chat-view .pa-feedback").count()
-    box = page.locator("#pa-chat-input textarea").first
-    box.fill(question)
-    box.press("Enter")
-    page.wait_for_function(
-        "n => document.querySelectorAll('#pa-chat-view .pa-feedback').length > n", arg=before, timeout=STEP_TIMEOUT
-    )
 
 
 def assert_tables_readable(page, root: str, at_least: int = 1) -> None:

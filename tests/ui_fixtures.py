@@ -143,3 +143,22 @@ def server(built_home: Path) -> RunningServer:
         yield running
     finally:
         stop_server(running)
+
+
+# ---- browser helpers shared by test_browser.py and test_layout.py -------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STEP_TIMEOUT = 60_000
+
+
+def ask(page, question: str) -> None:
+    """Type ``question`` into the chat and wait until its answer is final."""
+    before = page.locator("#pa-chat-view .pa-feedback").count()
+    box = page.locator("#pa-chat-input textarea, #pa-chat-input input").first
+    box.fill(question)
+    box.press("Enter")
+    # the 👍/👎 row appears once the streamed answer is final
+    page.wait_for_function(
+        "n => document.querySelectorAll('#pa-chat-view .pa-feedback').length > n", arg=before, timeout=STEP_TIMEOUT
+    )
