@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from indexing.caps import Award, CapTable, extract_awards
@@ -46,6 +47,11 @@ class KnowledgeBase:
         }
         self._by_id = {doc.meta.id: doc for doc in documents}
         self._titles = frozenset(doc.meta.title for doc in documents)
+
+    @cached_property
+    def documents_text(self) -> str:
+        """Every section's text of every document, joined (what "does the text contain this word" looks in)."""
+        return "\n".join(s.text for doc in self.documents for s in doc.document.sections)
 
     @property
     def primary_caps(self) -> CapTable:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_FORMAT = 5
+MODEL_FORMAT = 6
 MODELS_DIR = Path(__file__).resolve().parent.parent / "corpus" / "models"
 DEFAULT_MODELS_FILE = MODELS_DIR / "understanding.npz"
 
@@ -34,6 +34,9 @@ ANSWERABILITY_FEATURES: tuple[str, ...] = (
     "p_max",            # the section model's highest probability
     "p_entropy",        # entropy of the section model's distribution (nats)
     "rule_route",       # 1 when a rule chose the section (a clause number, a follow-up, the measure itself)
+    "cover_section",    # share of the question's topic words found in the best section (``assistant/coverage.py``)
+    "cover_documents",  # share found anywhere in the documents
+    "uncovered",        # how many are found nowhere, /5
 )
 
 
@@ -142,14 +145,15 @@ class AnswerabilityModel:
 
 def retrieval_figures(
     best_bm25: float, best_dense: float, topic: bool, too_far: bool, probabilities: Sequence[float] | np.ndarray,
-    rule_route: bool = False,
+    rule_route: bool = False, coverage: Sequence[float] = (1.0, 1.0, 0.0),
 ) -> np.ndarray:
-    """The answerability model's figures for one question, in ``ANSWERABILITY_FEATURES`` order."""
+    """The answerability model's figures for one question, in ``ANSWERABILITY_FEATURES`` order (``coverage`` is
+    ``WordCoverage.figures()``)."""
     p = np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0)
     entropy = float(-(p * np.log(p)).sum()) if p.size else 0.0
     return np.array(
         [best_bm25 / 10.0, best_dense, float(topic), float(too_far), float(p.max()) if p.size else 0.0, entropy,
-         float(rule_route)],
+         float(rule_route), *coverage],
         dtype=np.float32,
     )
 

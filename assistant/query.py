@@ -189,6 +189,11 @@ def normalize(text: str, lexicon: Lexicon | None = None) -> str:
     return lexicon.repair(folded)
 
 
+def is_english_intent_word(token: str) -> bool:
+    """An English word that carries only intent or grammar ("cap", "how", "much"), whatever the question's language."""
+    return token.isascii() and token.lower() in _INTENT_ONLY_EN
+
+
 def own_topic_tokens(text: str) -> list[str]:
     """Content tokens of a question once intent-only words are removed (empty for "钱呢", "有期限吗").
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, Clarify, ClarifyOption
 from assistant.compose import Decision, compose, section_name
+from assistant.coverage import WordCoverage, word_coverage
 from assistant.knowledge import KnowledgeBase
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
@@ -194,16 +195,23 @@ class PolicyAssistant:
         return self.understanding.prior_of(reading, carried)
 
     def _not_answered(self, plan: QueryPlan, reading: Any, topic: bool, far: bool,
-                      best_bm25: float, best_dense: float, rule_route: bool = False) -> bool | None:
+                      best_bm25: float, best_dense: float, best_section: str, rule_route: bool = False) -> bool | None:
         """The answerability model's verdict (True: the documents do not answer this), or None without the model."""
         model = self.understanding
         if model is None or model.answerability is None or reading is None or reading.probabilities is None:
             return None
         from assistant.learned import retrieval_figures
 
-        figures = retrieval_figures(best_bm25, best_dense, topic, far, reading.probabilities[0], rule_route)
+        coverage = self.word_coverage(plan, best_section)
+        figures = retrieval_figures(best_bm25, best_dense, topic, far, reading.probabilities[0], rule_route,
+                                    coverage.figures())
         probability = model.not_answered(reading.vectors[0], figures, plan.search_text)
         return probability is not None and probability >= model.refuse_threshold
+
+    def word_coverage(self, plan: QueryPlan, section_key: str) -> WordCoverage:
+        """How much of the question's topic words ``section_key`` and the documents contain (``assistant/coverage.py``)."""
+        section = next((s for s in self.knowledge.primary.document.sections if s.key == section_key), None)
+        return word_coverage(plan.search_text, section.text if section else "", self.knowledge.documents_text)
 
     def _scope_figures(self, hits: list[ClauseHit]) -> tuple[float, float, bool]:
         """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds.
@@ -227,7 +235,8 @@ class PolicyAssistant:
             return decision
         best_bm25, best_dense, far = self._scope_figures(decision.hits)
         topic = out_of_scope_topic(plan.normalized)
-        if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, rule_route=True):
+        if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, decision.sections[0][0],
+                                  rule_route=True):
             return decision
         nearest = [(key, 1.0) for key, _ in decision.sections[:3]]
         return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=decision.hits,
@@ -283,7 +292,7 @@ class PolicyAssistant:
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
-        verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense)
+        verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, best.section_key)
         if verdict is None:
             verdict = topic is not None or far
         # The model has seen few English questions: one that matched no word of the text or the lexicon's English column

@@ -177,13 +177,30 @@ def test_section_probabilities_are_computed_once_per_question(assistant, monkeyp
     assert len(sections.calls) == 1
 
 
-def test_refuse_threshold_stops_at_the_first_shortfall():
+def _threshold_data(labels: list[int]) -> training.TrainingData:
     examples = [training.Example(str(i), "w", "q", (), (), must_refuse=bool(r), route="retrieval", fused={})
-                for i, r in enumerate([1, 1, 0, 1, 0, 0])]
-    data = training.TrainingData(examples, np.zeros((6, 2)), ("一",), [], np.zeros((0, 2)))
-    scores = np.array([0.95, 0.9, 0.8, 0.7, 0.3, 0.1])
-    # 0.95 and 0.9 are right; at 0.8 one in three is wrong (precision 0.67 < 0.95): stop there.
-    assert training.choose_refuse_threshold(data, scores) == pytest.approx(0.81)
+                for i, r in enumerate(labels)]
+    return training.TrainingData(examples, np.zeros((len(labels), 2)), ("一",), [], np.zeros((0, 2)))
+
+
+def test_refuse_threshold_stops_at_the_first_shortfall():
+    # 100 refusals scored 0.95, all right: precision 1.0, its lower bound 0.97 — fine. At 0.8 five answerable
+    # questions join: the point precision 100/105 = 0.952 still passes 0.95, but its lower bound (0.89) does not.
+    labels = [1] * 100 + [0] * 5 + [1] * 20 + [0] * 50
+    scores = np.array([0.95] * 100 + [0.8] * 5 + [0.5] * 20 + [0.1] * 50)
+    assert training.choose_refuse_threshold(_threshold_data(labels), scores) == pytest.approx(0.81)
+
+
+def test_refuse_threshold_wants_enough_evidence():
+    # Two right refusals are not evidence of 95% precision: the threshold stays at its top.
+    scores = np.array([0.95, 0.9, 0.3, 0.1])
+    assert training.choose_refuse_threshold(_threshold_data([1, 1, 0, 0]), scores) == pytest.approx(0.99)
+
+
+def test_precision_lower_bound():
+    assert training.precision_lower_bound(0, 0) == 0.0
+    assert training.precision_lower_bound(100, 100) == pytest.approx(1 / (1 + 1.645 ** 2 / 100), abs=1e-6)
+    assert training.precision_lower_bound(95, 100) < 0.95 < training.precision_lower_bound(990, 1000)
 
 
 def test_bundled_models_are_not_stale():
