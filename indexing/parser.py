@@ -378,6 +378,7 @@ def parse_policy(
                 chapter_title=open_section.chapter_title,
                 sentences=split_sentences(body, start, skip),
                 linked=find_linked(body, linked),
+                doc_id=doc_id,
             )
         )
     built_chapters = tuple(
