@@ -158,6 +158,7 @@ class PolicyAssistant:
             carried=plan.carried_sections,
             k=k or self.config.k,
             prior=self._prior(vectors, plan.carried_sections),
+            doc_id=self.knowledge.primary.meta.id,   # the document the model's and the conversation's keys name
             vectors=dict(zip(vectors.texts, vectors.vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
