@@ -42,9 +42,10 @@ class SectionRef:
         Raises:
             ValueError: for an empty key or a chapter key without a number.
         """
-        if key == PREAMBLE_KEY:
+        kind = key_kind(key)
+        if kind == "preamble":
             return cls(doc_id, "preamble")
-        if key.startswith(CHAPTER_PREFIX):
+        if kind == "chapter":
             return cls(doc_id, "chapter", key.removeprefix(CHAPTER_PREFIX))
         if not key:
             raise ValueError("a section key cannot be empty")
@@ -91,6 +92,15 @@ def clause_label(number: str) -> str:
     return f"（{number}）"
 
 
+def key_kind(key: str) -> SectionKind:
+    """The kind of section a stored key names: ``"preamble"``, ``"chapter:…"``, else a clause numeral."""
+    if key == PREAMBLE_KEY:
+        return "preamble"
+    if key.startswith(CHAPTER_PREFIX):
+        return "chapter"
+    return "clause"
+
+
 def is_clause_key(key: str) -> bool:
-    """Whether a stored key names a numbered clause (not a chapter's text or the preamble)."""
-    return SectionRef.parse(key).is_clause if key else False
+    """Whether a stored key names a numbered clause (not a chapter's text, the preamble, or nothing)."""
+    return bool(key) and key_kind(key) == "clause"

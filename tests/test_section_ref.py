@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from indexing.parser import parse_policy
-from indexing.section_ref import SectionRef, is_clause_key
+from indexing.section_ref import SectionRef, is_clause_key, key_kind
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -55,7 +55,8 @@ def test_same_number_in_two_documents_is_two_sections(measure):
 
 def test_clause_keys_and_bad_keys():
     assert is_clause_key("十六") and not is_clause_key("chapter:一") and not is_clause_key("preamble")
-    assert not is_clause_key("")
+    assert not is_clause_key("") and not is_clause_key("chapter:")
+    assert key_kind("chapter:附则") == "chapter" and key_kind("二十六") == "clause"
     with pytest.raises(ValueError):
         SectionRef.parse("")
     with pytest.raises(ValueError):
