@@ -170,7 +170,7 @@ class PolicyAssistant:
             primary = self.knowledge.primary.meta.id
             hits = [h for h in hits if h.doc_id in ("", primary)]
         if self.reranker is not None and hits:
-            hits = self.reranker.rerank(plan.search_text, hits, lambda key: self.knowledge.section(key).text)
+            hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(h.section_key, h.doc_id or None).text)
         return hits
 
     def _question_vectors(self, plan: QueryPlan) -> Any:
@@ -546,7 +546,7 @@ class PolicyAssistant:
     def _hit_json(self, hit: ClauseHit) -> dict[str, Any]:
         data = hit.to_json()
         try:
-            data["title"] = self.knowledge.section(hit.section_key).title
+            data["title"] = self.knowledge.section(hit.section_key, hit.doc_id or None).title
         except KeyError:
             data["title"] = ""
         return data

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from indexing.section_ref import CHAPTER_PREFIX, PREAMBLE_KEY, SectionKind, SectionRef
-
-__all__ = ["CHAPTER_PREFIX", "PREAMBLE_KEY", "SectionKind", "SectionRef"]
+# Section keys and kinds are defined with SectionRef, the one place they are decoded and labelled.
+from indexing.section_ref import SectionKind, SectionRef
 
 
 def chapter_key(chapter: str) -> str:

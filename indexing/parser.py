@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from indexing.document import (
-    PREAMBLE_KEY,
     Chapter,
     LinkedDocument,
     ParseWarning,
@@ -29,6 +28,7 @@ from indexing.document import (
     chapter_key,
 )
 from indexing.numerals import chinese_to_int, fold_width, int_to_chinese
+from indexing.section_ref import PREAMBLE_KEY
 
 Style = Literal["paren", "article", "list"]
 
