@@ -31,6 +31,7 @@ from indexing.document import Section, Sentence
 from indexing.numerals import format_wan
 from indexing.profiles import Profile
 from indexing.retrieval.hits import ClauseHit
+from indexing.section_ref import SectionRef, clause_label, is_clause_key, key_kind
 from indexing.tokenize_zh import tokenize
 
 _META_MARKERS = {
@@ -336,7 +337,7 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         by_amount: dict[float, list[str]] = {}
         for award in kb.primary_caps.awards:
             if award.amount_wan is not None:
-                label = f"（{award.clause}）" + ("追加" if award.qualifier == "追加" else "")
+                label = clause_label(award.clause) + ("追加" if award.qualifier == "追加" else "")
                 if label not in by_amount.setdefault(award.amount_wan, []):
                     by_amount[award.amount_wan].append(label)
         listing = "；".join(f"{format_wan(amount)}：" + "、".join(keys)
@@ -442,14 +443,15 @@ def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, no
     chapters = {c.key: c for c in document.chapters}
     lead: list[str] = []
     if ask.missing:
-        lead.append("本措施没有" + "、".join(f"第{m}部分" for m in ask.missing) + "。")
+        lead.append("本措施没有" + "、".join(SectionRef.chapter_of(m).label for m in ask.missing) + "。")
     if ask.toc:
         numbered = [c for c in document.chapters if c.number is not None]
         entries = []
         for chapter in document.chapters:
-            clauses = [k for k in chapter.section_keys if not k.startswith("chapter:")]
+            clauses = [k for k in chapter.section_keys if is_clause_key(k)]
             head = "附则" if chapter.number is None else f"{chapter.key}、{chapter.title}"
-            span = (f"（{clauses[0]}）至（{clauses[-1]}）" if len(clauses) > 1 else f"（{clauses[0]}）") if clauses else ""
+            last = f"至{clause_label(clauses[-1])}" if len(clauses) > 1 else ""
+            span = clause_label(clauses[0]) + last if clauses else ""
             entries.append(head + (f"，{span}" if span else "，只有正文、没有编号条款"))
         inferred = [c.key for c in document.chapters if c.number_inferred]
         lead.append(f"本措施在序言之后分为{len(numbered)}个部分和附则，共{len(document.clauses)}条："
@@ -458,10 +460,10 @@ def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, no
             lead.append("其中" + "、".join(f"“{k}”" for k in inferred) + "部分的标题在原文中缺少序号，按顺序推定。")
     for key in ask.chapters:
         chapter = chapters[key]
-        clauses = [k for k in chapter.section_keys if not k.startswith("chapter:")]
+        clauses = [k for k in chapter.section_keys if is_clause_key(k)]
         intro = f"讲“{ask.topic}”的是" if ask.topic else ""
         if not clauses:
-            body_key = next(k for k in chapter.section_keys if k.startswith("chapter:"))
+            body_key = next(k for k in chapter.section_keys if key_kind(k) == "chapter")
             sentence = _quote_for_listing(kb.section(body_key), [])
             lead.append(f"{intro}{chapter_name(chapter)}只有一段正文、没有编号条款：“{sentence.text.rstrip('。')}。”")
         else:

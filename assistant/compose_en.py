@@ -24,6 +24,7 @@ from assistant.query import QueryPlan
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import Section
 from indexing.numerals import chinese_to_int, format_rmb, format_wan
+from indexing.section_ref import is_clause_key
 from indexing.tokenize_zh import tokenize
 
 # "Can we apply?", "Is an incubator eligible?": a yes or no first (unless it also asks how much, which, what).
@@ -443,7 +444,7 @@ def _structure(words: _Words, decision: Decision, english: Answer, notice: str) 
     if ask.toc:
         entries = []
         for chapter in document.chapters:
-            clauses = [kb.section(k) for k in chapter.section_keys if not k.startswith("chapter:")]
+            clauses = [kb.section(k) for k in chapter.section_keys if is_clause_key(k)]
             span = (f"clauses ({clauses[0].number}) to ({clauses[-1].number})" if len(clauses) > 1
                     else f"clause ({clauses[0].number})" if clauses else "body text only, no numbered clauses")
             entries.append(f"{words.part(chapter.key)}, {span}")
@@ -456,7 +457,7 @@ def _structure(words: _Words, decision: Decision, english: Answer, notice: str) 
                         "numbers are inferred from the order. ")
     for key in ask.chapters:
         chapter = chapters[key]
-        clauses = [kb.section(k) for k in chapter.section_keys if not k.startswith("chapter:")]
+        clauses = [kb.section(k) for k in chapter.section_keys if is_clause_key(k)]
         name = words.part(key)
         subject = f"The part about “{ask.topic}” is {name}, which" if ask.topic else _cap(name)
         has = "have" if name.endswith("provisions") and not ask.topic else "has"

@@ -15,6 +15,7 @@ from typing import Literal
 from indexing.caps import Award
 from indexing.numerals import find_amounts_wan, format_wan
 from indexing.references import find_clause_refs
+from indexing.section_ref import clause_label, is_clause_key
 
 ViolationCode = Literal[
     "empty",
@@ -74,10 +75,6 @@ class Violation:
 def has_markup(text: str) -> bool:
     """Whether text carries HTML, script URLs, markdown images/links or web addresses."""
     return bool(_MARKUP_RE.search(text) or _URL_RE.search(text))
-
-
-def _is_clause_key(key: str) -> bool:
-    return ":" not in key and key != "preamble"
 
 
 def _window(text: str, start: int, end: int, floor: int) -> tuple[str, str]:
@@ -142,10 +139,10 @@ def check_generated(
     refs = find_clause_refs(_NOT_A_REF_RE.sub(" ", stripped), max_clause)
     for key in refs:
         if key not in retrieved_sections:
-            violations.append(Violation("clause_not_retrieved", f"（{key}） was not retrieved"))
+            violations.append(Violation("clause_not_retrieved", f"{clause_label(key)} was not retrieved"))
         elif key not in cited_sections:
-            violations.append(Violation("clause_not_cited", f"（{key}） is not cited by the answer"))
-    if not refs and any(_is_clause_key(k) for k in cited_sections):
+            violations.append(Violation("clause_not_cited", f"{clause_label(key)} is not cited by the answer"))
+    if not refs and any(is_clause_key(k) for k in cited_sections):
         violations.append(Violation("no_citation", "the text cites none of the answer's clauses"))
 
     backing = [a for a in caps if a.clause in cited_sections and a.amount_wan is not None]

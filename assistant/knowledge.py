@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
 from indexing.caps import Award, CapTable, extract_awards
 from indexing.corpus import BUNDLED_CORPUS, CorpusDocument, load_corpus
-from indexing.document import LinkedDocument, Section, chapter_key
+from indexing.document import LinkedDocument, Section
 from indexing.numerals import chinese_to_int
 from indexing.profiles import Profile, load_profiles
 from indexing.references import parse_clause_ref
+from indexing.section_ref import PREAMBLE_KEY, SectionRef, clause_label, is_clause_key
 
 
 class UnknownSection(KeyError):
@@ -20,14 +20,6 @@ class UnknownSection(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
-
-
-@dataclass(frozen=True)
-class SectionRef:
-    """A section of a document."""
-
-    doc: CorpusDocument
-    section: Section
 
 
 class KnowledgeBase:
@@ -80,9 +72,9 @@ class KnowledgeBase:
         text = reference.strip()
         doc = self.document(doc_id)
         max_clause = len(doc.document.clauses)
-        if text in ("序言", "前言", "preamble"):
-            return self.section("preamble", doc_id)
-        if text.startswith("chapter:"):
+        if text in ("序言", "前言"):
+            text = PREAMBLE_KEY
+        if text and not is_clause_key(text):   # a stored key: preamble, chapter:一
             return self.section(text, doc_id)
         for prefix, suffix in (("第", "章"), ("", "章"), ("第", "部分"), ("", "部分")):
             if text.startswith(prefix) and text.endswith(suffix) and len(text) > len(prefix) + len(suffix):
@@ -93,11 +85,12 @@ class KnowledgeBase:
                     break
                 for chapter in doc.document.chapters:
                     if chapter.number == number:
-                        if chapter_key(chapter.key) in chapter.section_keys:
-                            return self.section(chapter_key(chapter.key), doc_id)
+                        body = SectionRef.chapter_of(chapter.key, doc.meta.id)
+                        if body.key in chapter.section_keys:
+                            return self.section(body.key, doc_id)
                         raise UnknownSection(
-                            f"第{chapter.key}部分“{chapter.title}”没有正文，只含条款：" + "、".join(
-                                f"（{k}）" for k in chapter.section_keys)
+                            f"{body.label}“{chapter.title}”没有正文，只含条款：" + "、".join(
+                                clause_label(k) for k in chapter.section_keys)
                         )
                 break
         key = parse_clause_ref(text, max_clause)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from indexing.caps import Award
 from indexing.config import ENV_PREFIX, env
 from indexing.document import Section
+from indexing.section_ref import clause_label
 
 if TYPE_CHECKING:
     from assistant.answer import Answer
@@ -149,7 +150,7 @@ def _section_block(section: Section) -> str:
 
 
 def _cap_line(award: Award) -> str:
-    parts = [f"- （{award.clause}）{award.amount_text}"]
+    parts = [f"- {clause_label(award.clause)}{award.amount_text}"]
     if award.target:
         parts.append(f"对象：{award.target}")
     if award.kind:

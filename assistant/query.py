@@ -13,6 +13,7 @@ from assistant.lexicon import Lexicon, default_lexicon
 from assistant.structure import looks_structural
 from indexing.numerals import find_amounts_wan
 from indexing.references import find_clause_refs
+from indexing.section_ref import clause_label, is_clause_key
 from indexing.tokenize_zh import fold, tokenize
 
 Intent = Literal[
@@ -370,7 +371,7 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         # Several clauses cited before: the n-th clause. One clause: its n-th award, same clause.
         target = prev_sections[index] if 1 < len(prev_sections) and index < len(prev_sections) else prev_sections[0]
         plan.forced_sections = [target]
-        plan.rewritten = f"（{target}）{text}" if not target.startswith(("chapter:", "preamble")) else text
+        plan.rewritten = f"{clause_label(target)}{text}" if is_clause_key(target) else text
         plan.intent = previous.plan.intent if plan.intent == "general" else plan.intent
         plan.money = plan.money or previous.plan.money
         return
@@ -381,7 +382,7 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         plan.forced_sections = prev_sections[:1] if plan.followup == "anaphora" else prev_sections[:2]
         plan.money = plan.money or inherits_money or plan.asks_term
         target = plan.forced_sections[0]
-        label = f"（{target}）" if not target.startswith(("chapter:", "preamble")) else ""
+        label = clause_label(target) if is_clause_key(target) else ""
         plan.rewritten = f"{label}{text}" if label else f"{previous.plan.rewritten} {text}"
         plan.search_text = f"{previous.plan.search_text} {text}"
         if plan.intent == "general":
@@ -392,7 +393,7 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         plan.followup = "anaphora"
         plan.forced_sections = prev_sections[:1]
         target = prev_sections[0]
-        plan.rewritten = f"（{target}）{text}" if not target.startswith(("chapter:", "preamble")) else text
+        plan.rewritten = f"{clause_label(target)}{text}" if is_clause_key(target) else text
         plan.money = plan.money or inherits_money
         return
 

@@ -28,6 +28,7 @@ from indexing.config import IndexConfig
 from indexing.lru import LRUCache
 from indexing.retrieval.hits import ClauseHit, RetrieverMode
 from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
+from indexing.section_ref import PREAMBLE_KEY, SectionRef, is_clause_key
 
 if TYPE_CHECKING:
     from assistant.opening import AssistantParts
@@ -159,6 +160,7 @@ class PolicyAssistant:
             carried=plan.carried_sections,
             k=k or self.config.k,
             prior=self._prior(vectors, plan.carried_sections),
+            doc_id=self.knowledge.primary.meta.id,   # the document the model's and the conversation's keys name
             vectors=dict(zip(vectors.texts, vectors.vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
@@ -169,7 +171,7 @@ class PolicyAssistant:
             primary = self.knowledge.primary.meta.id
             hits = [h for h in hits if h.doc_id in ("", primary)]
         if self.reranker is not None and hits:
-            hits = self.reranker.rerank(plan.search_text, hits, lambda key: self.knowledge.section(key).text)
+            hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(h.section_key, h.doc_id or None).text)
         return hits
 
     def _question_vectors(self, plan: QueryPlan) -> Any:
@@ -245,7 +247,7 @@ class PolicyAssistant:
     def _meta_section(self, plan: QueryPlan) -> str | None:
         document = self.knowledge.primary.document
         if plan.intent == "meta-basis":
-            return "preamble" if any(s.key == "preamble" for s in document.sections) else None
+            return PREAMBLE_KEY if any(s.kind == "preamble" for s in document.sections) else None
         if plan.intent == "meta-scope":
             return next((s.key for s in document.sections if s.kind == "chapter"), None)
         marker = _META_SECTION_MARKERS.get(plan.intent)
@@ -385,7 +387,7 @@ class PolicyAssistant:
         pieces = [p for p in re.split(r"[，,；;。？?、]|以及|还有|另外|和|与|跟|或者|还是", text) if p.strip()]
         for piece in (p for p in pieces if own_topic_tokens(p)):
             found = self._retrieve(plan_query(piece, None, self._max_clause), k=3)
-            if not found or found[0].section_key.startswith(("chapter:", "preamble")):
+            if not found or not is_clause_key(found[0].section_key):
                 continue
             best_bm25 = max(h.bm25_score for h in found)
             best_dense = max(h.dense_score for h in found)
@@ -405,7 +407,7 @@ class PolicyAssistant:
         def caps_signature(key: str) -> tuple:
             return tuple(sorted((a.amount_wan or -1, a.qualifier) for a in kb.awards(key)))
 
-        if first.startswith(("chapter:", "preamble")) or second.startswith(("chapter:", "preamble")):
+        if not (is_clause_key(first) and is_clause_key(second)):
             return None
         if caps_signature(first) == caps_signature(second):
             return None
@@ -509,9 +511,9 @@ class PolicyAssistant:
         if meta:
             ordered.append((meta, None, ["meta"]))
         primary = self.knowledge.primary.meta.id
-        seen = {(primary, key) for key, _, _ in ordered}
+        seen = {SectionRef.parse(key, primary) for key, _, _ in ordered}
         for hit in hits:
-            identity = (hit.doc_id or primary, hit.section_key)
+            identity = SectionRef.parse(hit.section_key, hit.doc_id or primary)
             if identity not in seen:
                 ordered.append((hit.section_key, hit, hit.via))
                 seen.add(identity)
@@ -553,7 +555,7 @@ class PolicyAssistant:
     def _hit_json(self, hit: ClauseHit) -> dict[str, Any]:
         data = hit.to_json()
         try:
-            data["title"] = self.knowledge.section(hit.section_key).title
+            data["title"] = self.knowledge.section(hit.section_key, hit.doc_id or None).title
         except KeyError:
             data["title"] = ""
         return data

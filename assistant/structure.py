@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from indexing.document import Chapter, PolicyDocument
 from indexing.numerals import chinese_to_int
+from indexing.section_ref import SectionRef
 
 _NUMERAL = r"[一二三四五六七八九十\d]{1,3}"
 _NUMBERED_PART_RE = re.compile(rf"第\s*({_NUMERAL})\s*(?:个|大)?(?:部分|章)")
@@ -135,4 +136,4 @@ def chapter_name(chapter: Chapter) -> str:
     """How a person names a part: 第八部分“拓展数字创意产品和服务贸易”, 附则."""
     if chapter.key == "附则" or chapter.number is None:
         return f"“{chapter.title}”部分" if chapter.title != "附则" else "附则"
-    return f"第{chapter.key}部分“{chapter.title}”"
+    return f"{SectionRef.chapter_of(chapter.key).label}“{chapter.title}”"

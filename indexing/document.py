@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-SectionKind = Literal["preamble", "chapter", "clause"]
-
-PREAMBLE_KEY = "preamble"
-CHAPTER_PREFIX = "chapter:"
+# Section keys and kinds are defined with SectionRef, the one place they are decoded and labelled.
+from indexing.section_ref import SectionKind, SectionRef
 
 
 def chapter_key(chapter: str) -> str:
     """Citation key of a chapter's own body text, e.g. ``chapter:一``."""
-    return CHAPTER_PREFIX + chapter
+    return SectionRef.chapter_of(chapter).key
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,12 @@ class Section:
     chapter_title: str
     sentences: tuple[Sentence, ...]
     linked: tuple[str, ...] = ()
+    doc_id: str = ""
+
+    @property
+    def ref(self) -> SectionRef:
+        """Which section of which document this is."""
+        return SectionRef.parse(self.key, self.doc_id)
 
     @property
     def clause(self) -> str | None:
@@ -54,12 +57,9 @@ class Section:
 
     @property
     def display_name(self) -> str:
-        """How a person names it: （十六）, 第一章, 序言."""
-        if self.kind == "clause":
-            return self.label
-        if self.kind == "chapter":
-            return f"第{self.chapter}部分" if self.chapter != "附则" else "附则"
-        return "序言"
+        """How a person names it: （十六） (a clause as its own text labels it, 第三条 in an article-style text),
+        第一部分, 附则, 序言."""
+        return self.label if self.kind == "clause" else self.ref.label
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from indexing.document import (
-    PREAMBLE_KEY,
     Chapter,
     LinkedDocument,
     ParseWarning,
@@ -29,6 +28,7 @@ from indexing.document import (
     chapter_key,
 )
 from indexing.numerals import chinese_to_int, fold_width, int_to_chinese
+from indexing.section_ref import PREAMBLE_KEY
 
 Style = Literal["paren", "article", "list"]
 
@@ -378,6 +378,7 @@ def parse_policy(
                 chapter_title=open_section.chapter_title,
                 sentences=split_sentences(body, start, skip),
                 linked=find_linked(body, linked),
+                doc_id=doc_id,
             )
         )
     built_chapters = tuple(

@@ -10,6 +10,7 @@ from indexing.retrieval.fusion import (
     scale_bm25,
     scale_dense,
 )
+from indexing.section_ref import SectionRef
 
 
 def test_aggregate_keeps_the_best_chunk():
@@ -39,3 +40,12 @@ def test_zero_weight_channels_are_ignored():
     weights = FusionWeights(dense_text=0.0, dense_profile=0.0, bm25_profile=0.0)
     fused = fuse({"bm25_text": {"a": 1.0}, "dense_text": {"b": 0.9, "a": 0.1}}, weights)
     assert fused == {"a": 1.0}
+
+
+def test_same_numbered_sections_of_two_documents_are_fused_apart():
+    """The retriever keys channels by SectionRef: one document's （十六） adds nothing to another's."""
+    ours, theirs = SectionRef("measure", "clause", "十六"), SectionRef("district", "clause", "十六")
+    channels = {"bm25_text": aggregate_max([(ours, 4.0), (theirs, 8.0), (theirs, 2.0)]),
+                "dense_text": {ours: 0.9, theirs: 0.8, SectionRef("measure", "preamble"): 0.7}}
+    fused = fuse(channels, FusionWeights(dense_text=1.0))
+    assert fused[theirs] == (1.0 * 1.0 + 1.0 * 0.0) / 2 and fused[ours] == (1.0 * 0.5 + 1.0 * 1.0) / 2

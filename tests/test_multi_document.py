@@ -51,3 +51,40 @@ def test_answers_ignore_hits_from_added_documents_and_search_keeps_them_apart():
     assert (other, "三") in by_doc and (kb.primary.meta.id, "十一") in by_doc
     other_three = next(r for r in results if r["doc"] == other)
     assert "原创游戏产品" in other_three["text"]
+
+
+SIXTEEN = Path(__file__).parent / "fixtures" / "district-sixteen.txt"
+
+
+def test_two_documents_clause_sixteen_are_searched_and_scored_apart(tmp_path):
+    """Both documents have a （十六） on incubators: fusion keys sections by document, so each is its own result."""
+    from tiny_models import HashingEmbedder
+
+    from assistant.opening import AssistantParts
+    from indexing.build import build_index
+    from indexing.config import IndexConfig
+
+    config = IndexConfig(home=tmp_path / "home", corpus_dir=ROOT / "corpus", embed_model="fake-hashing")  # type: ignore[arg-type]
+    build_index(config, embedder=HashingEmbedder(), add_files=[SIXTEEN])  # type: ignore[arg-type]
+    assistant = PolicyAssistant.open(index_config=config, parts=AssistantParts(embedder=HashingEmbedder()))
+    primary, other = assistant.knowledge.primary.meta.id, "district-sixteen"
+
+    results = assistant.search("孵化器运营资助", k=8).to_json()["results"]
+    sixteens = {r["doc"]: r for r in results if r["section"] == "十六"}
+    assert set(sixteens) == {primary, other}
+    assert "文化科技孵化载体" in sixteens[other]["text"] and "文化科技孵化载体" not in sixteens[primary]["text"]
+    assert "数字创意孵化器" in sixteens[primary]["text"]
+
+    # Each document's （十六） is scored from its own chunks only: its matched terms are words of its own text.
+    hits = assistant._retrieve(plan_query("文化科技孵化载体运营资助", None, 26), k=10, for_search=True)
+    by_doc = {h.doc_id: h for h in hits if h.section_key == "十六"}
+    assert set(by_doc) == {primary, other}
+    # The question is closest to the district's clause on the dense channel; merged, the measure's （十六） would
+    # carry that rank and score too.
+    assert by_doc[other].dense_rank == 1 and by_doc[primary].dense_rank != 1
+    assert by_doc[other].dense_score > by_doc[primary].dense_score and by_doc[other].score != by_doc[primary].score
+    assert "载体" in by_doc[other].matched_terms and "载体" not in by_doc[primary].matched_terms
+    assert "数字创意" in by_doc[primary].matched_terms and "数字创意" not in by_doc[other].matched_terms
+    # Answers still cite the bundled measure's （十六） only.
+    answer = assistant.ask(["建设孵化器能拿多少运营资助"])
+    assert answer.citations and all(c.doc == primary for c in answer.citations)

@@ -39,7 +39,7 @@ def test_tiny_local_cross_encoder_reranks_real_sections(tmp_path, knowledge):
     path = build_tiny_cross_encoder(tmp_path / "ce")
     reranker = CrossEncoderReranker(str(path), top_n=3, weight=1.0)
     candidates = hits(("十六", 1.0), ("七", 0.8), ("十七", 0.6), ("九", 0.2))
-    out = reranker.rerank("孵化器最多能补多少", candidates, lambda key: knowledge.section(key).text)
+    out = reranker.rerank("孵化器最多能补多少", candidates, lambda hit: knowledge.section(hit.section_key).text)
     assert {h.section_key for h in out[:3]} == {"七", "十六", "十七"}
     assert out[3].section_key == "九" and out[3].score <= min(h.score for h in out[:3])
     assert all("rerank" in h.via for h in out[:3])

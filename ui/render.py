@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from indexing.section_ref import SectionRef, clause_label
 from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
 
 JsonDict = Mapping[str, Any]
@@ -49,13 +50,7 @@ def section_label(section: str | None, title: str = "") -> str:
     """How a person names a cited section: （十六）建设数字创意孵化器, 第一部分, 附则, 序言."""
     if not section:
         return title or ""
-    if section == "preamble":
-        return "序言"
-    if section.startswith("chapter:"):
-        chapter = section.removeprefix("chapter:")
-        name = "附则" if chapter == "附则" else f"第{chapter}部分"
-        return f"{name} {title}".strip() if title else name
-    return f"（{section}）{title}"
+    return SectionRef.parse(section).titled(title)
 
 
 def link_clause_refs(escaped: str, known: Iterable[str]) -> str:
@@ -120,7 +115,7 @@ def cap_rows(caps: Sequence[JsonDict]) -> list[list[str]]:
         for key, _ in CAP_COLUMNS:
             value = amount_text(cap) if key == "amount_text" else cap.get(key)
             if key == "clause" and value:
-                value = f"（{value}）"
+                value = clause_label(str(value))
             row.append("" if value is None else str(value))
         rows.append(row)
     return rows
@@ -407,7 +402,7 @@ def outline_html(chapters: Sequence[JsonDict]) -> str:
         for view in chapter.get("sections") or ():
             section = str(view.get("section") or "")
             title = str(view.get("title") or "") if view.get("clause") else "正文"
-            label = f"（{section}）{title}" if view.get("clause") else title
+            label = clause_label(section) + title if view.get("clause") else title
             caps = view.get("caps") or []
             badge = f' <span class="pa-badge">{esc(amount_text(caps[0]))}</span>' if caps else ""
             out.append(

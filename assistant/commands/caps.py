@@ -6,6 +6,7 @@ import argparse
 
 from assistant.commands.common import knowledge
 from indexing.cli_support import add_corpus_argument, print_json
+from indexing.section_ref import clause_label
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,5 +26,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"《{kb.primary.meta.title}》资助上限表（共 {len(awards)} 项，均摘自原文）")
     for award in awards:
         term = f"；{award.term}" if award.term else ""
-        print(f"（{award.clause}）{award.amount_text} · {award.kind}{term} · 对象：{award.target} · 依据：{award.basis}")
+        print(f"{clause_label(award.clause)}{award.amount_text} · {award.kind}{term} · 对象：{award.target} · 依据：{award.basis}")
     return 0

@@ -9,11 +9,14 @@ its spread above the median), then added with weights tuned on the training spli
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 Channel = Literal["bm25_text", "bm25_profile", "dense_text", "dense_profile"]
+# What a score belongs to: the retriever uses ``SectionRef`` (document and section), so that two documents' clause
+# （十六） are scored apart; these functions only need keys that hash.
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -31,24 +34,24 @@ class FusionWeights:
         return float(getattr(self, channel))
 
 
-def aggregate_max(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
+def aggregate_max(pairs: Iterable[tuple[K, float]]) -> dict[K, float]:
     """A section's score in one channel is its best chunk's score."""
-    best: dict[str, float] = {}
+    best: dict[K, float] = {}
     for key, score in pairs:
         if score > best.get(key, float("-inf")):
             best[key] = score
     return best
 
 
-def aggregate_sum(pairs: Iterable[tuple[str, float]]) -> dict[str, float]:
+def aggregate_sum(pairs: Iterable[tuple[K, float]]) -> dict[K, float]:
     """A section's score in one channel is the sum over its chunks (for many short profile fields)."""
-    total: dict[str, float] = {}
+    total: dict[K, float] = {}
     for key, score in pairs:
         total[key] = total.get(key, 0.0) + score
     return total
 
 
-def scale_bm25(scores: Mapping[str, float]) -> dict[str, float]:
+def scale_bm25(scores: Mapping[K, float]) -> dict[K, float]:
     """BM25 scores divided by the query's best score (0 when nothing matched)."""
     top = max(scores.values(), default=0.0)
     if top <= 0:
@@ -56,7 +59,7 @@ def scale_bm25(scores: Mapping[str, float]) -> dict[str, float]:
     return {k: max(v, 0.0) / top for k, v in scores.items()}
 
 
-def scale_dense(scores: Mapping[str, float]) -> dict[str, float]:
+def scale_dense(scores: Mapping[K, float]) -> dict[K, float]:
     """Cosine similarities mapped to [0, 1]: the median section scores 0, the best scores 1.
 
     Dense scores of unrelated sections sit in a narrow band (e5 cosine ≈ 0.75–0.85), so the raw value
@@ -73,17 +76,17 @@ def scale_dense(scores: Mapping[str, float]) -> dict[str, float]:
     return {k: max(0.0, (v - median) / spread) for k, v in scores.items()}
 
 
-def fuse(channels: Mapping[Channel, Mapping[str, float]], weights: FusionWeights) -> dict[str, float]:
+def fuse(channels: Mapping[Channel, Mapping[K, float]], weights: FusionWeights) -> dict[K, float]:
     """Weighted sum of scaled channel scores, normalised by the weight of the channels present.
 
     Args:
-        channels: per channel, section key → raw aggregated score.
+        channels: per channel, section (a ``SectionRef`` in the retriever) → raw aggregated score.
         weights: channel weights.
 
     Returns:
-        Section key → fused score in [0, 1].
+        Section → fused score in [0, 1].
     """
-    fused: dict[str, float] = {}
+    fused: dict[K, float] = {}
     total_weight = 0.0
     for channel, raw in channels.items():
         if not raw:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args
 
+from indexing.section_ref import SectionRef, is_clause_key
+
 # The retriever modes, defined here only: CLI choices, configuration checks and defaults all come from these.
 RetrieverMode = Literal["bm25", "dense", "hybrid"]
 RETRIEVER_MODES: tuple[RetrieverMode, ...] = get_args(RetrieverMode)
@@ -49,6 +51,11 @@ class ClauseHit:
     base_score: float | None = None   # the fused score before the learned prior (None: no prior was added)
 
     @property
+    def ref(self) -> SectionRef:
+        """Which section of which document this hit is."""
+        return SectionRef.parse(self.section_key, self.doc_id)
+
+    @property
     def retrieval_score(self) -> float:
         """The score retrieval alone gave (what "nearly as strong as the best" compares)."""
         return self.score if self.base_score is None else self.base_score
@@ -56,7 +63,7 @@ class ClauseHit:
     def to_json(self) -> dict[str, object]:
         return {
             "doc": self.doc_id,
-            "clause": self.section_key if not self.section_key.startswith(("chapter:", "preamble")) else None,
+            "clause": self.section_key if is_clause_key(self.section_key) else None,
             "section": self.section_key,
             "score": round(self.score, 4),
             "bm25_rank": self.bm25_rank,

@@ -21,6 +21,7 @@ from indexing.retrieval.hits import (
     VectorSearcher,
     check_retriever_mode,
 )
+from indexing.section_ref import SectionRef
 from indexing.tokenize_zh import tokenize
 
 
@@ -35,17 +36,18 @@ class RetrievalRequest:
     k: int = 10
     prior: Mapping[str, float] = field(default_factory=dict)   # learned bonus per section (assistant/learned.py)
     vectors: Mapping[str, Any] = field(default_factory=dict)   # text → query vector, when the caller embedded already
+    doc_id: str = ""    # the document ``carried`` and ``prior`` keys belong to ("": the index's first document)
 
 
 @dataclass
 class ChannelScores:
-    """Raw per-section scores of each channel for one query, and the ranks within each."""
+    """Raw per-section scores of each channel for one query, and the ranks within each (sections of every document)."""
 
-    raw: dict[Channel, dict[str, float]] = field(default_factory=dict)
-    best_chunk: dict[str, tuple[float, int]] = field(default_factory=dict)
+    raw: dict[Channel, dict[SectionRef, float]] = field(default_factory=dict)
+    best_chunk: dict[SectionRef, tuple[float, int]] = field(default_factory=dict)
 
-    def rank_of(self, channel_prefix: str, key: str) -> int | None:
-        merged: dict[str, float] = {}
+    def rank_of(self, channel_prefix: str, key: SectionRef) -> int | None:
+        merged: dict[SectionRef, float] = {}
         for channel, scores in self.raw.items():
             if channel.startswith(channel_prefix):
                 for k, v in scores.items():
@@ -53,7 +55,7 @@ class ChannelScores:
         ordered = sorted(merged, key=lambda k: -merged[k])
         return ordered.index(key) + 1 if key in merged else None
 
-    def raw_of(self, channel_prefix: str, key: str) -> float:
+    def raw_of(self, channel_prefix: str, key: SectionRef) -> float:
         return max((s.get(key, 0.0) for c, s in self.raw.items() if c.startswith(channel_prefix)), default=0.0)
 
 
@@ -79,11 +81,12 @@ class HybridRetriever:
         self.weights = weights
         self.use_profiles = use_profiles
         self._chunk_tokens: dict[int, frozenset[str]] = {}
-        # Keyed by document too: in a corpus of many measures every document has a （十六）, and the terms of one
-        # hit must not be read from (and tokenise on first use) the same-numbered clause of every document.
-        self._section_chunks: dict[tuple[str, str], list[int]] = {}
-        for i, chunk in enumerate(self.chunks):
-            self._section_chunks.setdefault((chunk.doc_id, chunk.section_key), []).append(i)
+        # Sections are scored by document and key: in a corpus of many measures every document has a （十六）, and
+        # one document's （十六） must neither add to another's score nor lend it its matched terms.
+        self._refs = [SectionRef.parse(chunk.section_key, chunk.doc_id) for chunk in self.chunks]
+        self._section_chunks: dict[SectionRef, list[int]] = {}
+        for i, ref in enumerate(self._refs):
+            self._section_chunks.setdefault(ref, []).append(i)
         self._pool = min(len(self.chunks), 200)
 
     # ---- channels --------------------------------------------------------------------------------
@@ -116,24 +119,23 @@ class HybridRetriever:
             if source == "profile" and not self.use_profiles:
                 continue
             channel: Channel = f"{kind}_{source}"  # type: ignore[assignment]
-            pairs = [(self.chunks[i].section_key, s) for i, s in by_chunk.items() if self.chunks[i].source == source]
+            pairs = [(self._refs[i], s) for i, s in by_chunk.items() if self.chunks[i].source == source]
             # Keyword evidence spread over a profile's fields adds up (as if the profile were one document);
             # everything else counts its best chunk. Tuned on the train split: +1.6 points top-1.
             scores.raw[channel] = aggregate_sum(pairs) if (kind, source) == ("bm25", "profile") else aggregate_max(pairs)
             if source == "text":
                 for i, s in by_chunk.items():
-                    chunk = self.chunks[i]
-                    if chunk.source != "text":
+                    if self.chunks[i].source != "text":
                         continue
-                    key = chunk.section_key
+                    key = self._refs[i]
                     if kind == "bm25" or key not in scores.best_chunk:
                         if s > scores.best_chunk.get(key, (float("-inf"), -1))[0]:
                             scores.best_chunk[key] = (s, i)
 
-    def _matched_terms(self, doc_id: str, key: str, own: set[str], expanded: set[str]) -> list[str]:
+    def _matched_terms(self, ref: SectionRef, own: set[str], expanded: set[str]) -> list[str]:
         """Terms of the question found in the section (text or profile): the user's own words first."""
         terms: set[str] = set()
-        for i in self._section_chunks.get((doc_id, key), ()):
+        for i in self._section_chunks.get(ref, ()):
             if i not in self._chunk_tokens:
                 self._chunk_tokens[i] = frozenset(tokenize(self.chunks[i].text))
             terms |= (own | expanded) & self._chunk_tokens[i]
@@ -147,7 +149,7 @@ class HybridRetriever:
 
     def score(
         self, text: str, expansion: Sequence[str] = (), dense: dict[str, list[ChunkHit]] | None = None
-    ) -> tuple[dict[str, float], ChannelScores]:
+    ) -> tuple[dict[SectionRef, float], ChannelScores]:
         """Fused section scores for one query text (no facets, no prior); ``dense`` holds hits searched already."""
         channels = self._channels(text, expansion, dense)
         return fuse(channels.raw, self.weights), channels
@@ -163,46 +165,45 @@ class HybridRetriever:
         """
         dense = self._dense_hits([request.text, *request.facets], request.vectors)
         fused, channels = self.score(request.text, request.expansion, dense)
-        via: dict[str, list[str]] = {key: ["text"] for key in fused}
+        home = request.doc_id or (self.chunks[0].doc_id if self.chunks else "")
+        via: dict[SectionRef, list[str]] = {ref: ["text"] for ref in fused}
         for facet in request.facets:
             facet_scores, _ = self.score(facet, (), dense)
-            for key, value in facet_scores.items():
+            for ref, value in facet_scores.items():
                 # A facet's leader counts a little less than the whole question's leader.
                 value *= 0.9
-                if value > fused.get(key, 0.0):
-                    fused[key] = value
-                    via.setdefault(key, []).append("facet")
+                if value > fused.get(ref, 0.0):
+                    fused[ref] = value
+                    via.setdefault(ref, []).append("facet")
         base = dict(fused)
-        for key, bonus in request.prior.items():
-            if bonus > 0 and (key in fused or bonus >= 0.05):
-                fused[key] = fused.get(key, 0.0) + bonus
-                via.setdefault(key, [])
+        for ref, bonus in ((SectionRef.parse(k, home), b) for k, b in request.prior.items()):
+            if bonus > 0 and (ref in fused or bonus >= 0.05):
+                fused[ref] = fused.get(ref, 0.0) + bonus
+                via.setdefault(ref, [])
                 if bonus >= 0.05:
-                    via[key].append("learned")
-        for key in request.carried:
-            if key:
-                fused[key] = fused.get(key, 0.0) + self.weights.carried
-                via.setdefault(key, []).append("context")
+                    via[ref].append("learned")
+        for ref in (SectionRef.parse(k, home) for k in request.carried if k):
+            fused[ref] = fused.get(ref, 0.0) + self.weights.carried
+            via.setdefault(ref, []).append("context")
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])[: request.k]
         own_tokens = set(tokenize(request.text))
         expanded_tokens = {t for t in tokenize(" ".join(request.expansion)) if len(t) > 1 and t.isascii() is False}
         hits = []
-        for key, value in ranked:
-            best = channels.best_chunk.get(key)
-            doc_id = self.chunks[best[1]].doc_id if best else (self.chunks[0].doc_id if self.chunks else "")
+        for ref, value in ranked:
+            best = channels.best_chunk.get(ref)
             hits.append(
                 ClauseHit(
-                    doc_id=doc_id,
-                    section_key=key,
+                    doc_id=ref.doc_id,
+                    section_key=ref.key,
                     score=value,
-                    bm25_rank=channels.rank_of("bm25", key),
-                    dense_rank=channels.rank_of("dense", key),
-                    bm25_score=channels.raw_of("bm25", key),
-                    dense_score=channels.raw_of("dense", key),
-                    matched_terms=self._matched_terms(doc_id, key, own_tokens, expanded_tokens),
+                    bm25_rank=channels.rank_of("bm25", ref),
+                    dense_rank=channels.rank_of("dense", ref),
+                    bm25_score=channels.raw_of("bm25", ref),
+                    dense_score=channels.raw_of("dense", ref),
+                    matched_terms=self._matched_terms(ref, own_tokens, expanded_tokens),
                     best_chunk_id=self.chunks[best[1]].chunk_id if best else "",
-                    via=via.get(key, []),
-                    base_score=base.get(key, 0.0) if request.prior else None,
+                    via=via.get(ref, []),
+                    base_score=base.get(ref, 0.0) if request.prior else None,
                 )
             )
         return hits

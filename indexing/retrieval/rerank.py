@@ -69,12 +69,15 @@ class CrossEncoderReranker:
                 f"无法加载重排模型“{model}”：模型须已在本机磁盘或 Hugging Face 缓存中（运行时不联网下载）。原因：{exc}"
             ) from None
 
-    def rerank(self, query: str, hits: Sequence[ClauseHit], text_of: Callable[[str], str]) -> list[ClauseHit]:
-        """Rerank the first ``top_n`` hits; the rest keep their order below them."""
+    def rerank(self, query: str, hits: Sequence[ClauseHit], text_of: Callable[[ClauseHit], str]) -> list[ClauseHit]:
+        """Rerank the first ``top_n`` hits; the rest keep their order below them.
+
+        ``text_of`` gives a hit's section text: from the hit's own document (two documents' （十六） differ).
+        """
         head, tail = list(hits[: self.top_n]), list(hits[self.top_n:])
         if len(head) < 2:
             return list(hits)
-        pairs = [(query, text_of(h.section_key)) for h in head]
+        pairs = [(query, text_of(h)) for h in head]
         scores = [float(s) for s in self._model.predict(pairs, show_progress_bar=False)]
         reranked = blend(head, scores, self.weight)
         floor = min(h.score for h in reranked)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from indexing.section_ref import PREAMBLE_KEY, clause_label
 from ui import render
 from ui.assets import static_text
 from ui.gradio_routes import does_work
@@ -29,7 +30,7 @@ def cap_table_rows(kb: KnowledgeBase, order: str = "clause") -> list[list[Any]]:
     rows = []
     for a in kb.primary_awards(order):
         amount = a.amount_wan if a.amount_wan is None or not float(a.amount_wan).is_integer() else int(a.amount_wan)
-        rows.append([f"（{a.clause}）", amount, a.amount_text, a.qualifier, a.term, a.target, a.basis])
+        rows.append([clause_label(a.clause), amount, a.amount_text, a.qualifier, a.term, a.target, a.basis])
     return rows
 
 
@@ -38,7 +39,7 @@ def outline_chapters(kb: KnowledgeBase) -> list[dict[str, Any]]:
     doc = kb.primary.document
     chapters: list[dict[str, Any]] = []
     try:
-        preamble = doc.section("preamble")
+        preamble = doc.section(PREAMBLE_KEY)
         chapters.append({"heading": "序言", "sections": [kb.section_view(preamble)]})
     except KeyError:
         pass

@@ -1,0 +1,106 @@
+"""Which section of which document: ``SectionRef``, with the one parser of section keys and the one label formatter.
+
+A section's key is what indexes, models, question files and answers store (``"十六"``, ``"chapter:一"``,
+``"preamble"``); it names a section only within one document. ``SectionRef`` adds the document, so that clause
+（十六） of two documents are two sections wherever sections are counted, merged or scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+SectionKind = Literal["preamble", "chapter", "clause"]
+
+PREAMBLE_KEY = "preamble"
+CHAPTER_PREFIX = "chapter:"
+# The final-provisions part has no number: it is named by itself, not "第附则部分".
+FINAL_PROVISIONS = "附则"
+
+
+@dataclass(frozen=True)
+class SectionRef:
+    """A section of a document: its kind and number (``"十六"``, chapter ``"一"`` or ``"附则"``, ``""`` for the preamble).
+
+    Frozen and hashable: it is the key wherever sections of several documents are scored together.
+    """
+
+    doc_id: str
+    kind: SectionKind
+    number: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("preamble", "chapter", "clause"):
+            raise ValueError(f"section kind must be one of preamble, chapter, clause; got {self.kind!r}")
+        if (self.kind == "preamble") != (self.number == ""):
+            raise ValueError(f"a preamble has no number and a {self.kind} needs one; got {self.number!r}")
+
+    @classmethod
+    def parse(cls, key: str, doc_id: str = "") -> SectionRef:
+        """The reference a stored key names in document ``doc_id`` (the one place keys are decoded).
+
+        Raises:
+            ValueError: for an empty key or a chapter key without a number.
+        """
+        kind = key_kind(key)
+        if kind == "preamble":
+            return cls(doc_id, "preamble")
+        if kind == "chapter":
+            return cls(doc_id, "chapter", key.removeprefix(CHAPTER_PREFIX))
+        if not key:
+            raise ValueError("a section key cannot be empty")
+        return cls(doc_id, "clause", key)
+
+    @classmethod
+    def chapter_of(cls, chapter: str, doc_id: str = "") -> SectionRef:
+        """A chapter's own body text, by the chapter's key (``"一"``, ``"附则"``)."""
+        return cls(doc_id, "chapter", chapter)
+
+    @property
+    def key(self) -> str:
+        """The stored key: ``"十六"``, ``"chapter:一"``, ``"preamble"``."""
+        if self.kind == "clause":
+            return self.number
+        if self.kind == "chapter":
+            return CHAPTER_PREFIX + self.number
+        return PREAMBLE_KEY
+
+    @property
+    def is_clause(self) -> bool:
+        return self.kind == "clause"
+
+    @property
+    def label(self) -> str:
+        """How answers name it: （十六）, 第一部分 (附则 for the final provisions), 序言."""
+        if self.kind == "clause":
+            return clause_label(self.number)
+        if self.kind == "chapter":
+            return FINAL_PROVISIONS if self.number == FINAL_PROVISIONS else f"第{self.number}部分"
+        return "序言"
+
+    def titled(self, title: str = "") -> str:
+        """The label with the section's title: （十六）建设数字创意孵化器, 第一部分 重点支持领域, 序言."""
+        if self.kind == "clause":
+            return self.label + title
+        if self.kind == "chapter":
+            return f"{self.label} {title}".strip() if title else self.label
+        return self.label
+
+
+def clause_label(number: str) -> str:
+    """A clause number as cited: 十六 → （十六）."""
+    return f"（{number}）"
+
+
+def key_kind(key: str) -> SectionKind:
+    """The kind of section a stored key names: ``"preamble"``, ``"chapter:…"``, else a clause numeral."""
+    if key == PREAMBLE_KEY:
+        return "preamble"
+    if key.startswith(CHAPTER_PREFIX):
+        return "chapter"
+    return "clause"
+
+
+def is_clause_key(key: str) -> bool:
+    """Whether a stored key names a numbered clause (not a chapter's text, the preamble, or nothing)."""
+    return bool(key) and key_kind(key) == "clause"

@@ -1,0 +1,65 @@
+"""SectionRef: the one parser of stored section keys and the one label formatter, on the real measure's sections."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from indexing.parser import parse_policy
+from indexing.section_ref import SectionRef, is_clause_key, key_kind
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def measure(measure_text):
+    return parse_policy(measure_text, "measure")
+
+
+def test_every_section_of_the_measure_round_trips_through_its_key(measure):
+    for section in measure.sections:
+        ref = SectionRef.parse(section.key, measure.doc_id)
+        assert ref == section.ref
+        assert ref.key == section.key and ref.doc_id == "measure" and ref.kind == section.kind
+
+
+def test_labels_are_the_ones_answers_print(measure):
+    # Clause labels are the measure's own printed labels; the parts are named 第…部分, the last one 附则.
+    for section in measure.clauses:
+        assert section.ref.label == section.label
+    labels = {s.key: s.ref.label for s in measure.sections if s.kind != "clause"}
+    assert labels == {"preamble": "序言", "chapter:一": "第一部分"}
+    assert SectionRef.parse("十六").label == "（十六）"
+    assert SectionRef.chapter_of("附则").label == "附则"
+    assert SectionRef.chapter_of("八").key == "chapter:八"
+
+
+def test_titled_labels_read_as_the_web_page_names_sections(measure):
+    sixteen = measure.section("十六")
+    assert sixteen.ref.titled(sixteen.title) == "（十六）建设数字创意孵化器"
+    part_one = measure.section("chapter:一")
+    assert part_one.ref.titled(part_one.title) == "第一部分 重点支持领域"
+    assert part_one.ref.titled() == "第一部分"
+    assert measure.section("preamble").ref.titled("序言") == "序言"
+
+
+def test_same_number_in_two_documents_is_two_sections(measure):
+    other = parse_policy((FIXTURES / "article-style.txt").read_text(encoding="utf-8"), "other")
+    ours, theirs = measure.section("三").ref, other.section("三").ref
+    assert ours.key == theirs.key and ours != theirs
+    assert len({ours, theirs}) == 2
+    # An article-style text prints 第三条; citations still name it （三）, and display_name keeps the printed label.
+    assert theirs.label == "（三）" and other.section("三").display_name == other.section("三").label
+
+
+def test_clause_keys_and_bad_keys():
+    assert is_clause_key("十六") and not is_clause_key("chapter:一") and not is_clause_key("preamble")
+    assert not is_clause_key("") and not is_clause_key("chapter:")
+    assert key_kind("chapter:附则") == "chapter" and key_kind("二十六") == "clause"
+    with pytest.raises(ValueError):
+        SectionRef.parse("")
+    with pytest.raises(ValueError):
+        SectionRef.parse("chapter:")
+    with pytest.raises(ValueError):
+        SectionRef("d", "part", "一")  # type: ignore[arg-type]
