@@ -20,7 +20,7 @@ _TAKES_EFFECT_RE = re.compile(r"自.{0,30}?起(?:施行|实施|生效)")
 _DATE_RE = re.compile(r"(?:\d{4}|[　 ]+)年[\d　 ]*月[\d　 ]*日")
 # A date whose month or day is left blank ("2024年 月 日"), as drafts for comment do.
 _BLANK_DATE_RE = re.compile(r"年[　 ]*月|月[　 ]*日")
-ISSUED = "正式文本"
+ISSUED = "正式发布的文本"
 ANY_DEPARTMENT = "主管部门"
 
 
@@ -123,7 +123,7 @@ class DocumentFacts:
         quote = f"“{self.effective_sentence}”"
         if not self.is_draft:
             said = f"，原文写明：{quote}" if self.effective_sentence else ""
-            text = f"《{self.title}》是{self.status or ISSUED}{said}。\n\n申报应以主管部门的年度申报指南、操作规程为准。"
+            text = f"《{self.title}》是{ISSUED}{said}。\n\n申报应以主管部门的年度申报指南、操作规程为准。"
             return text, f"该措施为{ISSUED}，具体以正式文本和操作规程为准。"
         if self.date_left_blank:
             text = f"《{self.title}》是{self.status}，不是正式施行的文件：原文的施行日期留空（{quote}）。"
