@@ -65,13 +65,8 @@ class Decision:
 
 
 def draft_notice(kb: KnowledgeBase) -> str:
-    meta = kb.primary.meta
-    if meta.is_draft:
-        return (
-            f"《{meta.title}》为{meta.status}，原文施行日期为空白（“本措施自2022年 月 日起实施”），"
-            "最终以正式发布的文本及配套操作规程为准。"
-        )
-    return f"以《{meta.title}》正式文本及配套操作规程为准。"
+    """The notice under every answer: the draft's blank effective date, or that the official text prevails."""
+    return kb.facts.notice
 
 
 def section_name(section: Section) -> str:
@@ -245,7 +240,7 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
                   for name, s in zip(names[1:], sections[1:], strict=True)]
         return claims if not others else claims.rstrip("。") + "；另见" + "；".join(others) + "。"
     quote = quotes[keys[0]]
-    # A clause titled by its only sentence ("（二十六）本措施自…有效期5年") is named by its number alone.
+    # A clause titled by its only sentence ("（二十六）本措施自…起实施，有效期…") is named by its number alone.
     name = first.label if first.kind == "clause" and first.title and first.title in quote.text else names[0]
     if decision.route == "meta" or all(s.kind != "clause" for s in sections):
         # The measure itself, the preamble or part 一's body text: what the text says, quoted.
@@ -322,14 +317,8 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         return answer
 
     if plan.intent == "meta-status" and not decision.sections:
-        meta = kb.primary.meta
-        answer.text = (
-            f"《{meta.title}》是{meta.status or '正式文本'}，不是正式施行的文件：原文的施行日期留空"
-            "（“本措施自2022年 月 日起实施，有效期5年”）。\n\n征求意见稿的内容在正式发布时可能调整，"
-            "申报应以正式发布的文本和主管部门的年度申报指南、操作规程为准。\n"
-            f"提示：{notice}"
-        )
-        answer.reply = f"该措施目前为{meta.status}，施行日期尚未确定，请以正式发布文本为准。"
+        text, answer.reply = kb.facts.status_answer()
+        answer.text = f"{text}\n提示：{notice}"
         return answer
 
     if decision.route == "amount-list" and not decision.sections:
@@ -414,7 +403,7 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
     tail.append(f"提示：{notice}")
     heading = "依据：" if brief else "依据条款："
     answer.text = "".join(lead) + "\n\n" + "\n".join([heading, *body, *tail])
-    answer.reply = lead[0] + "本措施为征求意见稿，具体以正式文本和操作规程为准。"
+    answer.reply = lead[0] + kb.facts.reply_note
     return answer
 
 
@@ -486,7 +475,7 @@ def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, no
             body.append("   金额：本条没有写明资助金额。")
     tail = [f"提示：{notice}"]
     answer.text = "".join(lead) + ("\n\n" + "\n".join(["各条原文：", *body, *tail]) if body else "\n\n" + tail[0])
-    answer.reply = "".join(lead) + "本措施为征求意见稿，具体以正式文本和操作规程为准。"
+    answer.reply = "".join(lead) + kb.facts.reply_note
     return answer
 
 

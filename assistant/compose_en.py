@@ -38,6 +38,8 @@ _STATES_CAP_RE = re.compile(r"\b(at most|maximum|max|only|just|capped at)\b")
 STACKING_NOTE = ("The text does not say whether these awards can be combined or received together; the official text "
                  "and the operating procedures prevail.")
 NOTE_PREFIX = "Note: "
+# How the status of a draft for comment (征求意见稿) reads when the English table gives no status of its own.
+DRAFT_STATUS_EN = "a draft for comment"
 CLARIFY_QUESTION = "These two clauses have different caps; which one is closer to your case?"
 
 
@@ -139,12 +141,55 @@ def _cap(text: str) -> str:
 
 
 def draft_notice_en(kb: KnowledgeBase, table: EnglishTable | None = None) -> str:
-    """The draft notice in English (the text's blank effective date), or that the official text prevails."""
+    """The notice in English: the draft's blank effective date, that it is a draft, or that the official text
+    prevails (an issued text)."""
     table = table or english_table()
-    meta = kb.primary.meta
-    doc = table.document(meta.id)
-    template = table.draft_notice if meta.is_draft else table.final_notice
-    return template.format(title=meta.title, title_en=doc.title or meta.title)
+    facts = kb.facts
+    doc = table.document(facts.id)
+    if not facts.is_draft:
+        template = table.final_notice
+    elif facts.date_left_blank:
+        template = table.draft_notice
+    else:
+        template = table.dated_draft_notice or table.draft_notice
+    english = f", “{doc.effective_clause}”" if doc.effective_clause else ""
+    return template.format(title=facts.title, title_en=doc.title or facts.title, status=facts.status,
+                           status_en=_status_en(doc), effective=f"“{facts.effective_clause}”{english}")
+
+
+def _status_en(doc: DocumentEnglish) -> str:
+    """The document's status in English when it is a draft (the table's words, else the usual translation)."""
+    return doc.status or DRAFT_STATUS_EN
+
+
+def _reply_note(words: _Words) -> str:
+    """What an English 标准答复 ends with: the status (a draft only), then what prevails."""
+    if words.kb.facts.is_draft:
+        return f" This measure is {_status_en(words.doc)}; the official text and operating procedures prevail."
+    return " The official text and operating procedures prevail."
+
+
+def _status_answer(words: _Words, notice: str) -> tuple[str, str]:
+    """The answer to "is this the final text?" and its 标准答复."""
+    facts = words.kb.facts
+    quote = f"“{facts.effective_sentence}”"
+    if not facts.is_draft:
+        said = f"; on when it takes effect the text says {quote}" if facts.effective_sentence else ""
+        return (f"The {words.title()} is the officially issued text{said}.\n\n"
+                "Applications follow the competent department's annual application guide and operating procedures.\n"
+                f"{NOTE_PREFIX}{notice}",
+                "The measure is officially issued; the official text and operating procedures prevail.")
+    status = _status_en(words.doc)
+    if facts.date_left_blank:
+        why = f": the text leaves its effective date blank ({quote})"
+        reply = f"The measure is {status}; its effective date is not set yet. The officially issued text prevails."
+    else:
+        why = f" ({quote})" if facts.effective_sentence else ""
+        reply = f"The measure is {status}. The officially issued text prevails."
+    return (f"The {words.title()} is {status} ({facts.status}), not a measure in force{why}.\n\n"
+            "A draft for comment may change when it is officially issued; applications follow the officially "
+            "issued text and the competent department's annual application guide and operating procedures.\n"
+            f"{NOTE_PREFIX}{notice}", reply)
 
 
 # ---- the conclusion ---------------------------------------------------------------------------------
@@ -242,14 +287,16 @@ def _meta_sentence(words: _Words, plan: QueryPlan, section: Section, quote: str)
         who = doc.interpreter or meta.interpreter
         return f"Under {name}, {who} is responsible for interpreting the measure: {quoted}"
     if plan.intent == "meta-validity" and section.kind == "clause" and doc.validity:
-        blank = ", which the text leaves blank" if not meta.effective_date else ""
+        blank = ", which the text leaves blank" if kb.facts.date_left_blank else ""
         return f"Under {name}, the measure is {doc.validity} from its effective date{blank}: {quoted}"
     if plan.intent in ("meta-validity", "meta-effective") and section.kind == "clause":
         english = doc.clauses.get(section.key, "")
         said = f" (“{english}”)" if english and section.title in quote else ""
-        if not meta.effective_date:
+        if kb.facts.date_left_blank:
             return f"The text leaves the effective date blank: {name} reads {quoted}{said}"
-        return f"Under {name}, the measure takes effect on {meta.effective_date}: {quoted}{said}"
+        if meta.effective_date:
+            return f"Under {name}, the measure takes effect on {meta.effective_date}: {quoted}{said}"
+        return f"{_cap(name)} reads {quoted}{said}"
     if section.kind == "preamble":
         named = [d for d in meta.linked if any(n in section.text for n in d.names)]
         if named:
@@ -337,14 +384,7 @@ def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answ
     if decision.refused:
         return _refusal(words, decision, english, notice)
     if plan.intent == "meta-status" and not decision.sections:
-        meta = kb.primary.meta
-        status = words.doc.status or meta.status
-        english.text = (f"The {words.title()} is {status} ({meta.status}), not a measure in force: the text leaves its "
-                        "effective date blank (“本措施自2022年 月 日起实施，有效期5年”).\n\n"
-                        "A draft for comment may change when it is officially issued; applications follow the officially "
-                        "issued text and the competent department's annual application guide and operating procedures.\n"
-                        f"{NOTE_PREFIX}{notice}")
-        english.reply = f"The measure is {status}; its effective date is not set yet. The officially issued text prevails."
+        english.text, english.reply = _status_answer(words, notice)
         return english
     if decision.route == "amount-list" and not decision.sections:
         listing = "; ".join(
@@ -403,7 +443,7 @@ def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answ
     tail.append(f"{NOTE_PREFIX}{notice}")
     heading = "Basis:" if brief else "Clauses cited:"
     english.text = "".join(lead) + "\n\n" + "\n".join([heading, *body, *tail])
-    english.reply = lead[0] + " This measure is a draft for comment; the official text and operating procedures prevail."
+    english.reply = lead[0] + _reply_note(words)
     return english
 
 
@@ -479,5 +519,5 @@ def _structure(words: _Words, decision: Decision, english: Answer, notice: str) 
     tail = f"{NOTE_PREFIX}{notice}"
     english.text = conclusion + ("\n\n" + "\n".join(["Original text of each clause:", *body, tail]) if body
                                  else "\n\n" + tail)
-    english.reply = conclusion + " This measure is a draft for comment; the official text and operating procedures prevail."
+    english.reply = conclusion + _reply_note(words)
     return english

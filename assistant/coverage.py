@@ -14,6 +14,10 @@ one-character words and English asking words.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assistant.knowledge import KnowledgeBase
 
 UNCOVERED_CAP = 5   # more words than this outside the documents count the same (a long business description)
 
@@ -42,3 +46,9 @@ def word_coverage(question: str, section_text: str, documents_text: str) -> Word
     found = [w in documents_text for w in words]
     outside = min(found.count(False), UNCOVERED_CAP)
     return WordCoverage(in_section, sum(found) / len(words), outside)
+
+
+def coverage_in(knowledge: KnowledgeBase, question: str, section_key: str) -> WordCoverage:
+    """``word_coverage`` of ``question`` by the bundled measure's section ``section_key`` (none: "") and all documents."""
+    section = next((s for s in knowledge.primary.document.sections if s.key == section_key), None)
+    return word_coverage(question, section.text if section else "", knowledge.documents_text)

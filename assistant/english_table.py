@@ -29,6 +29,7 @@ class DocumentEnglish:
     issuer: str = ""
     interpreter: str = ""
     validity: str = ""
+    effective_clause: str = ""
     preamble: str = ""
     chapter_text: Mapping[str, str] = field(default_factory=dict)
     chapters: Mapping[str, str] = field(default_factory=dict)
@@ -50,6 +51,7 @@ class EnglishTable:
     """The whole table: the cap vocabulary, the notices, documents by id and out-of-scope topics by Chinese name."""
 
     draft_notice: str
+    dated_draft_notice: str
     final_notice: str
     cap_caveat: str
     qualifiers: Mapping[str, str]
@@ -82,6 +84,7 @@ def read_english_table(path: Path = ENGLISH_TABLE) -> EnglishTable:
             issuer=doc.get("issuer", ""),
             interpreter=doc.get("interpreter", ""),
             validity=doc.get("validity", ""),
+            effective_clause=doc.get("effective_clause", ""),
             preamble=doc.get("preamble", ""),
             chapter_text=dict(doc.get("chapter_text", {})),
             chapters=dict(doc.get("chapters", {})),
@@ -95,6 +98,7 @@ def read_english_table(path: Path = ENGLISH_TABLE) -> EnglishTable:
               for name, t in data.get("scope_topics", {}).items()}
     return EnglishTable(
         draft_notice=vocabulary.get("draft_notice", ""),
+        dated_draft_notice=vocabulary.get("dated_draft_notice", ""),
         final_notice=vocabulary.get("final_notice", ""),
         cap_caveat=vocabulary.get("cap_caveat", ""),
         qualifiers=dict(vocabulary.get("qualifiers", {})),

@@ -6,6 +6,7 @@ import threading
 from functools import cached_property
 from pathlib import Path
 
+from assistant.document_facts import DocumentFacts, document_facts
 from indexing.caps import Award, CapTable, extract_awards
 from indexing.corpus import BUNDLED_CORPUS, CorpusDocument, load_corpus
 from indexing.document import LinkedDocument, Section
@@ -39,6 +40,8 @@ class KnowledgeBase:
         }
         self._by_id = {doc.meta.id: doc for doc in documents}
         self._titles = frozenset(doc.meta.title for doc in documents)
+        # What answers say about the measure itself (title, status, effective date): from its sidecar and text.
+        self.facts: DocumentFacts = document_facts(self.primary)
 
     @cached_property
     def documents_text(self) -> str:

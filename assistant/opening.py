@@ -88,7 +88,7 @@ def open_parts(index_config: IndexConfig, config: AssistantConfig, given: Assist
     if phraser is None and config.llm is not None:
         from assistant.llm import LLMPhraser
 
-        llm = LLMPhraser(config.llm)
+        llm = LLMPhraser(config.llm, knowledge.facts)
         # Import llama-index and open the connection now, so the first question's timeout is not spent on it.
         llm.warm()
         phraser = llm

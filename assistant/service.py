@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, Clarify, ClarifyOption
 from assistant.compose import Decision, compose, section_name
-from assistant.coverage import WordCoverage, word_coverage
+from assistant.coverage import coverage_in
 from assistant.knowledge import KnowledgeBase
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
@@ -204,16 +204,11 @@ class PolicyAssistant:
             return None
         from assistant.learned import retrieval_figures
 
-        coverage = self.word_coverage(plan, best_section)
+        coverage = coverage_in(self.knowledge, plan.search_text, best_section)
         figures = retrieval_figures(best_bm25, best_dense, topic, far, reading.probabilities[0], rule_route,
                                     coverage.figures())
         probability = model.not_answered(reading.vectors[0], figures, plan.search_text)
         return probability is not None and probability >= model.refuse_threshold
-
-    def word_coverage(self, plan: QueryPlan, section_key: str) -> WordCoverage:
-        """How much of the question's topic words ``section_key`` and the documents contain (``assistant/coverage.py``)."""
-        section = next((s for s in self.knowledge.primary.document.sections if s.key == section_key), None)
-        return word_coverage(plan.search_text, section.text if section else "", self.knowledge.documents_text)
 
     def _scope_figures(self, hits: list[ClauseHit]) -> tuple[float, float, bool]:
         """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds.

@@ -78,6 +78,7 @@ class Example:
 # ---- features -----------------------------------------------------------------------------------
 def collect(assistant: Any, cases: Sequence[EvalCase]) -> list[Example]:
     """Run each question through the base assistant (no learned parts) and keep what training needs."""
+    from assistant.coverage import coverage_in
     from assistant.scope import out_of_scope_topic, too_far
     from indexing.retrieval.hybrid import RetrievalRequest
 
@@ -104,7 +105,7 @@ def collect(assistant: Any, cases: Sequence[EvalCase]) -> list[Example]:
                 best_bm25=best_bm25, best_dense=best_dense,
                 topic=out_of_scope_topic(plan.normalized) is not None,
                 too_far=too_far(best_bm25, best_dense, assistant.config.scope),
-                coverage=assistant.word_coverage(plan, best_section).figures(),
+                coverage=coverage_in(assistant.knowledge, plan.search_text, best_section).figures(),
             ))
     finally:
         assistant.understanding = saved

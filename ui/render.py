@@ -12,12 +12,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from assistant.document_facts import DocumentFacts, bundled_facts
 from indexing.section_ref import SectionRef, clause_label
 from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
 
 JsonDict = Mapping[str, Any]
 
-DRAFT_NOTICE = "本措施为征求意见稿，施行日期在原文中为空白（“2022年 月 日”），以正式发布文本及操作规程为准。"
 CAP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("clause", "条款"),
     ("amount_text", "金额"),
@@ -297,14 +297,15 @@ def stream_chunks(text: str, size: int = 12) -> list[str]:
 
 # ---- clause view ----------------------------------------------------------------------------------
 def clause_html(view: JsonDict, quotes: Sequence[JsonDict] = (), terms: Iterable[str] = (),
-                draft: bool = False) -> str:
+                draft: bool = False, facts: DocumentFacts | None = None) -> str:
     """The full text of one section with cited sentences in ``<mark>``, its caps and linked documents.
 
     Args:
         view: ``KnowledgeBase.section_view(section)``: text, start, label, title, chapter, caps, linked.
         quotes: ``{"quote", "start", "end"}`` records (citations) to highlight; offsets are document offsets.
         terms: keywords to emphasise (``<b>``) when no quote is given.
-        draft: add the 征求意见稿 notice.
+        draft: add the document's status notice (a draft's; an issued text has none).
+        facts: the document's facts (the bundled measure's by default).
     """
     text = str(view.get("text") or "")
     base = int(view.get("start") or 0)
@@ -331,7 +332,8 @@ def clause_html(view: JsonDict, quotes: Sequence[JsonDict] = (), terms: Iterable
         linked_html = f'<div class="pa-linked"><b>关联文件</b><ul>{items}</ul></div>'
     caps = view.get("caps") or []
     caps_html = cap_table_html(caps, caption="本条资助上限") if caps else '<p class="pa-muted">本条未写明资助金额。</p>'
-    notice = f'<p class="pa-draft">{esc(DRAFT_NOTICE)}</p>' if draft else ""
+    short_notice = (facts or bundled_facts()).short_notice if draft else ""
+    notice = f'<p class="pa-draft">{esc(short_notice)}</p>' if short_notice else ""
     return (
         f'<div class="pa-clause" data-section="{esc(section)}">'
         f'<div class="pa-clause-head"><b>{esc(heading)}</b>'
@@ -372,11 +374,17 @@ def search_results_html(result: JsonDict, views: Mapping[str, JsonDict] | None =
     return "".join(out)
 
 
-def compose_reply(result: JsonDict) -> str:
-    """A 标准答复 from the top search hit, when the assistant gave none: clause number, title, caps."""
+def compose_reply(result: JsonDict, facts: DocumentFacts | None = None) -> str:
+    """A 标准答复 from the top search hit, when the assistant gave none: clause number, title, caps.
+
+    Args:
+        result: ``SearchResult.to_json()``.
+        facts: the searched document's facts (the bundled measure's by default): its title, status and contact.
+    """
+    facts = facts or bundled_facts()
     results = result.get("results") or []
     if not results:
-        return "您好，经查询，《深圳市关于加快培育数字创意产业集群的若干措施（征求意见稿）》中未找到与您问题直接对应的条款，建议咨询市文化广电旅游体育局。"
+        return f"您好，经查询，《{facts.title}》中未找到与您问题直接对应的条款，建议咨询{facts.contact}。"
     top = results[0]
     section = str(top.get("section") or "")
     label = section_label(section, str(top.get("title") or ""))
@@ -386,8 +394,7 @@ def compose_reply(result: JsonDict) -> str:
     )
     money = f"，{amounts}" if amounts else "，本条未写明资助金额"
     return (
-        f"您好，根据《深圳市关于加快培育数字创意产业集群的若干措施（征求意见稿）》{label}{money}。"
-        "该措施目前为征求意见稿，具体以正式发布文本及操作规程为准。"
+        f"您好，根据《{facts.title}》{label}{money}。{facts.hotline_note}"
     )
 
 
@@ -454,14 +461,16 @@ def match_html(answer: JsonDict, profile: Mapping[str, str]) -> str:
     )
 
 
-def match_markdown(answer: JsonDict, profile: Mapping[str, str], title: str, draft: bool = True) -> str:
+def match_markdown(answer: JsonDict, profile: Mapping[str, str], title: str, draft: bool = True,
+                   facts: DocumentFacts | None = None) -> str:
     """A one-page Markdown summary of a policy match, with user text escaped.
 
     Args:
         answer: ``pa.match(...).to_json()``.
         profile: the form as filled in (行业, 主要业务, 计划).
         title: the measure's title.
-        draft: add the 征求意见稿 notice.
+        draft: add the document's status notice (a draft's; an issued text has none).
+        facts: the document's facts (the bundled measure's by default).
     """
     lines = [f"# 政策匹配摘要：《{md_escape(title)}》", ""]
     lines.append("## 企业情况")
@@ -491,12 +500,14 @@ def match_markdown(answer: JsonDict, profile: Mapping[str, str], title: str, dra
         if paragraph.strip():
             lines.append(md_escape(paragraph.strip()))
             lines.append("")
-    if draft:
-        lines += ["---", "", f"*{md_escape(DRAFT_NOTICE)}*", ""]
+    notice = (facts or bundled_facts()).short_notice if draft else ""
+    if notice:
+        lines += ["---", "", f"*{md_escape(notice)}*", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def match_plain_lines(answer: JsonDict, profile: Mapping[str, str], title: str, draft: bool = True) -> list[str]:
+def match_plain_lines(answer: JsonDict, profile: Mapping[str, str], title: str, draft: bool = True,
+                      facts: DocumentFacts | None = None) -> list[str]:
     """The same summary as plain lines (for the PDF export, which has no Markdown)."""
     lines = [f"政策匹配摘要：《{title}》", ""]
     for key, value in profile.items():
@@ -511,8 +522,9 @@ def match_plain_lines(answer: JsonDict, profile: Mapping[str, str], title: str, 
         lines.append(f"· 条件（原文）：{citation.get('quote') or ''}")
     lines.append("")
     lines += [p.strip() for p in str(answer.get("answer") or "").splitlines() if p.strip()]
-    if draft:
-        lines += ["", DRAFT_NOTICE]
+    notice = (facts or bundled_facts()).short_notice if draft else ""
+    if notice:
+        lines += ["", notice]
     return lines
 
 

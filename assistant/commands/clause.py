@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
+    from assistant.document_facts import document_facts
     from assistant.knowledge import UnknownSection
 
     kb = knowledge(args)
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         state = "已收入语料" if kb.has_document(linked) else "全文不在语料中"
         number = f"，{linked.doc_number}" if linked.doc_number else ""
         print(f"关联文件：《{linked.title}》{number}（{state}）")
-    if doc.meta.is_draft:
-        print(f"\n注意：本措施为{doc.meta.status}，施行日期在原文中为空白，以正式发布文本及操作规程为准。")
+    notice = document_facts(doc).short_notice   # a draft's notice; an issued text has none
+    if notice:
+        print(f"\n注意：{notice}")
     return 0

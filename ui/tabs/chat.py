@@ -167,8 +167,8 @@ def chat_tab(ctx: TabContext) -> None:
     with gr.Tab("创业者咨询", id="chat", elem_id="pa-tab-chat"):
         conv_state = gr.State(new_conversation())
         feedback_target = gr.State(None)
-        if ctx.draft:
-            gr.HTML(f'<p class="pa-draft">ⓘ {render.esc(render.DRAFT_NOTICE)}</p>', elem_id="pa-draft-notice")
+        if ctx.facts.short_notice:   # a draft's notice; an issued text has none
+            gr.HTML(f'<p class="pa-draft">ⓘ {render.esc(ctx.facts.short_notice)}</p>', elem_id="pa-draft-notice")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=360):
                 chat_view = gr.HTML(chat(new_conversation()), js_on_load=static_text("chat_events.js"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assistant.document_facts import DocumentFacts, document_facts
 from assistant.question_text import BadInput
 from ui import render
 from ui.config import ServeConfig
@@ -35,7 +36,7 @@ class TabContext:
         holder: the assistant (loading in the background, ready, or refusing while the index is damaged).
         config: serve settings (admin access, upload limit, streaming pace, per-client concurrency).
         feedback: where 👍/👎 and comments go.
-        kb: the knowledge base as it was when the page was built (title, draft flag, outline, cap table).
+        kb: the knowledge base as it was when the page was built (title and status facts, outline, cap table).
         slots: how many of one client's questions run at once (the rest are told to wait).
     """
 
@@ -54,8 +55,19 @@ class TabContext:
         return self.kb.primary.meta.title
 
     @property
-    def draft(self) -> bool:
-        return bool(self.kb.primary.meta.is_draft)
+    def facts(self) -> DocumentFacts:
+        """The measure's title, status and effective date as the page states them (from its sidecar and text)."""
+        return self.kb.facts
+
+    def facts_of(self, doc: str | None) -> DocumentFacts:
+        """The facts of a corpus document by id (the measure's for None or an unknown id)."""
+        knowledge = self.holder.knowledge
+        if not doc or doc == knowledge.primary.meta.id:
+            return knowledge.facts
+        try:
+            return document_facts(knowledge.document(doc))
+        except KeyError:
+            return knowledge.facts
 
     @property
     def known_sections(self) -> list[str]:
@@ -89,10 +101,9 @@ class TabContext:
         try:
             doc_id = doc if doc and doc != knowledge.primary.meta.id else None
             view = knowledge.section_view(knowledge.section(section, doc_id), doc_id)
-            is_draft = knowledge.document(doc_id).meta.is_draft
         except KeyError:
             return f'<p class="pa-muted">没有找到条款：{render.esc(section)}</p>'
-        return render.clause_html(view, quotes=quotes, draft=is_draft)
+        return render.clause_html(view, quotes=quotes, draft=True, facts=self.facts_of(doc_id))
 
 
 def bad_input(exc: BaseException) -> bool:

@@ -81,7 +81,9 @@ def lookup_tab(ctx: TabContext) -> None:
         except (NotReady, ClientBusy) as exc:
             return f'<p class="pa-error">{render.esc(BUSY_MESSAGE if isinstance(exc, ClientBusy) else exc)}</p>', ""
         # each result is already a section view (full text, caps, linked documents) of its own document
-        return render.search_results_html(result), reply or render.compose_reply(result)
+        top = (result.get("results") or [{}])[0]
+        return (render.search_results_html(result),
+                reply or render.compose_reply(result, ctx.facts_of(top.get("doc"))))
 
     # ---- layout ---------------------------------------------------------------------------------
     with gr.Tab("热线查询", id="lookup", elem_id="pa-tab-lookup") as tab:

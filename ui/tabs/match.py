@@ -27,7 +27,7 @@ INDUSTRIES: tuple[str, ...] = (
 
 def match_tab(ctx: TabContext) -> None:
     """Lay out the 政策匹配 tab (inside ``gr.Tabs``) and wire its events."""
-    title, draft = ctx.title, ctx.draft
+    facts = ctx.facts
 
     @does_work
     def match(industry: str, business: str, plan: str, request: gr.Request) -> tuple[Any, ...]:
@@ -56,13 +56,13 @@ def match_tab(ctx: TabContext) -> None:
         folder = export_dir()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         md_path = folder / f"政策匹配摘要-{stamp}.md"
-        md_path.write_text(render.match_markdown(answer, cleaned, title, draft=draft), encoding="utf-8")
+        md_path.write_text(render.match_markdown(answer, cleaned, facts.title, facts=facts), encoding="utf-8")
         font = find_cjk_font()
         if font is None:
             return (html_out, gr.update(value=str(md_path), visible=True), hidden,
                     "未找到中文字体（`fc-list :lang=zh` 为空），仅提供 Markdown 下载；安装 fonts-noto-cjk 后可导出 PDF。")
         try:
-            pdf_path = write_match_pdf(render.match_plain_lines(answer, cleaned, title, draft=draft),
+            pdf_path = write_match_pdf(render.match_plain_lines(answer, cleaned, facts.title, facts=facts),
                                        folder / f"政策匹配摘要-{stamp}.pdf", font)
         except Exception:  # noqa: BLE001 - a font the PDF library cannot embed: Markdown still works
             log.warning("PDF 导出失败", exc_info=True)

@@ -1,0 +1,177 @@
+"""What answers say about the measure itself — title, status, validity, effective date, who interprets it — and the
+Chinese phrases built from it (the notice under every answer, the 标准答复 tail, the status answer).
+
+Every fact comes from the document's metadata sidecar (``corpus/documents/*.toml``, read into ``DocumentMeta``) or
+from its parsed text: the effective-date sentence is found among the document's sentences, never written here. A
+document whose status is not a draft for comment (征求意见稿) gets no draft wording anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from indexing.corpus import CorpusDocument, load_corpus
+
+# "本措施自2023年1月1日起实施，有效期3年。", "本办法自发布之日起施行": the sentence that says when the document starts.
+_TAKES_EFFECT_RE = re.compile(r"自.{0,30}?起(?:施行|实施|生效)")
+# The date in that sentence, written or left blank: "2023年1月1日", "2024年 月 日".
+_DATE_RE = re.compile(r"(?:\d{4}|[　 ]+)年[\d　 ]*月[\d　 ]*日")
+# A date whose month or day is left blank ("2024年 月 日"), as drafts for comment do.
+_BLANK_DATE_RE = re.compile(r"年[　 ]*月|月[　 ]*日")
+ISSUED = "正式发布的文本"
+ANY_DEPARTMENT = "主管部门"
+
+
+@dataclass(frozen=True)
+class DocumentFacts:
+    """One document's facts as answers state them.
+
+    Attributes:
+        id: the document id of its sidecar.
+        title: the full title, as the text writes it.
+        short_title: the title people use (may be empty).
+        status: 征求意见稿, 正式 or empty (an issued text).
+        issuer: the department that issued it.
+        interpreter: the department the text names as responsible for interpreting it.
+        validity: how long it is valid (有效期3年), from the sidecar.
+        effective_date: when it takes effect, from the sidecar ("" when the text leaves it blank or it is unknown).
+        effective_sentence: the text's sentence that says when it takes effect (and for how long), without the final
+            stop ("" when the text has none).
+    """
+
+    id: str
+    title: str
+    short_title: str = ""
+    status: str = ""
+    issuer: str = ""
+    interpreter: str = ""
+    validity: str = ""
+    effective_date: str = ""
+    effective_sentence: str = ""
+
+    @property
+    def is_draft(self) -> bool:
+        return "征求意见" in self.status
+
+    @property
+    def date_left_blank(self) -> bool:
+        """The text leaves the effective date blank ("本措施自2024年 月 日起实施") and the sidecar gives none."""
+        date = _DATE_RE.search(self.effective_sentence)
+        return not self.effective_date and date is not None and bool(_BLANK_DATE_RE.search(date.group()))
+
+    @property
+    def effective_clause(self) -> str:
+        """The part of the effective-date sentence up to where it says the document takes effect
+        ("本措施自2024年 月 日起实施"), without what follows (the validity)."""
+        found = _TAKES_EFFECT_RE.search(self.effective_sentence)
+        if found is None:
+            return self.effective_sentence
+        stop = self.effective_sentence.find("，", found.end())
+        return self.effective_sentence if stop < 0 else self.effective_sentence[:stop]
+
+    @property
+    def date_text(self) -> str:
+        """The date as the effective-date sentence writes it ("2024年 月 日"), or the sidecar's."""
+        date = _DATE_RE.search(self.effective_sentence)
+        return date.group().strip() if date else self.effective_date
+
+    @property
+    def contact(self) -> str:
+        """Whom to ask about what the text does not cover: the interpreting department, else the issuer."""
+        return self.interpreter or self.issuer or ANY_DEPARTMENT
+
+    # ---- Chinese phrases -----------------------------------------------------------------------------
+    @property
+    def notice(self) -> str:
+        """The notice under every answer (its 提示 line)."""
+        if not self.is_draft:
+            return f"以《{self.title}》正式文本及配套操作规程为准。"
+        blank = f"原文施行日期为空白（“{self.effective_clause}”），" if self.date_left_blank else ""
+        return f"《{self.title}》为{self.status}，{blank}最终以正式发布的文本及配套操作规程为准。"
+
+    @property
+    def short_notice(self) -> str:
+        """The notice a page shows once (under the chat, a clause, an export); empty for an issued text."""
+        if not self.is_draft:
+            return ""
+        blank = f"施行日期在原文中为空白（“{self.date_text}”），" if self.date_left_blank else ""
+        return f"本措施为{self.status}，{blank}以正式发布文本及操作规程为准。"
+
+    @property
+    def reply_note(self) -> str:
+        """What a 标准答复 ends with."""
+        draft = f"本措施为{self.status}，" if self.is_draft else ""
+        return f"{draft}具体以正式文本和操作规程为准。"
+
+    @property
+    def hotline_note(self) -> str:
+        """What a reply composed from a search hit (the lookup desk) ends with."""
+        draft = f"该措施目前为{self.status}，" if self.is_draft else ""
+        return f"{draft}具体以正式发布文本及操作规程为准。"
+
+    @property
+    def prevails_note(self) -> str:
+        """The one-line notice the LLM must keep when an answer carries none."""
+        if self.is_draft:
+            return f"本措施为{self.status}，以正式发布文本为准。"
+        return f"以《{self.title}》正式文本为准。"
+
+    def status_answer(self) -> tuple[str, str]:
+        """The answer to "is this the final text?": the paragraphs (before the notice) and the 标准答复."""
+        quote = f"“{self.effective_sentence}”"
+        if not self.is_draft:
+            said = f"，原文写明：{quote}" if self.effective_sentence else ""
+            text = f"《{self.title}》是{ISSUED}{said}。\n\n申报应以主管部门的年度申报指南、操作规程为准。"
+            return text, f"该措施为{ISSUED}，具体以正式文本和操作规程为准。"
+        if self.date_left_blank:
+            text = f"《{self.title}》是{self.status}，不是正式施行的文件：原文的施行日期留空（{quote}）。"
+            reply = f"该措施目前为{self.status}，施行日期尚未确定，请以正式发布文本为准。"
+        else:
+            said = f"（原文：{quote}）" if self.effective_sentence else ""
+            text = f"《{self.title}》是{self.status}，不是正式施行的文件{said}。"
+            reply = f"该措施目前为{self.status}，请以正式发布文本为准。"
+        text += (f"\n\n{self.status}的内容在正式发布时可能调整，"
+                 "申报应以正式发布的文本和主管部门的年度申报指南、操作规程为准。")
+        return text, reply
+
+
+def effective_sentence(doc: CorpusDocument) -> str:
+    """The sentence of the text that says when it takes effect (the last one, as final provisions come last)."""
+    found = ""
+    for section in doc.document.sections:
+        for sentence in section.sentences:
+            if _TAKES_EFFECT_RE.search(sentence.text):
+                found = sentence.text
+    return found.strip().rstrip("。；;")
+
+
+def document_facts(doc: CorpusDocument) -> DocumentFacts:
+    """A document's facts, from its metadata and its text.
+
+    Args:
+        doc: a parsed corpus document with its sidecar metadata.
+
+    Returns:
+        The facts answers state about it.
+    """
+    meta = doc.meta
+    return DocumentFacts(
+        id=meta.id,
+        title=meta.title,
+        short_title=meta.short_title,
+        status=meta.status,
+        issuer=meta.issuer,
+        interpreter=meta.interpreter,
+        validity=meta.validity,
+        effective_date=meta.effective_date,
+        effective_sentence=effective_sentence(doc),
+    )
+
+
+@lru_cache(maxsize=1)
+def bundled_facts() -> DocumentFacts:
+    """The bundled measure's facts (from ``corpus/``): the default of renderers called without a knowledge base,
+    as the bundled corpus is the default corpus. Code that has a knowledge base passes ``kb.facts``."""
+    return document_facts(load_corpus()[0])
