@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RETRIEVER_MODES
+from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RETRIEVER_MODES, RetrieverMode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +91,7 @@ def _known_amounts(args: argparse.Namespace) -> set[float]:
         raise CliError(f"无法读取语料（资助上限表）：{exc}") from None
 
 
-def _open(retriever: str, use_profiles: bool, expand: bool) -> Any:
+def _open(retriever: RetrieverMode, use_profiles: bool, expand: bool) -> Any:
     from assistant.cli import CliError
     from evals.runner import open_assistant
 
