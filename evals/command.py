@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def _load_cases(args: argparse.Namespace, files: list[Path]) -> list[Any]:
     return selected
 
 
-def _progress(quiet: bool, label: str):  # type: ignore[no-untyped-def]
+def _progress(quiet: bool, label: str) -> Callable[[int, int, Any], None] | None:
     if quiet or not sys.stderr.isatty():
         return None
 
