@@ -82,11 +82,13 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from indexing.build import BuildInProgress, DocumentRejected, build_index
+    from indexing.additions import DocumentRejected
+    from indexing.build import build_index
     from indexing.cli_support import CliError
     from indexing.embedding import EmbeddingModelUnavailable
     from indexing.manifest import IndexProblem
     from indexing.parser import ParseError
+    from indexing.staging import BuildInProgress
 
     config = make_config(args)
     seed = None
