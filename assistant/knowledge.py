@@ -112,8 +112,8 @@ class KnowledgeBase:
         largest first and the awards that name no figure last."""
         awards = [a for section in self.primary.document.sections for a in self.awards(section.key)]
         if order == "amount":
-            with_figure = sorted((a for a in awards if a.amount_wan is not None), key=lambda a: -a.amount_wan)
-            return with_figure + [a for a in awards if a.amount_wan is None]
+            by_amount = sorted(((a.amount_wan, a) for a in awards if a.amount_wan is not None), key=lambda p: -p[0])
+            return [a for _, a in by_amount] + [a for a in awards if a.amount_wan is None]
         return awards
 
     def linked_documents(self, section: Section, doc_id: str | None = None) -> list[LinkedDocument]:

@@ -87,6 +87,7 @@ class PolicyAssistant:
         self.config = config or AssistantConfig()
         self.index = index
         self.phraser = phraser
+        self._index_config: IndexConfig | None = None   # set by open(): lets status() check the index on disk
         self._max_clause = len(knowledge.primary.document.clauses)
         # Conversation prefix → its last turn's plan and decision. The web chat and the API resend the whole
         # conversation each time; the earlier turns were decided by the previous request, so they are not planned
@@ -121,7 +122,7 @@ class PolicyAssistant:
 
         overrides = {"retriever": retriever, "use_profiles": use_profiles, "expand": expand,
                      "dense_backend": dense_backend, "rerank_model": rerank_model}
-        given = {name: value for name, value in overrides.items() if value is not None and value != ""}
+        given: dict[str, Any] = {name: value for name, value in overrides.items() if value is not None and value != ""}
         config = dataclasses.replace(config, **given) if config is not None else AssistantConfig(**given)
         index_config = index_config or IndexConfig()
         built = open_parts(index_config, config, parts)
@@ -507,10 +508,10 @@ class PolicyAssistant:
             ordered.append((meta, None, ["meta"]))
         primary = self.knowledge.primary.meta.id
         seen = {SectionRef.parse(key, primary) for key, _, _ in ordered}
-        for hit in hits:
-            identity = SectionRef.parse(hit.section_key, hit.doc_id or primary)
+        for retrieved in hits:
+            identity = SectionRef.parse(retrieved.section_key, retrieved.doc_id or primary)
             if identity not in seen:
-                ordered.append((hit.section_key, hit, hit.via))
+                ordered.append((retrieved.section_key, retrieved, retrieved.via))
                 seen.add(identity)
         results = []
         for key, hit, via in ordered[:k]:
@@ -572,17 +573,19 @@ class PolicyAssistant:
         }
         manifest = getattr(self.index, "manifest", None)
         if manifest is not None:
-            counts = getattr(manifest, "counts", {})
+            counts: Any = getattr(manifest, "counts", {})
             data["model"] = getattr(manifest, "embed_model", "")
             data["built_at"] = getattr(manifest, "built_at", "")
-            data["counts"] = dataclasses.asdict(counts) if dataclasses.is_dataclass(counts) else dict(counts or {})
+            if dataclasses.is_dataclass(counts) and not isinstance(counts, type):
+                data["counts"] = dataclasses.asdict(counts)
+            else:
+                data["counts"] = dict(counts or {})
         if self.index is not None and check_disk:
             from indexing.index_files import check_index
 
             index_dir = getattr(self.index, "index_dir", None)
-            config = getattr(self, "_index_config", None)
-            if config is not None:
-                data["problems"] = check_index(config)
+            if self._index_config is not None:
+                data["problems"] = check_index(self._index_config)
                 data["ready"] = data["ready"] and not data["problems"]
             elif index_dir is None:
                 data["problems"] = ["索引目录未知"]

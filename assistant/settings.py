@@ -65,5 +65,7 @@ class AssistantConfig:
         check_retriever_mode(self.retriever)
         if self.max_question_chars < 1 or self.max_turns < 1:
             raise ValueError("max_question_chars and max_turns must be positive")
+        if self.turn_cache_size < 0:   # POLICY_ASSISTANT_CACHE_SIZE is clamped to 0 when read; an argument is not
+            raise ValueError(f"turn_cache_size must be 0 (off) or more, not {self.turn_cache_size}")
         if self.dense_backend not in DENSE_BACKENDS:
             raise ValueError(f"{ENV_PREFIX}DENSE_BACKEND 须为 {'、'.join(DENSE_BACKENDS)} 之一，而不是 {self.dense_backend!r}")

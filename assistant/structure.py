@@ -114,9 +114,9 @@ def find_structure_ask(text: str, document: PolicyDocument) -> StructureAsk | No
     topic = ""
     if not chapters and not toc:
         for pattern in _TOPIC_RES:
-            match = pattern.search(text)
-            if match:
-                topic = match.group(1).strip(" 的")
+            found = pattern.search(text)
+            if found:
+                topic = found.group(1).strip(" 的")
                 break
         english = _EN_TOPIC_RE.search(text)
         if not topic and english:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RETRIEVER_MODES
+from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RETRIEVER_MODES, RetrieverMode
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +68,7 @@ def _load_cases(args: argparse.Namespace, files: list[Path]) -> list[Any]:
     return selected
 
 
-def _progress(quiet: bool, label: str):  # type: ignore[no-untyped-def]
+def _progress(quiet: bool, label: str) -> Callable[[int, int, Any], None] | None:
     if quiet or not sys.stderr.isatty():
         return None
 
@@ -91,7 +92,7 @@ def _known_amounts(args: argparse.Namespace) -> set[float]:
         raise CliError(f"无法读取语料（资助上限表）：{exc}") from None
 
 
-def _open(retriever: str, use_profiles: bool, expand: bool) -> Any:
+def _open(retriever: RetrieverMode, use_profiles: bool, expand: bool) -> Any:
     from assistant.cli import CliError
     from evals.runner import open_assistant
 

@@ -84,6 +84,7 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     from evals.lowo import run_lowo
     from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
     from evals.runner import known_amounts_of
+    from evals.train_command import question_embedder
     from evals.training import VectorCache
     from indexing.config import home_dir
 
@@ -94,7 +95,7 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     except QuestionFileError as exc:
         raise CliError(f"题目文件格式错误：{exc}") from None
     assistant = open_assistant(argparse.Namespace())
-    embedder = assistant.retriever.dense.embedder
+    embedder = question_embedder(assistant)
     cache = VectorCache(embedder, home_dir() / "cache" / f"question-vectors-{embedder.model_id}.npz")
     progress = None if args.quiet else (lambda writer: print(f"[lowo] {writer}", file=sys.stderr, flush=True))
     report = run_lowo(assistant, train_cases, eval_cases, cache, known_amounts_of(assistant), progress,

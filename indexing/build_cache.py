@@ -55,7 +55,7 @@ class ChunkSpan(NamedTuple):
     """Where one document's text chunks are in the index's chunk list."""
 
     first: int
-    count: int
+    length: int   # not `count`: that would shadow tuple.count
 
 
 @dataclass
@@ -85,8 +85,8 @@ def previous_chunk_cache(config: IndexConfig, rows: ChunkRows | None) -> ChunkCa
         if data.get("format") != CHUNK_CACHE_FORMAT:
             return ChunkCache()
         chunks = rows[0]
-        previous = {str(key): chunks[int(first):int(first) + int(count)]
-                    for key, (first, count) in data["documents"].items()}
+        previous = {str(key): chunks[int(first):int(first) + int(length)]
+                    for key, (first, length) in data["documents"].items()}
         if any(len(v) != int(data["documents"][k][1]) for k, v in previous.items()):
             return ChunkCache()
     except Exception:  # noqa: BLE001 - a cache: anything wrong with it only means chunking again

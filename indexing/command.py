@@ -6,6 +6,11 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from indexing.config import IndexConfig
+    from indexing.embedding import Embedder
 
 STAGE_NAMES = {
     "corpus": "读取语料",
@@ -36,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="不输出进度")
 
 
-def make_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def make_config(args: argparse.Namespace) -> IndexConfig:
     """IndexConfig from flags over env vars over defaults."""
     from indexing.cli_support import CliError
     from indexing.config import IndexConfig
@@ -77,11 +82,13 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from indexing.build import BuildInProgress, DocumentRejected, build_index
+    from indexing.additions import DocumentRejected
+    from indexing.build import build_index
     from indexing.cli_support import CliError
     from indexing.embedding import EmbeddingModelUnavailable
     from indexing.manifest import IndexProblem
     from indexing.parser import ParseError
+    from indexing.staging import BuildInProgress
 
     config = make_config(args)
     seed = None
@@ -129,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed_embedder(config):  # type: ignore[no-untyped-def]
+def _seed_embedder(config: IndexConfig) -> Embedder:
     """The model for ``--write-seed``, loaded once for the build and the seed's model version.
 
     A model named by a path is refused before anything is built: its seed would have no portable file name.

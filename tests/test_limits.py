@@ -1,4 +1,5 @@
-"""The question and conversation limits are one setting each: the assistant and the server read the same value."""
+"""The question and conversation limits are one setting each: the assistant and the server read the same value;
+the assistant's turn cache is never given a negative size."""
 
 from __future__ import annotations
 
@@ -32,3 +33,13 @@ def test_assistant_and_server_read_the_same_question_length(monkeypatch: pytest.
     for config in (AssistantConfig, ServeConfig):
         with pytest.raises(ValueError, match="POLICY_ASSISTANT_MAX_QUESTION_CHARS"):
             config()
+
+
+def test_turn_cache_size_is_never_negative(monkeypatch: pytest.MonkeyPatch):
+    with pytest.raises(ValueError, match="turn_cache_size must be 0"):
+        AssistantConfig(turn_cache_size=-1)
+    assert AssistantConfig(turn_cache_size=0).turn_cache_size == 0
+    monkeypatch.setenv("POLICY_ASSISTANT_CACHE_SIZE", "-5")   # the variable is clamped when read: negative is off
+    assert AssistantConfig().turn_cache_size == 0
+    monkeypatch.setenv("POLICY_ASSISTANT_CACHE_SIZE", "12")
+    assert AssistantConfig().turn_cache_size == 12

@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ui.config import ServeConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-build", action="store_true", help="没有索引时不自动建立（/api/health 将返回 503）")
 
 
-def _serve_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _serve_config(args: argparse.Namespace) -> ServeConfig:
     from assistant.cli import CliError
     from ui.config import ServeConfig
 

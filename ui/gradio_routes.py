@@ -89,7 +89,10 @@ class GradioRoutes:
             from gradio.utils import get_upload_folder
 
             upload_dir = get_upload_folder()
-        work_ids, light_ids, work_names, light_names = set(), set(), set(), set()
+        work_ids: set[int] = set()
+        light_ids: set[int] = set()
+        work_names: set[str] = set()
+        light_names: set[str] = set()
         for fn_id, block_fn in blocks.fns.items():
             work = bool(getattr(block_fn.fn, WORK_MARK, False))
             (work_ids if work else light_ids).add(int(fn_id))

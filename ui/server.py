@@ -15,6 +15,8 @@ from ui.config import ServeConfig
 from ui.holder import AssistantHolder
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import AsyncIterator
+
     from fastapi import FastAPI
 
     from ui.feedback import FeedbackStore
@@ -49,7 +51,7 @@ def create_app(config: ServeConfig | None = None, holder: AssistantHolder | None
     store = feedback or FeedbackStore(config.home / "feedback.sqlite3")
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if load and holder.state == "loading" and not holder.wait(0):
             holder.load_in_background()
         yield

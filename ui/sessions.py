@@ -21,6 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from typing import Any
 
 COOKIE = "pa_session"
 ADMIN_UNLOCK_TTL_S = 8 * 3600
@@ -135,7 +136,7 @@ class AdminGate:
         with self._lock:
             self._failures.pop(client, None)
 
-    def _trim(self, table: OrderedDict) -> None:  # type: ignore[type-arg]
+    def _trim(self, table: OrderedDict[str, Any]) -> None:
         while len(table) > self._max_entries:
             table.popitem(last=False)
 

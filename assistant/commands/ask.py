@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable, Iterator
 
 from assistant.commands.session import add_retrieval_arguments
 
@@ -23,7 +24,7 @@ MAX_LINE_BYTES = 1024 * 1024
 BATCH_BLOCK = 32
 
 
-def _batch_lines(path: str):  # type: ignore[no-untyped-def]
+def _batch_lines(path: str) -> Iterator[tuple[int, bytes | None]]:
     """(line number, bytes) per line; ``None`` for a line over MAX_LINE_BYTES (skipped without being kept)."""
     stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115 - closed below
     try:
@@ -41,7 +42,7 @@ def _batch_lines(path: str):  # type: ignore[no-untyped-def]
             stream.close()
 
 
-def _blocks(lines, size: int):  # type: ignore[no-untyped-def]
+def _blocks(lines: Iterable[tuple[int, bytes | None]], size: int) -> Iterator[list[tuple[int, bytes | None]]]:
     """Non-blank batch lines, ``size`` at a time (the last block may be shorter)."""
     block = []
     for number, raw in lines:

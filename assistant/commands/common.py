@@ -7,11 +7,15 @@ where ``indexing.command`` can use them too.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from indexing.cli_support import CliError, corpus_dir
 
+if TYPE_CHECKING:
+    from assistant.knowledge import KnowledgeBase
 
-def knowledge(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+
+def knowledge(args: argparse.Namespace) -> KnowledgeBase:
     """Load the corpus, turning a parse failure into a CLI error."""
     from assistant.knowledge import load_knowledge
     from indexing.parser import ParseError

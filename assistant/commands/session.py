@@ -7,8 +7,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RETRIEVER_MODES
+
+if TYPE_CHECKING:
+    from assistant.service import PolicyAssistant
+    from indexing.config import IndexConfig
 
 
 def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,10 +28,10 @@ def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
                         help="可选：sentence-transformers 交叉编码器（名称或本地路径，须已在本机）；或 POLICY_ASSISTANT_RERANK_MODEL")
 
 
-def index_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def index_config(args: argparse.Namespace) -> IndexConfig:
     from indexing.config import IndexConfig
 
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if getattr(args, "corpus", None):
         overrides["corpus_dir"] = Path(args.corpus)
     if getattr(args, "embed_model", None):
@@ -36,7 +41,7 @@ def index_config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return IndexConfig(**overrides)
 
 
-def open_assistant(args: argparse.Namespace, build_if_missing: bool = True):  # type: ignore[no-untyped-def]
+def open_assistant(args: argparse.Namespace, build_if_missing: bool = True) -> PolicyAssistant:
     """The assistant for this command; a missing index is built first (with progress on stderr)."""
     from assistant.cli import CliError
     from assistant.service import PolicyAssistant
@@ -49,7 +54,7 @@ def open_assistant(args: argparse.Namespace, build_if_missing: bool = True):  # 
     except ValueError as exc:
         raise CliError(f"配置错误：{exc}") from None
 
-    def _open():  # type: ignore[no-untyped-def]
+    def _open() -> PolicyAssistant:
         return PolicyAssistant.open(
             retriever=getattr(args, "retriever", None),
             use_profiles=not getattr(args, "no_profiles", False),

@@ -22,7 +22,7 @@ def check_retriever_mode(mode: object) -> RetrieverMode:
     """
     if mode not in RETRIEVER_MODES:
         raise ValueError(f"retriever mode must be one of {', '.join(RETRIEVER_MODES)}; got {mode!r}")
-    return mode  # type: ignore[return-value]
+    return mode
 
 
 @dataclass(frozen=True)

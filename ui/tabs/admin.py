@@ -169,8 +169,10 @@ def admin_tab(ctx: TabContext) -> None:
 
     def run_build(progress: gr.Progress, **kwargs: Any) -> str:
         """Build through ``indexing.build.build_index`` under the holder's lock, then reload the assistant."""
-        from indexing.build import BuildInProgress, DocumentRejected, build_index
+        from indexing.additions import DocumentRejected
+        from indexing.build import build_index
         from indexing.config import IndexConfig
+        from indexing.staging import BuildInProgress
 
         started = time.monotonic()
         try:

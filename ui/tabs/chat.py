@@ -20,7 +20,7 @@ from ui.feedback import MAX_COMMENT, FeedbackError
 from ui.gradio_routes import does_work
 from ui.holder import NotReady
 from ui.ratelimit import ClientBusy
-from ui.tabs.context import BUSY_MESSAGE, TabContext, bad_input
+from ui.tabs.context import BUSY_MESSAGE, TabContext, Update, bad_input
 
 log = logging.getLogger("policy_assistant.ui")
 
@@ -118,7 +118,7 @@ def chat_tab(ctx: TabContext) -> None:
                                    top_doc)
         yield chat(conv), gr.update(), conv, side
 
-    def on_chip(conv: dict[str, Any], evt: gr.EventData) -> str:
+    def on_chip(conv: dict[str, Any], evt: gr.EventData) -> str | Update:
         section = str(getattr(evt, "section", "") or "")
         doc = str(getattr(evt, "doc", "") or "") or None
         if not section:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 BUSY_MESSAGE = "您还有问题正在处理，请等它答完再问。"
 
+# What ``gr.update(...)`` returns: the properties of an output component to change (none: leave it as it is).
+Update = dict[str, Any]
+
 
 @dataclass(frozen=True)
 class TabContext:

@@ -14,7 +14,7 @@ from ui.assets import static_text
 from ui.gradio_routes import does_work
 from ui.holder import NotReady
 from ui.ratelimit import ClientBusy
-from ui.tabs.context import BUSY_MESSAGE, TabContext, bad_input
+from ui.tabs.context import BUSY_MESSAGE, TabContext, Update, bad_input
 
 if TYPE_CHECKING:  # pragma: no cover
     from assistant.knowledge import KnowledgeBase
@@ -54,7 +54,7 @@ def lookup_tab(ctx: TabContext) -> None:
     kb = ctx.kb
 
     @does_work
-    def lookup(query: str, request: gr.Request) -> tuple[str, str]:
+    def lookup(query: str, request: gr.Request) -> tuple[str | Update, str | Update]:
         if not (query or "").strip():
             return SEARCH_PROMPT, ""
         assistant = ctx.assistant_or_warn()
