@@ -242,7 +242,7 @@ class Understanding:
             )
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            np.savez_compressed(handle, allow_pickle=False, **arrays)
         tmp.replace(path)
 
     @classmethod

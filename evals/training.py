@@ -160,7 +160,7 @@ class TrainingData:
     profile_texts: list[tuple[str, str]]  # (example business, section)
     profile_vectors: np.ndarray
 
-    def subset(self, keep: Sequence[int]) -> TrainingData:
+    def subset(self, keep: Sequence[int] | np.ndarray) -> TrainingData:
         keep = list(keep)
         return TrainingData([self.examples[i] for i in keep], self.vectors[keep], self.sections,
                             self.profile_texts, self.profile_vectors)
@@ -203,7 +203,7 @@ class TrainingData:
 
 def profile_examples(knowledge: Any) -> list[tuple[str, str]]:
     """The profiles' example businesses (hand-reviewed, one per line), each with its section."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for key, profile in sorted(knowledge.profiles.items()):
         pairs.extend((text, key) for text in profile.examples)
     return pairs
