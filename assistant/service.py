@@ -311,10 +311,10 @@ class PolicyAssistant:
             (h.section_key, h.score) for h in hits[1:] if h.retrieval_score >= ratio * top_retrieval
         ][: limit - 1]
         clarify = None
-        # Two close candidates that pay differently: ask which one fits (the best-effort answer still cites both).
+        # Two candidates close by retrieval that pay differently: ask which one fits (the best-effort answer cites
+        # both). Closeness is retrieval's alone, like second citations: the peaked prior widens every gap.
         if ((plan.money or plan.claimed_amounts) and len(hits) > 1
-                and hits[1].retrieval_score >= self.config.clarify_ratio * max(best.retrieval_score, 1e-9)
-                and hits[1].score >= self.config.clarify_ratio * best.score):
+                and hits[1].retrieval_score >= self.config.clarify_ratio * max(best.retrieval_score, 1e-9)):
             clarify = self._clarify(hits[0].section_key, hits[1].section_key)
             if clarify is not None and all(key != hits[1].section_key for key, _ in chosen):
                 # The question offers both: the best-effort answer shows both, with their caps.
