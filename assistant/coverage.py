@@ -50,5 +50,8 @@ def word_coverage(question: str, section_text: str, documents_text: str) -> Word
 
 def coverage_in(knowledge: KnowledgeBase, question: str, section_key: str) -> WordCoverage:
     """``word_coverage`` of ``question`` by the bundled measure's section ``section_key`` (none: "") and all documents."""
-    section = next((s for s in knowledge.primary.document.sections if s.key == section_key), None)
-    return word_coverage(question, section.text if section else "", knowledge.documents_text)
+    try:
+        section_text = knowledge.section(section_key).text
+    except KeyError:   # no section chosen (""), or a key the measure lacks
+        section_text = ""
+    return word_coverage(question, section_text, knowledge.documents_text)

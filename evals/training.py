@@ -476,7 +476,7 @@ def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Unders
 # question files give other training data, so the bundled models are stale as surely as when a question changes.
 FEATURE_SOURCES: tuple[str, ...] = (
     "assistant/query.py", "assistant/lexicon.py", "assistant/scope.py", "assistant/structure.py",
-    "assistant/service.py", "assistant/learned.py", "evals/training.py",
+    "assistant/service.py", "assistant/learned.py", "assistant/coverage.py", "evals/training.py",
     "indexing/retrieval/hybrid.py", "indexing/retrieval/fusion.py", "indexing/tokenize_zh.py",
 )
 
