@@ -4,7 +4,8 @@ The JSON shape is shared by ``ask --json``, ``ask --jsonl``, ``POST /api/ask`` a
 ``{"id", "question", "rewritten_question", "answer", "citations": [...], "caps": [...], "refused",
 "notices", "latency_ms"}`` plus ``"clarify"`` (or null), ``"expansion"``, ``"nearest"``, ``"intent"``,
 ``"retrieved"``, ``"lang"`` (``"zh"`` or ``"en"``: the language of the question and of the answer) and ``"error"``
-(null unless the question was rejected).
+(null unless the question was rejected: :meth:`Answer.rejected`). The objects flow typed to every edge (CLI, API,
+web page, eval runner); ``to_json`` is called once, where JSON leaves the process.
 """
 
 from __future__ import annotations
@@ -110,29 +111,14 @@ class Answer:
             "error": self.error,
         }
 
+    @classmethod
+    def rejected(cls, question: str, message: str, id: str | None = None) -> Answer:
+        """The answer to an input that was not answered (empty, too long, a malformed batch line, a failure).
 
-def error_answer(question: str, message: str, id: str | None = None) -> dict[str, Any]:
-    """The contract's shape for a rejected input (empty, too long, malformed line); the message is Chinese."""
-    from assistant.language import detect_language
+        It is an ``Answer`` like any other, so its JSON has exactly the contract's keys; ``error`` holds the
+        message (Chinese) and ``intent`` is ``"error"``.
+        """
+        from assistant.language import detect_language
 
-    return {
-        "id": id,
-        "question": question,
-        "rewritten_question": "",
-        "answer": "",
-        "citations": [],
-        "caps": [],
-        "refused": False,
-        "notices": [],
-        "latency_ms": 0.0,
-        "intent": "error",
-        "clarify": None,
-        "expansion": [],
-        "nearest": [],
-        "retrieved": [],
-        "linked": [],
-        "reply": "",
-        "llm_used": False,
-        "lang": detect_language(question) if isinstance(question, str) else "zh",
-        "error": message,
-    }
+        return cls(question=question, rewritten_question="", text="", id=id, intent="error",
+                   lang=detect_language(question) if question else "zh", error=message)

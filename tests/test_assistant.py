@@ -33,6 +33,17 @@ def test_contract_shape(assistant):
     json.dumps(data, ensure_ascii=False)
 
 
+def test_a_rejected_input_has_exactly_the_contract_keys_of_an_answer(assistant):
+    from assistant.answer import Answer
+
+    answered = assistant.ask(["孵化器最多能补多少？"], id="q1").to_json()
+    rejected = Answer.rejected("", "问题为空，请输入您想咨询的内容。", "q2").to_json()
+    assert list(rejected) == list(answered)
+    assert rejected["error"] and rejected["intent"] == "error" and rejected["refusal_reason"] is None
+    assert (rejected["id"], rejected["citations"], rejected["caps"], rejected["lang"]) == ("q2", [], [], "zh")
+    assert Answer.rejected("What is the cap?", "x").lang == "en"
+
+
 def test_money_answer_cites_the_clause_and_states_the_table_cap(assistant, knowledge, measure_text):
     answer = assistant.ask(["孵化器最多能补多少？"])
     assert cited(answer)[0] == "十六"
@@ -174,6 +185,7 @@ def test_cli_ask_json_and_batch(built_home, tmp_path):
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["id"] for r in rows] == ["a", "line-2", "c", "d", "e"]
+    assert list(rows[1]) == list(rows[2]) == list(rows[0])   # an error line has the answer's keys, no more, no fewer
     assert rows[0]["citations"][0]["clause"] == "十" and rows[1]["error"] and rows[2]["error"]
     assert rows[3]["citations"][0]["clause"] == "二十二"
     assert [r["lang"] for r in rows] == ["zh", "zh", "zh", "zh", "en"]

@@ -95,7 +95,7 @@ def _parse_line(raw: bytes, number: int) -> tuple[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from assistant.answer import error_answer
+    from assistant.answer import Answer
     from assistant.cli import CliError
     from assistant.commands.session import answering_errors, open_assistant
     from assistant.service import BadInput
@@ -119,14 +119,14 @@ def run(args: argparse.Namespace) -> int:
                 assistant.prefetch([item[1] for item in parsed if not isinstance(item, LineError)])
                 for item in parsed:
                     if isinstance(item, LineError):
-                        result = error_answer("", str(item), item.line_id)
+                        result = Answer.rejected("", str(item), item.line_id)
                     else:
                         line_id, turns = item
                         try:
-                            result = assistant.ask(turns, id=line_id).to_json()  # type: ignore[arg-type]
+                            result = assistant.ask(turns, id=line_id)  # type: ignore[arg-type]
                         except (ValueError, BadInput) as exc:
-                            result = error_answer("", str(exc), line_id)
-                    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+                            result = Answer.rejected("", str(exc), line_id)
+                    sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
                 sys.stdout.flush()
         except IndexProblem as exc:   # the index (not the line) is broken: every further line would fail too
             raise CliError(str(exc)) from None
