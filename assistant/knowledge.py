@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from assistant.document_facts import DocumentFacts, document_facts
+from assistant.section_view import LinkedView, SectionView
 from indexing.caps import Award, CapTable, extract_awards
 from indexing.corpus import BUNDLED_CORPUS, CorpusDocument, load_corpus
 from indexing.document import LinkedDocument, Section
@@ -128,28 +129,26 @@ class KnowledgeBase:
             return "附则"
         return f"{section.chapter}、{section.chapter_title}"
 
-    def section_view(self, section: Section, doc_id: str | None = None) -> dict[str, object]:
-        """The ``clause --json`` object of one section."""
+    def section_view(self, section: Section, doc_id: str | None = None) -> SectionView:
+        """One section as shown (the ``clause --json`` object, typed): text, place, caps, linked documents."""
         doc = self.document(doc_id)
-        return {
-            "doc": doc.meta.id,
-            "doc_title": doc.meta.title,
-            "status": doc.meta.status,
-            "clause": section.clause,
-            "chapter": section.chapter,
-            "chapter_title": section.chapter_title,
-            "section": section.key,
-            "label": section.label,
-            "title": section.title,
-            "text": section.text,
-            "start": section.start,
-            "end": section.end,
-            "caps": [a.to_json() for a in self.awards(section.key, doc_id)],
-            "linked": [
-                {"id": d.id, "title": d.title, "doc_number": d.doc_number, "in_corpus": self.has_document(d)}
-                for d in self.linked_documents(section, doc_id)
-            ],
-        }
+        return SectionView(
+            doc=doc.meta.id,
+            doc_title=doc.meta.title,
+            status=doc.meta.status,
+            clause=section.clause,
+            chapter=section.chapter,
+            chapter_title=section.chapter_title,
+            section=section.key,
+            label=section.label,
+            title=section.title,
+            text=section.text,
+            start=section.start,
+            end=section.end,
+            caps=tuple(self.awards(section.key, doc_id)),
+            linked=tuple(LinkedView(d.id, d.title, d.doc_number, self.has_document(d))
+                         for d in self.linked_documents(section, doc_id)),
+        )
 
     def has_document(self, linked: LinkedDocument) -> bool:
         """Whether a linked document's text has been added to the corpus (matched by id or title)."""

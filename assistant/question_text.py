@@ -2,6 +2,9 @@
 
 One check for every door that takes a question — ``ask``, /api/ask, /api/search, /api/feedback, the web chat —
 so that what one door refuses (nothing but NUL, bidi or zero-width marks, emoji, punctuation) no other stores.
+A text that passed the check is a :class:`CheckedQuestion`, which the check lets through as it is: a door that checks
+a question before showing it (the web chat, the lookup desk) hands the checked text on, and the assistant does not
+check it again, so each request's question is checked once.
 """
 
 from __future__ import annotations
@@ -31,10 +34,19 @@ class TooManyTurns(BadInput):
         self.limit = limit
 
 
+class CheckedQuestion(str):
+    """A question text as :func:`clean_question` returned it: already checked and cleaned.
+
+    Anything derived from it (``+``, ``strip()``, a join) is a plain ``str`` again and is checked when it is asked.
+    """
+
+    __slots__ = ()
+
+
 _LETTER = re.compile(r"[\w\u4e00-\u9fff]")
 
 
-def clean_question(text: object, max_chars: int) -> str:
+def clean_question(text: object, max_chars: int) -> CheckedQuestion:
     """One user turn, checked and cleaned.
 
     Control and format characters (NUL, escape, bidi and zero-width marks, BOM) and U+FFFD are removed, and
@@ -45,11 +57,13 @@ def clean_question(text: object, max_chars: int) -> str:
         max_chars: the longest accepted turn, counted before cleaning.
 
     Returns:
-        The cleaned text.
+        The cleaned text, a :class:`CheckedQuestion` (one given is returned as it is: it was checked already).
 
     Raises:
         BadInput: for non-text, empty, over-long or letterless input (message in Chinese).
     """
+    if isinstance(text, CheckedQuestion):
+        return text
     if not isinstance(text, str):
         raise BadInput("问题必须是文本。")
     cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
@@ -60,7 +74,7 @@ def clean_question(text: object, max_chars: int) -> str:
         raise BadInput(f"问题过长（{len(text)} 字），请控制在 {max_chars} 字以内。")
     if not _LETTER.search(cleaned):
         raise BadInput("没有识别到文字内容，请用文字描述您的问题。")
-    return cleaned
+    return CheckedQuestion(cleaned)
 
 
 def check_turns(turns: Sequence[object], max_chars: int, max_turns: int) -> list[str]:
@@ -72,7 +86,7 @@ def check_turns(turns: Sequence[object], max_chars: int, max_turns: int) -> list
         max_turns: the longest accepted conversation.
 
     Returns:
-        The cleaned turns.
+        The cleaned turns (each a :class:`CheckedQuestion`).
 
     Raises:
         TooManyTurns: more than ``max_turns`` turns.
@@ -80,7 +94,7 @@ def check_turns(turns: Sequence[object], max_chars: int, max_turns: int) -> list
     """
     if len(turns) > max_turns:
         raise TooManyTurns(len(turns), max_turns)
-    cleaned = []
+    cleaned: list[str] = []
     for number, text in enumerate(turns, 1):
         try:
             cleaned.append(clean_question(text, max_chars))

@@ -23,6 +23,7 @@ from assistant.knowledge import KnowledgeBase
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import out_of_scope_topic, too_far
+from assistant.section_view import SearchHit, SearchResult
 from assistant.settings import AssistantConfig
 from indexing.config import IndexConfig
 from indexing.lru import LRUCache
@@ -44,21 +45,6 @@ _META_SECTION_MARKERS = {
     "meta-interpret": "负责解释",
     "meta-effective": "起实施",
 }
-
-
-@dataclass
-class SearchResult:
-    """Ranked sections for a lookup-desk query (``query`` is the text as ``validate_question`` cleaned it)."""
-
-    query: str
-    rewritten: str
-    expansion: list[str]
-    results: list[dict[str, Any]]
-    latency_ms: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "rewritten": self.rewritten, "expansion": self.expansion,
-                "results": self.results, "latency_ms": round(self.latency_ms, 1)}
 
 
 @dataclass(frozen=True)
@@ -520,14 +506,14 @@ class PolicyAssistant:
                 view = self.knowledge.section_view(self.knowledge.section(key, doc_id), doc_id)
             except KeyError:
                 continue
-            view.update(
+            results.append(SearchHit(
+                view,
                 score=round(hit.score, 4) if hit else 1.0,
                 matched_terms=hit.matched_terms if hit else [],
                 bm25_rank=hit.bm25_rank if hit else None,
                 dense_rank=hit.dense_rank if hit else None,
                 via=via,
-            )
-            results.append(view)
+            ))
         return SearchResult(text, plan.rewritten, list(plan.expansion), results, (time.perf_counter() - started) * 1000)
 
     def _ranked(self, decision: Decision) -> list[ClauseHit]:

@@ -429,9 +429,12 @@ def test_match_pdf_export_with_a_system_cjk_font(tmp_path):
     font = find_cjk_font()
     if font is None:
         pytest.skip("没有中文字体（fc-list :lang=zh 为空）：界面只提供 Markdown 下载")
-    answer = {"answer": "可申请（十六）。", "citations": [{"section": "十六", "title": "建设数字创意孵化器", "quote": "给予最高200万元资助"}],
-              "caps": [{"clause": "十六", "amount_wan": 200, "qualifier": "最高", "term": "资助期限不超过3年",
-                        "target": "孵化器", "basis": "本措施"}]}
+    from assistant.answer import Answer, Citation
+    from indexing.caps import Award
+
+    answer = Answer("", "", "可申请（十六）。",
+                    citations=[Citation("d", None, "十六", "十六", "建设数字创意孵化器", "给予最高200万元资助", 0, 0, 1.0)],
+                    caps=[Award("十六", 200, "最高", "资助期限不超过3年", "孵化器", "资助", "本措施", None, "", 0, 0)])
     lines = render.match_plain_lines(answer, {"行业": "孵化器"}, "某措施")
     path = write_match_pdf(lines, tmp_path / "摘要.pdf", font)
     data = path.read_bytes()

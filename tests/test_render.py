@@ -1,35 +1,37 @@
-"""ui/render.py: escaping, highlight offsets, cap tables — pure functions over the contract's JSON."""
+"""ui/render.py: escaping, highlight offsets, cap tables — pure functions over the assistant's typed answers."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from assistant.answer import Answer, Citation, Clarify, ClarifyOption
+from assistant.section_view import SearchHit, SearchResult, SectionView
+from indexing.caps import Award
 from ui import render
 from ui.text_markup import Span, highlight, locate_quote
 
 EVIL = '<script>alert(1)</script> ![x](http://evil/x.png) <img src=x onerror=alert(2)> "quoted" & ${x} {{value}}'
 
 
-def _answer(**overrides):
-    answer = {
-        "id": "a1",
-        "question": "孵化器最多能补多少？",
-        "answer": "根据（十六），孵化器最高200万元。",
-        "citations": [
-            {"doc": "d", "chapter": "七", "clause": "十六", "section": "十六", "title": "建设数字创意孵化器",
-             "quote": "给予最高200万元资助", "start": 10, "end": 20, "score": 1.0},
-        ],
-        "caps": [
-            {"clause": "十六", "amount_wan": 200, "qualifier": "最高", "term": "资助期限不超过3年",
-             "target": "孵化器和众创空间", "kind": "资助", "basis": "本措施", "amount_text": "最高200万元"},
-        ],
-        "refused": False,
-        "notices": [],
-        "clarify": None,
-        "error": None,
-    }
-    answer.update(overrides)
-    return answer
+def _award(clause: str, amount_wan: float | None, qualifier: str, target: str, basis: str = "本措施",
+           term: str = "", kind: str = "资助") -> Award:
+    return Award(clause=clause, amount_wan=amount_wan, qualifier=qualifier, term=term, target=target,  # type: ignore[arg-type]
+                 kind=kind, basis=basis, basis_doc=None, quote="", start=0, end=0)
+
+
+def _answer(**overrides) -> Answer:
+    answer = Answer(
+        id="a1",
+        question="孵化器最多能补多少？",
+        rewritten_question="",
+        text="根据（十六），孵化器最高200万元。",
+        citations=[Citation(doc="d", chapter="七", clause="十六", section="十六", title="建设数字创意孵化器",
+                            quote="给予最高200万元资助", start=10, end=20, score=1.0)],
+        caps=[_award("十六", 200, "最高", "孵化器和众创空间", term="资助期限不超过3年")],
+    )
+    return replace(answer, **overrides)
 
 
 def test_render_module_imports_no_web_framework():
@@ -56,7 +58,7 @@ def test_markdown_escape_defuses_images_and_links():
 def test_chat_html_escapes_user_and_answer_text():
     messages = [
         {"role": "user", "text": EVIL},
-        {"role": "assistant", "text": None, "answer": _answer(answer=EVIL, question=EVIL), "final": True},
+        {"role": "assistant", "text": None, "answer": _answer(text=EVIL, question=EVIL), "final": True},
     ]
     out = render.chat_html(messages, known_sections=["十六"])
     assert "<script" not in out and "<img" not in out
@@ -90,7 +92,7 @@ def test_error_answer_renders_message_escaped():
 
 
 def test_clarify_options_are_buttons_with_escaped_labels():
-    clarify = {"question": "您指哪一种？", "options": [{"label": "孵化器<x>", "clause": "十六"}, {"label": "基地", "clause": "十七"}]}
+    clarify = Clarify("您指哪一种？", (ClarifyOption("孵化器<x>", "十六"), ClarifyOption("基地", "十七")))
     out = render.clarify_html(clarify)
     assert out.count('class="pa-option"') == 2
     assert 'data-option="孵化器&lt;x&gt;"' in out and "<x>" not in out
@@ -98,10 +100,8 @@ def test_clarify_options_are_buttons_with_escaped_labels():
 
 def test_cap_table_columns_and_escaping():
     caps = [
-        {"clause": "二十三", "amount_wan": 100, "qualifier": "追加", "term": "", "target": "省级<平台>",
-         "basis": "深圳市文化产业发展专项资金资助办法", "amount_text": "在《深圳市文化产业发展专项资金资助办法》资助基础上追加100万元"},
-        {"clause": "十", "amount_wan": None, "qualifier": "按资助办法", "term": "", "target": "动漫作品",
-         "basis": "深圳市文化产业发展专项资金资助办法", "amount_text": "金额按《…》相关规定执行（本措施未写明金额）"},
+        _award("二十三", 100, "追加", "省级<平台>", basis="深圳市文化产业发展专项资金资助办法"),
+        _award("十", None, "按资助办法", "动漫作品", basis="深圳市文化产业发展专项资金资助办法"),
     ]
     out = render.cap_table_html(caps)
     for header in ("条款", "金额", "限定", "期限", "对象", "依据"):
@@ -111,14 +111,14 @@ def test_cap_table_columns_and_escaping():
     assert "（二十三）" in out and "追加" in out
     assert render.cap_table_html([]) == ""
     assert "未写明" in render.cap_table_html([], empty="本条未写明资助金额")
-    assert render.cap_rows(caps)[0][:3] == ["（二十三）", caps[0]["amount_text"], "追加"]
+    assert render.cap_rows(caps)[0][:3] == ["（二十三）", caps[0].amount_text, "追加"]
+    assert caps[0].amount_text == "在《深圳市文化产业发展专项资金资助办法》资助基础上追加100万元"
 
 
 def test_cap_table_cells_carry_their_column_name_for_the_card_layout():
     import re
 
-    cap = {"clause": "十六", "amount_wan": 200, "qualifier": "最高", "term": "资助期限不超过3年",
-           "target": "孵化器<和>众创空间", "basis": "本措施", "amount_text": "最高200万元"}
+    cap = _award("十六", 200, "最高", "孵化器<和>众创空间", term="资助期限不超过3年")
     out = render.cap_table_html([cap])
     labels = re.findall(r'<td class="[^"]+" data-label="([^"]*)">', out)
     assert labels == [label for _, label in render.CAP_COLUMNS]   # one per column, in header order
@@ -153,7 +153,8 @@ def test_clause_html_with_real_clause_marks_the_quote(knowledge):
     section = knowledge.resolve("十六")
     view = knowledge.section_view(section)
     sentence = next(s for s in section.sentences if "200万元" in s.text)
-    out = render.clause_html(view, quotes=[{"quote": sentence.text, "start": sentence.start, "end": sentence.end}], draft=True)
+    quote = Citation("d", None, "十六", "十六", "", sentence.text, sentence.start, sentence.end, 1.0)
+    out = render.clause_html(view, quotes=[quote], draft=True)
     assert f"<mark>{render.esc(sentence.text)}</mark>" in out
     assert "建设数字创意孵化器" in out and "最高200万元" in out
     assert "征求意见稿" in out
@@ -179,6 +180,8 @@ def test_outline_lists_all_sections(knowledge):
     out = render.outline_html(chapters)
     assert out.count('class="pa-outline-section"') == sum(len(c["sections"]) for c in chapters)
     assert "附则" in out and "（二十六）" in out and 'data-section="chapter:一"' in out
+    # a clause's badge is its first award's amount as the cap table words it
+    assert f'（十六）建设数字创意孵化器 <span class="pa-badge">{render.esc(knowledge.awards("十六")[0].amount_text)}</span>' in out
 
 
 def test_stream_chunks_are_growing_prefixes_ending_in_full_text():
@@ -191,23 +194,21 @@ def test_stream_chunks_are_growing_prefixes_ending_in_full_text():
 
 
 def test_search_results_and_composed_reply():
-    result = {
-        "query": "孵化器上限",
-        "results": [{"section": "十六", "clause": "十六", "title": "建设数字创意孵化器", "score": 0.9,
-                     "matched_terms": ["孵化器"], "via": ["text"], "caps": _answer()["caps"],
-                     "text": "（十六）建设数字创意孵化器。给予最高200万元资助"}],
-    }
+    view = SectionView(doc="d", doc_title="某措施", status="征求意见稿", clause="十六", chapter="七", chapter_title="",
+                       section="十六", label="（十六）", title="建设数字创意孵化器",
+                       text="（十六）建设数字创意孵化器。给予最高200万元资助", start=0, end=25, caps=tuple(_answer().caps))
+    result = SearchResult("孵化器上限", "孵化器上限", [], [SearchHit(view, 0.9, ["孵化器"], via=["text"])])
     out = render.search_results_html(result)
     assert "（十六）建设数字创意孵化器" in out
     assert "<b>孵化器</b>" in out and "最高200万元" in out and "命中：孵化器" in out
     reply = render.compose_reply(result)
     assert "（十六）" in reply and "最高200万元" in reply and "征求意见稿" in reply
-    assert "未找到" in render.compose_reply({"query": "x", "results": []})
-    assert "没有找到" in render.search_results_html({"query": "<x>", "results": []}, {})
+    assert "未找到" in render.compose_reply(SearchResult("x", "x", [], []))
+    assert "没有找到" in render.search_results_html(SearchResult("<x>", "<x>", [], []), {})
 
 
 def test_match_markdown_is_escaped_and_complete():
-    answer = _answer(answer="可申请（十六）。\n需准备：运营报告")
+    answer = _answer(text="可申请（十六）。\n需准备：运营报告")
     md = render.match_markdown(answer, {"行业": "孵化器", "主要业务": "![x](http://evil/x.png)", "计划": ""}, "某措施")
     assert md.startswith("# 政策匹配摘要")
     assert "| （十六）建设数字创意孵化器 | 最高200万元 | 资助期限不超过3年 |" in md
@@ -215,6 +216,11 @@ def test_match_markdown_is_escaped_and_complete():
     assert "（未填写）" in md and "需准备：运营报告" in md and "征求意见稿" in md
     html_out = render.match_html(answer, {"行业": "<b>x</b>"})
     assert "&lt;b&gt;x&lt;/b&gt;" in html_out and "最高200万元" in html_out
+    lines = render.match_plain_lines(answer, {"行业": "孵化器"}, "某措施")
+    assert "（十六）建设数字创意孵化器" in lines and "· 条件（原文）：给予最高200万元资助" in lines
+    assert "· 最高200万元，资助期限不超过3年；对象：孵化器和众创空间；依据：本措施" in lines
+    uncapped = render.match_markdown(_answer(caps=[]), {}, "某措施")
+    assert "| （十六）建设数字创意孵化器 | 未写明金额 | — | — | — |" in uncapped
 
 
 def test_section_labels():
@@ -224,8 +230,8 @@ def test_section_labels():
     assert render.section_label("preamble") == "序言"
 
 
-def _shaped(notice: str = "本措施为征求意见稿。") -> dict:
-    return _answer(answer=f"按（十六）建设数字创意孵化器，最高可获200万元资助。\n\n依据条款：\n（十六）建设数字创意孵化器\n"
+def _shaped(notice: str = "本措施为征求意见稿。") -> Answer:
+    return _answer(text=f"按（十六）建设数字创意孵化器，最高可获200万元资助。\n\n依据条款：\n（十六）建设数字创意孵化器\n"
                           f"   原文：“给予最高200万元资助”\n提示：{notice}", notices=[notice])
 
 
@@ -245,15 +251,15 @@ def test_chat_shows_the_draft_notice_once_per_conversation():
 
 
 def test_streaming_shows_only_the_conclusion():
-    out = render.answer_html(_shaped(), text=_shaped()["answer"], final=False)
+    out = render.answer_html(_shaped(), text=_shaped().text, final=False)
     assert "最高可获200万元资助" in out and "原文：" not in out
 
 
-def _english(notice: str = "The measure is a draft for comment (征求意见稿).") -> dict:
+def _english(notice: str = "The measure is a draft for comment (征求意见稿).") -> Answer:
     text = ("Under clause (16) Building digital creative incubators, the funding is up to RMB 2 million (200万元).\n\n"
             "Clauses cited:\nClause (16) Building digital creative incubators\n"
             f"   Original text (原文): “给予最高200万元资助”\nNote: {notice}")
-    return _answer(answer=text, notices=[notice], lang="en", question="How much can an incubator get?")
+    return _answer(text=text, notices=[notice], lang="en", question="How much can an incubator get?")
 
 
 def test_english_answer_has_english_chrome_and_clause_chips():
@@ -268,7 +274,7 @@ def test_english_answer_has_english_chrome_and_clause_chips():
 
 
 def test_english_answer_text_is_escaped():
-    out = render.answer_html(_english() | {"answer": EVIL}, known_sections=["十六"])
+    out = render.answer_html(replace(_english(), text=EVIL), known_sections=["十六"])
     assert "<script" not in out and "<img" not in out and "&lt;script&gt;" in out
 
 

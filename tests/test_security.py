@@ -415,20 +415,18 @@ class Fake:
         return clean_question(text, 2000)
 
     def ask(self, turns, id=None):  # noqa: A002 - the facade's signature
-        from assistant.answer import error_answer
+        from assistant.answer import Answer
         from assistant.limits import DEFAULT_MAX_TURNS
         from assistant.question_text import check_turns
 
         turns = check_turns(turns, 2000, DEFAULT_MAX_TURNS)   # as PolicyAssistant.ask does: the API relies on it
-
-        class Result:
-            def to_json(self) -> dict:
-                return error_answer(turns[-1], "", id)
-
-        return Result()
+        return Answer.rejected(turns[-1], "", id)
 
     def search(self, query, k=5):
-        return self.ask([query])
+        from assistant.section_view import SearchResult
+
+        query = self.validate_question(query)
+        return SearchResult(query, query, [], [])
 
     def match(self, description):
         return self.ask([description])

@@ -30,6 +30,8 @@ from ui.holder import AssistantHolder
 from ui.ratelimit import client_of
 
 if TYPE_CHECKING:  # pragma: no cover
+    from assistant.answer import Answer
+    from assistant.section_view import SearchResult
     from ui.feedback import FeedbackStore
 
 MAX_REF = 40
@@ -40,10 +42,10 @@ KNOWN_ROUTES = frozenset({"ask", "search", "caps", "health", "feedback"})
 def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeConfig) -> APIRouter:
     router = APIRouter(prefix="/api")
 
-    def ask_sync(turns: list[str], answer_id: str | None, client: str) -> dict[str, Any]:
-        def call(pa: Any) -> dict[str, Any]:
+    def ask_sync(turns: list[str], answer_id: str | None, client: str) -> Answer:
+        def call(pa: Any) -> Answer:
             try:
-                return pa.ask(turns, id=answer_id).to_json()   # checks the turns: the request's one check
+                return pa.ask(turns, id=answer_id)   # checks the turns: the request's one check
             except BadInput as exc:
                 raise refused_input(exc, len(turns)) from None
 
@@ -60,12 +62,12 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
             page = render.chat_html([{"role": "user", "text": turns[-1]}, {"role": "assistant", "answer": answer}],
                                     known_sections=known)
             return HTMLResponse(page)
-        return JSONResponse(answer)
+        return JSONResponse(answer.to_json())
 
-    def search_sync(query: str, k: int, client: str) -> dict[str, Any]:
-        def call(pa: Any) -> dict[str, Any]:
+    def search_sync(query: str, k: int, client: str) -> SearchResult:
+        def call(pa: Any) -> SearchResult:
             try:
-                return pa.search(query, k=k).to_json()   # checks the query like a question
+                return pa.search(query, k=k)   # checks the query like a question: the request's one check
             except BadInput as exc:
                 raise refused_input(exc) from None
 
@@ -74,11 +76,13 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
     @router.post("/search", summary="条款检索：排序后的条款、得分、命中词、资助上限")
     async def search(request: Request) -> JSONResponse:
         query, k = parse_search(await read_json(request))
-        return JSONResponse(await run_in_threadpool(search_sync, query, k, client_of(request)))
+        result = await run_in_threadpool(search_sync, query, k, client_of(request))
+        return JSONResponse(result.to_json())
 
     @router.get("/search", summary="条款检索（GET 形式，便于在浏览器地址栏直接查询）")
     async def search_get(request: Request, q: str, k: int = Query(5, ge=1, le=MAX_K)) -> JSONResponse:
-        return JSONResponse(await run_in_threadpool(search_sync, q, k, client_of(request)))
+        result = await run_in_threadpool(search_sync, q, k, client_of(request))
+        return JSONResponse(result.to_json())
 
     @router.get("/clauses/{ref:path}", summary="条款原文：十六 / 16 / 第十六条 / chapter:一 / 第一章 / 序言")
     def clause(ref: str, doc: str | None = None) -> JSONResponse:
@@ -91,7 +95,7 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
             section = kb.resolve(ref, doc)
         except UnknownSection as exc:
             raise ApiError(404, "unknown_clause", str(exc)) from None
-        view = kb.section_view(section, doc)
+        view = kb.section_view(section, doc).to_json()
         view["display_name"] = section.display_name
         view["chapter_heading"] = kb.chapter_of(section, doc)
         return JSONResponse(view)
@@ -101,11 +105,7 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
         if sort not in ("clause", "amount"):
             raise ApiError(400, "bad_value", "sort 只能是 clause 或 amount。")
         kb = holder.knowledge
-        rows = []
-        for award in kb.primary_awards(sort):
-            row = award.to_json()
-            row["amount_text"] = award.amount_text
-            rows.append(row)
+        rows = [award.to_json() for award in kb.primary_awards(sort)]   # amount_text included
         return JSONResponse({"doc": kb.primary.meta.id, "title": kb.primary.meta.title,
                              "status": kb.primary.meta.status, "caps": rows})
 

@@ -1,22 +1,40 @@
 """Pure HTML/Markdown rendering for the web UI: every piece of text is escaped before it is marked up.
 
-Nothing here imports gradio or touches the network or disk: functions take the JSON shapes of the
-assistant's contract (``Answer.to_json()``, ``SearchResult.to_json()``, ``KnowledgeBase.section_view()``)
-and return strings. Clause text, user input and any LLM text go through :func:`esc` (or
+Nothing here imports gradio or touches the network or disk: functions take the assistant's typed objects
+(``Answer`` with its ``Citation`` and ``Award`` records, ``SearchResult``, ``SectionView``) and return strings; JSON
+is made only where it leaves the process. Clause text, user input and any LLM text go through :func:`esc` (or
 :func:`md_escape` for Markdown files), so ``<script>`` and ``![x](http://evil/x.png)`` stay inert text.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.document_facts import DocumentFacts, bundled_facts
 from indexing.section_ref import SectionRef, clause_label
 from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
 
+if TYPE_CHECKING:  # pragma: no cover
+    from assistant.answer import Answer, Citation, Clarify
+    from assistant.section_view import SearchResult, SectionView
+    from indexing.caps import Award
+
 JsonDict = Mapping[str, Any]
+
+
+class Quoted(Protocol):
+    """A sentence quoted from a document at known offsets: a ``Citation``, or an ``Award``'s sentence."""
+
+    @property
+    def quote(self) -> str: ...
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
 
 CAP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("clause", "条款"),
@@ -73,47 +91,32 @@ def link_clause_refs(escaped: str, known: Iterable[str]) -> str:
 
 
 # ---- answer pieces --------------------------------------------------------------------------------
-def citation_chips_html(citations: Sequence[JsonDict], heading: str = ANSWER_LABELS["zh"]["cited"]) -> str:
+def citation_chips_html(citations: Sequence[Citation], heading: str = ANSWER_LABELS["zh"]["cited"]) -> str:
     """One clickable chip per cited section (deduplicated by section, first quote wins)."""
     seen: set[str] = set()
     chips: list[str] = []
     for citation in citations:
-        section = str(citation.get("section") or citation.get("clause") or "")
+        section = str(citation.section or citation.clause or "")
         if not section or section in seen:
             continue
         seen.add(section)
-        label = section_label(section, str(citation.get("title") or ""))
+        label = section_label(section, citation.title)
         chips.append(
-            f'<button type="button" class="pa-chip" data-section="{esc(section)}" data-doc="{esc(citation.get("doc") or "")}" '
-            f'title="{esc(citation.get("quote") or "")}">{esc(label)}</button>'
+            f'<button type="button" class="pa-chip" data-section="{esc(section)}" data-doc="{esc(citation.doc)}" '
+            f'title="{esc(citation.quote)}">{esc(label)}</button>'
         )
     if not chips:
         return ""
     return f'<div class="pa-chips"><span class="pa-chips-label">{esc(heading)}</span>' + "".join(chips) + "</div>"
 
 
-def amount_text(cap: JsonDict) -> str:
-    """``amount_text`` of a cap record, or the same wording made from its fields when it is absent
-    (``section_view`` caps carry only ``Award.to_json()``)."""
-    if cap.get("amount_text"):
-        return str(cap["amount_text"])
-    from indexing.numerals import format_wan
-
-    amount, basis, qualifier = cap.get("amount_wan"), str(cap.get("basis") or ""), str(cap.get("qualifier") or "")
-    if amount is None:
-        return f"金额按《{basis}》相关规定执行（本措施未写明金额）" if basis else "本措施未写明金额"
-    if qualifier == "追加":
-        return f"在《{basis}》资助基础上追加{format_wan(float(amount))}"
-    return f"{qualifier}{format_wan(float(amount))}"
-
-
-def cap_rows(caps: Sequence[JsonDict]) -> list[list[str]]:
+def cap_rows(caps: Sequence[Award]) -> list[list[str]]:
     """Cap records as table rows of strings, in ``CAP_COLUMNS`` order (clause as （十六））."""
     rows = []
     for cap in caps:
         row = []
         for key, _ in CAP_COLUMNS:
-            value = amount_text(cap) if key == "amount_text" else cap.get(key)
+            value = getattr(cap, key)
             if key == "clause" and value:
                 value = clause_label(str(value))
             row.append("" if value is None else str(value))
@@ -121,7 +124,7 @@ def cap_rows(caps: Sequence[JsonDict]) -> list[list[str]]:
     return rows
 
 
-def cap_table_html(caps: Sequence[JsonDict], caption: str = "资助上限（摘自原文）", empty: str = "") -> str:
+def cap_table_html(caps: Sequence[Award], caption: str = "资助上限（摘自原文）", empty: str = "") -> str:
     """A small table of award caps: 条款, 金额, 限定, 期限, 对象, 依据. Empty string (or ``empty``) when none."""
     if not caps:
         return f'<p class="pa-muted">{esc(empty)}</p>' if empty else ""
@@ -130,10 +133,10 @@ def cap_table_html(caps: Sequence[JsonDict], caption: str = "资助上限（摘�
     for row, cap in zip(cap_rows(caps), caps, strict=True):
         cells = []
         for (key, label), value in zip(CAP_COLUMNS, row, strict=True):  # data-label: phones show rows as cards
-            if key == "clause" and cap.get("clause"):
+            if key == "clause" and cap.clause:
                 cells.append(
                     f'<td class="pa-col-clause" data-label="{esc(label)}"><button type="button" class="pa-ref" '
-                    f'data-section="{esc(cap.get("clause"))}">{esc(value)}</button></td>'
+                    f'data-section="{esc(cap.clause)}">{esc(value)}</button></td>'
                 )
             elif key == "amount_text":
                 cells.append(f'<td class="pa-amount" data-label="{esc(label)}">{esc(value)}</td>')
@@ -146,17 +149,17 @@ def cap_table_html(caps: Sequence[JsonDict], caption: str = "资助上限（摘�
     )
 
 
-def clarify_html(clarify: JsonDict | None) -> str:
+def clarify_html(clarify: Clarify | None) -> str:
     """The clarifying question with one button per option (clicking sends the option as the next turn)."""
     if not clarify:
         return ""
     buttons = "".join(
-        f'<button type="button" class="pa-option" data-option="{esc(o.get("label"))}" '
-        f'data-section="{esc(o.get("clause") or "")}">{esc(o.get("label"))}</button>'
-        for o in clarify.get("options") or ()
+        f'<button type="button" class="pa-option" data-option="{esc(o.label)}" '
+        f'data-section="{esc(o.clause or "")}">{esc(o.label)}</button>'
+        for o in clarify.options
     )
     return (
-        f'<div class="pa-clarify"><p>{esc(clarify.get("question"))}</p>'
+        f'<div class="pa-clarify"><p>{esc(clarify.question)}</p>'
         f'<div class="pa-options">{buttons}</div></div>'
     )
 
@@ -212,14 +215,14 @@ def split_answer(text: str, notices: Sequence[str] = ()) -> tuple[str, str]:
     return "\n".join(lead_lines).strip(), "\n".join(kept).strip()
 
 
-def answer_html(answer: JsonDict, text: str | None = None, index: int = 0, feedback: str | None = None,
+def answer_html(answer: Answer, text: str | None = None, index: int = 0, feedback: str | None = None,
                 known_sections: Iterable[str] = (), final: bool = True, show_notice: bool = True) -> str:
     """One assistant message: the conclusion, then the long form one click away (a ``<details>`` with the cited
     clauses, conditions, what to prepare and the cap table), the citation chips, the clarifying options, the draft
     notice (once per conversation: ``show_notice``) and 👍/👎.
 
     Args:
-        answer: ``Answer.to_json()``.
+        answer: the assistant's answer (a rejected one shows its ``error``).
         text: the part of the answer shown so far (streaming); defaults to the whole answer.
         index: the message's position, carried by the feedback buttons.
         feedback: the rating already given to this answer.
@@ -227,29 +230,29 @@ def answer_html(answer: JsonDict, text: str | None = None, index: int = 0, feedb
         final: when False only the conclusion streamed so far is shown (with a cursor), not the long form.
         show_notice: show the draft notice under this answer (the chat shows it under its first answer only).
     """
-    if answer.get("error"):
-        return f'<div class="pa-answer pa-error"><p>{esc(answer["error"])}</p></div>'
-    notices = [str(n) for n in answer.get("notices") or []]
-    shown = answer.get("answer", "") if text is None else text
+    if answer.error:
+        return f'<div class="pa-answer pa-error"><p>{esc(answer.error)}</p></div>'
+    notices = [str(n) for n in answer.notices]
+    shown = answer.text if text is None else text
     lead, rest = split_answer(str(shown or ""), notices)
     if not final:
         return (f'<div class="pa-answer pa-streaming"><div class="pa-text">{text_block(lead)}'
                 '<span class="pa-cursor">▍</span></div></div>')
     known = tuple(known_sections)
-    lang = "en" if answer.get("lang") == "en" else "zh"
+    lang = "en" if answer.lang == "en" else "zh"
     labels = ANSWER_LABELS[lang]
-    caps = cap_table_html(answer.get("caps") or [], caption=labels["caps"])
+    caps = cap_table_html(answer.caps, caption=labels["caps"])
     more = ""
     if rest or caps:
         more = (f'<details class="pa-more"><summary>{esc(labels["more"])}</summary>'
                 f'<div class="pa-text">{link_clause_refs(text_block(rest), known)}</div>{caps}</details>')
     parts = [
-        f'<div class="pa-answer{" pa-refused" if answer.get("refused") else ""}" lang="{lang}">',
+        f'<div class="pa-answer{" pa-refused" if answer.refused else ""}" lang="{lang}">',
         f'<div class="pa-answer-main"><div class="pa-text pa-lead">{link_clause_refs(text_block(lead), known)}</div></div>',
         more,
-        citation_chips_html(answer.get("citations") or [], labels["cited"]),
-        nearest_html(answer.get("nearest") or [], labels["nearest"]) if answer.get("refused") else "",
-        clarify_html(answer.get("clarify")),
+        citation_chips_html(answer.citations, labels["cited"]),
+        nearest_html(answer.nearest, labels["nearest"]) if answer.refused else "",
+        clarify_html(answer.clarify),
         notices_html(notices) if show_notice else "",
         feedback_html(index, feedback),
         "</div>",
@@ -259,7 +262,7 @@ def answer_html(answer: JsonDict, text: str | None = None, index: int = 0, feedb
 
 def chat_html(messages: Sequence[JsonDict], known_sections: Iterable[str] = (), placeholder: str = "") -> str:
     """The whole conversation. Each message is ``{"role": "user"|"assistant", "text", "answer"?, "feedback"?,
-    "final"?}``; user text and answer text are escaped. The draft notice is shown under the first answer only."""
+    "final"?}`` (``answer``: an ``Answer``, None while it is being worked on); user text and answer text are escaped. The draft notice is shown under the first answer only."""
     known = tuple(known_sections)
     if not messages:
         return f'<div class="pa-chat pa-empty"><p class="pa-muted">{esc(placeholder)}</p></div>'
@@ -274,7 +277,7 @@ def chat_html(messages: Sequence[JsonDict], known_sections: Iterable[str] = (), 
             inner = f'<div class="pa-answer pa-streaming"><p class="pa-muted">{esc(message.get("text", ""))}</p></div>'
         else:
             final = bool(message.get("final", True))
-            show = final and not notice_shown and not answer.get("error")
+            show = final and not notice_shown and not answer.error
             inner = answer_html(answer, text=message.get("text"), index=index, feedback=message.get("feedback"),
                                 known_sections=known, final=final, show_notice=show)
             notice_shown = notice_shown or show
@@ -296,41 +299,40 @@ def stream_chunks(text: str, size: int = 12) -> list[str]:
 
 
 # ---- clause view ----------------------------------------------------------------------------------
-def clause_html(view: JsonDict, quotes: Sequence[JsonDict] = (), terms: Iterable[str] = (),
+def clause_html(view: SectionView, quotes: Sequence[Quoted] = (), terms: Iterable[str] = (),
                 draft: bool = False, facts: DocumentFacts | None = None) -> str:
     """The full text of one section with cited sentences in ``<mark>``, its caps and linked documents.
 
     Args:
         view: ``KnowledgeBase.section_view(section)``: text, start, label, title, chapter, caps, linked.
-        quotes: ``{"quote", "start", "end"}`` records (citations) to highlight; offsets are document offsets.
+        quotes: sentences to highlight (citations, or an award's sentence); offsets are document offsets.
         terms: keywords to emphasise (``<b>``) when no quote is given.
         draft: add the document's status notice (a draft's; an issued text has none).
         facts: the document's facts (the bundled measure's by default).
     """
-    text = str(view.get("text") or "")
-    base = int(view.get("start") or 0)
+    text = view.text
+    base = view.start
     spans = [
         span for q in quotes
-        if (span := locate_quote(text, str(q.get("quote") or ""), q.get("start"), q.get("end"), base)) is not None
+        if (span := locate_quote(text, q.quote or "", q.start, q.end, base)) is not None
     ]
     body = highlight(text, spans) if spans else highlight(text, term_spans(text, terms), tag="b")
-    section = str(view.get("section") or "")
-    title = str(view.get("title") or "") if view.get("clause") else str(view.get("chapter_title") or "")
+    section = view.section
+    title = view.title if view.clause else view.chapter_title
     heading = section_label(section, title)
-    chapter = view.get("chapter")
+    chapter = view.chapter
     chapter_text = ""
-    if chapter and view.get("clause"):
-        chapter_text = "附则" if chapter == "附则" else f"{chapter}、{view.get('chapter_title') or ''}"
-    linked = view.get("linked") or []
+    if chapter and view.clause:
+        chapter_text = "附则" if chapter == "附则" else f"{chapter}、{view.chapter_title or ''}"
     linked_html = ""
-    if linked:
+    if view.linked:
         items = "".join(
-            f"<li>《{esc(d.get('title'))}》{('，' + esc(d.get('doc_number'))) if d.get('doc_number') else ''}"
-            f"<span class=\"pa-muted\">（{'已收入语料' if d.get('in_corpus') else '全文不在语料中'}）</span></li>"
-            for d in linked
+            f"<li>《{esc(d.title)}》{('，' + esc(d.doc_number)) if d.doc_number else ''}"
+            f"<span class=\"pa-muted\">（{'已收入语料' if d.in_corpus else '全文不在语料中'}）</span></li>"
+            for d in view.linked
         )
         linked_html = f'<div class="pa-linked"><b>关联文件</b><ul>{items}</ul></div>'
-    caps = view.get("caps") or []
+    caps = view.caps
     caps_html = cap_table_html(caps, caption="本条资助上限") if caps else '<p class="pa-muted">本条未写明资助金额。</p>'
     short_notice = (facts or bundled_facts()).short_notice if draft else ""
     notice = f'<p class="pa-draft">{esc(short_notice)}</p>' if short_notice else ""
@@ -343,54 +345,49 @@ def clause_html(view: JsonDict, quotes: Sequence[JsonDict] = (), terms: Iterable
 
 
 # ---- lookup desk ----------------------------------------------------------------------------------
-def search_results_html(result: JsonDict, views: Mapping[str, JsonDict] | None = None) -> str:
-    """Ranked sections of ``SearchResult.to_json()``, each with full text (matched terms in bold), caps and
-    linked documents. Results are section views already; ``views`` (section key → ``section_view``) can
-    supply the text for results that carry less."""
+def search_results_html(result: SearchResult, views: Mapping[str, SectionView] | None = None) -> str:
+    """Ranked sections of a lookup search, each with full text (matched terms in bold), caps and linked documents.
+    Results are section views already; ``views`` (section key → ``section_view``) can supply another view of a
+    result's section (its caps are kept when that view has none)."""
     views = views or {}
-    results = result.get("results") or []
-    if not results:
-        return f'<p class="pa-muted">没有找到与“{esc(result.get("query"))}”相关的条款。</p>'
+    if not result.results:
+        return f'<p class="pa-muted">没有找到与“{esc(result.query)}”相关的条款。</p>'
     out = ['<ol class="pa-results">']
-    for rank, item in enumerate(results, 1):
-        section = str(item.get("section") or item.get("clause") or "")
-        view = dict(views.get(section) or item)
-        if not view.get("caps") and item.get("caps"):
-            view["caps"] = item["caps"]
+    for rank, hit in enumerate(result.results, 1):
+        section = str(hit.view.section or hit.view.clause or "")
+        view = views.get(section) or hit.view
+        if not view.caps and hit.view.caps:
+            view = dataclasses.replace(view, caps=hit.view.caps)
         reasons = []
-        if item.get("matched_terms"):
-            reasons.append("命中：" + "、".join(str(t) for t in item["matched_terms"]))
-        if item.get("via"):
-            reasons.append("来源：" + "、".join(str(v) for v in item["via"]))
-        score = item.get("score")
-        meta = f'<span class="pa-muted">#{rank}{f" · 得分 {float(score):.3f}" if isinstance(score, (int, float)) else ""}'
+        if hit.matched_terms:
+            reasons.append("命中：" + "、".join(str(t) for t in hit.matched_terms))
+        if hit.via:
+            reasons.append("来源：" + "、".join(str(v) for v in hit.via))
+        meta = f'<span class="pa-muted">#{rank} · 得分 {float(hit.score):.3f}'
         meta += (" · " + esc("；".join(reasons))) if reasons else ""
         meta += "</span>"
         out.append(
             f'<li class="pa-result" data-section="{esc(section)}">{meta}'
-            f"{clause_html(view, terms=item.get('matched_terms') or ())}</li>"
+            f"{clause_html(view, terms=hit.matched_terms)}</li>"
         )
     out.append("</ol>")
     return "".join(out)
 
 
-def compose_reply(result: JsonDict, facts: DocumentFacts | None = None) -> str:
+def compose_reply(result: SearchResult, facts: DocumentFacts | None = None) -> str:
     """A 标准答复 from the top search hit, when the assistant gave none: clause number, title, caps.
 
     Args:
-        result: ``SearchResult.to_json()``.
+        result: the lookup search.
         facts: the searched document's facts (the bundled measure's by default): its title, status and contact.
     """
     facts = facts or bundled_facts()
-    results = result.get("results") or []
-    if not results:
+    if not result.results:
         return f"您好，经查询，《{facts.title}》中未找到与您问题直接对应的条款，建议咨询{facts.contact}。"
-    top = results[0]
-    section = str(top.get("section") or "")
-    label = section_label(section, str(top.get("title") or ""))
-    caps = top.get("caps") or []
+    top = result.results[0].view
+    label = section_label(top.section, top.title)
     amounts = "；".join(
-        f"{c.get('target') or ''}{amount_text(c)}{('，' + c['term']) if c.get('term') else ''}" for c in caps
+        f"{c.target or ''}{c.amount_text}{('，' + c.term) if c.term else ''}" for c in top.caps
     )
     money = f"，{amounts}" if amounts else "，本条未写明资助金额"
     return (
@@ -401,17 +398,16 @@ def compose_reply(result: JsonDict, facts: DocumentFacts | None = None) -> str:
 def outline_html(chapters: Sequence[JsonDict]) -> str:
     """The measure as a browsable outline: chapters → sections, each expandable to its full text.
 
-    ``chapters`` is ``[{"heading", "sections": [section_view, ...]}]`` (chapter body text included as a section).
+    ``chapters`` is ``[{"heading", "sections": [SectionView, ...]}]`` (chapter body text included as a section).
     """
     out = ['<div class="pa-outline">']
     for chapter in chapters:
         out.append(f'<details class="pa-outline-chapter"><summary>{esc(chapter.get("heading"))}</summary>')
         for view in chapter.get("sections") or ():
-            section = str(view.get("section") or "")
-            title = str(view.get("title") or "") if view.get("clause") else "正文"
-            label = clause_label(section) + title if view.get("clause") else title
-            caps = view.get("caps") or []
-            badge = f' <span class="pa-badge">{esc(amount_text(caps[0]))}</span>' if caps else ""
+            section = view.section
+            title = view.title if view.clause else "正文"
+            label = clause_label(section) + title if view.clause else title
+            badge = f' <span class="pa-badge">{esc(view.caps[0].amount_text)}</span>' if view.caps else ""
             out.append(
                 f'<details class="pa-outline-section" data-section="{esc(section)}"><summary>{esc(label)}{badge}</summary>'
                 f"{clause_html(view)}</details>"
@@ -422,24 +418,24 @@ def outline_html(chapters: Sequence[JsonDict]) -> str:
 
 
 # ---- policy matching ------------------------------------------------------------------------------
-def _citation_by_section(answer: JsonDict) -> dict[str, JsonDict]:
-    cited: dict[str, JsonDict] = {}
-    for citation in answer.get("citations") or []:
-        cited.setdefault(str(citation.get("section") or ""), citation)
+def _citation_by_section(answer: Answer) -> dict[str, Citation]:
+    cited: dict[str, Citation] = {}
+    for citation in answer.citations:
+        cited.setdefault(str(citation.section or ""), citation)
     return cited
 
 
-def _caps_by_clause(answer: JsonDict) -> dict[str, list[JsonDict]]:
-    grouped: dict[str, list[JsonDict]] = {}
-    for cap in answer.get("caps") or []:
-        grouped.setdefault(str(cap.get("clause") or ""), []).append(cap)
+def _caps_by_clause(answer: Answer) -> dict[str, list[Award]]:
+    grouped: dict[str, list[Award]] = {}
+    for cap in answer.caps:
+        grouped.setdefault(str(cap.clause or ""), []).append(cap)
     return grouped
 
 
-def match_html(answer: JsonDict, profile: Mapping[str, str]) -> str:
+def match_html(answer: Answer, profile: Mapping[str, str]) -> str:
     """The policy-matching result on screen: the assistant's explanation, then one card per clause."""
-    if answer.get("error"):
-        return f'<div class="pa-error"><p>{esc(answer["error"])}</p></div>'
+    if answer.error:
+        return f'<div class="pa-error"><p>{esc(answer.error)}</p></div>'
     caps = _caps_by_clause(answer)
     cards = []
     for section, citation in _citation_by_section(answer).items():
@@ -448,25 +444,25 @@ def match_html(answer: JsonDict, profile: Mapping[str, str]) -> str:
         cards.append(
             f'<div class="pa-match-card"><div class="pa-clause-head">'
             f'<button type="button" class="pa-chip" data-section="{esc(section)}">'
-            f'{esc(section_label(section, str(citation.get("title") or "")))}</button></div>'
-            f'<p class="pa-quote">条件（原文）：{esc(citation.get("quote"))}</p>'
+            f'{esc(section_label(section, citation.title))}</button></div>'
+            f'<p class="pa-quote">条件（原文）：{esc(citation.quote)}</p>'
             f"{cap_table_html(caps.get(section, []), caption='资助上限', empty='本条未写明资助金额')}</div>"
         )
     described = "；".join(f"{esc(k)}：{esc(v)}" for k, v in profile.items() if v)
     return (
         f'<div class="pa-match"><p class="pa-muted">企业情况：{described or "（未填写）"}</p>'
-        f'<div class="pa-text">{text_block(str(answer.get("answer") or ""))}</div>'
+        f'<div class="pa-text">{text_block(answer.text)}</div>'
         f'{"".join(cards) or "<p class=pa-muted>没有找到匹配的条款。</p>"}'
-        f"{notices_html([n for n in answer.get('notices') or [] if n not in str(answer.get('answer') or '')])}</div>"
+        f"{notices_html([n for n in answer.notices if n not in answer.text])}</div>"
     )
 
 
-def match_markdown(answer: JsonDict, profile: Mapping[str, str], title: str, draft: bool = True,
+def match_markdown(answer: Answer, profile: Mapping[str, str], title: str, draft: bool = True,
                    facts: DocumentFacts | None = None) -> str:
     """A one-page Markdown summary of a policy match, with user text escaped.
 
     Args:
-        answer: ``pa.match(...).to_json()``.
+        answer: ``pa.match(...)``.
         profile: the form as filled in (行业, 主要业务, 计划).
         title: the measure's title.
         draft: add the document's status notice (a draft's; an issued text has none).
@@ -485,18 +481,18 @@ def match_markdown(answer: JsonDict, profile: Mapping[str, str], title: str, dra
     lines.append("| 条款 | 金额 | 期限 | 对象 | 依据 |")
     lines.append("| --- | --- | --- | --- | --- |")
     for section, citation in cited.items():
-        label = md_escape(section_label(section, str(citation.get("title") or "")))
-        section_caps = caps.get(section) or [{}]
+        label = md_escape(section_label(section, citation.title))
+        section_caps: list[Award | None] = [*caps.get(section, [])] or [None]
         for cap in section_caps:
             lines.append(
-                f"| {label} | {md_escape(amount_text(cap) if cap else '未写明金额')} | {md_escape(cap.get('term') or '—')} "
-                f"| {md_escape(cap.get('target') or '—')} | {md_escape(cap.get('basis') or '—')} |"
+                f"| {label} | {md_escape(cap.amount_text if cap else '未写明金额')} | {md_escape((cap and cap.term) or '—')} "
+                f"| {md_escape((cap and cap.target) or '—')} | {md_escape((cap and cap.basis) or '—')} |"
             )
     lines += ["", "## 条件（原文摘录）", ""]
     for section, citation in cited.items():
-        lines.append(f"- {md_escape(section_label(section))}：{md_escape(citation.get('quote'))}")
+        lines.append(f"- {md_escape(section_label(section))}：{md_escape(citation.quote)}")
     lines += ["", "## 说明与准备材料", ""]
-    for paragraph in str(answer.get("answer") or "").splitlines():
+    for paragraph in answer.text.splitlines():
         if paragraph.strip():
             lines.append(md_escape(paragraph.strip()))
             lines.append("")
@@ -506,7 +502,7 @@ def match_markdown(answer: JsonDict, profile: Mapping[str, str], title: str, dra
     return "\n".join(lines).rstrip() + "\n"
 
 
-def match_plain_lines(answer: JsonDict, profile: Mapping[str, str], title: str, draft: bool = True,
+def match_plain_lines(answer: Answer, profile: Mapping[str, str], title: str, draft: bool = True,
                       facts: DocumentFacts | None = None) -> list[str]:
     """The same summary as plain lines (for the PDF export, which has no Markdown)."""
     lines = [f"政策匹配摘要：《{title}》", ""]
@@ -515,13 +511,13 @@ def match_plain_lines(answer: JsonDict, profile: Mapping[str, str], title: str, 
     lines.append("")
     caps = _caps_by_clause(answer)
     for section, citation in _citation_by_section(answer).items():
-        lines.append(section_label(section, str(citation.get("title") or "")))
+        lines.append(section_label(section, citation.title))
         for cap in caps.get(section) or []:
-            term = f"，{cap.get('term')}" if cap.get("term") else ""
-            lines.append(f"· {amount_text(cap)}{term}；对象：{cap.get('target')}；依据：{cap.get('basis')}")
-        lines.append(f"· 条件（原文）：{citation.get('quote') or ''}")
+            term = f"，{cap.term}" if cap.term else ""
+            lines.append(f"· {cap.amount_text}{term}；对象：{cap.target}；依据：{cap.basis}")
+        lines.append(f"· 条件（原文）：{citation.quote or ''}")
     lines.append("")
-    lines += [p.strip() for p in str(answer.get("answer") or "").splitlines() if p.strip()]
+    lines += [p.strip() for p in answer.text.splitlines() if p.strip()]
     notice = (facts or bundled_facts()).short_notice if draft else ""
     if notice:
         lines += ["", notice]

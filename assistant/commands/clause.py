@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     view = kb.section_view(section, args.doc)
     if args.json:
-        print_json(view)
+        print_json(view.to_json())
         return 0
     doc = kb.document(args.doc)
     print(f"《{doc.meta.title}》")

@@ -30,14 +30,15 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if result.expansion:
         print("扩展词：" + "、".join(result.expansion[:12]))
-    for rank, item in enumerate(result.results, start=1):
-        name = item["label"] + item["title"] if item["clause"] else item["title"]
-        caps = "；".join(c["amount_text"] if "amount_text" in c else str(c["amount_wan"]) for c in item["caps"]) or "未写明金额"
-        why = "、".join(item["matched_terms"][:6]) or "/".join(item["via"])
-        ranks = f"BM25第{item['bm25_rank']}" if item.get("bm25_rank") else ""
-        if item.get("dense_rank"):
-            ranks += f"{' ' if ranks else ''}向量第{item['dense_rank']}"
-        print(f"{rank}. {name}  分数 {item['score']:.3f}  {ranks}")
+    for rank, hit in enumerate(result.results, start=1):
+        view = hit.view
+        name = view.label + view.title if view.clause else view.title
+        caps = "；".join(c.amount_text for c in view.caps) or "未写明金额"
+        why = "、".join(hit.matched_terms[:6]) or "/".join(hit.via)
+        ranks = f"BM25第{hit.bm25_rank}" if hit.bm25_rank else ""
+        if hit.dense_rank:
+            ranks += f"{' ' if ranks else ''}向量第{hit.dense_rank}"
+        print(f"{rank}. {name}  分数 {hit.score:.3f}  {ranks}")
         print(f"   上限：{caps}")
         print(f"   命中：{why}")
     return 0

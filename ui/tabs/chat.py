@@ -10,10 +10,11 @@ import copy
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from assistant.answer import Answer
 from ui import render
 from ui.assets import static_text
 from ui.feedback import MAX_COMMENT, FeedbackError
@@ -22,7 +23,11 @@ from ui.holder import NotReady
 from ui.ratelimit import ClientBusy
 from ui.tabs.context import BUSY_MESSAGE, TabContext, Update, bad_input
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ui.render import Quoted
+
 log = logging.getLogger("policy_assistant.ui")
+FAILED_MESSAGE = "抱歉，处理这个问题时出错了，请稍后再试或换一种问法。"
 
 EXAMPLES: tuple[str, ...] = (
     "我们是做孵化器的，最多能补多少？",
@@ -35,19 +40,22 @@ CLAUSE_PLACEHOLDER = '<p class="pa-muted">点击答复中的条款标签，可�
 
 
 def new_conversation() -> dict[str, Any]:
-    """A conversation as the page keeps it: shown messages, the turns sent to the assistant, feedback ids."""
+    """A conversation as the page keeps it: shown messages (each answer an ``Answer``), the turns sent to the
+    assistant (each checked once, when it was sent: ``CheckedQuestion``), feedback ids."""
     return {"messages": [], "turns": [], "feedback": {}}
 
 
-def quotes_for(messages: list[dict[str, Any]], section: str, doc: str | None = None) -> list[dict[str, Any]]:
+def quotes_for(messages: list[dict[str, Any]], section: str, doc: str | None = None) -> list[Quoted]:
     """Citations (else cap sentences) of ``section`` in the latest answer that mentions it."""
     for message in reversed(messages):
-        answer = message.get("answer") or {}
-        quotes = [c for c in answer.get("citations") or []
-                  if c.get("section") == section and (doc is None or c.get("doc") == doc)]
+        answer: Answer | None = message.get("answer")
+        if answer is None:
+            continue
+        quotes: list[Quoted] = [c for c in answer.citations
+                                if c.section == section and (doc is None or c.doc == doc)]
         if quotes:
             return quotes
-        caps = [c for c in answer.get("caps") or [] if c.get("clause") == section]
+        caps: list[Quoted] = [c for c in answer.caps if c.clause == section]
         if caps:
             return caps[:1]
     return []
@@ -71,7 +79,7 @@ def chat_tab(ctx: TabContext) -> None:
         if assistant is None:
             yield chat(conv), gr.update(), conv, gr.update()
             return
-        try:
+        try:   # the request's one check: the checked text is not checked again by ``ask``
             question = assistant.validate_question(text)
         except Exception as exc:  # noqa: BLE001
             if not bad_input(exc):
@@ -85,7 +93,7 @@ def chat_tab(ctx: TabContext) -> None:
         yield chat(conv), "", conv, gr.update()
         try:
             # holder.answer refuses while the index on disk is damaged, with the same message as /api/ask's 503.
-            answer = ctx.work(request, lambda pa_: pa_.ask(list(conv["turns"])).to_json())
+            answer: Answer = ctx.work(request, lambda pa_: pa_.ask(list(conv["turns"])))
         except (NotReady, ClientBusy) as exc:
             conv["messages"].pop()
             conv["messages"].pop()
@@ -102,20 +110,19 @@ def chat_tab(ctx: TabContext) -> None:
                 yield chat(conv), text, conv, gr.update()
                 return
             log.exception("回答失败")
-            answer = {"error": "抱歉，处理这个问题时出错了，请稍后再试或换一种问法。", "answer": ""}
-        full = str(answer.get("answer") or "")
-        if not answer.get("error") and full:
+            answer = Answer.rejected(question, FAILED_MESSAGE)
+        full = answer.text
+        if not answer.error and full:
             for prefix in render.stream_chunks(full):
                 conv["messages"][-1] = {"role": "assistant", "text": prefix, "answer": answer, "final": False}
                 yield chat(conv), gr.update(), conv, gr.update()
                 time.sleep(ctx.config.stream_step)
         conv["messages"][-1] = {"role": "assistant", "text": None, "answer": answer, "final": True}
         side: Any = gr.update()
-        citations = answer.get("citations") or []
+        citations = answer.citations
         if citations:
-            top, top_doc = str(citations[0].get("section") or ""), citations[0].get("doc")
-            side = ctx.clause_view(top, [c for c in citations if c.get("section") == top and c.get("doc") == top_doc],
-                                   top_doc)
+            top, top_doc = str(citations[0].section or ""), citations[0].doc
+            side = ctx.clause_view(top, [c for c in citations if c.section == top and c.doc == top_doc], top_doc)
         yield chat(conv), gr.update(), conv, side
 
     def on_chip(conv: dict[str, Any], evt: gr.EventData) -> str | Update:
@@ -139,7 +146,7 @@ def chat_tab(ctx: TabContext) -> None:
         messages = conv["messages"]
         if rating not in ("up", "down") or not 0 <= index < len(messages) or messages[index].get("role") != "assistant":
             return chat(conv), conv, gr.update(), None, gr.update()
-        answer = messages[index].get("answer") or {}
+        answer: Answer | None = messages[index].get("answer")
         turns = [m["text"] for m in messages[:index] if m.get("role") == "user"]
         question = turns[-1] if turns else ""
         previous = conv["feedback"].get(str(index))
@@ -147,7 +154,8 @@ def chat_tab(ctx: TabContext) -> None:
             store.set_rating(previous, rating)
             record_id = previous
         else:
-            record_id = store.add(rating, question, turns, answer, source="chat")
+            # the stored record is JSON (it leaves the process for the feedback file and the eval export)
+            record_id = store.add(rating, question, turns, answer.to_json() if answer else {}, source="chat")
             conv["feedback"][str(index)] = record_id
         messages[index]["feedback"] = rating
         label = ("👎 哪里不对？补充意见" if rating == "down" else "👍 还有什么建议？") + f"（可选，{MAX_COMMENT} 字以内）"

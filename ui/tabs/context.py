@@ -18,12 +18,13 @@ from ui.holder import AssistantHolder, NotReady
 from ui.ratelimit import ClientSlots, client_of
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     import gradio as gr
 
     from assistant.knowledge import KnowledgeBase
     from ui.feedback import FeedbackStore
+    from ui.render import Quoted
 
 BUSY_MESSAGE = "您还有问题正在处理，请等它答完再问。"
 
@@ -98,7 +99,7 @@ class TabContext:
             gr.Warning(str(exc))
             return None
 
-    def clause_view(self, section: str, quotes: list[dict[str, Any]], doc: str | None = None) -> str:
+    def clause_view(self, section: str, quotes: Sequence[Quoted], doc: str | None = None) -> str:
         """One section's full text with ``quotes`` highlighted; ``doc`` picks another corpus document."""
         knowledge = self.holder.knowledge
         try:

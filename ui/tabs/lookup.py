@@ -18,6 +18,7 @@ from ui.tabs.context import BUSY_MESSAGE, TabContext, Update, bad_input
 
 if TYPE_CHECKING:  # pragma: no cover
     from assistant.knowledge import KnowledgeBase
+    from assistant.section_view import SearchResult
 
 log = logging.getLogger("policy_assistant.ui")
 
@@ -61,14 +62,14 @@ def lookup_tab(ctx: TabContext) -> None:
         if assistant is None:
             return gr.update(), gr.update()
         try:
-            cleaned = assistant.validate_question(query)
+            cleaned = assistant.validate_question(query)   # the request's one check: search and ask take it as checked
         except Exception as exc:  # noqa: BLE001
             if not bad_input(exc):
                 raise
             return f'<p class="pa-error">{render.esc(exc)}</p>', ""
 
-        def look_up(pa_: Any) -> tuple[dict[str, Any], str]:
-            result = pa_.search(cleaned, k=5).to_json()
+        def look_up(pa_: Any) -> tuple[SearchResult, str]:
+            result = pa_.search(cleaned, k=5)
             try:
                 reply = pa_.ask([cleaned]).reply
             except Exception:  # noqa: BLE001 - the composed reply below is good enough
@@ -81,9 +82,8 @@ def lookup_tab(ctx: TabContext) -> None:
         except (NotReady, ClientBusy) as exc:
             return f'<p class="pa-error">{render.esc(BUSY_MESSAGE if isinstance(exc, ClientBusy) else exc)}</p>', ""
         # each result is already a section view (full text, caps, linked documents) of its own document
-        top = (result.get("results") or [{}])[0]
-        return (render.search_results_html(result),
-                reply or render.compose_reply(result, ctx.facts_of(top.get("doc"))))
+        top_doc = result.results[0].view.doc if result.results else None
+        return (render.search_results_html(result), reply or render.compose_reply(result, ctx.facts_of(top_doc)))
 
     # ---- layout ---------------------------------------------------------------------------------
     with gr.Tab("热线查询", id="lookup", elem_id="pa-tab-lookup") as tab:

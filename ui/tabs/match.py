@@ -48,9 +48,14 @@ def match_tab(ctx: TabContext) -> None:
             return gr.update(), hidden, hidden, ""
         description = "；".join(f"{k}：{v}" for k, v in cleaned.items() if v)
         try:
-            answer = ctx.work(request, lambda pa_: pa_.match(description).to_json())
+            answer = ctx.work(request, lambda pa_: pa_.match(description))
         except (NotReady, ClientBusy) as exc:
             gr.Warning(BUSY_MESSAGE if isinstance(exc, ClientBusy) else str(exc))
+            return gr.update(), hidden, hidden, ""
+        except Exception as exc:  # noqa: BLE001
+            if not bad_input(exc):   # the joined description can be longer than one field may be
+                raise
+            gr.Warning(str(exc))
             return gr.update(), hidden, hidden, ""
         html_out = render.match_html(answer, cleaned)
         folder = export_dir()
