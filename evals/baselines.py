@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistant.answer import Answer
 from evals import runner
 from evals.metrics import EvalCase
 from evals.runner import Asker, EvalRun, Progress, evaluate, known_amounts_of
@@ -90,23 +91,6 @@ def section_keys_for_span(spans: Sequence[SectionSpan], start: int, end: int) ->
         if overlap > 0:
             overlaps.append((-overlap, order, span.key))
     return [key for _, _, key in sorted(overlaps)]
-
-
-@dataclass
-class RetrievalAnswer:
-    """An answer that carries only a ranked ``retrieved`` list (no text, no citations)."""
-
-    id: str | None
-    question: str
-    retrieved: list[dict[str, Any]]
-    latency_ms: float = 0.0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "question": self.question, "rewritten_question": self.question, "answer": "",
-            "citations": [], "caps": [], "refused": False, "notices": [], "latency_ms": round(self.latency_ms, 1),
-            "intent": "retrieval-only", "retrieved": self.retrieved, "error": None,
-        }
 
 
 class VectorBaseline:
@@ -188,14 +172,21 @@ class VectorBaseline:
                 })
         return ranked
 
-    def ask(self, turns: list[str], id: str | None = None) -> RetrievalAnswer:
-        """Retrieve for the conversation: all turns joined, since a plain index has no query rewriting."""
+    def ask(self, turns: list[str], id: str | None = None) -> Answer:
+        """Retrieve for the conversation: all turns joined, since a plain index has no query rewriting.
+
+        Returns:
+            An answer that carries only the ranked ``retrieved`` list (no text, no citations; intent
+            ``retrieval-only``).
+        """
         import time
 
         started = time.perf_counter()
         query = "\n".join(turns)
         retrieved = self.retrieve(query)
-        return RetrievalAnswer(id, turns[-1] if turns else "", retrieved, (time.perf_counter() - started) * 1000)
+        question = turns[-1] if turns else ""
+        return Answer(question=question, rewritten_question=question, text="", id=id, intent="retrieval-only",
+                      retrieved=retrieved, latency_ms=(time.perf_counter() - started) * 1000)
 
 
 def run_baselines(

@@ -8,9 +8,12 @@ replays that rule over graded answers for a grid of thresholds, so that the valu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from evals.metrics import AnswerView
 
 BM25_GRID = (0.0, 1.0, 2.0, 3.0, 4.0)
 RULE_ROUTES = frozenset({"reference", "followup", "meta", "largest", "amount-list"})
@@ -41,18 +44,17 @@ class CalibrationRow:
         return self.caught_out_of_scope / self.out_of_scope if self.out_of_scope else 1.0
 
 
-def observe(case_must_refuse: bool, answer: Mapping[str, Any]) -> Observation:
-    """Read the rule's inputs from one answer of the JSON contract."""
-    retrieved = answer.get("retrieved") or []
-    bm25 = max((float(r.get("bm25_score") or 0.0) for r in retrieved), default=0.0)
-    dense = max((float(r.get("dense_score") or 0.0) for r in retrieved), default=0.0)
-    reason = answer.get("refusal_reason") or ""
+def observe(case_must_refuse: bool, answer: AnswerView) -> Observation:
+    """Read the rule's inputs from one graded answer (its ranked sections, intent and refusal reason)."""
+    retrieved = answer.retrieved
+    bm25 = max((r.bm25_score or 0.0 for r in retrieved), default=0.0)
+    dense = max((r.dense_score or 0.0 for r in retrieved), default=0.0)
     # Sections chosen by a rule (a clause reference, a follow-up, a meta question, a cap-table list) never
     # meet the threshold rule; the assistant marks them in their "via".
-    first_via = (retrieved[0].get("via") or []) if retrieved and isinstance(retrieved[0], Mapping) else []
-    routed = (answer.get("intent") in ("reference", "largest", "amount-list") or not retrieved
+    first_via = retrieved[0].via if retrieved else ()
+    routed = (answer.intent in ("reference", "largest", "amount-list") or not retrieved
               or any(v in RULE_ROUTES for v in first_via))
-    return Observation(case_must_refuse, reason.startswith("topic:"), bm25, dense, not routed)
+    return Observation(case_must_refuse, answer.refusal_reason.startswith("topic:"), bm25, dense, not routed)
 
 
 def calibrate(observations: Sequence[Observation], bm25_grid: Iterable[float] = BM25_GRID,

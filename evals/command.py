@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     runs = _runs(args, cases)
     main = runs[0]
     if args.calibrate:
-        return _print_calibration(cases, main)
+        return _print_calibration(main)
     failures = check(main.summary, thresholds) if thresholds else None
     if args.report:
         from evals.report import write_report
@@ -203,13 +203,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_calibration(cases: list[Any], run: Any) -> int:
+def _print_calibration(run: Any) -> int:
     """Replay the scope-threshold rule over this run's answers and print the grid and a recommendation."""
     from assistant.scope import ScopeThresholds
     from evals.calibrate import calibrate, format_table, observe, recommend
 
-    by_id = {str(a.get("id")): a for a in run.answers}
-    observations = [observe(bool(c.must_refuse), by_id.get(str(c.id), {})) for c in cases]
+    observations = [observe(bool(g.case.must_refuse), g.answer) for g in run.graded]
     rows = calibrate(observations)
     current = ScopeThresholds()
     best = recommend(rows)

@@ -44,10 +44,13 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals.answer_quality import QualityChecks, check_answer
 from indexing.numerals import chinese_to_int, find_amounts_wan
+
+if TYPE_CHECKING:  # pragma: no cover
+    from assistant.answer import Answer
 
 MISSING_ANSWER = "no answer for this id"
 REFUSE_LABEL = "（应拒答）"
@@ -105,18 +108,26 @@ class EvalCase:
 
 @dataclass(frozen=True)
 class RetrievedSection:
-    """One entry of the retriever's ranked list, with the reasons it was found."""
+    """One entry of the retriever's ranked list, with the reasons it was found.
+
+    ``bm25_score`` / ``dense_score`` are each channel's raw score and ``via`` the routes that chose the section (what
+    the scope-threshold calibration replays, ``evals/calibrate.py``).
+    """
 
     section: str
     score: float | None = None
     bm25_rank: int | None = None
     dense_rank: int | None = None
     matched_terms: tuple[str, ...] = ()
+    bm25_score: float | None = None
+    dense_score: float | None = None
+    via: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class AnswerView:
-    """The parts of an answer (the JSON contract of ``assistant/answer.py``) that grading reads."""
+    """The parts of an answer that grading reads: of a typed ``Answer`` (:meth:`of`, what the runner grades), or of
+    an answer in the JSON contract read from a file (:meth:`from_json`, the one place answers are read from JSON)."""
 
     id: str | None
     text: str = ""
@@ -129,6 +140,36 @@ class AnswerView:
     error: str | None = None
     n_citations_raw: int = 0                     # before deduplication
     answer_text: str = ""                        # the ``answer`` field alone (``text`` adds the ``reply``)
+    intent: str = ""
+    refusal_reason: str = ""                     # "topic:<name>" / "too-far"; "" when not refused for a reason
+
+    @classmethod
+    def of(cls, answer: Answer) -> AnswerView:
+        """The view of a typed answer (what ``AnswerView.from_json(answer.to_json())`` reads, without the JSON).
+
+        Args:
+            answer: the assistant's answer (a rejected one carries its ``error``).
+
+        Returns:
+            The view used by :func:`grade`.
+        """
+        cited = dedupe(str(c.section or c.clause or "") for c in answer.citations)
+        texts = [answer.text, answer.reply]
+        return cls(
+            id=None if answer.id is None else str(answer.id),
+            text="\n".join(t for t in texts if t),
+            cited=tuple(c for c in cited if c),
+            caps=tuple(CapRecord(a.clause, _amount(a.amount_wan), a.qualifier) for a in answer.caps),
+            refused=answer.refused,
+            retrieved=_retrieved(answer.retrieved),
+            retrieval_reported=True,
+            latency_ms=round(answer.latency_ms, 1),     # as the JSON contract states it
+            error=answer.error or None,
+            n_citations_raw=len(answer.citations),
+            answer_text=answer.text,
+            intent=answer.intent,
+            refusal_reason=answer.refusal_reason or "",
+        )
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AnswerView:
@@ -147,24 +188,6 @@ class AnswerView:
             for c in (data.get("caps") or [])
             if isinstance(c, Mapping)
         )
-        retrieved: list[RetrievedSection] = []
-        seen: set[str] = set()
-        for item in data.get("retrieved") or []:
-            if not isinstance(item, Mapping):
-                continue
-            key = _section_of(item)
-            if not key or key in seen:
-                continue
-            seen.add(key)
-            retrieved.append(
-                RetrievedSection(
-                    section=key,
-                    score=_float_or_none(item.get("score")),
-                    bm25_rank=_int_or_none(item.get("bm25_rank")),
-                    dense_rank=_int_or_none(item.get("dense_rank")),
-                    matched_terms=tuple(str(t) for t in item.get("matched_terms") or ()),
-                )
-            )
         texts = [str(data.get(name) or "") for name in ("answer", "reply")]
         latency = _float_or_none(data.get("latency_ms"))
         return cls(
@@ -173,12 +196,14 @@ class AnswerView:
             cited=tuple(c for c in cited if c),
             caps=caps,
             refused=bool(data.get("refused", False)),
-            retrieved=tuple(retrieved),
+            retrieved=_retrieved(data.get("retrieved") or []),
             retrieval_reported="retrieved" in data,
             latency_ms=latency,
             error=None if data.get("error") in (None, "") else str(data.get("error")),
             n_citations_raw=len(citations),
             answer_text=str(data.get("answer") or ""),
+            intent=str(data.get("intent") or ""),
+            refusal_reason=str(data.get("refusal_reason") or ""),
         )
 
     @classmethod
@@ -290,6 +315,32 @@ class Graded:
 
 
 # ---- helpers --------------------------------------------------------------------------------------
+def _retrieved(items: Iterable[Any]) -> tuple[RetrievedSection, ...]:
+    """The ranked ``retrieved`` list (records of ``ClauseHit.to_json()``), deduplicated by section, in rank order."""
+    retrieved: list[RetrievedSection] = []
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, Mapping):
+            continue
+        key = _section_of(item)
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        retrieved.append(
+            RetrievedSection(
+                section=key,
+                score=_float_or_none(item.get("score")),
+                bm25_rank=_int_or_none(item.get("bm25_rank")),
+                dense_rank=_int_or_none(item.get("dense_rank")),
+                matched_terms=tuple(str(t) for t in item.get("matched_terms") or ()),
+                bm25_score=_float_or_none(item.get("bm25_score")),
+                dense_score=_float_or_none(item.get("dense_score")),
+                via=tuple(str(v) for v in item.get("via") or ()),
+            )
+        )
+    return tuple(retrieved)
+
+
 def _section_of(item: Mapping[str, Any]) -> str:
     value = item.get("section") or item.get("clause") or ""
     return str(value)

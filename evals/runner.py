@@ -1,4 +1,8 @@
-"""Run a question set through the assistant (or read answers produced elsewhere) and grade the answers."""
+"""Run a question set through the assistant (or read answers produced elsewhere) and grade the answers.
+
+The assistant's answers are graded as the typed ``Answer`` it returns; only answers read from a file (``eval
+--answers``: ``ask --jsonl`` output or another system's) are read from JSON, by ``AnswerView.from_json``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant.answer import Answer
 from evals.metrics import (
     AnswerView,
     ClauseStats,
@@ -23,14 +28,10 @@ from evals.metrics import (
 from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RetrieverMode
 
 
-class AnswerLike(Protocol):
-    def to_json(self) -> dict[str, Any]: ...
-
-
 class Asker(Protocol):
     """What the runner needs from an assistant: ``PolicyAssistant.ask`` (the ``ask --jsonl`` path)."""
 
-    def ask(self, turns: list[str], id: str | None = None) -> AnswerLike: ...
+    def ask(self, turns: list[str], id: str | None = None) -> Answer: ...
 
 
 Progress = Callable[[int, int, EvalCase], None]
@@ -46,7 +47,6 @@ class EvalRun:
 
     label: str
     graded: list[Graded]
-    answers: list[dict[str, Any]] = field(default_factory=list)
     retrieval_only: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -86,70 +86,68 @@ class EvalRun:
         return data
 
 
-def error_json(case: EvalCase, message: str) -> dict[str, Any]:
-    """An answer in the contract's shape for a question the assistant failed on."""
-    return {
-        "id": case.id, "question": case.question, "rewritten_question": "", "answer": "", "citations": [],
-        "caps": [], "refused": False, "notices": [], "latency_ms": 0.0, "intent": "error", "retrieved": [],
-        "error": message,
-    }
+# An answer to grade: the assistant's typed answer, or one in the JSON contract read from a file.
+Gradable = Answer | Mapping[str, Any]
 
 
-def ask_all(assistant: Asker, cases: Sequence[EvalCase], progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Ask every question and collect the answers' JSON.
+def ask_all(assistant: Asker, cases: Sequence[EvalCase], progress: Progress | None = None) -> list[Answer]:
+    """Ask every question and collect the typed answers.
 
-    An exception on one question is recorded as that answer's ``error`` so the run goes on; the
-    wall-clock time is used as ``latency_ms`` when the answer does not report one.
+    An exception on one question is recorded as that answer's ``error`` (``Answer.rejected``) so the run goes on;
+    the wall-clock time is used as ``latency_ms`` when the answer does not report one.
 
     Args:
-        assistant: anything with ``ask(turns, id=...)`` returning an object with ``to_json()``.
+        assistant: anything with ``ask(turns, id=...)`` returning an ``Answer``.
         cases: the questions.
         progress: called with (index, total, case) before each question.
 
     Returns:
         The answers, one per case, in order, each with the case's ``id``.
     """
-    answers: list[dict[str, Any]] = []
+    answers: list[Answer] = []
     for index, case in enumerate(cases):
         if progress:
             progress(index, len(cases), case)
         started = time.perf_counter()
         try:
-            data = dict(assistant.ask(list(case.turns), id=case.id).to_json())
+            answer = assistant.ask(list(case.turns), id=case.id)
         except Exception as exc:  # noqa: BLE001 - one failing question must not end the run; it is graded
-            data = error_json(case, f"{type(exc).__name__}: {exc}")
+            answer = Answer.rejected(case.question, f"{type(exc).__name__}: {exc}", case.id)
         elapsed = (time.perf_counter() - started) * 1000
-        if not data.get("latency_ms"):
-            data["latency_ms"] = round(elapsed, 1)
-        data["id"] = case.id
-        answers.append(data)
+        if not round(answer.latency_ms, 1):   # reported as 0.0: not measured by the answerer
+            answer.latency_ms = elapsed
+        answer.id = case.id
+        answers.append(answer)
     return answers
+
+
+def view_of(answer: Gradable) -> AnswerView:
+    """What grading reads of an answer: a typed one directly, one from a file through ``AnswerView.from_json``."""
+    return AnswerView.of(answer) if isinstance(answer, Answer) else AnswerView.from_json(answer)
 
 
 def grade_answers(
     cases: Sequence[EvalCase],
-    answers: Mapping[str, Mapping[str, Any]] | Iterable[Mapping[str, Any]],
+    answers: Mapping[str, Gradable] | Iterable[Gradable],
     known_amounts: Iterable[float] | None = None,
 ) -> list[Graded]:
     """Grade answers against cases, matching by id; a case without an answer is graded as missing.
 
     Args:
         cases: the questions with gold.
-        answers: answer objects keyed by id, or a list of them (each with ``id``).
+        answers: answers keyed by id, or a list of them (each with its ``id``): typed ``Answer`` objects, or JSON
+            objects of the contract read from a file.
         known_amounts: the cap table's figures in 万元 (``None`` skips the unsupported-amount check).
 
     Returns:
         One graded record per case, in case order.
     """
-    if not isinstance(answers, Mapping):
-        answers = {str(a.get("id")): a for a in answers}
+    if isinstance(answers, Mapping):
+        views = {key: view_of(a) for key, a in answers.items()}
+    else:
+        views = {str(view.id): view for view in map(view_of, answers)}
     known = None if known_amounts is None else tuple(known_amounts)
-    graded = []
-    for case in cases:
-        data = answers.get(case.id)
-        view = AnswerView.from_json(data) if data is not None else AnswerView.missing(case.id)
-        graded.append(grade(case, view, known))
-    return graded
+    return [grade(case, views.get(case.id) or AnswerView.missing(case.id), known) for case in cases]
 
 
 def evaluate(
@@ -163,9 +161,8 @@ def evaluate(
     progress: Progress | None = None,
 ) -> EvalRun:
     """Ask every question, then grade: one :class:`EvalRun`."""
-    answers = ask_all(assistant, cases, progress)
-    graded = grade_answers(cases, answers, known_amounts)
-    return EvalRun(label, graded, answers, retrieval_only=retrieval_only, settings=dict(settings or {}))
+    graded = grade_answers(cases, ask_all(assistant, cases, progress), known_amounts)
+    return EvalRun(label, graded, retrieval_only=retrieval_only, settings=dict(settings or {}))
 
 
 def evaluate_answers_file(
@@ -185,8 +182,7 @@ def evaluate_answers_file(
     graded = grade_answers(cases, answers, known_amounts)
     wanted = {c.id for c in cases}
     extra = [answer_id for answer_id in answers if answer_id not in wanted]
-    ordered = [answers[c.id] for c in cases if c.id in answers]
-    return EvalRun(label or Path(path).name, graded, ordered, settings={"answers": str(path)}), extra
+    return EvalRun(label or Path(path).name, graded, settings={"answers": str(path)}), extra
 
 
 def open_assistant(retriever: RetrieverMode = DEFAULT_RETRIEVER_MODE, use_profiles: bool = True, expand: bool = True,

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from evals.calibrate import Observation, calibrate, observe, recommend
+from evals.metrics import AnswerView
 
 
-def test_observe_reads_the_contract():
-    answer = {"intent": "general", "refusal_reason": "topic:税收优惠",
-              "retrieved": [{"bm25_score": 3.5, "dense_score": 0.83}, {"bm25_score": 1.0, "dense_score": 0.86}]}
+def test_observe_reads_the_graded_answer():
+    answer = AnswerView.from_json({
+        "intent": "general", "refusal_reason": "topic:税收优惠",
+        "retrieved": [{"section": "九", "bm25_score": 3.5, "dense_score": 0.83},
+                      {"section": "十", "bm25_score": 1.0, "dense_score": 0.86}]})
     o = observe(True, answer)
     assert (o.best_bm25, o.best_dense, o.topic_refusal, o.has_scores) == (3.5, 0.86, True, True)
-    assert not observe(False, {"intent": "reference", "retrieved": [{"bm25_score": 0}]}).has_scores
-    followup = {"intent": "match", "retrieved": [{"bm25_score": 0.2, "dense_score": 0.86, "via": ["text", "followup"]}]}
+    reference = AnswerView.from_json({"intent": "reference", "retrieved": [{"section": "九", "bm25_score": 0}]})
+    assert not observe(False, reference).has_scores
+    followup = AnswerView.from_json({"intent": "match", "retrieved": [
+        {"section": "九", "bm25_score": 0.2, "dense_score": 0.86, "via": ["text", "followup"]}]})
     assert not observe(False, followup).has_scores        # chosen by the follow-up rule, not by its scores
+    assert not observe(True, AnswerView.missing("q")).has_scores   # no answer: nothing for the rule to replay
 
 
 def test_recommendation_never_loses_an_in_scope_answer_for_a_catch():

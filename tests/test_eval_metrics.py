@@ -383,3 +383,15 @@ def test_answer_quality_rates_are_in_the_summary_and_the_gate():
     minimum = load_thresholds().minimum
     assert all(minimum[name] == 1.0 for name in ("quality_money_lead", "quality_match_terms", "quality_conditions",
                                                   "quality_followup_detail"))
+
+
+@pytest.mark.parametrize("question", ["我们是做孵化器的，最多能补多少？", "个税怎么退", "第十条", "哪些条款补得最多",
+                                      "What is the cap for an incubator?", "我们做数字技术项目，能补多少？"])
+def test_a_typed_answer_is_graded_as_its_json_reads(assistant, question):
+    """The runner grades the typed answer; ``eval --answers`` grades the same answer read back from ``ask --jsonl``."""
+    from assistant.answer import Answer
+
+    answer = assistant.ask([question], id="q")
+    assert AnswerView.of(answer) == AnswerView.from_json(answer.to_json())
+    rejected = Answer.rejected(question, "问题为空，请输入您想咨询的内容。", "q")
+    assert AnswerView.of(rejected) == AnswerView.from_json(rejected.to_json())

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+from assistant.answer import Answer, Citation
 from assistant.cli import main as cli_main
 from evals import runner as runner_module
 from evals.baselines import SectionSpan, Variant, VectorBaseline, run_baselines, section_keys_for_span
@@ -19,7 +21,8 @@ from evals.gate import Thresholds, check, load_thresholds, parse_thresholds
 from evals.metrics import EvalCase
 from evals.questions_io import QuestionFileError, filter_tags, load_answers, load_cases, split_files
 from evals.report import format_table, write_report
-from evals.runner import evaluate, evaluate_answers_file, grade_answers
+from evals.runner import ask_all, evaluate, evaluate_answers_file, grade_answers
+from indexing.caps import Award
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,36 +53,39 @@ def answer_json(id: str, cited: list[str], refused: bool = False, text: str = ""
     }
 
 
+def typed_answer(cited: list[str], refused: bool = False, text: str = "", caps: tuple[Award, ...] = (),
+                 retrieved: list[str] | None = None) -> Answer:
+    """The typed answer ``answer_json`` writes as JSON (what the assistant returns to the runner)."""
+    return Answer(
+        question="", rewritten_question="", text=text, refused=refused, latency_ms=12.0, caps=list(caps),
+        citations=[Citation("d", None, s, s, "", "", 0, 0, 0.5) for s in cited],
+        retrieved=[{"section": s, "clause": s, "score": 0.9 - i * 0.1, "bm25_rank": i + 1, "dense_rank": None,
+                    "matched_terms": ["孵化器"]} for i, s in enumerate(retrieved or cited)],
+    )
+
+
 CANNED = {
-    "孵化器最多补多少": answer_json("x", ["十六"], text="最高200万元",
-                                   caps=[{"clause": "十六", "amount_wan": 200, "qualifier": "最高"}]),
-    "动漫在里面吗": answer_json("x", ["chapter:一"]),
-    "个税怎么退": answer_json("x", [], refused=True, retrieved=["二十五"]),
+    "孵化器最多补多少": typed_answer(["十六"], text="最高200万元",
+                                    caps=(Award("十六", 200, "最高", "", "", "资助", "本措施", None, "", 0, 0),)),
+    "动漫在里面吗": typed_answer(["chapter:一"]),
+    "个税怎么退": typed_answer([], refused=True, retrieved=["二十五"]),
 }
-
-
-class FakeAnswer:
-    def __init__(self, data: dict[str, Any]) -> None:
-        self.data = data
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.data)
 
 
 class FakeAssistant:
     """Implements what the runner uses of PolicyAssistant: ask(turns, id) and knowledge.caps.amounts()."""
 
-    def __init__(self, canned: dict[str, dict[str, Any]] = CANNED, **settings: Any) -> None:
+    def __init__(self, canned: dict[str, Answer] = CANNED, **settings: Any) -> None:
         self.canned = canned
         self.settings = settings
         self.asked: list[tuple[list[str], str | None]] = []
         self.knowledge = SimpleNamespace(caps=SimpleNamespace(amounts=lambda: {100.0, 200.0, 500.0}))
 
-    def ask(self, turns: list[str], id: str | None = None) -> FakeAnswer:
+    def ask(self, turns: list[str], id: str | None = None) -> Answer:
         self.asked.append((turns, id))
         if turns[-1] not in self.canned:
             raise RuntimeError("index exploded")
-        return FakeAnswer(self.canned[turns[-1]])
+        return replace(self.canned[turns[-1]], id=id)
 
 
 @pytest.fixture
@@ -99,9 +105,10 @@ def test_runner_asks_every_turn_list_with_ids_and_grades(cases):
     fake = FakeAssistant()
     run = evaluate(fake, cases, {100.0, 200.0, 500.0}, "fake")
     assert fake.asked[1] == (["重点支持哪些领域", "动漫在里面吗"], "t2")
-    assert [a["id"] for a in run.answers] == ["t1", "t2", "t3", "t4"]
+    assert [g.answer.id for g in run.graded] == ["t1", "t2", "t3", "t4"]
     # t4 raised: recorded as an error answer, graded wrong, the run went on.
-    assert run.answers[3]["error"] == "RuntimeError: index exploded"
+    assert run.graded[3].answer.error == "RuntimeError: index exploded"
+    assert run.graded[3].answer.latency_ms is not None and run.graded[0].answer.latency_ms == 12.0
     s = run.summary
     assert s.n == 4 and s.n_errors == 1
     assert s.top1_accuracy == pytest.approx(3 / 4)
@@ -115,6 +122,14 @@ def test_grade_answers_accepts_a_list(cases):
     graded = grade_answers(cases, [dict(answer_json("t1", ["十七"]))])
     assert not graded[0].top1_correct
     assert graded[1].answer.error == "no answer for this id"
+
+
+def test_typed_answers_are_graded_as_their_json_would_be(cases):
+    answers = ask_all(FakeAssistant(), cases)
+    assert all(isinstance(a, Answer) for a in answers) and answers[3].intent == "error"
+    typed = grade_answers(cases, answers, {100.0, 200.0, 500.0})
+    from_json = grade_answers(cases, [a.to_json() for a in answers], {100.0, 200.0, 500.0})
+    assert typed == from_json
 
 
 def test_answers_file_is_graded_by_id_without_the_assistant(cases, tmp_path):
