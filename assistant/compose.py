@@ -31,7 +31,7 @@ from indexing.document import Section, Sentence
 from indexing.numerals import format_wan
 from indexing.profiles import Profile
 from indexing.retrieval.hits import ClauseHit
-from indexing.section_ref import SectionRef, clause_label, is_clause_key, key_kind
+from indexing.section_ref import SectionRef, chapter_heading, clause_label, is_clause_key, key_kind
 from indexing.tokenize_zh import tokenize
 
 _META_MARKERS = {
@@ -73,7 +73,7 @@ def section_name(section: Section) -> str:
     if section.kind == "clause":
         return f"{section.label}{section.title}"
     if section.kind == "chapter":
-        return f"“{section.chapter}、{section.chapter_title}”部分"
+        return f"“{chapter_heading(section.chapter, section.chapter_title)}”部分"
     return "序言"
 
 
@@ -438,7 +438,7 @@ def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, no
         entries = []
         for chapter in document.chapters:
             clauses = [k for k in chapter.section_keys if is_clause_key(k)]
-            head = "附则" if chapter.number is None else f"{chapter.key}、{chapter.title}"
+            head = chapter_heading(chapter.key, chapter.title)
             last = f"至{clause_label(clauses[-1])}" if len(clauses) > 1 else ""
             span = clause_label(clauses[0]) + last if clauses else ""
             entries.append(head + (f"，{span}" if span else "，只有正文、没有编号条款"))

@@ -13,7 +13,7 @@ from indexing.document import LinkedDocument, Section
 from indexing.numerals import chinese_to_int
 from indexing.profiles import Profile, load_profiles
 from indexing.references import parse_clause_ref
-from indexing.section_ref import PREAMBLE_KEY, SectionRef, clause_label, is_clause_key
+from indexing.section_ref import PREAMBLE_KEY, SectionRef, chapter_heading, clause_label, is_clause_key
 
 
 class UnknownSection(KeyError):
@@ -121,12 +121,8 @@ class KnowledgeBase:
         return [d for d in doc.meta.linked if d.id in section.linked]
 
     def chapter_of(self, section: Section, doc_id: str | None = None) -> str:
-        """The chapter heading as written: 七、加快推进创新体系建设 / 附则."""
-        if section.chapter is None:
-            return ""
-        if section.chapter == "附则":
-            return "附则"
-        return f"{section.chapter}、{section.chapter_title}"
+        """The chapter heading as written: 七、加快推进创新体系建设 / 附则 ("" outside chapters)."""
+        return chapter_heading(section.chapter, section.chapter_title)
 
     def section_view(self, section: Section, doc_id: str | None = None) -> dict[str, object]:
         """The ``clause --json`` object of one section."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from assistant.document_facts import DocumentFacts, bundled_facts
-from indexing.section_ref import SectionRef, clause_label
+from indexing.section_ref import SectionRef, chapter_heading, clause_label
 from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
 
 JsonDict = Mapping[str, Any]
@@ -318,9 +318,7 @@ def clause_html(view: JsonDict, quotes: Sequence[JsonDict] = (), terms: Iterable
     title = str(view.get("title") or "") if view.get("clause") else str(view.get("chapter_title") or "")
     heading = section_label(section, title)
     chapter = view.get("chapter")
-    chapter_text = ""
-    if chapter and view.get("clause"):
-        chapter_text = "附则" if chapter == "附则" else f"{chapter}、{view.get('chapter_title') or ''}"
+    chapter_text = chapter_heading(str(chapter), str(view.get("chapter_title") or "")) if chapter and view.get("clause") else ""
     linked = view.get("linked") or []
     linked_html = ""
     if linked:
