@@ -4,7 +4,7 @@ The JSON shape is shared by ``ask --json``, ``ask --jsonl``, ``POST /api/ask`` a
 ``{"id", "question", "rewritten_question", "answer", "citations": [...], "caps": [...], "refused",
 "notices", "latency_ms"}`` plus ``"clarify"`` (or null), ``"expansion"``, ``"nearest"``, ``"intent"``,
 ``"retrieved"``, ``"lang"`` (``"zh"`` or ``"en"``: the language of the question and of the answer) and ``"error"``
-(null unless the question was rejected).
+(null unless the question was rejected). ``SearchResult`` is the lookup desk's shape (``search``, ``/api/search``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,15 @@ from typing import Any
 
 from assistant.language import Lang
 from indexing.caps import Award
+from indexing.section_ref import SectionRef
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A cited section, with the decisive sentence quoted exactly from the source."""
+    """A cited section, with the decisive sentence quoted exactly from the source.
+
+    ``section`` is the key within ``doc`` (the JSON contract's); ``ref`` is the section across documents.
+    """
 
     doc: str
     chapter: str | None
@@ -29,6 +33,11 @@ class Citation:
     start: int
     end: int
     score: float
+
+    @property
+    def ref(self) -> SectionRef:
+        """Which section of which document is cited."""
+        return SectionRef.parse(self.section, self.doc)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,8 +55,15 @@ class Citation:
 
 @dataclass(frozen=True)
 class ClarifyOption:
+    """One choice of a clarifying question: ``clause`` is the key within ``doc`` (the JSON has the key alone)."""
+
     label: str
     clause: str
+    doc: str = ""
+
+    @property
+    def ref(self) -> SectionRef:
+        return SectionRef.parse(self.clause, self.doc)
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,21 @@ class Answer:
             "lang": self.lang,
             "error": self.error,
         }
+
+
+@dataclass
+class SearchResult:
+    """Ranked sections for a lookup-desk query (``query`` is the text as ``validate_question`` cleaned it)."""
+
+    query: str
+    rewritten: str
+    expansion: list[str]
+    results: list[dict[str, Any]]
+    latency_ms: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"query": self.query, "rewritten": self.rewritten, "expansion": self.expansion,
+                "results": self.results, "latency_ms": round(self.latency_ms, 1)}
 
 
 def error_answer(question: str, message: str, id: str | None = None) -> dict[str, Any]:

@@ -62,13 +62,35 @@ class KnowledgeBase:
         except KeyError:
             raise UnknownSection(f"没有这个文档：{doc_id}") from None
 
-    def section(self, key: str, doc_id: str | None = None) -> Section:
-        """A section by key (``十六``, ``chapter:一``, ``preamble``) of a document (primary by default)."""
+    def ref(self, key: str) -> SectionRef:
+        """The primary measure's section named by a stored key: what question files, the learned models and a
+        question's own clause numbers name."""
+        return SectionRef.parse(key, self.primary.meta.id)
+
+    def qualified(self, ref: SectionRef) -> SectionRef:
+        """``ref`` with its document named: a reference without one (``""``) is the primary measure's."""
+        return ref if ref.doc_id else SectionRef(self.primary.meta.id, ref.kind, ref.number)
+
+    def section(self, key: str | SectionRef, doc_id: str | None = None) -> Section:
+        """A section by reference, or by key (``十六``, ``chapter:一``, ``preamble``) of a document (primary by default).
+
+        A ``SectionRef`` names its own document (``""``: the primary); ``doc_id`` is then ignored.
+        """
+        if isinstance(key, SectionRef):
+            doc_id = key.doc_id or None
+            key = key.key
         doc = self.document(doc_id)
         try:
             return doc.document.section(key)
         except KeyError:
             raise UnknownSection(f"《{doc.meta.title}》中没有“{key}”") from None
+
+    def has_section(self, ref: SectionRef) -> bool:
+        try:
+            self.section(ref)
+            return True
+        except KeyError:
+            return False
 
     def resolve(self, reference: str, doc_id: str | None = None) -> Section:
         """Resolve what a user typed (十六 / 16 / （十六） / 第十六条 / 第一章 / 一章 / 序言) to a section."""
@@ -104,8 +126,16 @@ class KnowledgeBase:
             )
         return self.section(key, doc_id)
 
-    def awards(self, key: str, doc_id: str | None = None) -> list[Award]:
+    def awards(self, key: str | SectionRef, doc_id: str | None = None) -> list[Award]:
+        """The awards a section states, by reference or by key of a document (primary by default)."""
+        if isinstance(key, SectionRef):
+            doc_id = key.doc_id or None
+            key = key.key
         return self._awards_by_doc[self.document(doc_id).meta.id].for_clause(key)
+
+    def profile(self, ref: SectionRef) -> Profile | None:
+        """A section's reviewed profile: profiles describe the primary measure's sections only."""
+        return self.profiles.get(ref.key) if self.qualified(ref).doc_id == self.primary.meta.id else None
 
     def primary_awards(self, order: str = "clause") -> list[Award]:
         """The measure's own awards (not those of documents added later): in clause order, or with ``"amount"``
