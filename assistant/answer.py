@@ -15,11 +15,15 @@ from typing import Any
 
 from assistant.language import Lang
 from indexing.caps import Award
+from indexing.section_ref import SectionRef
 
 
 @dataclass(frozen=True)
 class Citation:
-    """A cited section, with the decisive sentence quoted exactly from the source."""
+    """A cited section, with the decisive sentence quoted exactly from the source.
+
+    ``section`` is the key within ``doc`` (the JSON contract's); ``ref`` is the section across documents.
+    """
 
     doc: str
     chapter: str | None
@@ -30,6 +34,11 @@ class Citation:
     start: int
     end: int
     score: float
+
+    @property
+    def ref(self) -> SectionRef:
+        """Which section of which document is cited."""
+        return SectionRef.parse(self.section, self.doc)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -47,8 +56,15 @@ class Citation:
 
 @dataclass(frozen=True)
 class ClarifyOption:
+    """One choice of a clarifying question: ``clause`` is the key within ``doc`` (the JSON has the key alone)."""
+
     label: str
     clause: str
+    doc: str = ""
+
+    @property
+    def ref(self) -> SectionRef:
+        return SectionRef.parse(self.clause, self.doc)
 
 
 @dataclass(frozen=True)

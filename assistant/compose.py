@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from assistant.answer import Answer, Citation, Clarify
 from assistant.detail import asked_detail
@@ -31,7 +32,7 @@ from indexing.document import Section, Sentence
 from indexing.numerals import format_wan
 from indexing.profiles import Profile
 from indexing.retrieval.hits import ClauseHit
-from indexing.section_ref import SectionRef, clause_label, is_clause_key, key_kind
+from indexing.section_ref import SectionRef, chapter_heading, clause_label, is_clause_key, key_kind
 from indexing.tokenize_zh import tokenize
 
 _META_MARKERS = {
@@ -47,14 +48,25 @@ _STATES_CAP_RE = re.compile(r"(最多|最高|上限|封顶|顶格)(就|只有|�
 MIN_CONDITION_CHARS = 5
 
 
+class ScoredSection(NamedTuple):
+    """A section of a document a decision rests on (or offers as nearest), with its score."""
+
+    ref: SectionRef
+    score: float
+
+
 @dataclass
 class Decision:
-    """Which sections an answer rests on, and why; made by the service, rendered here."""
+    """Which sections an answer rests on, and why; made by the service, rendered here.
 
-    sections: list[tuple[str, float]]
+    Sections are ``SectionRef``s, not bare keys: clause （十六） of two documents are two entries, each rendered and
+    cited from its own document.
+    """
+
+    sections: list[ScoredSection]
     refused: bool = False
     scope_topic: ScopeTopic | None = None
-    nearest: list[tuple[str, float]] = field(default_factory=list)
+    nearest: list[ScoredSection] = field(default_factory=list)
     clarify: Clarify | None = None
     hits: list[ClauseHit] = field(default_factory=list)
     route: str = "retrieval"   # retrieval | reference | meta | largest | followup | match | structure | awards
@@ -73,7 +85,7 @@ def section_name(section: Section) -> str:
     if section.kind == "clause":
         return f"{section.label}{section.title}"
     if section.kind == "chapter":
-        return f"“{section.chapter}、{section.chapter_title}”部分"
+        return f"“{chapter_heading(section.chapter, section.chapter_title)}”部分"
     return "序言"
 
 
@@ -169,9 +181,9 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
             "上限不等于实际可得，具体金额以评审结果为准。")
 
 
-def _linked_lines(kb: KnowledgeBase, section: Section) -> list[str]:
+def _linked_lines(kb: KnowledgeBase, section: Section, doc_id: str | None = None) -> list[str]:
     lines = []
-    for linked in kb.linked_documents(section):
+    for linked in kb.linked_documents(section, doc_id):
         if kb.has_document(linked):
             continue
         number = f"（{linked.doc_number}）" if linked.doc_number else ""
@@ -207,15 +219,15 @@ def _yes_no(text: str) -> bool:
     return bool(ELIGIBILITY_RE.search(text)) and not _OPEN_QUESTION_RE.search(text)
 
 
-def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[str, Sentence]) -> str:
+def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
     """The first sentence(s): the conclusion to the question asked (see ``assistant.lead``)."""
-    keys = [key for key, _ in decision.sections]
-    sections = [kb.section(key) for key in keys]
-    first, awards = sections[0], kb.awards(keys[0])
+    refs = [kb.qualified(ref) for ref in decision_refs(decision)]
+    sections = [kb.section(ref) for ref in refs]
+    first, awards = sections[0], kb.awards(refs[0])
     names = [clause_name(s) for s in sections]
 
     def conditions(section: Section) -> list[str]:
-        return conditions_of(section, kb.profiles.get(section.key), kb.awards(section.key))
+        return conditions_of(section, kb.profile(section.ref), kb.awards(section.ref))
 
     if plan.intent == "largest":
         top = kb.primary_caps.max_amount()
@@ -225,21 +237,21 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
         wanted = set(plan.claimed_amounts)
         listed = []
         for name, s in zip(names, sections, strict=True):
-            matching = [a for a in kb.awards(s.key) if (not wanted or a.amount_wan in wanted)
+            matching = [a for a in kb.awards(s.ref) if (not wanted or a.amount_wan in wanted)
                         and (not plan.cap_kind or a.qualifier == plan.cap_kind)]
             listed.append(f"{name}（{awards_phrase(matching, with_target=len(matching) > 1)}）" if matching else name)
-        return f"按原文，{asked}的条款有{len(keys)}条：" + "、".join(listed) + "。"
+        return f"按原文，{asked}的条款有{len(refs)}条：" + "、".join(listed) + "。"
     if decision.route == "awards":
-        parts = [f"{name}{awards_phrase(kb.awards(s.key), with_target=False) or '没有写明资助金额'}"
+        parts = [f"{name}{awards_phrase(kb.awards(s.ref), with_target=False) or '没有写明资助金额'}"
                  for name, s in zip(names, sections, strict=True)]
         stacking = f"{STACKING_NOTE}" if STACKING_RE.search(plan.normalized) else ""
         return "按原文：" + "；".join(parts) + "。" + stacking
     claims = _claims_line(plan, awards, first)
     if claims:
-        others = [f"{name}{awards_phrase(kb.awards(s.key)) or '没有写明资助金额'}"
+        others = [f"{name}{awards_phrase(kb.awards(s.ref)) or '没有写明资助金额'}"
                   for name, s in zip(names[1:], sections[1:], strict=True)]
         return claims if not others else claims.rstrip("。") + "；另见" + "；".join(others) + "。"
-    quote = quotes[keys[0]]
+    quote = quotes[refs[0]]
     # A clause titled by its only sentence ("（二十六）本措施自…起实施，有效期…") is named by its number alone.
     name = first.label if first.kind == "clause" and first.title and first.title in quote.text else names[0]
     if decision.route == "meta" or all(s.kind != "clause" for s in sections):
@@ -248,19 +260,19 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[s
     if decision.route == "match":
         if len(sections) > 1:
             return (f"根据您的描述，可能适用{len(sections)}条：" + "；".join(
-                f"{name}（{awards_phrase(kb.awards(s.key), with_target=False) or '本条没有写明资助金额'}）"
+                f"{name}（{awards_phrase(kb.awards(s.ref), with_target=False) or '本条没有写明资助金额'}）"
                 for name, s in zip(names, sections, strict=True)) + "。")
         return "根据您的描述，" + eligibility_sentence(first, conditions(first), awards)
     detail = asked_detail(plan.normalized)
     if detail is not None and detail != "amount":
-        return "".join(detail_sentence(detail, s, kb.awards(s.key), conditions(s), kb.profiles.get(s.key))
+        return "".join(detail_sentence(detail, s, kb.awards(s.ref), conditions(s), kb.profile(s.ref))
                        for s in sections[:2])
     yes = _yes_no(plan.normalized)
     if plan.money or detail == "amount" or _COMPARE_RE.search(plan.normalized):
         if len(sections) == 1:
             return amount_sentence(first, _named_first(plan, awards), yes=yes and bool(awards))
         return "按原文：" + "；".join(
-            f"{name}{awards_phrase(kb.awards(s.key)) or '没有写明资助金额'}"
+            f"{name}{awards_phrase(kb.awards(s.ref)) or '没有写明资助金额'}"
             for name, s in zip(names, sections, strict=True)) + "。"
     if yes and first.kind == "clause":
         return eligibility_sentence(first, conditions(first), awards)
@@ -295,14 +307,14 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         topic = f"“{decision.scope_topic.name}”方面的" if decision.scope_topic else "这个问题的"
         lacks_detail = decision.refusal_reason == "lacks-detail" and bool(decision.nearest)
         if lacks_detail:
-            nearest = section_name(kb.section(decision.nearest[0][0]))
+            nearest = section_name(kb.section(decision.nearest[0].ref))
             lines = [f"《{doc_title}》没有规定您问的这一点：最接近的是{nearest}，它提到相关内容，但没有回答这个问题。"]
         else:
             lines = [f"抱歉，现有文件（《{doc_title}》）没有涉及{topic}内容，无法据此回答。"]
         if decision.scope_topic and decision.scope_topic.advice:
             lines.append(decision.scope_topic.advice)
         if decision.nearest:
-            names = "、".join(section_name(kb.section(key)) for key, _ in decision.nearest[:2])
+            names = "、".join(section_name(kb.section(ref)) for ref, _ in decision.nearest[:2])
             lines.append(f"\n可能相关（仅供参考，并非对您问题的回答）：{names}。")
         lines.append(f"提示：{notice}")
         answer.text = "\n".join(lines)
@@ -310,8 +322,8 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         answer.refusal_reason = decision.refusal_reason or (
             f"topic:{decision.scope_topic.name}" if decision.scope_topic else "too-far")
         answer.nearest = [
-            {"section": key, "clause": kb.section(key).clause, "title": kb.section(key).title, "score": round(score, 4)}
-            for key, score in decision.nearest[:3]
+            {"section": ref.key, "clause": kb.section(ref).clause, "title": kb.section(ref).title, "score": round(score, 4)}
+            for ref, score in decision.nearest[:3]
         ]
         answer.reply = f"您咨询的{topic}内容，现行资料《{doc_title}》未作规定，建议向主管部门咨询。"
         return answer
@@ -344,16 +356,17 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
     # A follow-up asking one detail of the clause in focus gets that detail and the quote, not the clause again.
     brief = (decision.route == "followup" and plan.followup in ("anaphora", "bare", "ordinal")
              and detail is not None)
-    quotes: dict[str, Sentence] = {}
+    quotes: dict[SectionRef, Sentence] = {}
     body: list[str] = []
-    for number, (key, score) in enumerate(decision.sections, start=1):
-        section = kb.section(key)
-        awards = kb.awards(key)
+    for number, (ref, score) in enumerate(decision.sections, start=1):
+        ref = kb.qualified(ref)
+        section = kb.section(ref)
+        awards = kb.awards(ref)
         quote = choose_quote(section, plan, awards)
-        quotes[key] = quote
+        quotes[ref] = quote
         answer.citations.append(
             Citation(
-                doc=kb.primary.meta.id,
+                doc=ref.doc_id,
                 chapter=section.chapter,
                 clause=section.clause,
                 section=section.key,
@@ -368,8 +381,8 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
             if award not in answer.caps:
                 answer.caps.append(award)
         answer.linked.extend(
-            {"id": d.id, "title": d.title, "doc_number": d.doc_number, "in_corpus": kb.has_document(d), "section": key}
-            for d in kb.linked_documents(section)
+            {"id": d.id, "title": d.title, "doc_number": d.doc_number, "in_corpus": kb.has_document(d), "section": ref.key}
+            for d in kb.linked_documents(section, ref.doc_id)
         )
         chapter = kb.chapter_of(section)
         prefix = f"{number}. " if len(decision.sections) > 1 else ""
@@ -381,18 +394,18 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
             body.extend(f"   资助上限：{award_line(award)}" for award in awards)
         elif section.kind == "clause":
             body.append("   金额：本条没有写明资助金额。")
-        profile = kb.profiles.get(key)
+        profile = kb.profile(ref)
         conditions = conditions_of(section, profile, awards)
         if conditions:
             body.append("   申请条件（原文）：" + "；".join(f"“{c}”" for c in conditions))
         if decision.route == "match":
-            hit = next((h for h in decision.hits if h.section_key == key), None)
+            hit = next((h for h in decision.hits if hit_ref(h, kb) == ref), None)
             reasons = _match_reasons(kb, plan, hit)
             if reasons:
                 body.append(f"   匹配依据：{reasons}")
         if profile and profile.prepare and section.kind == "clause" and number <= 2:
             body.append("   建议准备：" + "；".join(profile.prepare[:4]))
-        body.extend(f"   {line}" for line in _linked_lines(kb, section))
+        body.extend(f"   {line}" for line in _linked_lines(kb, section, ref.doc_id))
 
     lead = [_lead(kb, plan, decision, quotes)]
     if plan.injection:
@@ -438,7 +451,7 @@ def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, no
         entries = []
         for chapter in document.chapters:
             clauses = [k for k in chapter.section_keys if is_clause_key(k)]
-            head = "附则" if chapter.number is None else f"{chapter.key}、{chapter.title}"
+            head = chapter_heading(chapter.key, chapter.title)
             last = f"至{clause_label(clauses[-1])}" if len(clauses) > 1 else ""
             span = clause_label(clauses[0]) + last if clauses else ""
             entries.append(head + (f"，{span}" if span else "，只有正文、没有编号条款"))
@@ -459,11 +472,11 @@ def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, no
             lead.append(f"{intro}{chapter_name(chapter)}{'，' if intro else ''}包括{len(clauses)}条："
                         + "、".join(clause_name(kb.section(k)) for k in clauses) + "。")
     body: list[str] = []
-    for key in decision_keys(decision):
-        section = kb.section(key)
-        awards = kb.awards(key)
+    for ref in map(kb.qualified, decision_refs(decision)):
+        section = kb.section(ref)
+        awards = kb.awards(ref)
         quote = _quote_for_listing(section, awards)
-        answer.citations.append(Citation(doc=kb.primary.meta.id, chapter=section.chapter, clause=section.clause,
+        answer.citations.append(Citation(doc=ref.doc_id, chapter=section.chapter, clause=section.clause,
                                          section=section.key, title=section.title, quote=quote.text,
                                          start=quote.start, end=quote.end, score=1.0))
         body.append(section_name(section))
@@ -479,5 +492,11 @@ def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, no
     return answer
 
 
-def decision_keys(decision: Decision) -> list[str]:
-    return [key for key, _ in decision.sections]
+def decision_refs(decision: Decision) -> list[SectionRef]:
+    """The sections a decision rests on, in order."""
+    return [ref for ref, _ in decision.sections]
+
+
+def hit_ref(hit: ClauseHit, kb: KnowledgeBase) -> SectionRef:
+    """Which section a retrieval hit is (a hit without a document is the primary measure's, as retrieval reads it)."""
+    return SectionRef.parse(hit.section_key, hit.doc_id or kb.primary.meta.id)

@@ -14,8 +14,8 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
-from assistant.answer import Answer, Clarify, ClarifyOption
-from assistant.compose import Decision, conditions_of
+from assistant.answer import Answer, Clarify
+from assistant.compose import Decision, conditions_of, decision_refs, hit_ref
 from assistant.detail import Detail, asked_detail
 from assistant.english_table import DocumentEnglish, EnglishTable, english_table
 from assistant.explain import informative_terms
@@ -24,7 +24,7 @@ from assistant.query import QueryPlan
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import Section
 from indexing.numerals import chinese_to_int, format_rmb, format_wan
-from indexing.section_ref import is_clause_key
+from indexing.section_ref import SectionRef, is_clause_key
 from indexing.tokenize_zh import tokenize
 
 # "Can we apply?", "Is an incubator eligible?": a yes or no first (unless it also asks how much, which, what).
@@ -309,25 +309,25 @@ def _meta_sentence(words: _Words, plan: QueryPlan, section: Section, quote: str)
     return f"{_cap(name)} reads {quoted}"
 
 
-def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[str, str]) -> str:
+def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, str]) -> str:
     kb = words.kb
-    keys = [key for key, _ in decision.sections]
-    sections = [kb.section(key) for key in keys]
-    first, awards = sections[0], kb.awards(keys[0])
+    refs = [kb.qualified(ref) for ref in decision_refs(decision)]
+    sections = [kb.section(ref) for ref in refs]
+    first, awards = sections[0], kb.awards(refs[0])
     names = [words.section(s) for s in sections]
 
     def conditions(section: Section) -> list[str]:
-        return conditions_of(section, kb.profiles.get(section.key), kb.awards(section.key))
+        return conditions_of(section, kb.profile(section.ref), kb.awards(section.ref))
 
     def caps_or_none(section: Section, with_target: bool | None = None) -> str:
-        return words.awards(kb.awards(section.key), with_target) or "no amount is stated"
+        return words.awards(kb.awards(section.ref), with_target) or "no amount is stated"
 
     if plan.intent == "largest":
         top = kb.primary_caps.max_amount()
         return (f"Under the text, the largest single cap is {format_rmb(top)} ({format_wan(top)}) (each is an upper "
                 "limit, not what an applicant will receive), in " + "; ".join(names) + ".")
     if decision.route == "amount-list":
-        return (f"Under the text, {len(keys)} clauses have the cap you ask about: "
+        return (f"Under the text, {len(refs)} clauses have the cap you ask about: "
                 + "; ".join(f"{n} ({caps_or_none(s)})" for n, s in zip(names, sections, strict=True)) + ".")
     if decision.route == "awards":
         stacking = f" {STACKING_NOTE}" if _STACKING_RE.search(plan.normalized) else ""
@@ -337,7 +337,7 @@ def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[str, 
     if claims:
         others = [f"{n}: {caps_or_none(s)}" for n, s in zip(names[1:], sections[1:], strict=True)]
         return claims if not others else claims.rstrip(".") + "; see also " + "; ".join(others) + "."
-    quote = quotes.get(keys[0], "")
+    quote = quotes.get(refs[0], "")
     if decision.route == "meta" or all(s.kind != "clause" for s in sections):
         return _meta_sentence(words, plan, first, quote)
     if decision.route == "match":
@@ -347,7 +347,7 @@ def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[str, 
         return "From your description: " + _eligibility_sentence(words, first, conditions(first), awards)
     detail = asked_detail(plan.normalized)
     if detail is not None and detail != "amount":
-        return " ".join(_detail_sentence(words, detail, s, kb.awards(s.key), conditions(s)) for s in sections[:2])
+        return " ".join(_detail_sentence(words, detail, s, kb.awards(s.ref), conditions(s)) for s in sections[:2])
     text = plan.normalized
     yes = bool(_YES_NO_RE.search(text)) and not _OPEN_RE.search(text)
     if plan.money or detail == "amount" or _COMPARE_RE.search(text):
@@ -401,32 +401,33 @@ def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answ
     if decision.route == "structure" and decision.structure is not None:
         return _structure(words, decision, english, notice)
 
-    quotes = {c.section: c.quote for c in answer.citations}
+    quotes = {c.ref: c.quote for c in answer.citations}
     detail = asked_detail(plan.normalized)
     brief = (decision.route == "followup" and plan.followup in ("anaphora", "bare", "ordinal") and detail is not None)
     body: list[str] = []
-    for number, (key, _) in enumerate(decision.sections, start=1):
-        section = kb.section(key)
-        awards = kb.awards(key)
+    for number, (ref, _) in enumerate(decision.sections, start=1):
+        ref = kb.qualified(ref)
+        section = kb.section(ref)
+        awards = kb.awards(ref)
         prefix = f"{number}. " if len(decision.sections) > 1 else ""
         part = words.part(section.chapter) if section.kind == "clause" else ""
         body.append(f"{prefix}{_cap(words.section(section))}" + (f" ({part})" if part else ""))
-        body.append(f"   Original text (原文): “{quotes.get(key, '')}”")
+        body.append(f"   Original text (原文): “{quotes.get(ref, '')}”")
         if brief:
             continue
         if awards:
             body.extend(f"   Cap: {words.cap_line(award)}" for award in awards)
         elif section.kind == "clause":
             body.append("   Amount: this clause states no amount.")
-        conditions = conditions_of(section, kb.profiles.get(key), awards)
+        conditions = conditions_of(section, kb.profile(ref), awards)
         if conditions:
             body.append("   Conditions (the text's words): " + "; ".join(words.target(c) for c in conditions))
         if decision.route == "match":
-            hit = next((h for h in decision.hits if h.section_key == key), None)
+            hit = next((h for h in decision.hits if hit_ref(h, kb) == ref), None)
             terms = informative_terms(kb, hit.matched_terms)[:6] if hit is not None and hit.matched_terms else []
             if terms:
                 body.append("   Matched on: " + ", ".join(f"“{t}”" for t in terms))
-        for linked in kb.linked_documents(section):
+        for linked in kb.linked_documents(section, ref.doc_id):
             if not kb.has_document(linked):
                 number_text = f", {linked.doc_number}" if linked.doc_number else ""
                 body.append(f"   This clause relies on {words.linked(linked.id, linked.title)}{number_text}; its full "
@@ -438,7 +439,7 @@ def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answ
     tail: list[str] = []
     if answer.clarify is not None:
         english.clarify = Clarify(CLARIFY_QUESTION, tuple(
-            ClarifyOption(label=_cap(words.section(kb.section(o.clause))), clause=o.clause) for o in answer.clarify.options))
+            dataclasses.replace(o, label=_cap(words.section(kb.section(o.ref)))) for o in answer.clarify.options))
         tail.append(CLARIFY_QUESTION + " " + " / ".join(o.label for o in english.clarify.options))
     tail.append(f"{NOTE_PREFIX}{notice}")
     heading = "Basis:" if brief else "Clauses cited:"
@@ -454,7 +455,7 @@ def _refusal(words: _Words, decision: Decision, english: Answer, notice: str) ->
     topic_en = words.table.scope_topics.get(topic.name) if topic is not None else None
     about = f" about {topic_en.name}" if topic_en is not None else (f" about “{topic.name}”" if topic else " about this")
     if decision.refusal_reason == "lacks-detail" and decision.nearest:
-        nearest = words.section(kb.section(decision.nearest[0][0]))
+        nearest = words.section(kb.section(decision.nearest[0].ref))
         lines = [f"The documents do not cover this: the {words.measure()} does not say what you asked. The nearest is "
                  f"{nearest}, which mentions the subject but does not answer this question."]
     else:
@@ -463,7 +464,7 @@ def _refusal(words: _Words, decision: Decision, english: Answer, notice: str) ->
     if topic_en is not None and topic_en.advice:
         lines.append(topic_en.advice)
     if decision.nearest:
-        names = "; ".join(words.section(kb.section(key)) for key, _ in decision.nearest[:2])
+        names = "; ".join(words.section(kb.section(ref)) for ref, _ in decision.nearest[:2])
         lines.append(f"\nPossibly related (for reference only, not an answer to your question): {names}.")
     lines.append(f"{NOTE_PREFIX}{notice}")
     english.text = "\n".join(lines)
@@ -506,12 +507,13 @@ def _structure(words: _Words, decision: Decision, english: Answer, notice: str) 
         else:
             lead.append(f"{subject} {has} {len(clauses)} clauses: " + "; ".join(words.section(s) for s in clauses) + ". ")
     body: list[str] = []
-    quotes = {c.section: c.quote for c in english.citations}
-    for key, _ in decision.sections:
-        section = kb.section(key)
+    quotes = {c.ref: c.quote for c in english.citations}
+    for ref in decision_refs(decision):
+        ref = kb.qualified(ref)
+        section = kb.section(ref)
         body.append(_cap(words.section(section)))
-        body.append(f"   Original text (原文): “{quotes.get(key, '')}”")
-        awards = kb.awards(key)
+        body.append(f"   Original text (原文): “{quotes.get(ref, '')}”")
+        awards = kb.awards(ref)
         body.extend(f"   Cap: {words.cap_line(a)}" for a in awards)
         if not awards and section.kind == "clause":
             body.append("   Amount: this clause states no amount.")

@@ -15,7 +15,7 @@ from typing import Literal
 from indexing.caps import Award
 from indexing.numerals import find_amounts_wan, format_wan
 from indexing.references import find_clause_refs
-from indexing.section_ref import clause_label, is_clause_key
+from indexing.section_ref import SectionRef, clause_label
 
 ViolationCode = Literal[
     "empty",
@@ -103,8 +103,8 @@ def _same(a: float, b: float) -> bool:
 
 def check_generated(
     text: str,
-    cited_sections: Set[str],
-    retrieved_sections: Set[str],
+    cited_sections: Set[SectionRef],
+    retrieved_sections: Set[SectionRef],
     caps: Iterable[Award],
     *,
     max_chars: int = MAX_CHARS,
@@ -114,9 +114,9 @@ def check_generated(
 
     Args:
         text: the LLM's reply.
-        cited_sections: section keys the deterministic answer cites (``十六``, ``chapter:一``…).
-        retrieved_sections: section keys retrieval returned for the question.
-        caps: cap records; only those of cited clauses can back an amount.
+        cited_sections: the sections the deterministic answer cites, each of its own document.
+        retrieved_sections: the sections retrieval returned for the question.
+        caps: cap records; only those of cited clauses (of the same document) can back an amount.
         max_chars: longest acceptable reply.
         max_clause: highest clause number that exists (references beyond it are not references).
 
@@ -136,16 +136,18 @@ def check_generated(
     if url:
         violations.append(Violation("url", f"link at {url.start()}"))
 
+    # The text names clauses by number only: （十六） stands for a cited clause numbered 十六 that was also retrieved,
+    # of whichever document; a cited clause of one document never vouches for another's retrieval.
     refs = find_clause_refs(_NOT_A_REF_RE.sub(" ", stripped), max_clause)
     for key in refs:
-        if key not in retrieved_sections:
+        if not any(r.is_clause and r.key == key for r in retrieved_sections):
             violations.append(Violation("clause_not_retrieved", f"{clause_label(key)} was not retrieved"))
-        elif key not in cited_sections:
+        elif not any(r.is_clause and r.key == key and r in retrieved_sections for r in cited_sections):
             violations.append(Violation("clause_not_cited", f"{clause_label(key)} is not cited by the answer"))
-    if not refs and any(is_clause_key(k) for k in cited_sections):
+    if not refs and any(r.is_clause for r in cited_sections):
         violations.append(Violation("no_citation", "the text cites none of the answer's clauses"))
 
-    backing = [a for a in caps if a.clause in cited_sections and a.amount_wan is not None]
+    backing = [a for a in caps if a.ref in cited_sections and a.amount_wan is not None]
     floor = 0
     for amount, start, end in find_amounts_wan(stripped):
         shown = f"{stripped[start:end]!r} ({format_wan(amount)})"

@@ -14,7 +14,7 @@ from indexing.document import LinkedDocument, Section
 from indexing.numerals import chinese_to_int
 from indexing.profiles import Profile, load_profiles
 from indexing.references import parse_clause_ref
-from indexing.section_ref import PREAMBLE_KEY, SectionRef, clause_label, is_clause_key
+from indexing.section_ref import PREAMBLE_KEY, SectionRef, chapter_heading, clause_label, is_clause_key
 
 
 class UnknownSection(KeyError):
@@ -63,13 +63,35 @@ class KnowledgeBase:
         except KeyError:
             raise UnknownSection(f"没有这个文档：{doc_id}") from None
 
-    def section(self, key: str, doc_id: str | None = None) -> Section:
-        """A section by key (``十六``, ``chapter:一``, ``preamble``) of a document (primary by default)."""
+    def ref(self, key: str) -> SectionRef:
+        """The primary measure's section named by a stored key: what question files, the learned models and a
+        question's own clause numbers name."""
+        return SectionRef.parse(key, self.primary.meta.id)
+
+    def qualified(self, ref: SectionRef) -> SectionRef:
+        """``ref`` with its document named: a reference without one (``""``) is the primary measure's."""
+        return ref if ref.doc_id else SectionRef(self.primary.meta.id, ref.kind, ref.number)
+
+    def section(self, key: str | SectionRef, doc_id: str | None = None) -> Section:
+        """A section by reference, or by key (``十六``, ``chapter:一``, ``preamble``) of a document (primary by default).
+
+        A ``SectionRef`` names its own document (``""``: the primary); ``doc_id`` is then ignored.
+        """
+        if isinstance(key, SectionRef):
+            doc_id = key.doc_id or None
+            key = key.key
         doc = self.document(doc_id)
         try:
             return doc.document.section(key)
         except KeyError:
             raise UnknownSection(f"《{doc.meta.title}》中没有“{key}”") from None
+
+    def has_section(self, ref: SectionRef) -> bool:
+        try:
+            self.section(ref)
+            return True
+        except KeyError:
+            return False
 
     def resolve(self, reference: str, doc_id: str | None = None) -> Section:
         """Resolve what a user typed (十六 / 16 / （十六） / 第十六条 / 第一章 / 一章 / 序言) to a section."""
@@ -105,8 +127,16 @@ class KnowledgeBase:
             )
         return self.section(key, doc_id)
 
-    def awards(self, key: str, doc_id: str | None = None) -> list[Award]:
+    def awards(self, key: str | SectionRef, doc_id: str | None = None) -> list[Award]:
+        """The awards a section states, by reference or by key of a document (primary by default)."""
+        if isinstance(key, SectionRef):
+            doc_id = key.doc_id or None
+            key = key.key
         return self._awards_by_doc[self.document(doc_id).meta.id].for_clause(key)
+
+    def profile(self, ref: SectionRef) -> Profile | None:
+        """A section's reviewed profile: profiles describe the primary measure's sections only."""
+        return self.profiles.get(ref.key) if self.qualified(ref).doc_id == self.primary.meta.id else None
 
     def primary_awards(self, order: str = "clause") -> list[Award]:
         """The measure's own awards (not those of documents added later): in clause order, or with ``"amount"``
@@ -122,12 +152,8 @@ class KnowledgeBase:
         return [d for d in doc.meta.linked if d.id in section.linked]
 
     def chapter_of(self, section: Section, doc_id: str | None = None) -> str:
-        """The chapter heading as written: 七、加快推进创新体系建设 / 附则."""
-        if section.chapter is None:
-            return ""
-        if section.chapter == "附则":
-            return "附则"
-        return f"{section.chapter}、{section.chapter_title}"
+        """The chapter heading as written: 七、加快推进创新体系建设 / 附则 ("" outside chapters)."""
+        return chapter_heading(section.chapter, section.chapter_title)
 
     def section_view(self, section: Section, doc_id: str | None = None) -> SectionView:
         """One section as shown (the ``clause --json`` object, typed): text, place, caps, linked documents."""

@@ -170,10 +170,10 @@ def _cap_line(award: Award) -> str:
 
 def prompt_sections(answer: Answer, sections: Sequence[Section]) -> list[Section]:
     """The sections shown to the LLM: the cited ones, in citation order (it may cite nothing else)."""
-    by_key = {s.key: s for s in sections}
+    by_ref = {s.ref: s for s in sections}
     chosen: list[Section] = []
     for citation in answer.citations:
-        section = by_key.get(citation.section)
+        section = by_ref.get(citation.ref)
         if section is not None and section not in chosen:
             chosen.append(section)
     return chosen[:MAX_PROMPT_SECTIONS]

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from assistant.answer import Answer
 from assistant.guard import check_generated
 from indexing.document import Section
+from indexing.section_ref import SectionRef
 
 LOGGER = logging.getLogger("policy_assistant.llm")
 
@@ -44,7 +45,7 @@ def with_notices(text: str, notices: list[str]) -> str:
 def apply_llm(
     answer: Answer,
     sections: list[Section],
-    retrieved: Set[str],
+    retrieved: Set[SectionRef],
     phraser: Phraser,
     logger: logging.Logger | None = None,
 ) -> Answer:
@@ -53,7 +54,7 @@ def apply_llm(
     Args:
         answer: the deterministic answer (its text, citations, caps and notices are the truth).
         sections: the retrieved sections (the LLM is shown the cited ones).
-        retrieved: keys of the retrieved sections.
+        retrieved: the retrieved sections (cited ones included), each of its own document.
         phraser: the LLM phraser.
         logger: where events go (``policy_assistant.llm`` by default).
 
@@ -64,7 +65,7 @@ def apply_llm(
     log = logger or LOGGER
     if answer.refused or answer.error or answer.clarify is not None or not answer.citations:
         return answer
-    cited = {c.section for c in answer.citations}
+    cited = {c.ref for c in answer.citations}
     started = time.monotonic()
     try:
         text = phraser.phrase(answer.question, answer, sections)

@@ -13,7 +13,7 @@ from assistant.lexicon import Lexicon, default_lexicon
 from assistant.structure import looks_structural
 from indexing.numerals import find_amounts_wan
 from indexing.references import find_clause_refs
-from indexing.section_ref import clause_label, is_clause_key
+from indexing.section_ref import SectionRef
 from indexing.tokenize_zh import fold, tokenize
 
 Intent = Literal[
@@ -166,12 +166,18 @@ class QueryPlan:
     injection: bool = False
     expansion: list[str] = field(default_factory=list)
     facets: list[str] = field(default_factory=list)
-    forced_sections: list[str] = field(default_factory=list)   # from a reference or a follow-up
-    carried_sections: list[str] = field(default_factory=list)  # previous turn's sections (a small prior)
-    excluded_sections: list[str] = field(default_factory=list)  # "还有别的吗": sections already given
+    # Sections by document (a follow-up keeps the previous answer's, whichever document they are in):
+    forced_sections: list[SectionRef] = field(default_factory=list)   # from a reference or a follow-up
+    carried_sections: list[SectionRef] = field(default_factory=list)  # previous turn's sections (a small prior)
+    excluded_sections: list[SectionRef] = field(default_factory=list)  # "还有别的吗": sections already given
     ordinal: int | None = None
     followup: str = ""  # "", "anaphora", "ordinal", "ellipsis", "bare"
     lang: Lang = "zh"   # the turn's own language (assistant.language); the answer's is the conversation's
+
+    def carried_keys(self, doc_id: str) -> list[str]:
+        """The carried sections of document ``doc_id``, by key: what retrieval's carried bonus and the learned prior
+        read (both name sections of that one document)."""
+        return [ref.key for ref in self.carried_sections if ref.doc_id == doc_id]
 
 
 @dataclass(frozen=True)
@@ -179,7 +185,7 @@ class PreviousTurn:
     """What the previous turn was about: its plan and the sections its answer cited, in order."""
 
     plan: QueryPlan
-    sections: tuple[str, ...]
+    sections: tuple[SectionRef, ...]
 
 
 def normalize(text: str, lexicon: Lexicon | None = None) -> str:
@@ -276,6 +282,7 @@ def plan_query(
     previous: PreviousTurn | None = None,
     max_clause: int = 999,
     lexicon: Lexicon | None = None,
+    doc_id: str = "",
 ) -> QueryPlan:
     """Understand one turn, resolving it against the previous one when it is a follow-up.
 
@@ -284,6 +291,7 @@ def plan_query(
         previous: the previous turn's plan and cited sections, if any.
         max_clause: highest clause number of the measure (to validate references).
         lexicon: the domain lexicon (default: corpus/lexicon/synonyms.toml).
+        doc_id: the document the question's clause numbers name (the primary measure).
 
     Returns:
         The query plan; ``rewritten`` is a standalone question shown to users and eval suites.
@@ -311,7 +319,7 @@ def plan_query(
     if plan.injection and plan.intent == "amount-list":
         # A figure inside an injected instruction ("回答保证能拿1000万") is not a question about which clauses pay it.
         plan.intent = "general"
-    plan.forced_sections = list(refs)
+    plan.forced_sections = [SectionRef.parse(key, doc_id) for key in refs]
 
     if previous is not None and not refs:
         _resolve_followup(plan, previous, listed if by_position else None)
@@ -341,13 +349,13 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         if earlier:
             plan.forced_sections = earlier[:2]
             plan.money = plan.money or previous.plan.money
-            plan.rewritten = f"{previous.plan.rewritten}（{'、'.join(prev_sections)}以外）"
+            plan.rewritten = f"{previous.plan.rewritten}（{'、'.join(r.key for r in prev_sections)}以外）"
             return
         plan.search_text = previous.plan.search_text
         plan.facets = list(previous.plan.facets)
         plan.excluded_sections = prev_sections
         plan.carried_sections = []
-        plan.rewritten = f"{previous.plan.rewritten}（{'、'.join(prev_sections)}以外）"
+        plan.rewritten = f"{previous.plan.rewritten}（{'、'.join(r.key for r in prev_sections)}以外）"
         plan.intent = "match" if previous.plan.intent == "match" else plan.intent
         return
 
@@ -371,7 +379,7 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         # Several clauses cited before: the n-th clause. One clause: its n-th award, same clause.
         target = prev_sections[index] if 1 < len(prev_sections) and index < len(prev_sections) else prev_sections[0]
         plan.forced_sections = [target]
-        plan.rewritten = f"{clause_label(target)}{text}" if is_clause_key(target) else text
+        plan.rewritten = f"{target.label}{text}" if target.is_clause else text
         plan.intent = previous.plan.intent if plan.intent == "general" else plan.intent
         plan.money = plan.money or previous.plan.money
         return
@@ -382,7 +390,7 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         plan.forced_sections = prev_sections[:1] if plan.followup == "anaphora" else prev_sections[:2]
         plan.money = plan.money or inherits_money or plan.asks_term
         target = plan.forced_sections[0]
-        label = clause_label(target) if is_clause_key(target) else ""
+        label = target.label if target.is_clause else ""
         plan.rewritten = f"{label}{text}" if label else f"{previous.plan.rewritten} {text}"
         plan.search_text = f"{previous.plan.search_text} {text}"
         if plan.intent == "general":
@@ -393,7 +401,7 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         plan.followup = "anaphora"
         plan.forced_sections = prev_sections[:1]
         target = prev_sections[0]
-        plan.rewritten = f"{clause_label(target)}{text}" if is_clause_key(target) else text
+        plan.rewritten = f"{target.label}{text}" if target.is_clause else text
         plan.money = plan.money or inherits_money
         return
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, Clarify, ClarifyOption
-from assistant.compose import Decision, compose, section_name
-from assistant.coverage import coverage_in
+from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref, section_name
+from assistant.coverage import word_coverage
 from assistant.knowledge import KnowledgeBase
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
@@ -144,10 +144,10 @@ class PolicyAssistant:
             text=plan.search_text,
             expansion=plan.expansion if self.config.expand else (),
             facets=plan.facets,
-            carried=plan.carried_sections,
+            carried=plan.carried_keys(self.knowledge.primary.meta.id),
             k=k or self.config.k,
-            prior=self._prior(vectors, plan.carried_sections),
-            doc_id=self.knowledge.primary.meta.id,   # the document the model's and the conversation's keys name
+            prior=self._prior(vectors, plan.carried_keys(self.knowledge.primary.meta.id)),
+            doc_id=self.knowledge.primary.meta.id,   # the document the model's and the carried keys name
             vectors=dict(zip(vectors.texts, vectors.vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
@@ -158,7 +158,7 @@ class PolicyAssistant:
             primary = self.knowledge.primary.meta.id
             hits = [h for h in hits if h.doc_id in ("", primary)]
         if self.reranker is not None and hits:
-            hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(h.section_key, h.doc_id or None).text)
+            hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(hit_ref(h, self.knowledge)).text)
         return hits
 
     def _question_vectors(self, plan: QueryPlan) -> Any:
@@ -184,14 +184,18 @@ class PolicyAssistant:
         return self.understanding.prior_of(reading, carried)
 
     def _not_answered(self, plan: QueryPlan, reading: Any, topic: bool, far: bool,
-                      best_bm25: float, best_dense: float, best_section: str, rule_route: bool = False) -> bool | None:
+                      best_bm25: float, best_dense: float, best_section: SectionRef, rule_route: bool = False
+                      ) -> bool | None:
         """The answerability model's verdict (True: the documents do not answer this), or None without the model."""
         model = self.understanding
         if model is None or model.answerability is None or reading is None or reading.probabilities is None:
             return None
         from assistant.learned import retrieval_figures
 
-        coverage = coverage_in(self.knowledge, plan.search_text, best_section)
+        kb = self.knowledge
+        # The best section's own text, of its own document (``coverage_in`` reads the primary measure's by key).
+        section_text = kb.section(best_section).text if kb.has_section(best_section) else ""
+        coverage = word_coverage(plan.search_text, section_text, kb.documents_text)
         figures = retrieval_figures(best_bm25, best_dense, topic, far, reading.probabilities[0], rule_route,
                                     coverage.figures())
         probability = model.not_answered(reading.vectors[0], figures, plan.search_text)
@@ -219,10 +223,10 @@ class PolicyAssistant:
             return decision
         best_bm25, best_dense, far = self._scope_figures(decision.hits)
         topic = out_of_scope_topic(plan.normalized)
-        if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, decision.sections[0][0],
-                                  rule_route=True):
+        if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense,
+                                  decision.sections[0].ref, rule_route=True):
             return decision
-        nearest = [(key, 1.0) for key, _ in decision.sections[:3]]
+        nearest = [ScoredSection(ref, 1.0) for ref in decision_refs(decision)[:3]]
         return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=decision.hits,
                         route=decision.route, refusal_reason="lacks-detail")
 
@@ -237,37 +241,42 @@ class PolicyAssistant:
             return next((s.key for s in document.sections if marker in s.text), None)
         return None
 
+    def _plan(self, text: str, previous: PreviousTurn | None = None) -> QueryPlan:
+        """Understand one turn; its clause numbers name the primary measure's clauses."""
+        return plan_query(text, previous, self._max_clause, doc_id=self.knowledge.primary.meta.id)
+
     def _decide(self, plan: QueryPlan) -> Decision:
         kb = self.knowledge
         if plan.forced_sections:
-            keys = [k for k in plan.forced_sections if _exists(kb, k)]
+            forced = [ScoredSection(ref, 1.0) for ref in plan.forced_sections if kb.has_section(ref)]
             vectors = self._question_vectors(plan)
             hits = self._retrieve(plan, vectors=vectors) if self.retriever else []
             route = "reference" if plan.clause_refs else "followup"
-            return self._unless_lacking(plan, Decision([(k, 1.0) for k in keys], hits=hits, route=route), vectors)
+            return self._unless_lacking(plan, Decision(forced, hits=hits, route=route), vectors)
         meta = self._meta_section(plan)
         if meta is not None:
             vectors = self._question_vectors(plan)
-            decision = Decision([(meta, 1.0)], hits=self._retrieve(plan, vectors=vectors), route="meta")
+            decision = Decision([ScoredSection(kb.ref(meta), 1.0)], hits=self._retrieve(plan, vectors=vectors),
+                                route="meta")
             return self._unless_lacking(plan, decision, vectors)
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
         if plan.intent == "largest":
             primary = kb.primary_caps
             top = primary.max_amount()
-            keys = list(dict.fromkeys(a.clause for a in primary.awards if a.amount_wan == top))
-            return Decision([(k, 1.0) for k in keys], route="largest")
+            refs = dict.fromkeys(a.ref for a in primary.awards if a.amount_wan == top)
+            return Decision([ScoredSection(ref, 1.0) for ref in refs], route="largest")
         if plan.intent == "amount-list":
             wanted = set(plan.claimed_amounts)
-            keys = list(dict.fromkeys(
-                a.clause for a in kb.primary_caps.awards
+            refs = dict.fromkeys(
+                a.ref for a in kb.primary_caps.awards
                 if (not wanted or a.amount_wan in wanted) and (not plan.cap_kind or a.qualifier == plan.cap_kind)
-            ))
+            )
             # No clause pays that figure: the answer says so and lists the figures the text does have.
-            return Decision([(k, 1.0) for k in keys], route="amount-list")
+            return Decision([ScoredSection(ref, 1.0) for ref in refs], route="amount-list")
         vectors = self._question_vectors(plan)
-        hits = [h for h in self._retrieve(plan, vectors=vectors) if h.section_key not in plan.excluded_sections]
-        nearest = [(h.section_key, h.score) for h in hits[:3]]
+        hits = [h for h in self._retrieve(plan, vectors=vectors) if hit_ref(h, kb) not in plan.excluded_sections]
+        nearest = [ScoredSection(hit_ref(h, kb), h.score) for h in hits[:3]]
         topic = out_of_scope_topic(plan.normalized)
         if not hits:
             return Decision([], refused=True, scope_topic=topic, nearest=[], hits=hits)
@@ -276,7 +285,7 @@ class PolicyAssistant:
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
-        verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, best.section_key)
+        verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, hit_ref(best, kb))
         if verdict is None:
             verdict = topic is not None or far
         # The model has seen few English questions: one that matched no word of the text or the lexicon's English column
@@ -293,18 +302,19 @@ class PolicyAssistant:
         # retrieval alone found them nearly as strong (the prior is peaked: compared with it, every second clause
         # of a description touching two would look weak).
         top_retrieval = max(h.retrieval_score for h in hits)
-        chosen = [(best.section_key, best.score)] + [
-            (h.section_key, h.score) for h in hits[1:] if h.retrieval_score >= ratio * top_retrieval
+        chosen = [ScoredSection(hit_ref(best, kb), best.score)] + [
+            ScoredSection(hit_ref(h, kb), h.score) for h in hits[1:] if h.retrieval_score >= ratio * top_retrieval
         ][: limit - 1]
         clarify = None
         # Two candidates close by retrieval that pay differently: ask which one fits (the best-effort answer cites
         # both). Closeness is retrieval's alone, like second citations: the peaked prior widens every gap.
         if ((plan.money or plan.claimed_amounts) and len(hits) > 1
                 and hits[1].retrieval_score >= self.config.clarify_ratio * max(best.retrieval_score, 1e-9)):
-            clarify = self._clarify(hits[0].section_key, hits[1].section_key)
-            if clarify is not None and all(key != hits[1].section_key for key, _ in chosen):
+            second = hit_ref(hits[1], kb)
+            clarify = self._clarify(hit_ref(hits[0], kb), second)
+            if clarify is not None and all(ref != second for ref, _ in chosen):
                 # The question offers both: the best-effort answer shows both, with their caps.
-                chosen.append((hits[1].section_key, hits[1].score))
+                chosen.append(ScoredSection(second, hits[1].score))
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
     def _route(self, plan: QueryPlan) -> Decision:
@@ -332,15 +342,16 @@ class PolicyAssistant:
             if titled:
                 chapters = titled[:1]
             else:
-                hits = self._retrieve(plan_query(ask.topic, None, self._max_clause))
-                section = self.knowledge.section(hits[0].section_key) if hits else None
+                hits = self._retrieve(self._plan(ask.topic))
+                section = self.knowledge.section(hit_ref(hits[0], self.knowledge)) if hits else None
                 if section is None or section.chapter is None:
                     plan.intent = "general"
                     return None
                 chapters = [section.chapter]
-        keys = [key for chapter in chapters for key in chapter_sections(document, chapter)]
+        parts = [ScoredSection(self.knowledge.ref(key), 1.0)
+                 for chapter in chapters for key in chapter_sections(document, chapter)]
         ask = dataclasses.replace(ask, chapters=tuple(chapters))
-        return Decision([(k, 1.0) for k in keys], hits=hits, route="structure", structure=ask)
+        return Decision(parts, hits=hits, route="structure", structure=ask)
 
     def _awards_decision(self, plan: QueryPlan) -> Decision | None:
         """Several awards in one question asking their caps ("孵化器和产学研平台各补多少，能叠加吗"): each award's clause.
@@ -368,32 +379,33 @@ class PolicyAssistant:
         text = STACKING_RE.sub("，", plan.normalized)
         pieces = [p for p in re.split(r"[，,；;。？?、]|以及|还有|另外|和|与|跟|或者|还是", text) if p.strip()]
         for piece in (p for p in pieces if own_topic_tokens(p)):
-            found = self._retrieve(plan_query(piece, None, self._max_clause), k=3)
+            found = self._retrieve(self._plan(piece), k=3)
             if not found or not is_clause_key(found[0].section_key):
                 continue
             best_bm25 = max(h.bm25_score for h in found)
             best_dense = max(h.dense_score for h in found)
             if too_far(best_bm25, best_dense, self.config.scope) or out_of_scope_topic(piece) is not None:
                 continue
-            if all(found[0].section_key != key for key, _ in chosen):
-                chosen.append((found[0].section_key, found[0].score))
+            piece_ref = hit_ref(found[0], self.knowledge)
+            if all(piece_ref != ref for ref, _ in chosen):
+                chosen.append(ScoredSection(piece_ref, found[0].score))
                 hits.append(found[0])
         if len(chosen) < 2:
             return decision
         return Decision(chosen[: self.config.max_citations], hits=hits, route="awards")
 
-    def _clarify(self, first: str, second: str) -> Clarify | None:
+    def _clarify(self, first: SectionRef, second: SectionRef) -> Clarify | None:
         """Ask which one when two close sections lead to different caps."""
         kb = self.knowledge
 
-        def caps_signature(key: str) -> tuple:
-            return tuple(sorted((a.amount_wan or -1, a.qualifier) for a in kb.awards(key)))
+        def caps_signature(ref: SectionRef) -> tuple:
+            return tuple(sorted((a.amount_wan or -1, a.qualifier) for a in kb.awards(ref)))
 
-        if not (is_clause_key(first) and is_clause_key(second)):
+        if not (first.is_clause and second.is_clause):
             return None
         if caps_signature(first) == caps_signature(second):
             return None
-        options = tuple(ClarifyOption(label=section_name(kb.section(k)), clause=k) for k in (first, second))
+        options = tuple(ClarifyOption(label=section_name(kb.section(r)), clause=r.key, doc=r.doc_id) for r in (first, second))
         return Clarify(question="这两条的资助上限不同，您的情况更接近哪一种？", options=options)
 
     def _run_turns(self, turns: list[str]) -> tuple[_Turn, list[_Turn]]:
@@ -403,13 +415,14 @@ class PolicyAssistant:
             prefix = tuple(turns[:end])
             turn = self.turn_cache.get(prefix)
             if turn is None:
-                plan = plan_query(text, previous, self._max_clause)
+                plan = self._plan(text, previous)
                 turn = _Turn(plan, self._route(plan))
                 self.turn_cache.put(prefix, turn)
             history.append(turn)
             decision = turn.decision
-            cited = tuple(k for k, _ in decision.sections) or tuple(k for k, _ in decision.nearest[:1])
-            previous = PreviousTurn(turn.plan, cited)
+            # The focus of a follow-up: the sections answered, each in its own document (else the nearest declined).
+            focus = decision.sections or decision.nearest[:1]
+            previous = PreviousTurn(turn.plan, tuple(ref for ref, _ in focus))
         return history[-1], history[:-1]
 
     def prefetch(self, conversations: Sequence[object]) -> None:
@@ -427,7 +440,7 @@ class PolicyAssistant:
                 first = self.validate_turns(turns)[0]
             except BadInput:
                 continue
-            plan = plan_query(first, None, self._max_clause)
+            plan = self._plan(first)
             texts += [plan.search_text, *plan.facets]
         self.retriever.prefetch(texts)
 
@@ -442,13 +455,14 @@ class PolicyAssistant:
         last, _ = self._run_turns(clean)
         answer = self._compose(clean, last.plan, last.decision)
         answer.id = id
-        answer.retrieved = [self._hit_json(h) for h in self._ranked(last.decision)]
+        ranked = self._ranked(last.decision)
+        answer.retrieved = [self._hit_json(h) for h in ranked]
         # English answers stay deterministic templates: the guard reads Chinese amounts and qualifiers.
         if self.phraser is not None and not answer.refused and answer.lang == "zh":
             from assistant.llm_answer import apply_llm
 
-            sections = [self.knowledge.section(c.section) for c in answer.citations]
-            retrieved = {h["section"] for h in answer.retrieved} | {c.section for c in answer.citations}
+            sections = [self.knowledge.section(c.ref) for c in answer.citations]
+            retrieved = {hit_ref(h, self.knowledge) for h in ranked} | {c.ref for c in answer.citations}
             answer = apply_llm(answer, sections, retrieved, self.phraser, log)
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
@@ -468,7 +482,7 @@ class PolicyAssistant:
         """Policy matching: every clause a company description could apply for."""
         started = time.perf_counter()
         text = self.validate_question(description)
-        plan = plan_query(text, None, self._max_clause)
+        plan = self._plan(text)
         plan.intent = "match"
         from assistant.query import split_facets
 
@@ -483,27 +497,24 @@ class PolicyAssistant:
         """Ranked sections for a lookup query: references first, then retrieval, with reasons."""
         started = time.perf_counter()
         text = self.validate_question(query)
-        plan = plan_query(text, None, self._max_clause)
+        plan = self._plan(text)
         hits = self._retrieve(plan, k=max(k, 1) + len(plan.clause_refs), for_search=True)
+        kb = self.knowledge
         meta = self._meta_section(plan)
-        ordered: list[tuple[str, ClauseHit | None, list[str]]] = []
-        for key in plan.clause_refs:
-            if _exists(self.knowledge, key):
-                ordered.append((key, None, ["reference"]))
+        ordered: list[tuple[SectionRef, ClauseHit | None, list[str]]] = [
+            (ref, None, ["reference"]) for ref in map(kb.ref, plan.clause_refs) if kb.has_section(ref)]
         if meta:
-            ordered.append((meta, None, ["meta"]))
-        primary = self.knowledge.primary.meta.id
-        seen = {SectionRef.parse(key, primary) for key, _, _ in ordered}
+            ordered.append((kb.ref(meta), None, ["meta"]))
+        seen = {ref for ref, _, _ in ordered}
         for retrieved in hits:
-            identity = SectionRef.parse(retrieved.section_key, retrieved.doc_id or primary)
+            identity = hit_ref(retrieved, kb)
             if identity not in seen:
-                ordered.append((retrieved.section_key, retrieved, retrieved.via))
+                ordered.append((identity, retrieved, retrieved.via))
                 seen.add(identity)
         results = []
-        for key, hit, via in ordered[:k]:
-            doc_id = hit.doc_id if hit is not None and hit.doc_id else None
+        for ref, hit, via in ordered[:k]:
             try:
-                view = self.knowledge.section_view(self.knowledge.section(key, doc_id), doc_id)
+                view = kb.section_view(kb.section(ref), ref.doc_id)
             except KeyError:
                 continue
             results.append(SearchHit(
@@ -518,26 +529,28 @@ class PolicyAssistant:
 
     def _ranked(self, decision: Decision) -> list[ClauseHit]:
         """The retrieval list an evaluation sees: decided sections first, then the rest of the hits."""
+        kb = self.knowledge
         out: list[ClauseHit] = []
-        seen: set[str] = set()
-        hit_by_key = {h.section_key: h for h in decision.hits}
-        for key, score in decision.sections:
-            hit = hit_by_key.get(key)
+        seen: set[SectionRef] = set()
+        hit_by_ref = {hit_ref(h, kb): h for h in decision.hits}
+        for ref, score in decision.sections:
+            ref = kb.qualified(ref)
+            hit = hit_by_ref.get(ref)
             if hit is None:
-                hit = ClauseHit(self.knowledge.primary.meta.id, key, score, via=[decision.route])
+                hit = ClauseHit(ref.doc_id, ref.key, score, via=[decision.route])
             elif decision.route not in ("retrieval", "match") and decision.route not in hit.via:
                 # Chosen by a rule (a reference, a follow-up, a meta question), not by its score: say so (a copy;
                 # the hit belongs to a cached decision).
                 hit = dataclasses.replace(hit, via=[*hit.via, decision.route])
             out.append(hit)
-            seen.add(key)
-        out.extend(h for h in decision.hits if h.section_key not in seen)
+            seen.add(ref)
+        out.extend(h for h in decision.hits if hit_ref(h, kb) not in seen)
         return out
 
     def _hit_json(self, hit: ClauseHit) -> dict[str, Any]:
         data = hit.to_json()
         try:
-            data["title"] = self.knowledge.section(hit.section_key, hit.doc_id or None).title
+            data["title"] = self.knowledge.section(hit_ref(hit, self.knowledge)).title
         except KeyError:
             data["title"] = ""
         return data
@@ -576,11 +589,3 @@ class PolicyAssistant:
             elif index_dir is None:
                 data["problems"] = ["索引目录未知"]
         return data
-
-
-def _exists(kb: KnowledgeBase, key: str) -> bool:
-    try:
-        kb.section(key)
-        return True
-    except KeyError:
-        return False

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from evals.answer_quality import QualityChecks, check_answer
 from indexing.numerals import chinese_to_int, find_amounts_wan
+from indexing.section_ref import clause_label
 
 if TYPE_CHECKING:  # pragma: no cover
     from assistant.answer import Answer
@@ -77,8 +78,8 @@ class CapRecord:
     def label(self) -> str:
         """（十六）最高 200万元 / （十）按资助办法."""
         if self.amount_wan is None:
-            return f"（{self.clause}）{self.qualifier}"
-        return f"（{self.clause}）{self.qualifier} {self.amount_wan:g}万元"
+            return f"{clause_label(self.clause)}{self.qualifier}"
+        return f"{clause_label(self.clause)}{self.qualifier} {self.amount_wan:g}万元"
 
 
 @dataclass(frozen=True)

@@ -90,18 +90,20 @@ def collect(assistant: Any, cases: Sequence[EvalCase]) -> list[Example]:
         for case in cases:
             last, _ = assistant._run_turns(assistant.validate_turns(list(case.turns)))
             plan, decision = last.plan, last.decision
+            # The models name the primary measure's sections, by key.
+            carried = plan.carried_keys(assistant.knowledge.primary.meta.id)
             request = RetrievalRequest(text=plan.search_text, expansion=plan.expansion, facets=plan.facets,
-                                       carried=plan.carried_sections, k=64)
+                                       carried=carried, k=64)
             hits = assistant.retriever.retrieve(request) if assistant.retriever is not None else []
             best_bm25 = max((h.bm25_score for h in hits), default=0.0)
             best_dense = max((h.dense_score for h in hits), default=0.0)
             # The section answerability is judged against: the one decided, else the nearest (as ``ask`` does).
-            best_section = (decision.sections[0][0] if decision.sections
-                            else decision.nearest[0][0] if decision.nearest else hits[0].section_key if hits else "")
+            best_section = (decision.sections[0].ref.key if decision.sections
+                            else decision.nearest[0].ref.key if decision.nearest else hits[0].section_key if hits else "")
             examples.append(Example(
                 id=case.id, writer=case.writer, search_text=plan.search_text, facets=tuple(plan.facets),
                 gold=tuple(case.gold_clauses), must_refuse=case.must_refuse, route=decision.route,
-                fused={h.section_key: h.score for h in hits}, carried=tuple(plan.carried_sections),
+                fused={h.section_key: h.score for h in hits}, carried=tuple(carried),
                 best_bm25=best_bm25, best_dense=best_dense,
                 topic=out_of_scope_topic(plan.normalized) is not None,
                 too_far=too_far(best_bm25, best_dense, assistant.config.scope),

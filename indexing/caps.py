@@ -13,6 +13,7 @@ from typing import Literal
 
 from indexing.document import LinkedDocument, PolicyDocument, Section, Sentence
 from indexing.numerals import format_wan
+from indexing.section_ref import SectionRef
 
 Qualifier = Literal["最高", "一次性最高", "每年最高", "追加", "按资助办法"]
 QUALIFIERS: tuple[str, ...] = ("最高", "一次性最高", "每年最高", "追加", "按资助办法")
@@ -36,6 +37,8 @@ class Award:
 
     ``amount_wan`` is ``None`` when the clause defers the amount to another document.
     ``basis`` names where the amount is set: ``本措施`` or the linked document's title.
+    ``doc_id`` is the document whose clause states it (kept out of the JSON contract), so that two documents' clause
+    （十六） back only their own figures.
     """
 
     clause: str
@@ -49,6 +52,12 @@ class Award:
     quote: str
     start: int
     end: int
+    doc_id: str = ""
+
+    @property
+    def ref(self) -> SectionRef:
+        """The clause of the document that states this award."""
+        return SectionRef.parse(self.clause, self.doc_id)
 
     @property
     def amount_text(self) -> str:
@@ -62,6 +71,7 @@ class Award:
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
+        del data["doc_id"]
         if isinstance(self.amount_wan, float) and self.amount_wan.is_integer():
             data["amount_wan"] = int(self.amount_wan)
         data["amount_text"] = self.amount_text
@@ -116,7 +126,7 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -
                 term: str, sentence: Sentence = sentence) -> None:
             basis, basis_doc = _basis(match.group("doc") if "doc" in match.re.groupindex else None, linked)
             awards.append(Award(section.key, amount, qualifier, term, target, match.group("kind"),
-                                basis, basis_doc, sentence.text, sentence.start, sentence.end))
+                                basis, basis_doc, sentence.text, sentence.start, sentence.end, section.doc_id))
 
         for match in _FIGURE_RE.finditer(text):
             qualifier: Qualifier = "每年最高" if match.group("yearly") else match.group("q")  # type: ignore[assignment]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from indexing.document import PolicyDocument, Section, Sentence
+from indexing.section_ref import chapter_heading
 from indexing.tokenize_zh import is_content_token, segment
 
 
@@ -55,7 +56,7 @@ class Chunk:
         """Context line prepended to the embedded text: 数字创意若干措施 · 七、加快推进创新体系建设 · （十六）建设数字创意孵化器."""
         parts = [self.doc_short_title or self.doc_title]
         if self.chapter:
-            parts.append(f"{self.chapter}、{self.chapter_title}" if self.chapter != "附则" else "附则")
+            parts.append(chapter_heading(self.chapter, self.chapter_title))
         if self.section_kind == "clause":
             parts.append(f"{self.label}{self.clause_title}")
         elif self.section_kind == "preamble":

@@ -87,6 +87,18 @@ class SectionRef:
         return self.label
 
 
+def chapter_heading(chapter: str | None, title: str = "") -> str:
+    """A chapter's heading as the text writes it: 七、加快推进创新体系建设, 附则 ("" for a section outside chapters).
+
+    The one place headings are built (chunk headers, answers, the clause view, the outline).
+    """
+    if not chapter:
+        return ""
+    if chapter == FINAL_PROVISIONS:
+        return FINAL_PROVISIONS
+    return f"{chapter}、{title}"
+
+
 def clause_label(number: str) -> str:
     """A clause number as cited: 十六 → （十六）."""
     return f"（{number}）"

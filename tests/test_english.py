@@ -219,14 +219,15 @@ def test_english_answers_are_never_phrased_by_the_llm(assistant, monkeypatch):
 
 
 def test_a_clarifying_question_in_english_offers_options_that_work_as_the_next_turn(assistant, knowledge):
-    from assistant.compose import Decision, compose
+    from assistant.compose import Decision, ScoredSection, compose
     from assistant.compose_en import compose_english
     from assistant.query import plan_query
 
     plan = plan_query("We run a digital technology project, how much can we get?")
-    clarify = assistant._clarify("三", "四")   # two clauses whose caps differ
+    three, four = knowledge.ref("三"), knowledge.ref("四")
+    clarify = assistant._clarify(three, four)   # two clauses whose caps differ
     assert clarify is not None
-    decision = Decision([("三", 1.0), ("四", 0.9)], clarify=clarify)
+    decision = Decision([ScoredSection(three, 1.0), ScoredSection(four, 0.9)], clarify=clarify)
     answer = compose_english(knowledge, plan, decision, compose(knowledge, plan, decision))
     assert answer.clarify is not None and [o.clause for o in answer.clarify.options] == ["三", "四"]
     assert answer.clarify.question.endswith("?") and not re.search(r"[\u4e00-\u9fff]", answer.clarify.question)

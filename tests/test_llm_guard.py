@@ -22,6 +22,7 @@ from scripted_llm_server import HALLUCINATED_WAN, UNRETRIEVED_CLAUSE, ScriptedLL
 from assistant.answer import Answer, Citation, Clarify, ClarifyOption
 from assistant.guard import check_generated, has_markup
 from indexing.numerals import find_amounts_wan, format_wan, int_to_chinese
+from indexing.section_ref import SectionRef
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 1.0
@@ -92,6 +93,13 @@ def scripted(server):
     server.scenario = "good"
 
 
+def refs(*keys: str) -> set[SectionRef]:
+    """The bundled measure's sections by key: what an answer on it cites and retrieves."""
+    from assistant.knowledge import load_knowledge
+
+    return {load_knowledge().ref(key) for key in keys}
+
+
 def retrieved_sections(kb):
     return [kb.section(k) for k in RETRIEVED]
 
@@ -111,7 +119,7 @@ def codes(violations) -> list[str]:
 def test_faithful_text_passes_for_every_award(kb):
     for award in kb.caps.awards:
         text = faithful(award)
-        assert check_generated(text, {award.clause}, {award.clause}, kb.caps.for_clause(award.clause)) == [], text
+        assert check_generated(text, refs(award.clause), refs(award.clause), kb.caps.for_clause(award.clause)) == [], text
 
 
 def test_amount_written_other_ways_still_matches(kb):
@@ -120,13 +128,13 @@ def test_amount_written_other_ways_still_matches(kb):
     assert wan is not None and wan.is_integer()
     for written in (f"{int_to_chinese(int(wan))}万元", f"{wan / 10_000:g}亿元", f"{int(wan * 10_000):,}元", f"{wan:g}万"):
         text = f"（十六）孵化器最高{written}资助。"
-        assert check_generated(text, {"十六"}, {"十六"}, [award]) == [], text
+        assert check_generated(text, refs("十六"), refs("十六"), [award]) == [], text
 
 
 def test_hallucinated_amount_is_a_violation(kb):
     caps = kb.caps.for_clause("十六")
     assert all(a.amount_wan != HALLUCINATED_WAN for a in kb.caps.awards)
-    found = check_generated(f"（十六）孵化器最高{HALLUCINATED_WAN}万元资助。", {"十六"}, {"十六"}, caps)
+    found = check_generated(f"（十六）孵化器最高{HALLUCINATED_WAN}万元资助。", refs("十六"), refs("十六"), caps)
     assert codes(found) == ["amount_not_in_caps"]
 
 
@@ -135,7 +143,7 @@ def test_amount_of_an_uncited_clause_is_a_violation(kb):
     other = next(a for a in kb.caps.awards if a.amount_wan is not None and a.amount_wan not in own)
     text = f"（十六）孵化器最高{format_wan(other.amount_wan)}资助。"
     # The other clause's record is in the list but not cited: it cannot back the figure.
-    found = check_generated(text, {"十六"}, {"十六", other.clause}, list(kb.caps.awards))
+    found = check_generated(text, refs("十六"), refs("十六", other.clause), list(kb.caps.awards))
     assert "amount_not_in_caps" in codes(found)
 
 
@@ -143,7 +151,7 @@ def test_deferred_clause_allows_no_amount(kb):
     deferred = next(a for a in kb.caps.awards if a.amount_wan is None)
     any_figure = kb.caps.largest()[0]
     text = f"根据（{deferred.clause}），可获最高{format_wan(any_figure.amount_wan)}资助。"
-    found = check_generated(text, {deferred.clause}, {deferred.clause}, kb.caps.for_clause(deferred.clause))
+    found = check_generated(text, refs(deferred.clause), refs(deferred.clause), kb.caps.for_clause(deferred.clause))
     assert codes(found) == ["amount_not_in_caps"]
 
 
@@ -152,25 +160,25 @@ def test_years_terms_and_validity_are_not_amounts(kb):
     assert award.term  # 资助期限不超过3年, from the text
     text = f"（十六）{award.amount_text}，{award.term}。本措施自2022年起实施，有效期5年，资助期限3年。"
     assert [a for a, _, _ in find_amounts_wan(text)] == [award.amount_wan]
-    assert check_generated(text, {"十六"}, {"十六"}, [award]) == []
+    assert check_generated(text, refs("十六"), refs("十六"), [award]) == []
 
 
 def test_clause_must_be_retrieved_and_cited(kb):
     caps = kb.caps.for_clause("十六")
     text = faithful(caps[0]) + f"另见（{UNRETRIEVED_CLAUSE}）。"
-    assert codes(check_generated(text, {"十六"}, {"十六", "十七"}, caps)) == ["clause_not_retrieved"]
+    assert codes(check_generated(text, refs("十六"), refs("十六", "十七"), caps)) == ["clause_not_retrieved"]
     text = faithful(caps[0]) + "另见第十七条。"
-    assert codes(check_generated(text, {"十六"}, {"十六", "十七"}, caps)) == ["clause_not_cited"]
+    assert codes(check_generated(text, refs("十六"), refs("十六", "十七"), caps)) == ["clause_not_cited"]
     text = faithful(caps[0]) + "另见17条。"
-    assert codes(check_generated(text, {"十六", "十七"}, {"十六", "十七"}, caps)) == []
+    assert codes(check_generated(text, refs("十六", "十七"), refs("十六", "十七"), caps)) == []
 
 
 def test_text_must_cite_a_clause_and_measure_words_are_not_references(kb):
     caps = kb.caps.for_clause("十六")
     no_ref = f"孵化器可获{caps[0].amount_text}资助。"
-    assert codes(check_generated(no_ref, {"十六"}, {"十六"}, caps)) == ["no_citation"]
+    assert codes(check_generated(no_ref, refs("十六"), refs("十六"), caps)) == ["no_citation"]
     measure_words = "根据（十六），这一条适用于孵化器，其中一条条件是运作良好。" + faithful(caps[0])
-    assert check_generated(measure_words, {"十六"}, {"十六"}, caps) == []
+    assert check_generated(measure_words, refs("十六"), refs("十六"), caps) == []
 
 
 @pytest.mark.parametrize(
@@ -186,14 +194,14 @@ def test_text_must_cite_a_clause_and_measure_words_are_not_references(kb):
     ],
 )
 def test_empty_and_markup(kb, text, code):
-    assert code in codes(check_generated(text, {"十六"}, {"十六"}, kb.caps.for_clause("十六")))
+    assert code in codes(check_generated(text, refs("十六"), refs("十六"), kb.caps.for_clause("十六")))
 
 
 def test_too_long(kb):
     caps = kb.caps.for_clause("十六")
     text = faithful(caps[0]) + "孵化器" * 600
-    assert "too_long" in codes(check_generated(text, {"十六"}, {"十六"}, caps))
-    assert "too_long" not in codes(check_generated(text, {"十六"}, {"十六"}, caps, max_chars=10_000))
+    assert "too_long" in codes(check_generated(text, refs("十六"), refs("十六"), caps))
+    assert "too_long" not in codes(check_generated(text, refs("十六"), refs("十六"), caps, max_chars=10_000))
 
 
 @pytest.mark.parametrize("word", ["每年", "一次性", "追加"])
@@ -201,7 +209,7 @@ def test_qualifier_not_in_the_record_is_a_violation(kb, word):
     award = kb.caps.for_clause("十六")[0]
     assert award.qualifier == "最高"
     text = f"根据（十六），孵化器{word}最高{format_wan(award.amount_wan)}资助。"
-    assert codes(check_generated(text, {"十六"}, {"十六"}, [award])) == ["qualifier_mismatch"]
+    assert codes(check_generated(text, refs("十六"), refs("十六"), [award])) == ["qualifier_mismatch"]
 
 
 def test_qualifiers_of_the_record_are_accepted_and_required(kb):
@@ -209,13 +217,13 @@ def test_qualifiers_of_the_record_are_accepted_and_required(kb):
     for qualifier in ("一次性最高", "每年最高", "追加"):
         award = by_qualifier[qualifier]
         caps = kb.caps.for_clause(award.clause)
-        assert check_generated(faithful(award), {award.clause}, {award.clause}, caps) == [], qualifier
+        assert check_generated(faithful(award), refs(award.clause), refs(award.clause), caps) == [], qualifier
     once = by_qualifier["一次性最高"]
     wrong = f"根据（{once.clause}），每年最高{format_wan(once.amount_wan)}资助。"
-    assert codes(check_generated(wrong, {once.clause}, {once.clause}, [once])) == ["qualifier_mismatch"]
+    assert codes(check_generated(wrong, refs(once.clause), refs(once.clause), [once])) == ["qualifier_mismatch"]
     added = by_qualifier["追加"]
     dropped = f"根据（{added.clause}），省级公共服务平台最高{format_wan(added.amount_wan)}资助。"
-    assert codes(check_generated(dropped, {added.clause}, {added.clause}, [added])) == ["qualifier_missing"]
+    assert codes(check_generated(dropped, refs(added.clause), refs(added.clause), [added])) == ["qualifier_missing"]
 
 
 def test_yearly_and_flat_caps_of_one_clause(kb):
@@ -224,13 +232,13 @@ def test_yearly_and_flat_caps_of_one_clause(kb):
     yearly = next(a for a in caps if a.qualifier == "每年最高")
     flat = next(a for a in caps if a.qualifier == "最高")
     text = f"根据（二十四），研究成果{yearly.amount_text}；研究和人才培养基地{flat.amount_text}。"
-    assert check_generated(text, {"二十四"}, {"二十四"}, caps) == []
+    assert check_generated(text, refs("二十四"), refs("二十四"), caps) == []
 
 
 def test_a_cap_stated_as_a_fixed_sum_is_a_violation(kb):
     award = kb.caps.for_clause("十六")[0]
     text = f"根据（十六），孵化器可获{format_wan(award.amount_wan)}资助。"
-    assert codes(check_generated(text, {"十六"}, {"十六"}, [award])) == ["qualifier_missing"]
+    assert codes(check_generated(text, refs("十六"), refs("十六"), [award])) == ["qualifier_missing"]
 
 
 def test_has_markup():
@@ -287,7 +295,7 @@ def run_apply(kb, phraser, answer, caplog):
 
     caplog.set_level(logging.INFO)
     started = time.monotonic()
-    result = apply_llm(answer, retrieved_sections(kb), set(RETRIEVED), phraser, logging.getLogger("test.llm"))
+    result = apply_llm(answer, retrieved_sections(kb), refs(*RETRIEVED), phraser, logging.getLogger("test.llm"))
     return result, time.monotonic() - started
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from indexing.parser import parse_policy
-from indexing.section_ref import SectionRef, is_clause_key, key_kind
+from indexing.section_ref import SectionRef, chapter_heading, is_clause_key, key_kind
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -51,6 +51,17 @@ def test_same_number_in_two_documents_is_two_sections(measure):
     assert len({ours, theirs}) == 2
     # An article-style text prints 第三条; citations still name it （三）, and display_name keeps the printed label.
     assert theirs.label == "（三）" and other.section("三").display_name == other.section("三").label
+
+
+def test_chapter_headings_read_as_the_text_writes_them(measure):
+    # Every heading whose number the text prints is rebuilt exactly; the two without one get their inferred number.
+    for chapter in measure.chapters:
+        written = measure.text[chapter.heading_start:chapter.heading_end]
+        heading = chapter_heading(chapter.key, chapter.title)
+        assert heading == written if not chapter.number_inferred else heading == f"{chapter.key}、{written}"
+    assert chapter_heading("附则", "附则") == "附则" and chapter_heading(None, "") == ""
+    sixteen = measure.section("十六")
+    assert chapter_heading(sixteen.chapter, sixteen.chapter_title) == "七、加快推进创新体系建设"
 
 
 def test_clause_keys_and_bad_keys():

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.document_facts import DocumentFacts, bundled_facts
-from indexing.section_ref import SectionRef, clause_label
+from indexing.section_ref import SectionRef, chapter_heading, clause_label
 from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -321,9 +321,7 @@ def clause_html(view: SectionView, quotes: Sequence[Quoted] = (), terms: Iterabl
     title = view.title if view.clause else view.chapter_title
     heading = section_label(section, title)
     chapter = view.chapter
-    chapter_text = ""
-    if chapter and view.clause:
-        chapter_text = "附则" if chapter == "附则" else f"{chapter}、{view.chapter_title or ''}"
+    chapter_text = chapter_heading(chapter, view.chapter_title or "") if chapter and view.clause else ""
     linked_html = ""
     if view.linked:
         items = "".join(

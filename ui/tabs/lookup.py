@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from indexing.section_ref import PREAMBLE_KEY, clause_label
+from indexing.section_ref import PREAMBLE_KEY, chapter_heading, clause_label
 from ui import render
 from ui.assets import static_text
 from ui.gradio_routes import does_work
@@ -45,8 +45,7 @@ def outline_chapters(kb: KnowledgeBase) -> list[dict[str, Any]]:
     except KeyError:
         pass
     for chapter in doc.chapters:
-        heading = "附则" if chapter.key == "附则" else f"{chapter.key}、{chapter.title}"
-        chapters.append({"heading": heading, "sections": [kb.section_view(doc.section(k)) for k in chapter.section_keys]})
+        chapters.append({"heading": chapter_heading(chapter.key, chapter.title), "sections": [kb.section_view(doc.section(k)) for k in chapter.section_keys]})
     return chapters
 
 
