@@ -24,7 +24,8 @@ THIS_MEASURE = "本措施"
 FUND_MEASURES = "资助办法"
 
 _KIND_RE = re.compile(r"配套资助|配套支持|资助|奖励|扶持|支持|补贴|贴息|补助")
-_AMOUNT_RE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>万元|元)")
+_AMOUNT_RE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>亿元|万元|元)")
+_WAN_PER_UNIT = {"亿元": 10_000.0, "万元": 1.0, "元": 0.0001}
 # What grants money: 给予 (an amount, or a ceiling in the next phrase) and 追加 (on top of another award).
 _TRIGGER_RE = re.compile(r"给予|追加")
 _CEILING_RE = re.compile(r"^(?P<scope>[^，,]*?)(?:最高不超过|最高|不超过)" + _AMOUNT_RE.pattern)
@@ -125,9 +126,8 @@ def _basis(doc_name: str | None, linked: Sequence[LinkedDocument]) -> tuple[str,
 
 
 def _wan(match: re.Match[str]) -> float:
-    """An amount in 万元: 100万元 → 100, 100000元 → 10."""
-    value = float(match.group("number"))
-    return value if match.group("unit") == "万元" else round(value / 10_000, 4)
+    """An amount in 万元: 100万元 → 100, 100000元 → 10, 1.5亿元 → 15000."""
+    return round(float(match.group("number")) * _WAN_PER_UNIT[match.group("unit")], 4)
 
 
 def _phrase_bounds(text: str, at: int) -> tuple[int, int]:

@@ -11,9 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evals.cap_review import compare, document_caps, load_test_document
 from indexing.caps import CapTable, extract_awards
+from indexing.parser import ParseError, parse_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = ROOT / "evals" / "documents"
@@ -127,3 +130,30 @@ def test_json_records_carry_percent_only_for_percentage_awards():
     share, once = notice.for_clause("一/一")
     assert share.to_json()["percent"] == 30 and share.amount_text == "按30%比例，最高500万元"
     assert "percent" not in once.to_json()
+
+
+_FRAGMENTS = ["（一）", "\n（二）", "一、", "对企业", "给予", "追加", "一次性", "每年", "最高", "不超过", "最高不超过",
+              "100万元", "500000元", "2000000元", "1.5亿元", "30%", "按投入的", "按《资助办法》相关规定", "予以支持", "执行",
+              "在此基础上", "分别", "、", "，", "。", "；", "资助", "奖励", "的"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=40).map("".join))
+def test_the_extractor_never_crashes_and_every_figure_is_in_its_quote(text):
+    try:
+        document = parse_policy(text, "x")
+    except ParseError:
+        return
+    for award in extract_awards(document):
+        assert text[award.start:award.end] == award.quote
+        if award.amount_wan is not None:
+            # the figure as written in 万元, 元 or 亿元
+            figures = (f"{award.amount_wan:.10g}万元", f"{award.amount_wan * 10_000:.10g}元", f"{award.amount_wan / 10_000:.10g}亿元")
+            assert any(f in award.quote for f in figures)
+        assert (award.percent is not None) == (award.qualifier == "按比例")
+
+
+def test_amounts_in_yi_yuan_are_converted():
+    document = parse_policy("措施\n（一）对龙头企业，给予最高1.5亿元资助。\n", "x")
+    (award,) = extract_awards(document)
+    assert (award.amount_wan, award.amount_text) == (15000, "最高1.5亿元")
