@@ -44,6 +44,8 @@ _RECORD_MARKERS: dict[str, frozenset[str]] = {
     "一次性最高": frozenset({"一次性"}),
     "追加": frozenset({"追加"}),
     "按资助办法": frozenset(),
+    "按比例": frozenset(),
+    "按其他文件": frozenset(),
 }
 # A cap is an upper bound: saying "给予200万元" for a "最高200万元" record reads as a fixed sum.
 _CEILING_WORDS = ("最高", "不超过", "上限", "至多", "最多", "封顶", "以内", "以下", "为限")
@@ -169,7 +171,7 @@ def check_generated(
             have = "、".join(sorted({a.amount_text for a in consistent}))
             violations.append(Violation("qualifier_missing", f"{shown} drops the qualifier of {have}"))
             continue
-        ceilings = [a for a in exact if "最高" in a.qualifier]
+        ceilings = [a for a in exact if "最高" in a.qualifier or a.qualifier == "按比例"]  # 按比例: a share up to a ceiling
         if ceilings and len(ceilings) == len(exact) and not any(w in before + after for w in _CEILING_WORDS):
             violations.append(Violation("qualifier_missing", f"{shown} is stated as a fixed sum; the record is a cap"))
     return violations

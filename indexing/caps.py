@@ -1,7 +1,8 @@
-"""The award-cap table: every award sentence of the measure as a typed record, derived from the text.
+"""The award-cap table: every award sentence of a policy document as a typed record, derived from the text.
 
 No amount in this project is typed by hand: awards are read from the clause sentences by the patterns
-below, and ``tests/golden/caps.json`` holds the reviewed result so that any change shows up in a test.
+below, and ``tests/golden/caps.json`` (the bundled measure) and ``tests/golden/caps-<id>.json`` (the test
+documents of ``evals/documents/``) hold the reviewed results so that any change shows up in a test.
 """
 
 from __future__ import annotations
@@ -11,32 +12,46 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from indexing.document import LinkedDocument, PolicyDocument, Section, Sentence
+from indexing.document import LinkedDocument, PolicyDocument, Section
 from indexing.numerals import format_wan
 from indexing.section_ref import SectionRef
 
-Qualifier = Literal["最高", "一次性最高", "每年最高", "追加", "按资助办法"]
-QUALIFIERS: tuple[str, ...] = ("最高", "一次性最高", "每年最高", "追加", "按资助办法")
+Qualifier = Literal["最高", "一次性最高", "每年最高", "追加", "按资助办法", "按比例", "按其他文件"]
+QUALIFIERS: tuple[str, ...] = ("最高", "一次性最高", "每年最高", "追加", "按资助办法", "按比例", "按其他文件")
+# ``basis`` of an award whose amount the awarding document sets itself, whatever it calls itself (本办法, 本通知).
 THIS_MEASURE = "本措施"
+# A deferral to a 资助办法 (the fund's measures the bundled measure leans on) keeps its own qualifier, 按资助办法;
+# a deferral to any other document is 按其他文件.
+FUND_MEASURES = "资助办法"
 
-_KIND = r"(?P<kind>资助|奖励|扶持|支持)"
-_DEFER = r"按《(?P<doc>[^》]+)》相关规定"
-_FIGURE_RE = re.compile(
-    r"(?P<defer>" + _DEFER + r")?[^，。；]*?(?P<yearly>每年)?给予(?P<inner>[^，。；]*?)"
-    r"(?P<q>一次性最高|最高)(?P<amount>\d+(?:\.\d+)?)万元(?:的)?" + _KIND
-)
-_ADD_RE = re.compile(r"在《(?P<doc>[^》]+)》的基础上追加(?P<amount>\d+(?:\.\d+)?)万元(?:的)?" + _KIND)
-_DEFER_ONLY_RE = re.compile(_DEFER + r"予以" + _KIND)
-_TERM_RE = re.compile(r"[^，。；]*期限[^，。；]*")
-_TARGET_RE = re.compile(r"(?:^|[，,])\s*(?:对于|对)(?P<target>[^，,]+)")
+_KIND_RE = re.compile(r"配套资助|配套支持|资助|奖励|扶持|支持|补贴|贴息|补助")
+_AMOUNT_RE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>亿元|万元|元)")
+_WAN_PER_UNIT = {"亿元": 10_000.0, "万元": 1.0, "元": 0.0001}
+# What grants money: 给予 (an amount, or a ceiling in the next phrase) and 追加 (on top of another award).
+_TRIGGER_RE = re.compile(r"给予|追加")
+_CEILING_RE = re.compile(r"^(?P<scope>[^，,]*?)(?:最高不超过|最高|不超过)" + _AMOUNT_RE.pattern)
+_DEFER_RE = re.compile(r"按《(?P<doc>[^》]+)》相关规定")
+_DEFER_ONLY_RE = re.compile(_DEFER_RE.pattern + r"(?:予以(?P<kind>" + _KIND_RE.pattern + r")|执行)")
+_PERCENT_RE = re.compile(r"按[^，,]*?(?P<percent>\d+(?:\.\d+)?)%$")
+_ON_TOP_RE = re.compile(r"在(?:《(?P<doc>[^》]+)》的?|[^，,]*?)基础上")
+# Words between 给予 and the amount that are no part of whom the award is for.
+_INNER_END_RE = re.compile(r"一次性|最高|每人|每年|每项|分别|\d|" + _KIND_RE.pattern)
+_ADVERBS_RE = re.compile(r"(?:每年|一次性|分别)$")
+_TERM_RE = re.compile(r"[^，。；]*(?:期限|连续支持)[^，。；]*")
+_TARGET_RE = re.compile(r"(?:^|[，,：:])\s*(?:对于|对)(?P<target>[^，,]+)")
+# "…的，给予": the condition phrase just before the award names whom it is for when no 对… phrase does.
+_CONDITION_RE = re.compile(r"(?:^|[，,：:])(?P<target>[^，,：:]+的)[，,]\s*$")
+_PHRASE_END = "，,"
 
 
 @dataclass(frozen=True)
 class Award:
     """One award of one clause, exactly as the text states it.
 
-    ``amount_wan`` is ``None`` when the clause defers the amount to another document.
-    ``basis`` names where the amount is set: ``本措施`` or the linked document's title.
+    ``amount_wan`` is ``None`` when the clause defers the amount to another document (按资助办法, 按其他文件).
+    ``basis`` names where the amount is set: ``本措施`` (the awarding document itself) or the linked document's
+    title; for 追加, the award it is added on top of. ``percent`` is the share of a 按比例 award
+    (按投资额的30%给予资助), whose ``amount_wan`` is the ceiling (最高不超过500万元); ``None`` otherwise.
     ``doc_id`` is the document whose clause states it (kept out of the JSON contract), so that two documents' clause
     （十六） back only their own figures.
     """
@@ -52,6 +67,7 @@ class Award:
     quote: str
     start: int
     end: int
+    percent: float | None = None
     doc_id: str = ""
 
     @property
@@ -66,14 +82,20 @@ class Award:
             return f"金额按《{self.basis}》相关规定执行（本措施未写明金额）"
         amount = format_wan(self.amount_wan)
         if self.qualifier == "追加":
-            return f"在《{self.basis}》资助基础上追加{amount}"
+            return f"追加{amount}" if self.basis == THIS_MEASURE else f"在《{self.basis}》资助基础上追加{amount}"
+        if self.qualifier == "按比例":
+            return f"按{self.percent:g}%比例，最高{amount}"
         return f"{self.qualifier}{amount}"
 
     def to_json(self) -> dict[str, object]:
+        """The record as ``caps --json`` prints it; ``percent`` only for 按比例 awards (older records lack it)."""
         data = asdict(self)
         del data["doc_id"]
         if isinstance(self.amount_wan, float) and self.amount_wan.is_integer():
             data["amount_wan"] = int(self.amount_wan)
+        percent = data.pop("percent")
+        if percent is not None:
+            data["percent"] = int(percent) if float(percent).is_integer() else percent
         data["amount_text"] = self.amount_text
         return data
 
@@ -86,17 +108,22 @@ def _linked_by_name(name: str, linked: Sequence[LinkedDocument]) -> LinkedDocume
 
 
 def _target(prefix: str, inner: str, section: Section) -> str:
-    """Who the award is for: the 对… phrase before 给予, else the words between 给予 and 最高."""
+    """Who the award is for: the 对… phrase before 给予, else a "…的，" condition just before it, else the words
+    between 给予 and the amount, else the clause's title."""
     matches = list(_TARGET_RE.finditer(prefix))
     if matches:
         return matches[-1].group("target").strip().removesuffix("分档次").strip("，, ")
+    condition = _CONDITION_RE.search(prefix)
+    if condition:
+        return condition.group("target").strip().removeprefix("其中")
     if inner.strip():
         return inner.strip()
     return section.title
 
 
-def _term(sentence: Sentence, after: int) -> str:
-    for match in _TERM_RE.finditer(sentence.text, after):
+def _term(text: str, after: int) -> str:
+    """How long the award runs (资助期限不超过3年, 连续支持不超过3年), stated after it in the sentence."""
+    for match in _TERM_RE.finditer(text, after):
         return match.group(0).strip()
     return ""
 
@@ -108,8 +135,94 @@ def _basis(doc_name: str | None, linked: Sequence[LinkedDocument]) -> tuple[str,
     return (doc.title, doc.id) if doc else (doc_name, None)
 
 
+def _wan(match: re.Match[str]) -> float:
+    """An amount in 万元: 100万元 → 100, 100000元 → 10, 1.5亿元 → 15000."""
+    return round(float(match.group("number")) * _WAN_PER_UNIT[match.group("unit")], 4)
+
+
+def _phrase_bounds(text: str, at: int) -> tuple[int, int]:
+    """Start and end of the comma-separated phrase of ``text`` holding position ``at``."""
+    start = max(text.rfind(mark, 0, at) for mark in _PHRASE_END) + 1
+    ends = [i for i in (text.find(mark, at) for mark in _PHRASE_END) if i >= 0]
+    return start, min(ends, default=len(text))
+
+
+@dataclass(frozen=True)
+class _Grant:
+    """One 给予/追加 of a sentence, read: the amounts it grants and the words around them."""
+
+    amounts: tuple[float, ...]
+    qualifier: Qualifier
+    percent: float | None
+    kind: str
+    doc: str | None        # the document named in 按《…》相关规定 / 在《…》的基础上
+    on_top: bool           # 追加 on an award the text does not name (在此基础上, 在前述资助基础上)
+    cut: int               # where the phrase naming the award begins: the 对… target is before it
+    inner: str             # words between 给予 and the amount
+    end: int               # where the award's wording ends: a term is looked for after it
+
+
+def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
+    """Read the award a 给予/追加 grants, or ``None`` when it grants no stated amount.
+
+    The amounts are those after the trigger in its own phrase (给予最高200万元资助, 分别给予一次性奖励500000元、
+    1000000元); when that phrase has none, the next phrase may state the ceiling (按…30%给予资助，单个项目最高
+    不超过500万元). Figures before the trigger are conditions (营业收入达到5000万元以上), never awards.
+    """
+    phrase_start, phrase_end = _phrase_bounds(text, trigger.start())
+    pre, head = text[phrase_start:trigger.start()], text[trigger.start():phrase_end]
+    amounts = list(_AMOUNT_RE.finditer(head))
+    if amounts:
+        before_amount, after_amount, end = head[:amounts[0].start()], head[amounts[-1].end():], phrase_end
+    else:
+        if trigger.group(0) != "给予" or phrase_end >= len(text):
+            return None
+        next_end = _phrase_bounds(text, phrase_end + 1)[1]
+        ceiling = _CEILING_RE.match(text[phrase_end + 1:next_end])
+        if not ceiling:
+            return None
+        amounts, before_amount, after_amount, end = [ceiling], ceiling.group("scope"), "", next_end
+    kind_match = _KIND_RE.match(after_amount.lstrip("的")) or _KIND_RE.search(head)
+    defer, percent, on_top = _DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
+    once = pre.endswith("一次性") or "一次性" in before_amount
+    yearly = pre.endswith("每年") or "每年" in before_amount
+    qualifier: Qualifier
+    if trigger.group(0) == "追加":
+        qualifier = "追加"
+    elif percent:
+        qualifier = "按比例"
+    else:
+        qualifier = "每年最高" if yearly else "一次性最高" if once else "最高"
+    if defer:
+        cut = defer.start()
+    elif percent:
+        cut = percent.start()
+    elif qualifier == "追加" and on_top:
+        cut = on_top.start()
+    else:
+        adverb = _ADVERBS_RE.search(pre)
+        cut = adverb.start() if adverb else len(pre)
+    inner = head[2:]
+    inner_end = _INNER_END_RE.search(inner)
+    doc = defer.group("doc") if defer else (on_top.group("doc") if on_top and qualifier == "追加" else None)
+    return _Grant(
+        amounts=tuple(_wan(m) for m in amounts),
+        qualifier=qualifier,
+        percent=float(percent.group("percent")) if percent and qualifier == "按比例" else None,
+        kind=kind_match.group(0) if kind_match else "资助",
+        doc=doc,
+        on_top=qualifier == "追加" and doc is None,
+        cut=phrase_start + cut,
+        inner=inner[: inner_end.start()] if inner_end else inner,
+        end=end,
+    )
+
+
 def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -> list[Award]:
     """Extract the awards stated in one clause.
+
+    Reads each sentence's 给予 and 追加 (with amounts in 万元 or 元, 一次性, 每年/每人每年, a percentage with its
+    ceiling, tiers 分别给予…50万元、100万元、200万元) and its deferrals 按《…》相关规定予以支持/执行.
 
     Args:
         section: a parsed clause (chapter text and the preamble state no awards, but are accepted).
@@ -121,30 +234,36 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -
     awards: list[Award] = []
     for sentence in section.sentences:
         text = sentence.text
-
-        def add(match: re.Match[str], amount: float | None, qualifier: Qualifier, target: str,
-                term: str, sentence: Sentence = sentence) -> None:
-            basis, basis_doc = _basis(match.group("doc") if "doc" in match.re.groupindex else None, linked)
-            awards.append(Award(section.key, amount, qualifier, term, target, match.group("kind"),
-                                basis, basis_doc, sentence.text, sentence.start, sentence.end, section.doc_id))
-
-        for match in _FIGURE_RE.finditer(text):
-            qualifier: Qualifier = "每年最高" if match.group("yearly") else match.group("q")  # type: ignore[assignment]
-            # The 对… phrase ends where 按《…》/每年/给予 begins.
-            if match.group("defer"):
-                cut = match.start("defer")
-            elif match.group("yearly"):
-                cut = match.start("yearly")
-            else:
-                cut = text.rfind("给予", 0, match.start("q"))
-            add(match, float(match.group("amount")), qualifier, _target(text[:cut], match.group("inner"), section),
-                _term(sentence, match.end()))
-        for match in _ADD_RE.finditer(text):
-            # 在《资助办法》的基础上追加: the addition is this measure's, on top of the fund's award.
-            add(match, float(match.group("amount")), "追加", _target(text[: match.start()], "", section),
-                _term(sentence, match.end()))
+        found: list[tuple[int, list[Award]]] = []
         for match in _DEFER_ONLY_RE.finditer(text):
-            add(match, None, "按资助办法", _target(text[: match.start()], "", section), "")
+            basis, basis_doc = _basis(match.group("doc"), linked)
+            kinds = _KIND_RE.findall(text, 0, match.start())
+            kind = match.group("kind") or (kinds[-1] if kinds else "资助")
+            qualifier: Qualifier = "按资助办法" if basis.endswith(FUND_MEASURES) else "按其他文件"
+            found.append((match.start(), [
+                Award(section.key, None, qualifier, "", _target(text[: match.start()], "", section), kind,
+                      basis, basis_doc, text, sentence.start, sentence.end, doc_id=section.doc_id)
+            ]))
+        for trigger in _TRIGGER_RE.finditer(text):
+            grant = _read_grant(text, trigger)
+            if grant is None:
+                continue
+            if grant.on_top:
+                # 在此基础上追加: on top of the award stated just before it in this clause, else of this document's.
+                earlier = awards + [a for at, batch in sorted(found, key=lambda item: item[0])
+                                    if at < trigger.start() for a in batch]
+                basis, basis_doc = (earlier[-1].basis, earlier[-1].basis_doc) if earlier else (THIS_MEASURE, None)
+            else:
+                basis, basis_doc = _basis(grant.doc, linked)
+            target = _target(text[: grant.cut], grant.inner, section)
+            term = _term(text, grant.end)
+            found.append((trigger.start(), [
+                Award(section.key, amount, grant.qualifier, term, target, grant.kind, basis, basis_doc,
+                      text, sentence.start, sentence.end, grant.percent, section.doc_id)
+                for amount in grant.amounts
+            ]))
+        for _, batch in sorted(found, key=lambda item: item[0]):
+            awards.extend(batch)
     return awards
 
 

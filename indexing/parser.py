@@ -28,7 +28,7 @@ from indexing.document import (
     chapter_key,
 )
 from indexing.numerals import chinese_to_int, fold_width, int_to_chinese
-from indexing.section_ref import PREAMBLE_KEY
+from indexing.section_ref import PREAMBLE_KEY, clause_label, part_clause_key
 
 Style = Literal["paren", "article", "list"]
 
@@ -39,6 +39,11 @@ _LIST_RE = re.compile(rf"^([{_NUM}]+)\s*[、.．]")
 _CHAPTER_ZHANG_RE = re.compile(rf"^第\s*([{_NUM}\d]+)\s*章[\s\u3000]*")
 _FINAL_PROVISIONS_RE = re.compile(r"^(?:第\s*[" + _NUM + r"\d]+\s*章[\s\u3000]*)?附\s*则\s*$")
 _ATTACHMENT_RE = re.compile(r"^附件\s*[\d一二三四五六七八九十]*\s*$")
+# The closing block of a notice: "附件：1. …" with its list, the issuing body and the date it was signed.
+_ATTACHMENT_LIST_RE = re.compile(r"^附件\s*[：:]")
+_ATTACHMENT_ITEM_RE = re.compile(r"^\d+\s*[.．、]")
+_SIGNED_DATE_RE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日$")
+_CLOSING_LIST_MAX = 20
 _SENTENCE_END = "。！？；!?;"
 _HEADING_MAX_CHARS = 30
 _TITLE_MAX_CHARS = 25
@@ -197,6 +202,25 @@ def find_linked(text: str, linked: Sequence[LinkedDocument]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _closing_start(lines: Sequence[_Line]) -> int:
+    """Index of the first line of the closing block (attachment list, issuer, date), ``len(lines)`` if none.
+
+    Those lines are no part of any section; read as text they would be taken for unnumbered part headings.
+    """
+    end = len(lines)
+    if end and _SIGNED_DATE_RE.match(lines[end - 1].text):
+        end -= 1
+        issuer = lines[end - 1].text if end else ""
+        if end and _is_heading_text(issuer) and not _LIST_RE.match(issuer) and not _CLAUSE_PAREN_RE.match(issuer):
+            end -= 1
+    for start in range(end - 1, max(-1, end - 1 - _CLOSING_LIST_MAX), -1):
+        if _ATTACHMENT_LIST_RE.match(lines[start].text):
+            if all(_ATTACHMENT_ITEM_RE.match(line.text) for line in lines[start + 1:end]):
+                return start
+            break
+    return end
+
+
 @dataclass
 class _OpenSection:
     kind: Literal["preamble", "chapter", "clause"]
@@ -206,6 +230,7 @@ class _OpenSection:
     chapter: str | None
     chapter_title: str
     lines: list[_Line]
+    printed_label: str = ""   # the label as printed (（三）), when ``label`` is part-qualified (二（三）)
 
 
 @dataclass
@@ -216,6 +241,54 @@ class _OpenChapter:
     line: _Line
     inferred: bool
     section_keys: list[str]
+
+
+def _restarts_by_part(clauses: Sequence[_OpenSection]) -> bool:
+    """Whether items are numbered within each part: every part holding items starts again at （一）.
+
+    A 申报通知 numbers 一、…七、 parts and restarts （一）（二） in each; a measure numbers （一）…（二十九）
+    straight through its parts. Two parts at least, each starting at one, tell them apart; a repeated number
+    inside one part is still a duplicate.
+    """
+    first_in_part: dict[str | None, int | None] = {}
+    for clause in clauses:
+        first_in_part.setdefault(clause.chapter, clause.number)
+    parts = {part: first for part, first in first_in_part.items() if part is not None}
+    return len(parts) >= 2 and all(first == 1 for first in parts.values())
+
+
+def _number_clauses(clauses: Sequence[_OpenSection], by_part: bool, source: str) -> list[ParseWarning]:
+    """Give each clause its key and label; reject duplicates and warn of gaps, within a part when ``by_part``.
+
+    Part-qualified items get the key ``二/三`` and the label ``二（三）`` (``indexing.section_ref``); items before
+    the first part, and every item of a document numbered straight through, keep the bare numeral (``三``).
+
+    Raises:
+        ParseError: for a number used twice where it must be unique, naming both lines.
+    """
+    warnings: list[ParseWarning] = []
+    seen: dict[str, int] = {}
+    last: dict[str | None, int] = {}
+    for clause in clauses:
+        number = clause.number or 0  # every clause was numbered when it was read
+        item = int_to_chinese(number)
+        qualified = by_part and clause.chapter is not None
+        clause.key = part_clause_key(clause.chapter, item) if qualified and clause.chapter else item
+        clause.label = clause_label(clause.key) if qualified else clause.printed_label
+        line = clause.lines[0].number
+        if clause.key in seen:
+            raise ParseError(
+                f"条款编号重复：{clause.label}（第{seen[clause.key]}行已出现），无法唯一引用", line, source
+            )
+        group = clause.chapter if by_part else None
+        previous = last.get(group, 0)
+        if number != previous + 1:
+            before = int_to_chinese(previous) if previous else "开头"
+            where = f"第{clause.chapter}部分中" if qualified else ""
+            warnings.append(ParseWarning("clause-gap", f"条款编号不连续：{where}{before}之后是{item}", line))
+        seen[clause.key] = line
+        last[group] = number
+    return warnings
 
 
 def parse_policy(
@@ -256,8 +329,6 @@ def parse_policy(
     chapters: list[_OpenChapter] = []
     current: _OpenSection | None = None
     seen_structure = False
-    last_clause = 0
-    seen_keys: dict[str, int] = {}
 
     def chapter_heading(line: _Line) -> tuple[str, int | None, str, bool] | None:
         """(key, number, title, inferred) when ``line`` is a chapter heading."""
@@ -278,7 +349,7 @@ def parse_policy(
                 return int_to_chinese(number), number, line.text, True
         return None
 
-    for line in lines:
+    for line in lines[:_closing_start(lines)]:
         if not seen_structure and not sections and _ATTACHMENT_RE.match(line.text):
             continue  # the attachment label "附件1" belongs to no section
         heading = chapter_heading(line)
@@ -304,30 +375,16 @@ def parse_policy(
             current = None
             continue
         if clause_match:
+            # Keys, duplicates and gaps are settled after the loop: whether （一） may restart in every part is
+            # known only once the whole document has been read.
             number = _numeral(clause_match.group(1))
-            key = int_to_chinese(number)
-            if key in seen_keys:
-                raise ParseError(
-                    f"条款编号重复：{clause_match.group(0).strip()}（第{seen_keys[key]}行已出现），无法唯一引用", line.number, source
-                )
-            if number != last_clause + 1:
-                all_warnings.append(
-                    ParseWarning(
-                        "clause-gap",
-                        f"条款编号不连续：{int_to_chinese(last_clause) if last_clause else '开头'}之后是{key}",
-                        line.number,
-                    )
-                )
-            seen_keys[key] = line.number
-            last_clause = number
             chapter = chapters[-1] if chapters else None
             label = clause_match.group(0).strip()
             current = _OpenSection(
-                "clause", key, number, label, chapter.key if chapter else None, chapter.title if chapter else "", [line]
+                "clause", int_to_chinese(number), number, label, chapter.key if chapter else None,
+                chapter.title if chapter else "", [line], printed_label=label,
             )
             sections.append(current)
-            if chapter:
-                chapter.section_keys.append(key)
             seen_structure = True
             continue
         # Plain text: continues the open clause, or is a chapter's body, or the title block / preamble.
@@ -338,9 +395,10 @@ def parse_policy(
             chapter = chapters[-1]
             current = _OpenSection("chapter", chapter_key(chapter.key), chapter.number, "", chapter.key, chapter.title, [line])
             sections.append(current)
-            chapter.section_keys.append(current.key)
             continue
-        if not sections and not any(p in line.text for p in "。；！？") and len(line.text) <= 40:
+        # An addressee line (各有关单位：) opens the preamble; it is no part of the title.
+        if (not sections and not any(p in line.text for p in "。；！？") and len(line.text) <= 40
+                and not line.text.endswith(("：", ":"))):
             title_lines.append(line)
             continue
         current = _OpenSection("preamble", PREAMBLE_KEY, None, "", None, "", [line])
@@ -349,13 +407,18 @@ def parse_policy(
     if not any(s.kind == "clause" for s in sections):
         first = lines[0].number if lines else None
         raise ParseError("没有找到任何条款", first, source)
+    clauses = [s for s in sections if s.kind == "clause"]
+    all_warnings.extend(_number_clauses(clauses, by_part=style == "paren" and _restarts_by_part(clauses), source=source))
+    all_warnings.sort(key=lambda w: (w.line is not None, w.line or 0))  # in reading order, as they were found
+    for open_chapter in chapters:
+        open_chapter.section_keys = [s.key for s in sections if s.chapter == open_chapter.key]
 
     doc_title = title or "".join(ln.text for ln in title_lines)
     built: list[Section] = []
     for open_section in sections:
         start, end = open_section.lines[0].start, open_section.lines[-1].end
         body = text[start:end]
-        skip = len(open_section.label) if open_section.kind == "clause" else 0
+        skip = len(open_section.printed_label) if open_section.kind == "clause" else 0
         label_rest = body[skip:].lstrip(" \u3000")
         skip = len(body) - len(label_rest)
         if open_section.kind == "clause":

@@ -1,7 +1,8 @@
 """Which section of which document: ``SectionRef``, with the one parser of section keys and the one label formatter.
 
 A section's key is what indexes, models, question files and answers store (``"十六"``, ``"chapter:一"``,
-``"preamble"``); it names a section only within one document. ``SectionRef`` adds the document, so that clause
+``"preamble"``, and ``"二/三"`` for item （三） of part 二 in a document whose items restart in every part, such as a
+申报通知); it names a section only within one document. ``SectionRef`` adds the document, so that clause
 （十六） of two documents are two sections wherever sections are counted, merged or scored.
 """
 
@@ -16,6 +17,9 @@ PREAMBLE_KEY = "preamble"
 CHAPTER_PREFIX = "chapter:"
 # The final-provisions part has no number: it is named by itself, not "第附则部分".
 FINAL_PROVISIONS = "附则"
+# Between part and item in the key of an item numbered within its part: "二/三" is 二（三）. Not a character
+# any numeral, chapter key or printed label uses, so a bare numeral key can never be read as part-qualified.
+PART_SEPARATOR = "/"
 
 
 @dataclass(frozen=True)
@@ -34,13 +38,19 @@ class SectionRef:
             raise ValueError(f"section kind must be one of preamble, chapter, clause; got {self.kind!r}")
         if (self.kind == "preamble") != (self.number == ""):
             raise ValueError(f"a preamble has no number and a {self.kind} needs one; got {self.number!r}")
+        if self.kind == "clause" and PART_SEPARATOR in self.number:
+            pieces = self.number.split(PART_SEPARATOR)
+            if len(pieces) != 2 or not all(pieces):
+                raise ValueError(f"a part-qualified clause is part{PART_SEPARATOR}item, such as 二{PART_SEPARATOR}三; "
+                                 f"got {self.number!r}")
 
     @classmethod
     def parse(cls, key: str, doc_id: str = "") -> SectionRef:
         """The reference a stored key names in document ``doc_id`` (the one place keys are decoded).
 
         Raises:
-            ValueError: for an empty key or a chapter key without a number.
+            ValueError: for an empty key, a chapter key without a number, or a part-qualified key missing its part
+                or its item (``"二/"``).
         """
         kind = key_kind(key)
         if kind == "preamble":
@@ -70,8 +80,19 @@ class SectionRef:
         return self.kind == "clause"
 
     @property
+    def part(self) -> str | None:
+        """The part an item is numbered within (``"二"`` for 二（三）), ``None`` when numbered through the document."""
+        return split_clause_number(self.number)[0] if self.kind == "clause" else None
+
+    @property
+    def item(self) -> str:
+        """A clause's own number as printed in its brackets (``"三"`` for 二（三）and for （三））; ``""`` otherwise."""
+        return split_clause_number(self.number)[1] if self.kind == "clause" else ""
+
+    @property
     def label(self) -> str:
-        """How answers name it: （十六）, 第一部分 (附则 for the final provisions), 序言."""
+        """How answers name it: （十六）, 二（三） for an item numbered within part 二, 第一部分 (附则 for the final
+        provisions), 序言."""
         if self.kind == "clause":
             return clause_label(self.number)
         if self.kind == "chapter":
@@ -100,8 +121,20 @@ def chapter_heading(chapter: str | None, title: str = "") -> str:
 
 
 def clause_label(number: str) -> str:
-    """A clause number as cited: 十六 → （十六）."""
-    return f"（{number}）"
+    """A clause number as cited: 十六 → （十六）; 二/三 → 二（三）."""
+    part, item = split_clause_number(number)
+    return f"{part or ''}（{item}）"
+
+
+def part_clause_key(part: str, item: str) -> str:
+    """The key of item ``item`` numbered within part ``part``: (二, 三) → ``"二/三"``."""
+    return f"{part}{PART_SEPARATOR}{item}"
+
+
+def split_clause_number(number: str) -> tuple[str | None, str]:
+    """(part, item) of a clause number: ``"二/三"`` → (``"二"``, ``"三"``); ``"十六"`` → (``None``, ``"十六"``)."""
+    part, separator, item = number.partition(PART_SEPARATOR)
+    return (part, item) if separator else (None, number)
 
 
 def key_kind(key: str) -> SectionKind:

@@ -241,6 +241,25 @@ def test_a_cap_stated_as_a_fixed_sum_is_a_violation(kb):
     assert codes(check_generated(text, refs("十六"), refs("十六"), [award])) == ["qualifier_missing"]
 
 
+def test_percentage_awards_of_another_document_are_checked_as_caps():
+    # The notice's 一（一）: 按30%比例，最高500万元. Stated with its ceiling the amount passes; as a fixed sum it does not.
+    # (Only the amount checks are asked here: references such as 一（一） are not read as part-qualified yet.)
+    from evals.cap_review import load_test_document
+    from indexing.caps import extract_awards
+
+    notice = load_test_document(Path(__file__).parent.parent / "evals" / "documents" / "application-notice-2023")
+    share = extract_awards(notice.document, notice.meta.linked)[0]
+    assert (share.clause, share.qualifier) == ("一/一", "按比例")
+    money = {"amount_not_in_caps", "qualifier_mismatch", "qualifier_missing"}
+
+    def amount_codes(text: str) -> list[str]:
+        return [c for c in codes(check_generated(text, {"一/一"}, {"一/一"}, [share])) if c in money]
+
+    assert amount_codes(f"按投入的30%给予资助，{share.amount_text}。") == []
+    assert amount_codes("可获500万元资助。") == ["qualifier_missing"]
+    assert amount_codes("每年最高500万元。") == ["qualifier_mismatch"]
+
+
 def test_has_markup():
     assert has_markup("<script>x</script>") and has_markup("见 www.example.com") and not has_markup("（十六）孵化器")
 

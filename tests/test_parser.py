@@ -135,3 +135,52 @@ def test_parser_never_crashes_on_arbitrary_text(text):
         return
     for section in document.sections:
         assert text[section.start:section.end] == section.text
+
+
+EVAL_DOCUMENTS = Path(__file__).parent.parent / "evals" / "documents"
+
+
+def _eval_document(doc_id: str):
+    return load_document(EVAL_DOCUMENTS / doc_id / f"{doc_id}.txt")
+
+
+def test_notice_items_restarting_in_every_part_are_part_qualified():
+    notice = _eval_document("application-notice-2023").document
+    assert notice.warnings == ()
+    parts = {c.key: c for c in notice.chapters}
+    assert list(parts) == ["一", "二", "三", "四", "五", "六", "七"]   # 附件 list, issuer and date are no parts
+    assert parts["一"].section_keys == ("chapter:一", "一/一", "一/二", "一/三", "一/四", "一/五", "一/六", "一/七", "一/八")
+    assert parts["二"].section_keys == ("二/一", "二/二", "二/三", "二/四")
+    basic = notice.section("二/一")
+    assert (basic.label, basic.title, basic.chapter, basic.number) == ("二（一）", "基本条件", "二", 1)
+    assert basic.text.startswith("（一）基本条件。") and basic.text.endswith("限制期已届满。")
+    assert basic.sentences[0].text == "基本条件。"   # the printed label is left out, as for any clause
+    assert notice.section("七/五").text.endswith("及相关规定执行。")   # the closing block is not appended
+    assert notice.section("preamble").text.startswith("各区文化广电旅游体育主管部门，各有关单位：")
+
+
+def test_a_duplicate_inside_one_part_is_still_rejected_when_numbering_restarts():
+    with pytest.raises(ParseError) as info:
+        load_document(FIXTURES / "restart-duplicate.txt")
+    assert info.value.line == 7 and "二（一）" in str(info.value) and "第6行" in str(info.value)
+
+
+def test_a_gap_inside_a_part_names_the_part():
+    text = "通知\n一、甲\n（一）甲。\n（二）乙。\n二、乙\n（一）丙。\n（三）丁。\n"
+    document = parse_policy(text, "n")
+    assert [s.key for s in document.clauses] == ["一/一", "一/二", "二/一", "二/三"]
+    assert [(w.code, w.line, w.message) for w in document.warnings] == [
+        ("clause-gap", 7, "条款编号不连续：第二部分中一之后是三")
+    ]
+
+
+def test_numbering_through_the_parts_keeps_bare_keys():
+    nanshan = _eval_document("nanshan-digital-economy-measures").document
+    assert [s.key for s in nanshan.clauses][:5] == ["一", "二", "三", "四", "五"] and len(nanshan.clauses) == 29
+    assert {c.key: c.section_keys[0] for c in nanshan.chapters}["二"] == "五"
+    fund = _eval_document("fund-measures-standin").document
+    assert len(fund.clauses) == 40 and fund.section("十七").label == "第十七条"
+    assert fund.section("十七").chapter_title == "资助项目和标准"
+    # A part restarting at （一） only once is not a by-part numbering: the repeat is an error, as before.
+    with pytest.raises(ParseError, match="重复"):
+        parse_policy("措施\n一、甲\n（一）甲。\n（二）乙。\n二、乙\n（三）丙。\n三、丙\n（一）丁。\n", "m")

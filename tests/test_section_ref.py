@@ -10,6 +10,7 @@ from indexing.parser import parse_policy
 from indexing.section_ref import SectionRef, chapter_heading, is_clause_key, key_kind
 
 FIXTURES = Path(__file__).parent / "fixtures"
+EVAL_DOCUMENTS = Path(__file__).parent.parent / "evals" / "documents"
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +75,27 @@ def test_clause_keys_and_bad_keys():
         SectionRef.parse("chapter:")
     with pytest.raises(ValueError):
         SectionRef("d", "part", "一")  # type: ignore[arg-type]
+
+
+def test_items_numbered_within_their_part_have_part_qualified_keys():
+    ref = SectionRef.parse("二/三", "notice")
+    assert (ref.kind, ref.number, ref.part, ref.item) == ("clause", "二/三", "二", "三")
+    assert ref.key == "二/三" and ref.label == "二（三）" and ref.titled("事业单位") == "二（三）事业单位"
+    plain = SectionRef.parse("十六")
+    assert (plain.part, plain.item) == (None, "十六")
+    assert SectionRef.chapter_of("二").part is None and SectionRef.chapter_of("二").item == ""
+    assert is_clause_key("二/三") and ref != SectionRef.parse("三", "notice")
+    for bad in ("二/", "/三", "一/二/三"):
+        with pytest.raises(ValueError, match="part"):
+            SectionRef.parse(bad)
+
+
+def test_every_section_of_the_notice_round_trips_and_labels_as_printed_with_its_part():
+    notice = parse_policy((EVAL_DOCUMENTS / "application-notice-2023" / "application-notice-2023.txt")
+                          .read_text(encoding="utf-8"), "notice")
+    for section in notice.sections:
+        assert SectionRef.parse(section.key, "notice") == section.ref
+    for section in notice.clauses:
+        assert section.ref.label == section.label == f"{section.chapter}（{section.ref.item}）"
+        assert section.ref.part == section.chapter
+    assert len({s.ref for s in notice.clauses}) == len(notice.clauses) == 33
