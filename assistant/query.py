@@ -79,7 +79,10 @@ _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
                                r"(still|only|just) a draft|\bdraft or (final|official)|(final|official) (version|regulation|text|"
                                r"measure|policy)? ?or (still )?(a )?draft|officially (issued|published|adopted)|"
                                r"\bis (this|it|the (measure|policy|document)) (still |only |just )?(a |the )?(draft|final)\b")),
-    ("meta-basis", re.compile(r"依据|根据(哪|什么)|上位|上级文件|出台背景|制定依据|(出台|制定|发布)[^，。？?]{0,8}(目的|为了什么|为什么)|"
+    # "依据/根据哪" alone asks for the basis of whatever the question is about ("这类项目的资助依据和上限", "依据哪一条"):
+    # it asks for the measure's own basis only with the measure, its making or the documents behind it in view.
+    ("meta-basis", re.compile(r"(依据|根据(哪|什么))[^。？?]{0,16}(制定|出台|出的|定的|上级|上位|部委|省里)|"
+                              r"上位|上级文件|出台背景|制定依据|(出台|制定|发布)[^，。？?]{0,8}(目的|为了什么|为什么)|"
                               r"(目的|宗旨)是什么|为什么(要)?[^，。？?]{0,4}(出台|制定)|"
                               # "跟文旅部那个意见/省里的行动计划什么关系": the documents the preamble names
                               r"(文旅部|文化和旅游部|广东省|省里|省级|国家|市政府|市里)[^，。？?]{0,24}(意见|计划|文件|部署)[^。？?]{0,14}关系|"
