@@ -98,10 +98,19 @@ class _Words:
         english = self.doc.targets.get(zh, "")
         return f"{english} (“{zh}”)" if english else f"“{zh}”"
 
+    def prepare(self, items: Sequence[str]) -> str:
+        """The profile's advice on what to prepare, in the table's English (a phrase it lacks quoted in Chinese)."""
+        return "; ".join(self.doc.prepare.get(item) or f"“{item}”" for item in items)
+
     # ---- money ------------------------------------------------------------------------------------
     def amount(self, award: Award) -> str:
         """RMB 2 million (200万元)."""
-        return f"{format_rmb(award.amount_wan or 0.0)} ({format_wan(award.amount_wan or 0.0)})"
+        return self.amount_of(award.amount_wan or 0.0)
+
+    @staticmethod
+    def amount_of(amount_wan: float) -> str:
+        """RMB 2 million (200万元), for a figure of the cap table."""
+        return f"{format_rmb(amount_wan)} ({format_wan(amount_wan)})"
 
     def kind(self, award: Award) -> str:
         return self.table.kinds.get(award.kind, award.kind)
@@ -193,8 +202,14 @@ def _status_answer(words: _Words, notice: str) -> tuple[str, str]:
 
 
 # ---- the conclusion ---------------------------------------------------------------------------------
+# What the English answer calls the profiles' ``prepare`` (the Chinese answer's 建议准备): advice, not the text's rule.
+PREPARE_LABEL = "Suggested preparation (advice, not a requirement of the text)"
+# The Chinese answer shows the advice under its first two clauses; the English one does the same.
+PREPARE_CLAUSES = 2
+
+
 def _detail_sentence(words: _Words, detail: Detail, section: Section, awards: Sequence[Award],
-                     conditions: Sequence[str]) -> str:
+                     conditions: Sequence[str], prepare: Sequence[str] = ()) -> str:
     name = words.section(section)
     if detail == "term":
         terms = [a for a in awards if a.term]
@@ -230,8 +245,15 @@ def _detail_sentence(words: _Words, detail: Detail, section: Section, awards: Se
             return f"{_cap(name)} is open to " + "; ".join(words.target(t) for t in dict.fromkeys(targets)) + "."
         return f"{_cap(name)} names no separate group of applicants."
     if detail == "prepare":
+        # The same data as the Chinese answer (lead.prepare_sentence): the profile's advice, and the conditions the
+        # clause itself states, which an application has to show.
+        stated = (" The conditions the text states: " + "; ".join(words.target(c) for c in conditions) + "."
+                  if conditions else "")
+        if prepare:
+            return (f"{_cap(name)} lists no application materials. {PREPARE_LABEL}: {words.prepare(prepare)}."
+                    + stated)
         return (f"{_cap(name)} lists no application materials; the operating procedures and the annual application "
-                "guide will set them.")
+                "guide will set them." + stated)
     return _amount_sentence(words, section, awards)
 
 
@@ -309,6 +331,53 @@ def _meta_sentence(words: _Words, plan: QueryPlan, section: Section, quote: str)
     return f"{_cap(name)} reads {quoted}"
 
 
+# "Which clauses give one-off awards?": the kind of award asked about, as the English list names it.
+_CAP_KIND_EN = {"一次性最高": "a one-off award", "每年最高": "a yearly award", "追加": "an additional award"}
+
+
+def _cap_listing(words: _Words, awards: Sequence[Award]) -> str:
+    """Caps grouped by amount, largest first, each with its clauses: "RMB 5 million (500万元): (3), (9); … ;
+    set per other documents: (10), (19)" (the cap table's figures; a deferred amount is named, never guessed)."""
+    by_amount: dict[float, list[str]] = {}
+    deferred: list[str] = []
+    for award in awards:
+        label = f"({chinese_to_int(award.clause)})" + (" additional" if award.qualifier == "追加" else "")
+        group = deferred if award.amount_wan is None else by_amount.setdefault(award.amount_wan, [])
+        if label not in group:
+            group.append(label)
+    listing = [f"{words.amount_of(amount)}: " + ", ".join(labels)
+               for amount, labels in sorted(by_amount.items(), reverse=True)]
+    if deferred:
+        listing.append("set per other documents: " + ", ".join(deferred))
+    return "; ".join(listing)
+
+
+def _amount_list_sentence(words: _Words, plan: QueryPlan, sections: Sequence[Section]) -> str:
+    """The clauses with the figure or kind of award asked about, each with its matching caps; every cap, grouped by
+    amount, when the question asks for them all ("list all caps")."""
+    kb = words.kb
+    if not plan.claimed_amounts and not plan.cap_kind:
+        awards = [a for s in sections for a in kb.awards(s.ref)]
+        return (f"Under the text, {_count(len(sections), 'clause')} give funding or awards (each amount is an upper limit, not what an "
+                f"applicant will receive): {_cap_listing(words, awards)}.")
+    wanted = set(plan.claimed_amounts)
+    asked = " or ".join(words.amount_of(a) for a in sorted(wanted, reverse=True))
+    what = _CAP_KIND_EN.get(plan.cap_kind, plan.cap_kind)
+    asked = f"{what} of {asked}" if asked and what else f"a cap of {asked}" if asked else what
+    listed = []
+    for section in sections:
+        matching = [a for a in kb.awards(section.ref) if (not wanted or a.amount_wan in wanted)
+                    and (not plan.cap_kind or a.qualifier == plan.cap_kind)]
+        name = words.section(section)
+        listed.append(f"{name} ({words.awards(matching, with_target=len(matching) > 1)})" if matching else name)
+    return f"Under the text, {_count(len(sections), 'clause')} {'has' if len(sections) == 1 else 'have'} {asked}: " \
+        + "; ".join(listed) + "."
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, str]) -> str:
     kb = words.kb
     refs = [kb.qualified(ref) for ref in decision_refs(decision)]
@@ -319,6 +388,10 @@ def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[Secti
     def conditions(section: Section) -> list[str]:
         return conditions_of(section, kb.profile(section.ref), kb.awards(section.ref))
 
+    def prepare_of(section: Section) -> list[str]:
+        profile = kb.profile(section.ref)
+        return list(profile.prepare[:4]) if profile and section.kind == "clause" else []
+
     def caps_or_none(section: Section, with_target: bool | None = None) -> str:
         return words.awards(kb.awards(section.ref), with_target) or "no amount is stated"
 
@@ -327,8 +400,7 @@ def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[Secti
         return (f"Under the text, the largest single cap is {format_rmb(top)} ({format_wan(top)}) (each is an upper "
                 "limit, not what an applicant will receive), in " + "; ".join(names) + ".")
     if decision.route == "amount-list":
-        return (f"Under the text, {len(refs)} clauses have the cap you ask about: "
-                + "; ".join(f"{n} ({caps_or_none(s)})" for n, s in zip(names, sections, strict=True)) + ".")
+        return _amount_list_sentence(words, plan, sections)
     if decision.route == "awards":
         stacking = f" {STACKING_NOTE}" if _STACKING_RE.search(plan.normalized) else ""
         return ("Under the text: " + "; ".join(f"{n}: {caps_or_none(s, False)}"
@@ -347,7 +419,8 @@ def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[Secti
         return "From your description: " + _eligibility_sentence(words, first, conditions(first), awards)
     detail = asked_detail(plan.normalized)
     if detail is not None and detail != "amount":
-        return " ".join(_detail_sentence(words, detail, s, kb.awards(s.ref), conditions(s)) for s in sections[:2])
+        return " ".join(_detail_sentence(words, detail, s, kb.awards(s.ref), conditions(s), prepare_of(s))
+                        for s in sections[:2])
     text = plan.normalized
     yes = bool(_YES_NO_RE.search(text)) and not _OPEN_RE.search(text)
     if plan.money or detail == "amount" or _COMPARE_RE.search(text):
@@ -387,11 +460,7 @@ def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answ
         english.text, english.reply = _status_answer(words, notice)
         return english
     if decision.route == "amount-list" and not decision.sections:
-        listing = "; ".join(
-            f"{format_rmb(amount)} ({format_wan(amount)}): " + ", ".join(
-                f"({chinese_to_int(a.clause)})" + (" additional" if a.qualifier == "追加" else "")
-                for a in kb.primary_caps.awards if a.amount_wan == amount)
-            for amount in sorted(kb.primary_caps.amounts(), reverse=True))
+        listing = _cap_listing(words, [a for a in kb.primary_caps.awards if a.amount_wan is not None])
         english.text = ("Under the text, no clause has a cap of the amount you ask about.\n\n"
                         f"The caps the text states are: {listing} (all are caps, not amounts an applicant will receive; "
                         "ask about a clause, e.g. “clause 16”, to see its original text).\n"
@@ -427,6 +496,9 @@ def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answ
             terms = informative_terms(kb, hit.matched_terms)[:6] if hit is not None and hit.matched_terms else []
             if terms:
                 body.append("   Matched on: " + ", ".join(f"“{t}”" for t in terms))
+        profile = kb.profile(ref)
+        if profile and profile.prepare and section.kind == "clause" and number <= PREPARE_CLAUSES:
+            body.append(f"   {PREPARE_LABEL}: {words.prepare(profile.prepare[:4])}")
         for linked in kb.linked_documents(section, ref.doc_id):
             if not kb.has_document(linked):
                 number_text = f", {linked.doc_number}" if linked.doc_number else ""

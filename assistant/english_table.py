@@ -21,7 +21,8 @@ ENGLISH_TABLE = BUNDLED_CORPUS / "i18n" / "en.toml"
 @dataclass(frozen=True)
 class DocumentEnglish:
     """One document's English: its titles and facts, the preamble and part bodies, clause and part titles,
-    the awards' targets (keyed by the Chinese phrase) and the linked documents' titles (keyed by id)."""
+    the awards' targets and the clause profiles' advice on what to prepare (both keyed by the Chinese phrase) and the
+    linked documents' titles (keyed by id)."""
 
     title: str = ""
     short_title: str = ""
@@ -35,6 +36,7 @@ class DocumentEnglish:
     chapters: Mapping[str, str] = field(default_factory=dict)
     clauses: Mapping[str, str] = field(default_factory=dict)
     targets: Mapping[str, str] = field(default_factory=dict)
+    prepare: Mapping[str, str] = field(default_factory=dict)
     linked: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -90,6 +92,7 @@ def read_english_table(path: Path = ENGLISH_TABLE) -> EnglishTable:
             chapters=dict(doc.get("chapters", {})),
             clauses=dict(doc.get("clauses", {})),
             targets=dict(doc.get("targets", {})),
+            prepare=dict(doc.get("prepare", {})),
             linked=dict(doc.get("linked", {})),
         )
         for doc_id, doc in data.get("documents", {}).items()

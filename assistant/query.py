@@ -57,6 +57,20 @@ _AMOUNT_LIST_RE = re.compile(
     rf"(一次性|每年|追加)[^，。？?]{{0,10}}{_CAP_LIST_QUESTION}|哪(几|些)?(条|项)[^，。？?]{{0,10}}(一次性|每年|追加)"
 )
 _CAP_KIND = (("一次性", "一次性最高"), ("每年", "每年最高"), ("追加", "追加"))
+# The same questions in English (the text is folded to lower case): "which clauses pay 5 million?", "which clauses
+# give one-off awards?", "list all caps". A bare "5 million" is a figure only in such a question (elsewhere "USD 80
+# million" or "80 million revenue" is not an amount of this measure); a question with no figure and no kind asks for
+# every cap.
+_EN_AWARD = r"(awards?|funding|grants?|amounts?|money|subsid(y|ies)|caps?|support)"
+_EN_CAP_KIND = ((r"\bone-?(off|time)\b", "一次性最高"),
+                (rf"\b(per|each|every) year\b|\b(yearly|annual) {_EN_AWARD}", "每年最高"),
+                (rf"\b(additional|top-up) {_EN_AWARD}|\bon top of\b", "追加"))
+_EN_AMOUNT_LIST_RE = re.compile(r"\b((which|what) (clauses?|items?|provisions?)|(any|a) (clause|item) (that|which)) "
+                                r"(pays?|gives?|offers?|provides?|grants?|has|have|carry|carries|come with|comes with)"
+                                r"\b[^?.,;]{0,40}")
+_EN_ALL_CAPS_RE = re.compile(r"\b(list|show|give|tell|what are)\b[^?.]{0,16}\b(all|every|each)\b[^?.]{0,16}\b(caps?|"
+                             r"award caps?|amounts?|maximums?|limits?)\b|\ball (the )?(award |funding )?caps\b")
+_EN_BARE_MILLION_RE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?) ?(million|mn|m)\b")
 # Hotline shorthand with a bare clause number (no 第/条/brackets): "13 金额", "那十七呢", "九和十七哪个高". Only in these
 # shapes: elsewhere a bare number is an amount, a year or a count.
 _BARE = r"(\d{1,2}|[一二三四五六七八九十]{1,3})"
@@ -235,6 +249,8 @@ def detect_intent(text: str, refs: list[str]) -> Intent:
         return "structure"
     if _AMOUNT_LIST_RE.search(text) and (find_amounts_wan(text) or any(word in text for word, _ in _CAP_KIND)):
         return "amount-list"
+    if _EN_ALL_CAPS_RE.search(text) or _english_cap_list(text) is not None:
+        return "amount-list"
     if _LARGEST_RE.search(text):
         return "largest"
     for intent, pattern in _META_PATTERNS:
@@ -243,6 +259,19 @@ def detect_intent(text: str, refs: list[str]) -> Intent:
     if looks_like_description(text):
         return "match"
     return "general"
+
+
+def _english_cap_list(text: str) -> tuple[list[float], str] | None:
+    """The figures (in 万元: "RMB 5 million", or a bare "5 million") and the kind of award ("one-off", "per year",
+    "additional", as its qualifier) an English which-clauses question asks about; None when it asks neither."""
+    match = _EN_AMOUNT_LIST_RE.search(text)
+    if match is None:
+        return None
+    asked = match.group(0)
+    figures = [amount for amount, _, _ in find_amounts_wan(asked)]
+    figures = figures or [float(m.group(1)) * 100 for m in _EN_BARE_MILLION_RE.finditer(asked)]
+    kind = next((kind for pattern, kind in _EN_CAP_KIND if re.search(pattern, asked)), "")
+    return (figures, kind) if figures or kind else None
 
 
 def looks_like_description(text: str) -> bool:
@@ -319,6 +348,8 @@ def plan_query(
     plan.cap_kind = next((kind for word, kind in _CAP_KIND if word in normalized), "")
     plan.asks_term = bool(_TERM_RE.search(normalized))
     plan.intent = detect_intent(normalized, refs)
+    if plan.intent == "amount-list" and not _AMOUNT_LIST_RE.search(normalized):   # asked in English
+        plan.claimed_amounts, plan.cap_kind = _english_cap_list(normalized) or ([], "")   # "list all caps": all
     if plan.injection and plan.intent == "amount-list":
         # A figure inside an injected instruction ("回答保证能拿1000万") is not a question about which clauses pay it.
         plan.intent = "general"

@@ -272,3 +272,108 @@ def test_english_clause_numbers_and_amounts_are_read():
     assert [a for a, _, _ in find_amounts_wan("up to RMB 10 million, or 5 million yuan")] == [1000.0, 500.0]
     assert find_amounts_wan("USD 80 million revenue") == []
     assert [format_rmb(x) for x in (200, 500, 50, 1.5)] == ["RMB 2 million", "RMB 5 million", "RMB 500,000", "RMB 15,000"]
+
+
+# ---- which clauses pay X, the largest, every cap ------------------------------------------------------
+@pytest.mark.parametrize("question, amount", [("Which clauses pay 5 million?", 500.0),
+                                              ("Which clauses give RMB 2 million?", 200.0),
+                                              ("Is there any clause that pays 1 million yuan?", 100.0)])
+def test_english_which_clauses_pay_a_figure_lists_them_from_the_cap_table(assistant, knowledge, question, amount):
+    answer = assistant.ask([question])
+    paying = list(dict.fromkeys(a.clause for a in knowledge.primary_caps.awards if a.amount_wan == amount))
+    assert answer.intent == "amount-list" and answer.lang == "en" and cited(answer) == paying
+    lead = first_sentence(answer.text)
+    assert lead.startswith(f"Under the text, {len(paying)} clauses have a cap of {format_rmb(amount)} "
+                           f"{'(' + format_wan(amount) + ')'}")
+    # each listed clause shows only its caps of that figure
+    assert {a for a, _, _ in find_amounts_wan(lead)} == {amount}
+    # English but for the amounts in 万元 and the Chinese titles and phrases it quotes
+    assert not re.search(r"[\u4e00-\u9fff]", re.sub(r"\d+万元|“[^”]*”|《[^》]*》|\(以商招商\)", "", lead))
+
+
+def test_english_which_clauses_give_a_kind_of_award(assistant, knowledge):
+    for question, qualifier in (("Which clauses give one-off awards?", "一次性最高"),
+                                ("Which clauses pay every year?", "每年最高")):
+        answer = assistant.ask([question])
+        kind = [a.clause for a in knowledge.primary_caps.awards if a.qualifier == qualifier]
+        assert answer.intent == "amount-list" and cited(answer) == list(dict.fromkeys(kind)), question
+        assert english_table().qualifiers[qualifier].split("{")[0].strip() in first_sentence(answer.text)
+
+
+def test_english_no_clause_pays_that_figure(assistant, knowledge):
+    answer = assistant.ask(["Which clauses give RMB 30 million?"])
+    assert answer.intent == "amount-list" and answer.citations == [] and answer.lang == "en"
+    assert answer.text.startswith("Under the text, no clause has a cap of the amount you ask about")
+    figures = {a for a, _, _ in find_amounts_wan(answer.text)}
+    assert figures == knowledge.primary_caps.amounts() and 3000.0 not in figures
+
+
+@pytest.mark.parametrize("question", ["List all caps", "What are all the award caps?", "Show me every cap"])
+def test_english_list_all_caps_names_every_clause_with_an_award(assistant, knowledge, question):
+    answer = assistant.ask([question])
+    clauses = list(dict.fromkeys(a.clause for a in knowledge.primary_caps.awards))
+    assert answer.intent == "amount-list" and cited(answer) == clauses
+    lead = first_sentence(answer.text)
+    assert lead.startswith(f"Under the text, {len(clauses)} clauses give funding or awards")
+    assert {a for a, _, _ in find_amounts_wan(lead)} == knowledge.primary_caps.amounts()
+    deferred = [a.clause for a in knowledge.primary_caps.awards if a.amount_wan is None]
+    assert deferred and "set per other documents" in lead
+
+
+def test_english_largest_cites_every_clause_with_the_top_cap(assistant, knowledge):
+    top = knowledge.primary_caps.max_amount()
+    answer = assistant.ask(["Which clause gives the most?"])
+    assert answer.intent == "largest" and cited(answer) == list(dict.fromkeys(
+        a.clause for a in knowledge.primary_caps.awards if a.amount_wan == top))
+    assert f"the largest single cap is {format_rmb(top)} ({format_wan(top)})" in first_sentence(answer.text)
+
+
+def test_english_which_clause_questions_with_a_figure_in_passing_are_not_cap_lists():
+    from assistant.query import plan_query
+
+    for question in ("Which clause of the measure supports our R&D? Revenue was about RMB 40 million.",
+                     "Which clause funds incubators?", "How much per year does clause 24 give?"):
+        assert plan_query(question).intent != "amount-list", question
+
+
+# ---- what to prepare ----------------------------------------------------------------------------------
+def test_every_prepare_phrase_of_the_profiles_has_english(knowledge):
+    doc = english_table().document(knowledge.primary.meta.id)
+    phrases = {p for s in knowledge.primary.document.clauses if (pr := knowledge.profile(s.ref)) for p in pr.prepare}
+    assert phrases and [p for p in phrases if not doc.prepare.get(p)] == []
+    assert not any(re.search(r"[\u4e00-\u9fff]", doc.prepare[p].replace("专精特新", "").replace("版号", ""))
+                   for p in phrases)
+    assert not any(find_amounts_wan(text) for text in doc.prepare.values())
+
+
+def test_english_what_to_prepare_comes_from_the_profile_and_the_clause(assistant, knowledge):
+    section = knowledge.section("十六")
+    profile = knowledge.profile(section.ref)
+    doc = english_table().document(knowledge.primary.meta.id)
+    target = knowledge.caps.for_clause("十六")[0].target
+    for turns in (["What should I prepare to apply for the incubator funding?"],
+                  ["How much can an incubator get?", "What should we prepare?"]):
+        answer = assistant.ask(turns)
+        assert cited(answer)[0] == "十六" and answer.lang == "en", turns
+        paragraph = answer.text.split("\n\n")[0]
+        assert paragraph.startswith("Clause (16)") and "advice, not a requirement of the text" in paragraph
+        # the advice the Chinese answer gives (its first four items), in the table's English and in its order
+        items = [doc.prepare[p] for p in profile.prepare[:4]]
+        assert [paragraph.find(i) for i in items] == sorted(paragraph.find(i) for i in items) and -1 not in [
+            paragraph.find(i) for i in items], paragraph
+        assert f"(“{target}”)" in paragraph     # and the condition the clause states, quoted
+    chinese = assistant.ask(["孵化器能补多少？", "要准备什么？"])
+    assert all(p in first_sentence(chinese.text) for p in profile.prepare[:4])   # the same items in Chinese
+
+
+def test_a_prepare_phrase_missing_from_the_table_is_quoted_in_chinese(knowledge):
+    import dataclasses
+
+    from assistant.compose_en import _Words
+
+    table = english_table()
+    doc = table.document(knowledge.primary.meta.id)
+    phrase = knowledge.profile(knowledge.section("十六").ref).prepare[0]
+    bare = dataclasses.replace(table, documents={knowledge.primary.meta.id: dataclasses.replace(doc, prepare={})})
+    assert _Words(knowledge, bare).prepare([phrase]) == f"“{phrase}”"
+    assert _Words(knowledge, table).prepare([phrase]) == doc.prepare[phrase]
