@@ -13,25 +13,46 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from assistant.language import Lang, detect_language
+
 
 class BadInput(ValueError):
-    """A question the assistant will not process (empty, too long, binary junk); message is Chinese.
+    """A question the assistant will not process (empty, too long, binary junk).
 
+    The message is Chinese, or English when the question is English (``lang``, from what the asker wrote: a turn with
+    no letters takes the language of the conversation before it; nothing to tell by is Chinese). ``str(exc)`` is the
+    message in ``lang``; ``chinese`` and ``english`` are both wordings.
     ``turn``: which turn of a conversation (1-based) was refused, when the input was a conversation.
     """
 
-    def __init__(self, message: str, turn: int | None = None) -> None:
+    def __init__(self, message: str, turn: int | None = None, english: str = "", lang: Lang = "zh") -> None:
         super().__init__(message)
+        self.chinese = message
+        self.english = english or message
         self.turn = turn
+        self.lang: Lang = lang
+
+    def __str__(self) -> str:
+        return self.english if self.lang == "en" else self.chinese
 
 
 class TooManyTurns(BadInput):
     """A conversation longer than the turn limit (``count`` turns, ``limit`` allowed)."""
 
-    def __init__(self, count: int, limit: int) -> None:
-        super().__init__(f"对话轮数过多（{count}），上限为 {limit} 轮。")
+    def __init__(self, count: int, limit: int, lang: Lang = "zh") -> None:
+        super().__init__(f"对话轮数过多（{count}），上限为 {limit} 轮。",
+                         english=f"The conversation has too many turns ({count}); the limit is {limit}.", lang=lang)
         self.count = count
         self.limit = limit
+
+
+# A run of this many Latin letters is no word of any language ("aaaa…" pasted 100,000 times): it tells nothing.
+_NOT_A_WORD = re.compile(r"[A-Za-z]{40,}")
+
+
+def language_of(turns: Sequence[object]) -> Lang:
+    """The language a refusal speaks: that of the conversation's text turns (Chinese when none can tell)."""
+    return detect_language([_NOT_A_WORD.sub(" ", t) for t in turns if isinstance(t, str)])
 
 
 class CheckedQuestion(str):
@@ -65,15 +86,18 @@ def clean_question(text: object, max_chars: int) -> CheckedQuestion:
     if isinstance(text, CheckedQuestion):
         return text
     if not isinstance(text, str):
-        raise BadInput("问题必须是文本。")
+        raise BadInput("问题必须是文本。", english="The question must be text.")
     cleaned = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
     cleaned = cleaned.replace("\ufffd", "").strip()
     if not cleaned:
-        raise BadInput("问题为空，请输入您想咨询的内容。")
+        raise BadInput("问题为空，请输入您想咨询的内容。", english="The question is empty; please type what you want to ask.")
     if len(text) > max_chars:
-        raise BadInput(f"问题过长（{len(text)} 字），请控制在 {max_chars} 字以内。")
+        raise BadInput(f"问题过长（{len(text)} 字），请控制在 {max_chars} 字以内。",
+                       english=f"The question is too long ({len(text)} characters); please keep it within {max_chars}.",
+                       lang=language_of([cleaned[:max_chars]]))
     if not _LETTER.search(cleaned):
-        raise BadInput("没有识别到文字内容，请用文字描述您的问题。")
+        raise BadInput("没有识别到文字内容，请用文字描述您的问题。",
+                       english="No words were found; please describe your question in words.")
     return CheckedQuestion(cleaned)
 
 
@@ -93,12 +117,14 @@ def check_turns(turns: Sequence[object], max_chars: int, max_turns: int) -> list
         BadInput: a turn ``clean_question`` refuses (its ``turn`` says which, from 1).
     """
     if len(turns) > max_turns:
-        raise TooManyTurns(len(turns), max_turns)
+        raise TooManyTurns(len(turns), max_turns, language_of(turns[-max_turns:]))
     cleaned: list[str] = []
     for number, text in enumerate(turns, 1):
         try:
             cleaned.append(clean_question(text, max_chars))
         except BadInput as exc:
             exc.turn = number
+            # the refused turn and those before it: an empty or letterless turn takes the conversation's language
+            exc.lang = language_of([t[:max_chars] if isinstance(t, str) else t for t in turns[:number]])
             raise
     return cleaned

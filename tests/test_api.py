@@ -29,7 +29,7 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert set(body) == {"error", "lang"} and set(body["error"]) == {"code", "message"}, body
     assert body["error"]["message"] and "Traceback" not in response.text
     if code:
         assert body["error"]["code"] == code, body

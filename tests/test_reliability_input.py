@@ -68,7 +68,7 @@ def assert_json_error(response: httpx.Response, status: int | tuple[int, ...], c
     assert response.status_code in allowed, (response.status_code, response.text[:300])
     assert response.headers["content-type"].startswith("application/json"), response.headers
     body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert set(body) == {"error", "lang"} and set(body["error"]) == {"code", "message"}, body
     assert "Traceback" not in response.text and 'File "' not in response.text
     message = body["error"]["message"]
     assert CJK.search(message), message

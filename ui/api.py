@@ -1,6 +1,7 @@
 """The JSON HTTP API under /api: ask, search, clauses, caps, health, feedback — for eval suites and scripts.
 
-Every error is ``{"error": {"code", "message"}}`` with a Chinese message and the right status:
+Every error is ``{"error": {"code", "message"}, "lang"}`` with the right status and a Chinese message, or an English
+one when the request's question is English (its refusal, the rate limit, the index loading or broken, a server error):
 400 bad input (empty, too long, malformed or too deeply nested JSON, invalid Unicode, wrong types —
 FastAPI's 422 included), 403 refused upload or file reference, 404 unknown clause or route, 405 wrong method,
 413 body too large (declared or actual), 415 a POST body that is not declared as JSON (``text/plain`` or no
@@ -20,13 +21,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from assistant.question_text import BadInput
 from ui import render
-from ui.api_errors import ApiError, install_error_handlers
+from ui.api_errors import ApiError, install_error_handlers, set_request_lang
 from ui.api_input import MAX_K, parse_ask, parse_feedback, parse_search, read_json, refused_input
 from ui.config import ServeConfig
 from ui.feedback import FeedbackError
 from ui.gradio_routes import GradioRoutes
 from ui.guard import GuardMiddleware
 from ui.holder import AssistantHolder
+from ui.messages import turns_lang
 from ui.ratelimit import client_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,6 +58,7 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
         if format not in ("json", "html"):
             raise ApiError(400, "bad_value", "format 只能是 json 或 html。")
         turns, answer_id = parse_ask(await read_json(request))
+        set_request_lang(request, turns_lang(turns))
         answer = await run_in_threadpool(ask_sync, turns, answer_id, client_of(request))
         if format == "html":
             known = [s.key for s in holder.knowledge.primary.document.sections]
@@ -76,6 +79,7 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
     @router.post("/search", summary="条款检索：排序后的条款、得分、命中词、资助上限")
     async def search(request: Request) -> JSONResponse:
         query, k = parse_search(await read_json(request))
+        set_request_lang(request, turns_lang([query]))
         result = await run_in_threadpool(search_sync, query, k, client_of(request))
         return JSONResponse(result.to_json())
 

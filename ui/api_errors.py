@@ -1,8 +1,11 @@
-"""How the server says no: ``{"error": {"code", "message"}}`` with a Chinese message and the right status.
+"""How the server says no: ``{"error": {"code", "message"}, "lang"}`` with the right status.
 
-:class:`ApiError` is raised by the routes and the request parsing; :func:`install_error_handlers` turns it, the
-holder's ``NotReady`` (503), FastAPI's own validation errors (400 instead of 422), Starlette's HTTP errors and
-anything unexpected (500, logged, never a traceback) into that shape.
+The message is Chinese, or English when the request's question is English (``lang``, as in an answer): a route that
+has read the question records its language on the request (:func:`set_request_lang`), so an error raised after that —
+the index loading or broken (503), anything unexpected (500) — speaks it too. :class:`ApiError` is raised by the
+routes and the request parsing; :func:`install_error_handlers` turns it, the holder's ``NotReady`` (503), FastAPI's
+own validation errors (400 instead of 422), Starlette's HTTP errors and anything unexpected (500, logged, never a
+traceback) into that shape.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.language import Lang, detect_language
 from ui.holder import NotReady
+from ui.messages import not_ready_message, say
 
 log = logging.getLogger("policy_assistant.api")
 
@@ -33,21 +38,37 @@ _STATUS_MESSAGES = {
 
 
 class ApiError(Exception):
-    """An error response: HTTP status, a stable code, a Chinese message."""
+    """An error response: HTTP status, a stable code, a message in ``lang`` (Chinese unless the question is English)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, lang: Lang = "zh") -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.lang: Lang = lang
 
 
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+def error_body(code: str, message: str, lang: Lang = "zh") -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}, "lang": lang}
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(error_body(code, message), status_code=status)
+def error_response(status: int, code: str, message: str, lang: Lang = "zh") -> JSONResponse:
+    return JSONResponse(error_body(code, message, lang), status_code=status)
+
+
+def set_request_lang(request: Request, lang: Lang) -> None:
+    """Record the language of the request's question, for any error raised while it is answered."""
+    request.state.lang = lang
+
+
+def request_lang(request: Request) -> Lang:
+    """The language of the request's question: as a route recorded it, else that of a ``q`` query parameter, else
+    Chinese."""
+    lang = getattr(request.state, "lang", None)
+    if lang in ("zh", "en"):
+        return lang   # type: ignore[no-any-return]
+    query = request.query_params.get("q")
+    return detect_language(query) if query else "zh"
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -55,11 +76,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.lang)
 
     @app.exception_handler(NotReady)
     async def _not_ready(request: Request, exc: NotReady) -> JSONResponse:
-        return error_response(503, exc.code, str(exc))
+        lang = request_lang(request)
+        return error_response(503, exc.code, not_ready_message(exc, lang), lang)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -89,4 +111,5 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
         log.error("处理 %s %s 时出错", request.method, request.url.path, exc_info=exc)
-        return error_response(500, "internal_error", "服务器内部错误，请稍后再试。")
+        lang = request_lang(request)
+        return error_response(500, "internal_error", say("internal", lang), lang)

@@ -1,6 +1,7 @@
 """What the /api routes accept: JSON bodies parsed strictly, and the shape of each route's request checked.
 
-Every refusal is an :class:`~ui.api_errors.ApiError` (400) with a stable code and a Chinese message. The questions
+Every refusal is an :class:`~ui.api_errors.ApiError` (400) with a stable code and a Chinese message (English for a
+question the assistant refused when the question is English: ``BadInput.lang``). The questions
 of /api/ask and /api/search are checked by the assistant that answers them (``assistant.question_text``, the
 one check every door shares), whose refusal :func:`refused_input` words as this API does; /api/feedback, which
 answers nothing, checks its questions here with the same function.
@@ -13,7 +14,8 @@ from typing import Any
 
 from fastapi import Request
 
-from assistant.question_text import BadInput, TooManyTurns, clean_question
+from assistant.language import Lang
+from assistant.question_text import BadInput, TooManyTurns, clean_question, language_of
 from ui.api_errors import ApiError
 from ui.feedback import MAX_COMMENT
 
@@ -173,8 +175,9 @@ def parse_feedback(data: Any, max_chars: int, max_turns: int) -> dict[str, Any]:
         try:
             cleaned.append(clean_question(text, max_chars))
         except BadInput as exc:
-            prefix = f"turns 第 {number} 轮：" if number else "question："
-            raise ApiError(400, "bad_input", prefix + str(exc)) from None
+            exc.lang = language_of([*(turns or [])[:number], question] if number else [*(turns or []), question])
+            where = (f"turns 第 {number} 轮：", f"turns, turn {number}: ") if number else ("question：", "question: ")
+            raise ApiError(400, "bad_input", where[exc.lang == "en"] + str(exc), exc.lang) from None
     answer = data.get("answer")
     if answer is not None and not isinstance(answer, dict):
         raise ApiError(400, "bad_type", "answer 必须是 JSON 对象（/api/ask 的返回值）。")
@@ -184,12 +187,17 @@ def parse_feedback(data: Any, max_chars: int, max_turns: int) -> dict[str, Any]:
 
 
 def refused_input(exc: BadInput, turns: int = 1) -> ApiError:
-    """The 400 for a question or conversation the assistant refused (``turns``: how many the request had)."""
+    """The 400 for a question or conversation the assistant refused (``turns``: how many the request had), in the
+    language of the question (``exc.lang``)."""
     if isinstance(exc, TooManyTurns):
-        return ApiError(400, "too_many_turns", _too_many_turns(exc.limit))
-    prefix = f"第 {exc.turn} 轮：" if exc.turn is not None and turns > 1 else ""
-    return ApiError(400, "bad_input", prefix + str(exc))
+        return ApiError(400, "too_many_turns", _too_many_turns(exc.limit, exc.lang), exc.lang)
+    prefix = ""
+    if exc.turn is not None and turns > 1:
+        prefix = f"Turn {exc.turn}: " if exc.lang == "en" else f"第 {exc.turn} 轮："
+    return ApiError(400, "bad_input", prefix + str(exc), exc.lang)
 
 
-def _too_many_turns(limit: int) -> str:
+def _too_many_turns(limit: int, lang: Lang = "zh") -> str:
+    if lang == "en":
+        return f"The conversation has too many turns (the limit is {limit})."
     return f"对话轮次过多（上限 {limit} 轮）。"

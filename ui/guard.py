@@ -8,14 +8,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi.responses import JSONResponse
 from starlette.requests import ClientDisconnect
 
+from assistant.language import Lang
 from ui.api_errors import ApiError, error_response
 from ui.api_input import strict_json
 from ui.config import ServeConfig
 from ui.gradio_routes import UPLOAD, GradioRoutes, file_references, normalise
+from ui.messages import body_lang, say, turns_lang
 from ui.ratelimit import ClientBusy, ClientQueue, TokenBucketLimiter, retry_after_header
 
 log = logging.getLogger("policy_assistant.api")
@@ -101,7 +104,7 @@ class GuardMiddleware:
         if self.limiter is not None and (method, route) in RATE_LIMITED:
             wait = self.limiter.acquire(client)
             if wait > 0:
-                await self._rate_limited(wait, scope, receive, send)
+                await self._rate_limited(wait, scope, receive, send, await self._question_lang(scope, receive))
                 return
         if method == "POST" and route in JSON_ROUTES and not _is_json(_content_type(scope)):
             await _unsupported_type(scope, receive, send)
@@ -134,7 +137,8 @@ class GuardMiddleware:
                     async with self.queue.turn(client):
                         await self.app(scope, limited_receive, tracking_send)
                 except ClientBusy:
-                    busy = error_response(429, "busy", "您同时提交的问题太多，请等前面的问题答完再问。")
+                    lang = await self._question_lang(scope, receive)
+                    busy = error_response(429, "busy", say("busy_api", lang), lang)
                     busy.headers["Retry-After"] = "1"
                     await busy(scope, receive, send)
             else:
@@ -198,7 +202,7 @@ class GuardMiddleware:
                 self.gradio is None or self.gradio.does_work(route, data)):
             wait = self.limiter.acquire(_client_host(scope))
             if wait > 0:
-                await self._rate_limited(wait, scope, receive, send)
+                await self._rate_limited(wait, scope, receive, send, body_lang(data))
                 return
         await self.app(scope, _replay(body, receive), send)
 
@@ -234,12 +238,27 @@ class GuardMiddleware:
         response = error_response(413, "body_too_large", f"请求体过大（上限 {limit or self.limit} 字节）。{hint}")
         await response(scope, receive, send)
 
-    async def _rate_limited(self, wait: float, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _question_lang(self, scope: Scope, receive: Receive) -> Lang:
+        """The language of a refused /api request's question, to word the refusal in (Chinese when it cannot be told:
+        no question, a body that is not JSON or is over the limit). Reads the body, which nothing else will."""
+        if scope.get("method") == "GET":
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("q", [])
+            return turns_lang(query[-1:])
+        declared = _content_length(scope)
+        if declared is not None and not 0 <= declared <= self.limit:
+            return "zh"
+        try:
+            return body_lang(await _read_body(receive, self.limit))
+        except (BodyTooLarge, Disconnected, ClientDisconnect):
+            return "zh"
+
+    async def _rate_limited(self, wait: float, scope: Scope, receive: Receive, send: Send, lang: Lang = "zh") -> None:
         assert self.config.rate is not None
         seconds = retry_after_header(wait)
         response = error_response(
             429, "rate_limited",
-            f"请求过于频繁：每个客户端{self.config.rate.describe()}（问答、检索、反馈和网页上的提问合计），请 {seconds} 秒后再试。",
+            say("rate_limited", lang, rate=self.config.rate.describe(), rate_en=self.config.rate.describe_en(),
+                    seconds=seconds), lang,
         )
         response.headers["Retry-After"] = seconds
         await response(scope, receive, send)

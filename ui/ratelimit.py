@@ -50,6 +50,10 @@ class RateLimit:
         unit = {1.0: "秒", 60.0: "分钟", 3600.0: "小时"}.get(self.period_s, f"{self.period_s:g} 秒")
         return f"每{unit} {self.requests} 次"
 
+    def describe_en(self) -> str:
+        unit = {1.0: "second", 60.0: "minute", 3600.0: "hour"}.get(self.period_s, f"{self.period_s:g} seconds")
+        return f"{self.requests} requests per {unit}"
+
     @classmethod
     def parse(cls, text: str | None) -> RateLimit | None:
         """``"60/minute"``, ``"5/second"``, ``"1000/hour"`` (also ``s``/``min``/``h``); ``off`` or ``0`` → ``None``.

@@ -44,6 +44,9 @@ CAP_COLUMNS: tuple[tuple[str, str], ...] = (
     ("target", "对象"),
     ("basis", "依据"),
 )
+# The same columns around an English answer; the cells keep the cap table's Chinese wording (the caption says so).
+CAP_COLUMNS_EN: dict[str, str] = {"clause": "Clause", "amount_text": "Amount", "qualifier": "Qualifier",
+                                  "term": "Term", "target": "For", "basis": "Basis"}
 COUNT_LABELS = {
     "documents": "文档数",
     "sections": "章节与条款",
@@ -57,9 +60,12 @@ _EN_CLAUSE_REF_RE = re.compile(r"\b[Cc]lause \((\d{1,3})\)")
 # The chrome of one answer, in the answer's language ("lang" of the JSON contract); the answer text is the service's.
 ANSWER_LABELS: dict[str, dict[str, str]] = {
     "zh": {"more": "详细依据：原文、上限、条件与准备材料", "cited": "引用条款：", "nearest": "可能相关：",
-           "caps": "资助上限（摘自原文）"},
-    "en": {"more": "Details: original text, caps and conditions", "cited": "Clauses cited:",
-           "nearest": "Possibly related:", "caps": "Caps (the original Chinese wording)"},
+           "caps": "资助上限（摘自原文）", "up": "👍 有帮助", "up_title": "有帮助", "down": "👎 没帮助",
+           "down_title": "没帮助", "thanks": "已记录，谢谢反馈", "working": "正在检索条款…"},
+    "en": {"more": "Details: original text, caps, conditions and what to prepare", "cited": "Clauses cited:",
+           "nearest": "Possibly related:", "caps": "Caps (the original Chinese wording)", "up": "👍 Helpful",
+           "up_title": "Helpful", "down": "👎 Not helpful", "down_title": "Not helpful",
+           "thanks": "Recorded, thank you for the feedback", "working": "Looking up the clauses…"},
 }
 # Lines of an answer that carry the draft notice: "提示：…" (Chinese answers), "Note: …" (English answers).
 _NOTICE_PREFIXES = ("提示：", "Note: ")
@@ -110,29 +116,48 @@ def citation_chips_html(citations: Sequence[Citation], heading: str = ANSWER_LAB
     return f'<div class="pa-chips"><span class="pa-chips-label">{esc(heading)}</span>' + "".join(chips) + "</div>"
 
 
-def cap_rows(caps: Sequence[Award]) -> list[list[str]]:
-    """Cap records as table rows of strings, in ``CAP_COLUMNS`` order (clause as （十六））."""
+def cap_columns(lang: str = "zh") -> tuple[tuple[str, str], ...]:
+    """``CAP_COLUMNS`` with their headers in ``lang`` ("en": Clause, Amount, …; else 条款, 金额, …)."""
+    if lang != "en":
+        return CAP_COLUMNS
+    return tuple((key, CAP_COLUMNS_EN[key]) for key, _ in CAP_COLUMNS)
+
+
+def cap_rows(caps: Sequence[Award], lang: str = "zh") -> list[list[str]]:
+    """Cap records as table rows of strings, in ``CAP_COLUMNS`` order (clause as （十六）, or (16) in English)."""
     rows = []
     for cap in caps:
         row = []
         for key, _ in CAP_COLUMNS:
             value = getattr(cap, key)
             if key == "clause" and value:
-                value = clause_label(str(value))
+                value = _english_clause_label(str(value)) if lang == "en" else clause_label(str(value))
             row.append("" if value is None else str(value))
         rows.append(row)
     return rows
 
 
-def cap_table_html(caps: Sequence[Award], caption: str = "资助上限（摘自原文）", empty: str = "") -> str:
-    """A small table of award caps: 条款, 金额, 限定, 期限, 对象, 依据. Empty string (or ``empty``) when none."""
+def _english_clause_label(key: str) -> str:
+    """(16) for clause 十六 (the English answers' "clause (16)"); a key that is not a plain clause number as （…）."""
+    from indexing.numerals import chinese_to_int
+
+    try:
+        return f"({chinese_to_int(key)})"
+    except ValueError:
+        return clause_label(key)
+
+
+def cap_table_html(caps: Sequence[Award], caption: str = "资助上限（摘自原文）", empty: str = "", lang: str = "zh") -> str:
+    """A small table of award caps: 条款, 金额, 限定, 期限, 对象, 依据 (English headers for ``lang="en"``). Empty
+    string (or ``empty``) when none."""
     if not caps:
         return f'<p class="pa-muted">{esc(empty)}</p>' if empty else ""
-    head = "".join(f"<th>{esc(label)}</th>" for _, label in CAP_COLUMNS)
+    columns = cap_columns(lang)
+    head = "".join(f"<th>{esc(label)}</th>" for _, label in columns)
     body = []
-    for row, cap in zip(cap_rows(caps), caps, strict=True):
+    for row, cap in zip(cap_rows(caps, lang), caps, strict=True):
         cells = []
-        for (key, label), value in zip(CAP_COLUMNS, row, strict=True):  # data-label: phones show rows as cards
+        for (key, label), value in zip(columns, row, strict=True):  # data-label: phones show rows as cards
             if key == "clause" and cap.clause:
                 cells.append(
                     f'<td class="pa-col-clause" data-label="{esc(label)}"><button type="button" class="pa-ref" '
@@ -186,15 +211,18 @@ def nearest_html(nearest: Sequence[JsonDict], heading: str = ANSWER_LABELS["zh"]
     return f'<div class="pa-chips"><span class="pa-chips-label">{esc(heading)}</span>' + "".join(chips) + "</div>"
 
 
-def feedback_html(index: int, state: str | None) -> str:
-    """👍/👎 buttons of one answer; ``state`` is ``"up"``/``"down"`` once given."""
+def feedback_html(index: int, state: str | None, lang: str = "zh") -> str:
+    """👍/👎 buttons of one answer, labelled in the answer's ``lang``; ``state`` is ``"up"``/``"down"`` once given."""
+    labels = ANSWER_LABELS["en" if lang == "en" else "zh"]
     up_cls = " pa-on" if state == "up" else ""
     down_cls = " pa-on" if state == "down" else ""
-    thanks = '<span class="pa-muted">已记录，谢谢反馈</span>' if state else ""
+    thanks = f'<span class="pa-muted">{esc(labels["thanks"])}</span>' if state else ""
     return (
         f'<div class="pa-feedback" data-index="{index}">'
-        f'<button type="button" class="pa-fb{up_cls}" data-rating="up" data-index="{index}" title="有帮助">👍 有帮助</button>'
-        f'<button type="button" class="pa-fb{down_cls}" data-rating="down" data-index="{index}" title="没帮助">👎 没帮助</button>'
+        f'<button type="button" class="pa-fb{up_cls}" data-rating="up" data-index="{index}" '
+        f'title="{esc(labels["up_title"])}">{esc(labels["up"])}</button>'
+        f'<button type="button" class="pa-fb{down_cls}" data-rating="down" data-index="{index}" '
+        f'title="{esc(labels["down_title"])}">{esc(labels["down"])}</button>'
         f"{thanks}</div>"
     )
 
@@ -241,7 +269,7 @@ def answer_html(answer: Answer, text: str | None = None, index: int = 0, feedbac
     known = tuple(known_sections)
     lang = "en" if answer.lang == "en" else "zh"
     labels = ANSWER_LABELS[lang]
-    caps = cap_table_html(answer.caps, caption=labels["caps"])
+    caps = cap_table_html(answer.caps, caption=labels["caps"], lang=lang)
     more = ""
     if rest or caps:
         more = (f'<details class="pa-more"><summary>{esc(labels["more"])}</summary>'
@@ -254,7 +282,7 @@ def answer_html(answer: Answer, text: str | None = None, index: int = 0, feedbac
         nearest_html(answer.nearest, labels["nearest"]) if answer.refused else "",
         clarify_html(answer.clarify),
         notices_html(notices) if show_notice else "",
-        feedback_html(index, feedback),
+        feedback_html(index, feedback, lang),
         "</div>",
     ]
     return "".join(parts)

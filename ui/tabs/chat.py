@@ -15,19 +15,21 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from assistant.answer import Answer
+from assistant.language import Lang
 from ui import render
 from ui.assets import static_text
 from ui.feedback import MAX_COMMENT, FeedbackError
 from ui.gradio_routes import does_work
 from ui.holder import NotReady
+from ui.messages import not_ready_message, say, turns_lang
 from ui.ratelimit import ClientBusy
-from ui.tabs.context import BUSY_MESSAGE, TabContext, Update, bad_input
+from ui.tabs.context import TabContext, Update, bad_input
 
 if TYPE_CHECKING:  # pragma: no cover
     from ui.render import Quoted
 
 log = logging.getLogger("policy_assistant.ui")
-FAILED_MESSAGE = "抱歉，处理这个问题时出错了，请稍后再试或换一种问法。"
+FAILED_MESSAGE = say("failed")
 
 EXAMPLES: tuple[str, ...] = (
     "我们是做孵化器的，最多能补多少？",
@@ -75,7 +77,9 @@ def chat_tab(ctx: TabContext) -> None:
         if not (text or "").strip():
             yield chat(conv), gr.update(), conv, gr.update()
             return
-        assistant = ctx.assistant_or_warn()
+        # Everything said around this question is in its language (that of the conversation when it shows none).
+        lang = turns_lang([*conv["turns"], text])
+        assistant = ctx.assistant_or_warn(lang)
         if assistant is None:
             yield chat(conv), gr.update(), conv, gr.update()
             return
@@ -84,12 +88,14 @@ def chat_tab(ctx: TabContext) -> None:
         except Exception as exc:  # noqa: BLE001
             if not bad_input(exc):
                 raise
+            exc.lang = lang   # type: ignore[attr-defined]  # BadInput: worded in the conversation's language
             gr.Warning(str(exc))
             yield chat(conv), gr.update(), conv, gr.update()
             return
         conv["messages"].append({"role": "user", "text": question})
         conv["turns"].append(question)
-        conv["messages"].append({"role": "assistant", "text": "正在检索条款…", "answer": None})
+        working = render.ANSWER_LABELS[lang]["working"]
+        conv["messages"].append({"role": "assistant", "text": working, "answer": None})
         yield chat(conv), "", conv, gr.update()
         try:
             # holder.answer refuses while the index on disk is damaged, with the same message as /api/ask's 503.
@@ -98,7 +104,7 @@ def chat_tab(ctx: TabContext) -> None:
             conv["messages"].pop()
             conv["messages"].pop()
             conv["turns"].pop()
-            gr.Warning(BUSY_MESSAGE if isinstance(exc, ClientBusy) else str(exc))
+            gr.Warning(say("busy", lang) if isinstance(exc, ClientBusy) else not_ready_message(exc, lang))
             yield chat(conv), text, conv, gr.update()
             return
         except Exception as exc:
@@ -106,11 +112,11 @@ def chat_tab(ctx: TabContext) -> None:
                 conv["messages"].pop()
                 conv["messages"].pop()
                 conv["turns"].pop()
-                gr.Warning(f"{exc}请点“新对话”重新开始。")
+                gr.Warning(f"{exc}{' ' if lang == 'en' else ''}{say('new_conversation', lang)}")
                 yield chat(conv), text, conv, gr.update()
                 return
             log.exception("回答失败")
-            answer = Answer.rejected(question, FAILED_MESSAGE)
+            answer = Answer.rejected(question, say("failed", lang))
         full = answer.text
         if not answer.error and full:
             for prefix in render.stream_chunks(full):
@@ -158,17 +164,21 @@ def chat_tab(ctx: TabContext) -> None:
             record_id = store.add(rating, question, turns, answer.to_json() if answer else {}, source="chat")
             conv["feedback"][str(index)] = record_id
         messages[index]["feedback"] = rating
-        label = ("👎 哪里不对？补充意见" if rating == "down" else "👍 还有什么建议？") + f"（可选，{MAX_COMMENT} 字以内）"
+        lang = answer.lang if answer is not None else "zh"
+        label = say("comment_down" if rating == "down" else "comment_up", lang, limit=MAX_COMMENT)
         return chat(conv), conv, gr.update(visible=True), record_id, gr.update(label=label, value="")
 
-    def on_comment(record_id: int | None, comment: str) -> tuple[Any, ...]:
+    def on_comment(record_id: int | None, comment: str, conv: dict[str, Any] | None = None) -> tuple[Any, ...]:
+        lang = _rated_lang(conv, record_id)
         if record_id and (comment or "").strip():
             try:
                 store.set_comment(int(record_id), comment.strip())
             except FeedbackError as exc:   # too long: nothing stored, the text stays in the box to be shortened
-                gr.Warning(f"{exc}意见没有保存。")
+                said = (f"The comment is too long ({len(comment.strip())} characters; the limit is {MAX_COMMENT}). "
+                        if lang == "en" else str(exc))
+                gr.Warning(said + say("comment_not_saved", lang))
                 return gr.update(), record_id
-            gr.Info("已收到您的意见，谢谢！", duration=3)
+            gr.Info(say("comment_saved", lang), duration=3)
         return gr.update(visible=False), None
 
     # ---- layout ---------------------------------------------------------------------------------
@@ -212,9 +222,18 @@ def chat_tab(ctx: TabContext) -> None:
     chat_view.chip(on_chip, [conv_state], [clause_panel])
     chat_view.option(on_option, [conv_state], chat_outputs)
     chat_view.rate(on_rate, [conv_state], [chat_view, conv_state, fb_box, feedback_target, fb_comment])
-    fb_submit.click(on_comment, [feedback_target, fb_comment], [fb_box, feedback_target])
-    fb_comment.submit(on_comment, [feedback_target, fb_comment], [fb_box, feedback_target])
+    fb_submit.click(on_comment, [feedback_target, fb_comment, conv_state], [fb_box, feedback_target])
+    fb_comment.submit(on_comment, [feedback_target, fb_comment, conv_state], [fb_box, feedback_target])
     clause_panel.chip(on_chip, [conv_state], [clause_panel])
+
+
+def _rated_lang(conv: dict[str, Any] | None, record_id: int | None) -> Lang:
+    """The language of the answer whose rating stored ``record_id`` (Chinese when it is not in the conversation)."""
+    for index, stored in ((conv or {}).get("feedback") or {}).items():
+        if stored == record_id:
+            answer = conv["messages"][int(index)].get("answer") if conv else None
+            return "en" if answer is not None and answer.lang == "en" else "zh"
+    return "zh"
 
 
 def _example_runner(send: Any, question: str) -> Any:

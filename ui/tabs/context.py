@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.document_facts import DocumentFacts, document_facts
+from assistant.language import Lang
 from assistant.question_text import BadInput
 from ui import render
 from ui.config import ServeConfig
 from ui.holder import AssistantHolder, NotReady
+from ui.messages import not_ready_message, say
 from ui.ratelimit import ClientSlots, client_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -26,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ui.feedback import FeedbackStore
     from ui.render import Quoted
 
-BUSY_MESSAGE = "您还有问题正在处理，请等它答完再问。"
+BUSY_MESSAGE = say("busy")
 
 # What ``gr.update(...)`` returns: the properties of an output component to change (none: leave it as it is).
 Update = dict[str, Any]
@@ -89,14 +91,14 @@ class TabContext:
         with self.slots.hold(client):
             return self.holder.answer(call, client)
 
-    def assistant_or_warn(self) -> Any | None:
-        """The ready assistant, or None after showing the page a warning that says why not."""
+    def assistant_or_warn(self, lang: Lang = "zh") -> Any | None:
+        """The ready assistant, or None after showing the page a warning (in ``lang``) that says why not."""
         import gradio as gr
 
         try:
             return self.holder.get()
         except NotReady as exc:
-            gr.Warning(str(exc))
+            gr.Warning(not_ready_message(exc, lang))
             return None
 
     def clause_view(self, section: str, quotes: Sequence[Quoted], doc: str | None = None) -> str:
