@@ -99,6 +99,7 @@ def test_chat_refuses_a_bad_question_once_with_the_checks_message(page, checks):
 def test_lookup_checks_its_query_once_for_the_search_and_the_reply(page, checks):
     functions, _ = page
     results, reply = functions["lookup"]("孵化器上限", None)
+    reply = reply["value"]
     assert checks.calls == 1                  # was three: the tab, search() and ask() each checked it
     assert 'data-section="十六"' in results and "（十六）" in reply
 
@@ -129,3 +130,49 @@ def test_api_checks_each_turn_once_and_answers_the_contract(assistant, tmp_path,
     assert checks.calls == 4 and found["results"][0]["section"] == "十六" and found["results"][0]["caps"]
     refused = client.post("/api/ask", json={"question": "😀"})
     assert refused.status_code == 400 and refused.json()["error"]["message"] == "没有识别到文字内容，请用文字描述您的问题。"
+
+
+# ---- English in, English out: the page around an English question ------------------------------------
+def test_an_english_chat_is_english_around_the_answer(page):
+    from ui.tabs.chat import new_conversation
+
+    functions, _ = page
+    steps = list(functions["send"]("How much funding can a digital creative incubator get?", new_conversation(), None))
+    assert "Looking up the clauses…" in steps[0][0] and "正在检索条款" not in steps[0][0]
+    html, _, conv, side = steps[-1]
+    assert conv["messages"][-1]["answer"].lang == "en"
+    assert "<th>Clause</th>" in html and "👍 Helpful" in html and "有帮助" not in html and "<th>条款</th>" not in html
+    assert "Caps of this clause" in side and "draft for comment" in side and "本条资助上限" not in side
+    chip = functions["on_chip"](conv, type("Event", (), {"section": "十六", "doc": None})())
+    assert "Caps of this clause" in chip and "<mark>" in chip
+    *_, label = functions["on_rate"](conv, type("Event", (), {"rating": "down", "index": 1})())
+    assert label["label"].startswith("👎 What was wrong?")
+    with warnings.catch_warnings(record=True) as shown:       # a letterless turn takes the conversation's language
+        warnings.simplefilter("always")
+        list(functions["send"]("😀😀", conv, None))
+    assert [str(w.message) for w in shown if "words" in str(w.message)] == [
+        "No words were found; please describe your question in words."]
+
+
+def test_a_chinese_chat_keeps_its_chinese_words(page):
+    from ui.tabs.chat import new_conversation
+
+    functions, _ = page
+    steps = list(functions["send"]("我们是做孵化器的，最多能补多少？", new_conversation(), None))
+    assert "正在检索条款…" in steps[0][0]
+    html, _, conv, side = steps[-1]
+    assert "<th>条款</th>" in html and "👍 有帮助" in html and "本条资助上限" in side
+    *_, label = functions["on_rate"](conv, type("Event", (), {"rating": "up", "index": 1})())
+    assert label["label"] == "👍 还有什么建议？（可选，2000 字以内）"
+
+
+def test_the_lookup_desk_labels_an_english_query_in_english(page):
+    functions, _ = page
+    results, reply = functions["lookup"]("incubator funding cap", None)
+    assert 'data-section="十六"' in results and "score" in results and "得分" not in results
+    assert "本条资助上限" not in results and "<th>Amount</th>" in results
+    assert reply["label"] == "Standard reply (copyable)" and "clause (16)" in reply["value"]
+    results, reply = functions["lookup"]("孵化器上限", None)
+    assert "得分" in results and reply["label"] == "标准答复（可复制）"
+    refused, _ = functions["lookup"]("How much can an incubator get? " * 80, None)
+    assert "The question is too long" in refused

@@ -32,7 +32,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
                         "en": "The index is loading; please try again in a moment."},
     "index_problem": {"zh": "{detail}",
                       "en": "The index cannot be used right now, so no question can be answered; the administrator "
-                            "can rebuild it with `policy-assistant index --rebuild` (details: {detail})."},
+                            "can rebuild it with `policy-assistant index --rebuild` (/api/health says what is wrong)."},
     "new_conversation": {"zh": "请点“新对话”重新开始。", "en": "Click “新对话” (new conversation) to start again."},
     "comment_down": {"zh": "👎 哪里不对？补充意见（可选，{limit} 字以内）",
                      "en": "👎 What was wrong? Add a comment (optional, at most {limit} characters)"},

@@ -67,6 +67,16 @@ ANSWER_LABELS: dict[str, dict[str, str]] = {
            "up_title": "Helpful", "down": "👎 Not helpful", "down_title": "Not helpful",
            "thanks": "Recorded, thank you for the feedback", "working": "Looking up the clauses…"},
 }
+# The chrome of a section view and of the lookup desk's results, in the language of the question or query.
+VIEW_LABELS: dict[str, dict[str, str]] = {
+    "zh": {"caps": "本条资助上限", "no_caps": "本条未写明资助金额。", "linked": "关联文件", "in_corpus": "（已收入语料）",
+           "not_in_corpus": "（全文不在语料中）", "matched": "命中：", "via": "来源：", "and": "、", "reasons": "；",
+           "score": "得分", "none": "没有找到与“{query}”相关的条款。"},
+    "en": {"caps": "Caps of this clause (the original Chinese wording)", "no_caps": "This clause states no amount.",
+           "linked": "Linked documents", "in_corpus": " (in the library)",
+           "not_in_corpus": " (full text not in the library)", "matched": "Matched: ", "via": "Via: ", "and": ", ",
+           "reasons": "; ", "score": "score", "none": "No clause was found for “{query}”."},
+}
 # Lines of an answer that carry the draft notice: "提示：…" (Chinese answers), "Note: …" (English answers).
 _NOTICE_PREFIXES = ("提示：", "Note: ")
 # ---- labels ---------------------------------------------------------------------------------------
@@ -328,7 +338,8 @@ def stream_chunks(text: str, size: int = 12) -> list[str]:
 
 # ---- clause view ----------------------------------------------------------------------------------
 def clause_html(view: SectionView, quotes: Sequence[Quoted] = (), terms: Iterable[str] = (),
-                draft: bool = False, facts: DocumentFacts | None = None) -> str:
+                draft: bool = False, facts: DocumentFacts | None = None, lang: str = "zh",
+                notice: str | None = None) -> str:
     """The full text of one section with cited sentences in ``<mark>``, its caps and linked documents.
 
     Args:
@@ -337,7 +348,10 @@ def clause_html(view: SectionView, quotes: Sequence[Quoted] = (), terms: Iterabl
         terms: keywords to emphasise (``<b>``) when no quote is given.
         draft: add the document's status notice (a draft's; an issued text has none).
         facts: the document's facts (the bundled measure's by default).
+        lang: the language of the labels around the text (the text itself is the document's).
+        notice: the status notice to show with ``draft`` instead of the facts' Chinese one (an English notice).
     """
+    labels = VIEW_LABELS["en" if lang == "en" else "zh"]
     text = view.text
     base = view.start
     spans = [
@@ -352,15 +366,17 @@ def clause_html(view: SectionView, quotes: Sequence[Quoted] = (), terms: Iterabl
     chapter_text = chapter_heading(chapter, view.chapter_title or "") if chapter and view.clause else ""
     linked_html = ""
     if view.linked:
+        comma = ", " if lang == "en" else "，"
         items = "".join(
-            f"<li>《{esc(d.title)}》{('，' + esc(d.doc_number)) if d.doc_number else ''}"
-            f"<span class=\"pa-muted\">（{'已收入语料' if d.in_corpus else '全文不在语料中'}）</span></li>"
+            f"<li>《{esc(d.title)}》{(comma + esc(d.doc_number)) if d.doc_number else ''}"
+            f"<span class=\"pa-muted\">{esc(labels['in_corpus' if d.in_corpus else 'not_in_corpus'])}</span></li>"
             for d in view.linked
         )
-        linked_html = f'<div class="pa-linked"><b>关联文件</b><ul>{items}</ul></div>'
+        linked_html = f'<div class="pa-linked"><b>{esc(labels["linked"])}</b><ul>{items}</ul></div>'
     caps = view.caps
-    caps_html = cap_table_html(caps, caption="本条资助上限") if caps else '<p class="pa-muted">本条未写明资助金额。</p>'
-    short_notice = (facts or bundled_facts()).short_notice if draft else ""
+    caps_html = (cap_table_html(caps, caption=labels["caps"], lang=lang) if caps
+                 else f'<p class="pa-muted">{esc(labels["no_caps"])}</p>')
+    short_notice = (notice if notice is not None else (facts or bundled_facts()).short_notice) if draft else ""
     notice = f'<p class="pa-draft">{esc(short_notice)}</p>' if short_notice else ""
     return (
         f'<div class="pa-clause" data-section="{esc(section)}">'
@@ -371,13 +387,15 @@ def clause_html(view: SectionView, quotes: Sequence[Quoted] = (), terms: Iterabl
 
 
 # ---- lookup desk ----------------------------------------------------------------------------------
-def search_results_html(result: SearchResult, views: Mapping[str, SectionView] | None = None) -> str:
+def search_results_html(result: SearchResult, views: Mapping[str, SectionView] | None = None,
+                        lang: str = "zh") -> str:
     """Ranked sections of a lookup search, each with full text (matched terms in bold), caps and linked documents.
     Results are section views already; ``views`` (section key → ``section_view``) can supply another view of a
-    result's section (its caps are kept when that view has none)."""
+    result's section (its caps are kept when that view has none). ``lang``: the language of the labels (the query's)."""
     views = views or {}
+    labels = VIEW_LABELS["en" if lang == "en" else "zh"]
     if not result.results:
-        return f'<p class="pa-muted">没有找到与“{esc(result.query)}”相关的条款。</p>'
+        return f'<p class="pa-muted">{esc(labels["none"].format(query=result.query))}</p>'
     out = ['<ol class="pa-results">']
     for rank, hit in enumerate(result.results, 1):
         section = str(hit.view.section or hit.view.clause or "")
@@ -386,28 +404,31 @@ def search_results_html(result: SearchResult, views: Mapping[str, SectionView] |
             view = dataclasses.replace(view, caps=hit.view.caps)
         reasons = []
         if hit.matched_terms:
-            reasons.append("命中：" + "、".join(str(t) for t in hit.matched_terms))
+            reasons.append(labels["matched"] + labels["and"].join(str(t) for t in hit.matched_terms))
         if hit.via:
-            reasons.append("来源：" + "、".join(str(v) for v in hit.via))
-        meta = f'<span class="pa-muted">#{rank} · 得分 {float(hit.score):.3f}'
-        meta += (" · " + esc("；".join(reasons))) if reasons else ""
+            reasons.append(labels["via"] + labels["and"].join(str(v) for v in hit.via))
+        meta = f'<span class="pa-muted">#{rank} · {labels["score"]} {float(hit.score):.3f}'
+        meta += (" · " + esc(labels["reasons"].join(reasons))) if reasons else ""
         meta += "</span>"
         out.append(
             f'<li class="pa-result" data-section="{esc(section)}">{meta}'
-            f"{clause_html(view, terms=hit.matched_terms)}</li>"
+            f"{clause_html(view, terms=hit.matched_terms, lang=lang)}</li>"
         )
     out.append("</ol>")
     return "".join(out)
 
 
-def compose_reply(result: SearchResult, facts: DocumentFacts | None = None) -> str:
+def compose_reply(result: SearchResult, facts: DocumentFacts | None = None, lang: str = "zh") -> str:
     """A 标准答复 from the top search hit, when the assistant gave none: clause number, title, caps.
 
     Args:
         result: the lookup search.
         facts: the searched document's facts (the bundled measure's by default): its title, status and contact.
+        lang: ``"en"`` for an English query: the reply's words are English, the clause and caps as the text has them.
     """
     facts = facts or bundled_facts()
+    if lang == "en":
+        return _compose_reply_en(result, facts)
     if not result.results:
         return f"您好，经查询，《{facts.title}》中未找到与您问题直接对应的条款，建议咨询{facts.contact}。"
     top = result.results[0].view
@@ -419,6 +440,19 @@ def compose_reply(result: SearchResult, facts: DocumentFacts | None = None) -> s
     return (
         f"您好，根据《{facts.title}》{label}{money}。{facts.hotline_note}"
     )
+
+
+def _compose_reply_en(result: SearchResult, facts: DocumentFacts) -> str:
+    prevails = (" The measure is a draft for comment; the officially issued text and operating procedures prevail."
+                if facts.is_draft else " The officially issued text and operating procedures prevail.")
+    if not result.results:
+        return (f"Hello. No clause of the 《{facts.title}》 answers your question directly; please ask the competent "
+                f"department ({facts.contact}).")
+    top = result.results[0].view
+    label = section_label(top.section, top.title)
+    amounts = "; ".join(f"{c.target or ''}{c.amount_text}{('，' + c.term) if c.term else ''}" for c in top.caps)
+    money = f": {amounts} (the original Chinese wording)" if amounts else "; this clause states no amount"
+    return f"Hello. Under {label} of the 《{facts.title}》{money}.{prevails}"
 
 
 def outline_html(chapters: Sequence[JsonDict]) -> str:

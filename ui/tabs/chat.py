@@ -128,7 +128,8 @@ def chat_tab(ctx: TabContext) -> None:
         citations = answer.citations
         if citations:
             top, top_doc = str(citations[0].section or ""), citations[0].doc
-            side = ctx.clause_view(top, [c for c in citations if c.section == top and c.doc == top_doc], top_doc)
+            side = ctx.clause_view(top, [c for c in citations if c.section == top and c.doc == top_doc], top_doc,
+                                   answer.lang)
         yield chat(conv), gr.update(), conv, side
 
     def on_chip(conv: dict[str, Any], evt: gr.EventData) -> str | Update:
@@ -136,7 +137,8 @@ def chat_tab(ctx: TabContext) -> None:
         doc = str(getattr(evt, "doc", "") or "") or None
         if not section:
             return gr.update()
-        return ctx.clause_view(section, quotes_for((conv or {}).get("messages", []), section, doc), doc)
+        lang = turns_lang((conv or {}).get("turns", []))
+        return ctx.clause_view(section, quotes_for((conv or {}).get("messages", []), section, doc), doc, lang)
 
     @does_work
     def on_option(conv: dict[str, Any], evt: gr.EventData, request: gr.Request) -> Iterator[tuple[Any, ...]]:

@@ -101,15 +101,23 @@ class TabContext:
             gr.Warning(not_ready_message(exc, lang))
             return None
 
-    def clause_view(self, section: str, quotes: Sequence[Quoted], doc: str | None = None) -> str:
-        """One section's full text with ``quotes`` highlighted; ``doc`` picks another corpus document."""
+    def clause_view(self, section: str, quotes: Sequence[Quoted], doc: str | None = None, lang: Lang = "zh") -> str:
+        """One section's full text with ``quotes`` highlighted; ``doc`` picks another corpus document; ``lang`` is
+        the conversation's (English labels and notice around the Chinese text for an English one)."""
         knowledge = self.holder.knowledge
         try:
             doc_id = doc if doc and doc != knowledge.primary.meta.id else None
             view = knowledge.section_view(knowledge.section(section, doc_id), doc_id)
         except KeyError:
-            return f'<p class="pa-muted">没有找到条款：{render.esc(section)}</p>'
-        return render.clause_html(view, quotes=quotes, draft=True, facts=self.facts_of(doc_id))
+            missing = "No such clause: " if lang == "en" else "没有找到条款："
+            return f'<p class="pa-muted">{missing}{render.esc(section)}</p>'
+        notice = None
+        if lang == "en" and doc_id is None and knowledge.facts.is_draft:
+            from assistant.compose_en import draft_notice_en
+
+            notice = draft_notice_en(knowledge)
+        return render.clause_html(view, quotes=quotes, draft=True, facts=self.facts_of(doc_id), lang=lang,
+                                  notice=notice)
 
 
 def bad_input(exc: BaseException) -> bool:

@@ -13,8 +13,9 @@ from ui import render
 from ui.assets import static_text
 from ui.gradio_routes import does_work
 from ui.holder import NotReady
+from ui.messages import not_ready_message, say, turns_lang
 from ui.ratelimit import ClientBusy
-from ui.tabs.context import BUSY_MESSAGE, TabContext, Update, bad_input
+from ui.tabs.context import TabContext, Update, bad_input
 
 if TYPE_CHECKING:  # pragma: no cover
     from assistant.knowledge import KnowledgeBase
@@ -23,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("policy_assistant.ui")
 
 CAP_HEADERS = ["条款", "金额（万元）", "金额说明", "限定", "期限", "对象", "依据"]
+# The reply box's label follows the query's language.
+REPLY_LABELS = {"zh": "标准答复（可复制）", "en": "Standard reply (copyable)"}
 SEARCH_PROMPT = '<p class="pa-muted">请输入条款编号、金额问题或关键词，按回车查询。</p>'
 
 
@@ -54,10 +57,12 @@ def lookup_tab(ctx: TabContext) -> None:
     kb = ctx.kb
 
     @does_work
-    def lookup(query: str, request: gr.Request) -> tuple[str | Update, str | Update]:
+    def lookup(query: str, request: gr.Request) -> tuple[str | Update, Update]:
         if not (query or "").strip():
-            return SEARCH_PROMPT, ""
-        assistant = ctx.assistant_or_warn()
+            return SEARCH_PROMPT, gr.update(value="", label=REPLY_LABELS["zh"])
+        lang = turns_lang([query])   # an English query: English labels around the results and the reply
+        cleared_reply = gr.update(value="", label=REPLY_LABELS[lang])
+        assistant = ctx.assistant_or_warn(lang)
         if assistant is None:
             return gr.update(), gr.update()
         try:
@@ -65,7 +70,7 @@ def lookup_tab(ctx: TabContext) -> None:
         except Exception as exc:  # noqa: BLE001
             if not bad_input(exc):
                 raise
-            return f'<p class="pa-error">{render.esc(exc)}</p>', ""
+            return f'<p class="pa-error">{render.esc(exc)}</p>', cleared_reply
 
         def look_up(pa_: Any) -> tuple[SearchResult, str]:
             result = pa_.search(cleaned, k=5)
@@ -79,10 +84,12 @@ def lookup_tab(ctx: TabContext) -> None:
         try:
             result, reply = ctx.work(request, look_up)
         except (NotReady, ClientBusy) as exc:
-            return f'<p class="pa-error">{render.esc(BUSY_MESSAGE if isinstance(exc, ClientBusy) else exc)}</p>', ""
+            said = say("busy", lang) if isinstance(exc, ClientBusy) else not_ready_message(exc, lang)
+            return f'<p class="pa-error">{render.esc(said)}</p>', cleared_reply
         # each result is already a section view (full text, caps, linked documents) of its own document
         top_doc = result.results[0].view.doc if result.results else None
-        return (render.search_results_html(result), reply or render.compose_reply(result, ctx.facts_of(top_doc)))
+        reply = reply or render.compose_reply(result, ctx.facts_of(top_doc), lang)
+        return render.search_results_html(result, lang=lang), gr.update(value=reply, label=REPLY_LABELS[lang])
 
     # ---- layout ---------------------------------------------------------------------------------
     with gr.Tab("热线查询", id="lookup", elem_id="pa-tab-lookup") as tab:
@@ -90,7 +97,7 @@ def lookup_tab(ctx: TabContext) -> None:
             with gr.Column(scale=3, min_width=360):
                 search_box = gr.Textbox(placeholder="条款编号（16 / 第十六条）、金额问题或关键词，回车查询",
                                         show_label=False, lines=1, elem_id="pa-search", container=False)
-                reply_box = gr.Textbox(label="标准答复（可复制）", lines=3, buttons=["copy"], interactive=True,
+                reply_box = gr.Textbox(label=REPLY_LABELS["zh"], lines=3, buttons=["copy"], interactive=True,
                                        elem_id="pa-reply")
                 results = gr.HTML(SEARCH_PROMPT, elem_id="pa-search-results")
             with gr.Column(scale=2, min_width=300):
