@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
                             result = assistant.ask(turns, id=line_id)  # type: ignore[arg-type]
                         except (ValueError, BadInput) as exc:
                             result = Answer.rejected("", str(exc), line_id)
+                            result.lang = getattr(exc, "lang", "zh")   # the refusal speaks the question's language
                     sys.stdout.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
                 sys.stdout.flush()
         except IndexProblem as exc:   # the index (not the line) is broken: every further line would fail too
