@@ -66,7 +66,7 @@ def request_lang(request: Request) -> Lang:
     Chinese."""
     lang = getattr(request.state, "lang", None)
     if lang in ("zh", "en"):
-        return lang   # type: ignore[no-any-return]
+        return lang
     query = request.query_params.get("q")
     return detect_language(query) if query else "zh"
 

@@ -43,6 +43,18 @@ MESSAGES: dict[str, dict[Lang, str]] = {
 }
 
 
+# The chrome of a section view and of the lookup desk's results, in the language of the question or query.
+VIEW_LABELS: dict[str, dict[str, str]] = {
+    "zh": {"caps": "本条资助上限", "no_caps": "本条未写明资助金额。", "linked": "关联文件", "in_corpus": "（已收入语料）",
+           "not_in_corpus": "（全文不在语料中）", "matched": "命中：", "via": "来源：", "and": "、", "reasons": "；",
+           "score": "得分", "none": "没有找到与“{query}”相关的条款。"},
+    "en": {"caps": "Caps of this clause (the original Chinese wording)", "no_caps": "This clause states no amount.",
+           "linked": "Linked documents", "in_corpus": " (in the library)",
+           "not_in_corpus": " (full text not in the library)", "matched": "Matched: ", "via": "Via: ", "and": ", ",
+           "reasons": "; ", "score": "score", "none": "No clause was found for “{query}”."},
+}
+
+
 def say(key: str, lang: Lang = "zh", **values: Any) -> str:
     """The message ``key`` in ``lang`` with ``values`` filled in (``MESSAGES``)."""
     return MESSAGES[key]["en" if lang == "en" else "zh"].format(**values)

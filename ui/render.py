@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.document_facts import DocumentFacts, bundled_facts
 from indexing.section_ref import SectionRef, chapter_heading, clause_label
+from ui.messages import VIEW_LABELS
 from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,16 +67,6 @@ ANSWER_LABELS: dict[str, dict[str, str]] = {
            "nearest": "Possibly related:", "caps": "Caps (the original Chinese wording)", "up": "👍 Helpful",
            "up_title": "Helpful", "down": "👎 Not helpful", "down_title": "Not helpful",
            "thanks": "Recorded, thank you for the feedback", "working": "Looking up the clauses…"},
-}
-# The chrome of a section view and of the lookup desk's results, in the language of the question or query.
-VIEW_LABELS: dict[str, dict[str, str]] = {
-    "zh": {"caps": "本条资助上限", "no_caps": "本条未写明资助金额。", "linked": "关联文件", "in_corpus": "（已收入语料）",
-           "not_in_corpus": "（全文不在语料中）", "matched": "命中：", "via": "来源：", "and": "、", "reasons": "；",
-           "score": "得分", "none": "没有找到与“{query}”相关的条款。"},
-    "en": {"caps": "Caps of this clause (the original Chinese wording)", "no_caps": "This clause states no amount.",
-           "linked": "Linked documents", "in_corpus": " (in the library)",
-           "not_in_corpus": " (full text not in the library)", "matched": "Matched: ", "via": "Via: ", "and": ", ",
-           "reasons": "; ", "score": "score", "none": "No clause was found for “{query}”."},
 }
 # Lines of an answer that carry the draft notice: "提示：…" (Chinese answers), "Note: …" (English answers).
 _NOTICE_PREFIXES = ("提示：", "Note: ")
