@@ -110,7 +110,8 @@ class Answer:
             "rewritten_question": self.rewritten_question,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
-            "caps": [a.to_json() for a in self.caps],
+            # Each cap names the document whose clause states it (the cap table's own records leave it out).
+            "caps": [{**a.to_json(), "doc": a.doc_id} for a in self.caps],
             "refused": self.refused,
             "notices": self.notices,
             "latency_ms": round(self.latency_ms, 1),
