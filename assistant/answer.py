@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.document_facts import DocumentFacts
 from assistant.language import Lang
 from indexing.caps import Award
 from indexing.section_ref import SectionRef
@@ -34,6 +35,7 @@ class Citation:
     start: int
     end: int
     score: float
+    document: DocumentFacts | None = None   # the cited document (JSON ``document``: id, title, short title, status, 文号)
 
     @property
     def ref(self) -> SectionRef:
@@ -51,6 +53,7 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 4),
+            "document": self.document.badge() if self.document is not None else None,
         }
 
 
@@ -75,7 +78,8 @@ class Clarify:
     options: tuple[ClarifyOption, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"question": self.question, "options": [{"label": o.label, "clause": o.clause} for o in self.options]}
+        return {"question": self.question,
+                "options": [{"label": o.label, "clause": o.clause, "doc": o.doc} for o in self.options]}
 
 
 @dataclass
@@ -110,7 +114,8 @@ class Answer:
             "rewritten_question": self.rewritten_question,
             "answer": self.text,
             "citations": [c.to_json() for c in self.citations],
-            "caps": [a.to_json() for a in self.caps],
+            # Each cap names the document whose clause states it (the cap table's own records leave it out).
+            "caps": [{**a.to_json(), "doc": a.doc_id} for a in self.caps],
             "refused": self.refused,
             "notices": self.notices,
             "latency_ms": round(self.latency_ms, 1),

@@ -76,6 +76,29 @@ class Decision:
     refusal_reason: str = ""
 
 
+def document_name(kb: KnowledgeBase, ref: SectionRef) -> str:
+    """《short title》 of a section's document when several documents are indexed ("" with one: the measure)."""
+    return kb.facts_of(kb.qualified(ref).doc_id).name if kb.several_documents else ""
+
+
+def whose(kb: KnowledgeBase, refs: list[SectionRef]) -> str:
+    """Which document says what, before the conclusion of an answer citing sections while several documents are
+    indexed: "依据《A》：" for one document, "依据《A》（五）、《B》第十九条：" for several ("" with one document)."""
+    if not kb.several_documents or not refs:
+        return ""
+    docs = list(dict.fromkeys(kb.qualified(r).doc_id for r in refs))
+    if len(docs) == 1:
+        return f"依据{kb.facts_of(docs[0]).name}："
+    return "依据" + "、".join(f"{document_name(kb, r)}{kb.section(r).display_name}" for r in refs) + "："
+
+
+def cited_notices(kb: KnowledgeBase, refs: list[SectionRef]) -> list[str]:
+    """The notices of the documents cited beside the primary one (each its own status and 文号)."""
+    primary = kb.primary.meta.id
+    docs = dict.fromkeys(kb.qualified(r).doc_id for r in refs)
+    return [kb.facts_of(d).cited_notice for d in docs if d != primary]
+
+
 def draft_notice(kb: KnowledgeBase) -> str:
     """The notice under every answer: the draft's blank effective date, or that the official text prevails."""
     return kb.facts.notice
@@ -302,19 +325,24 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
     answer.notices = [notice]
     answer.clarify = decision.clarify
     doc_title = kb.primary.meta.title
+    # The documents a question is about: those it names, else every indexed one.
+    asked_docs = [kb.facts_of(d) for d in plan.documents] or [kb.facts_of(d.meta.id) for d in kb.documents]
+    titles = "".join(f"《{f.title}》" for f in asked_docs)
 
     if decision.refused:
         topic = f"“{decision.scope_topic.name}”方面的" if decision.scope_topic else "这个问题的"
         lacks_detail = decision.refusal_reason == "lacks-detail" and bool(decision.nearest)
         if lacks_detail:
-            nearest = section_name(kb.section(decision.nearest[0].ref))
-            lines = [f"《{doc_title}》没有规定您问的这一点：最接近的是{nearest}，它提到相关内容，但没有回答这个问题。"]
+            near = decision.nearest[0].ref
+            nearest = section_name(kb.section(near))
+            lines = [f"《{kb.facts_of(kb.qualified(near).doc_id).title}》没有规定您问的这一点：最接近的是{nearest}，"
+                     "它提到相关内容，但没有回答这个问题。"]
         else:
-            lines = [f"抱歉，现有文件（《{doc_title}》）没有涉及{topic}内容，无法据此回答。"]
+            lines = [f"抱歉，现有文件（{titles}）没有涉及{topic}内容，无法据此回答。"]
         if decision.scope_topic and decision.scope_topic.advice:
             lines.append(decision.scope_topic.advice)
         if decision.nearest:
-            names = "、".join(section_name(kb.section(ref)) for ref, _ in decision.nearest[:2])
+            names = "、".join(document_name(kb, ref) + section_name(kb.section(ref)) for ref, _ in decision.nearest[:2])
             lines.append(f"\n可能相关（仅供参考，并非对您问题的回答）：{names}。")
         lines.append(f"提示：{notice}")
         answer.text = "\n".join(lines)
@@ -322,14 +350,15 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         answer.refusal_reason = decision.refusal_reason or (
             f"topic:{decision.scope_topic.name}" if decision.scope_topic else "too-far")
         answer.nearest = [
-            {"section": ref.key, "clause": kb.section(ref).clause, "title": kb.section(ref).title, "score": round(score, 4)}
+            {"section": ref.key, "clause": kb.section(ref).clause, "title": kb.section(ref).title, "score": round(score, 4),
+             **({"doc": kb.qualified(ref).doc_id} if kb.several_documents else {})}
             for ref, score in decision.nearest[:3]
         ]
-        answer.reply = f"您咨询的{topic}内容，现行资料《{doc_title}》未作规定，建议向主管部门咨询。"
+        answer.reply = f"您咨询的{topic}内容，现行资料{titles}未作规定，建议向主管部门咨询。"
         return answer
 
     if plan.intent == "meta-status" and not decision.sections:
-        text, answer.reply = kb.facts.status_answer()
+        text, answer.reply = kb.facts_of(plan.documents[0] if plan.documents else None).status_answer()
         answer.text = f"{text}\n提示：{notice}"
         return answer
 
@@ -375,6 +404,7 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
                 start=quote.start,
                 end=quote.end,
                 score=score,
+                document=kb.facts_of(ref.doc_id),
             )
         )
         for award in awards:
@@ -386,7 +416,8 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
         )
         chapter = kb.chapter_of(section)
         prefix = f"{number}. " if len(decision.sections) > 1 else ""
-        body.append(f"{prefix}{section_name(section)}" + (f"（{chapter}）" if chapter and section.kind == "clause" else ""))
+        body.append(f"{prefix}{document_name(kb, ref)}{section_name(section)}"
+                    + (f"（{chapter}）" if chapter and section.kind == "clause" else ""))
         body.append(f"   原文：“{quote.text}”")
         if brief:
             continue
@@ -407,13 +438,14 @@ def compose(kb: KnowledgeBase, plan: QueryPlan, decision: Decision) -> Answer:
             body.append("   建议准备：" + "；".join(profile.prepare[:4]))
         body.extend(f"   {line}" for line in _linked_lines(kb, section, ref.doc_id))
 
-    lead = [_lead(kb, plan, decision, quotes)]
+    lead = [whose(kb, decision_refs(decision)) + _lead(kb, plan, decision, quotes)]
+    answer.notices.extend(cited_notices(kb, decision_refs(decision)))
     if plan.injection:
         lead.append("（您的问题中包含修改规则或金额的要求，已忽略：金额只按原文上限表回答。）")
     tail: list[str] = []
     if decision.clarify:
         tail.append(decision.clarify.question + " " + " / ".join(o.label for o in decision.clarify.options))
-    tail.append(f"提示：{notice}")
+    tail.extend(f"提示：{n}" for n in answer.notices)
     heading = "依据：" if brief else "依据条款："
     answer.text = "".join(lead) + "\n\n" + "\n".join([heading, *body, *tail])
     answer.reply = lead[0] + kb.facts.reply_note
@@ -478,7 +510,8 @@ def _compose_structure(kb: KnowledgeBase, decision: Decision, answer: Answer, no
         quote = _quote_for_listing(section, awards)
         answer.citations.append(Citation(doc=ref.doc_id, chapter=section.chapter, clause=section.clause,
                                          section=section.key, title=section.title, quote=quote.text,
-                                         start=quote.start, end=quote.end, score=1.0))
+                                         start=quote.start, end=quote.end, score=1.0,
+                                         document=kb.facts_of(ref.doc_id)))
         body.append(section_name(section))
         body.append(f"   原文：“{quote.text}”")
         if awards:

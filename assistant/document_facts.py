@@ -50,6 +50,24 @@ class DocumentFacts:
     validity: str = ""
     effective_date: str = ""
     effective_sentence: str = ""
+    doc_number: str = ""
+
+    @property
+    def name(self) -> str:
+        """How an answer that cites several documents names this one: 《short title》 (else the title)."""
+        return f"《{self.short_title or self.title}》"
+
+    def badge(self) -> dict[str, str]:
+        """The document as a citation's JSON names it: id, title, short title, status, 文号."""
+        return {"id": self.id, "title": self.title, "short_title": self.short_title, "status": self.status,
+                "doc_number": self.doc_number}
+
+    @property
+    def cited_notice(self) -> str:
+        """The notice for a document an answer cites beside the primary one: its own status and 文号."""
+        number = f"（{self.doc_number}）" if self.doc_number else ""
+        status = f"状态：{self.status}；" if self.status else ""
+        return f"《{self.title}》{number}{status}以正式文本及配套操作规程为准。"
 
     @property
     def is_draft(self) -> bool:
@@ -167,6 +185,7 @@ def document_facts(doc: CorpusDocument) -> DocumentFacts:
         validity=meta.validity,
         effective_date=meta.effective_date,
         effective_sentence=effective_sentence(doc),
+        doc_number=meta.doc_number,
     )
 
 

@@ -43,6 +43,19 @@ class KnowledgeBase:
         self._titles = frozenset(doc.meta.title for doc in documents)
         # What answers say about the measure itself (title, status, effective date): from its sidecar and text.
         self.facts: DocumentFacts = document_facts(self.primary)
+        self._facts = {self.primary.meta.id: self.facts}
+
+    @property
+    def several_documents(self) -> bool:
+        """More than one document is indexed: answers then name the document of each section they cite."""
+        return len(self.documents) > 1
+
+    def facts_of(self, doc_id: str | None = None) -> DocumentFacts:
+        """A document's facts (the primary's by default), from its sidecar and text."""
+        doc = self.document(doc_id or None)
+        if doc.meta.id not in self._facts:
+            self._facts[doc.meta.id] = document_facts(doc)
+        return self._facts[doc.meta.id]
 
     @cached_property
     def documents_text(self) -> str:

@@ -190,6 +190,7 @@ class QueryPlan:
     ordinal: int | None = None
     followup: str = ""  # "", "anaphora", "ordinal", "ellipsis", "bare"
     lang: Lang = "zh"   # the turn's own language (assistant.language); the answer's is the conversation's
+    documents: list[str] = field(default_factory=list)   # ids of the documents the question names (or its context's)
 
     def carried_keys(self, doc_id: str) -> list[str]:
         """The carried sections of document ``doc_id``, by key: what retrieval's carried bonus and the learned prior

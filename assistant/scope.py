@@ -33,6 +33,11 @@ class ScopeTopic:
             return False
         return not any(p.search(folded_text) for p in self.unless_patterns)
 
+    def stated_in(self, text: str) -> bool:
+        """Whether a section's text itself speaks of the topic (a district measure's 落户奖励)."""
+        folded = fold(text)
+        return any(t in folded for t in self.terms)
+
 
 @dataclass(frozen=True)
 class ScopeThresholds:

@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer import Answer, Clarify, ClarifyOption
-from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref, section_name
+from assistant.answer import Answer
+from assistant.clarify import clarify_between
+from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import word_coverage
+from assistant.document_names import retrieval_leads
 from assistant.knowledge import KnowledgeBase
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
@@ -140,23 +142,23 @@ class PolicyAssistant:
             return []
         if vectors is None:
             vectors = self._question_vectors(plan)
+        primary = self.knowledge.primary.meta.id
+        # A question naming documents is answered from them: retrieval looks deeper, then keeps only theirs.
+        named = set(plan.documents) if not for_search else set()
         request = RetrievalRequest(
             text=plan.search_text,
             expansion=plan.expansion if self.config.expand else (),
             facets=plan.facets,
-            carried=plan.carried_keys(self.knowledge.primary.meta.id),
-            k=k or self.config.k,
+            carried=plan.carried_keys(primary),
+            k=(k or self.config.k) * (len(self.knowledge.documents) if named else 1),
             prior=self._prior(vectors, plan.carried_keys(self.knowledge.primary.meta.id)),
             doc_id=self.knowledge.primary.meta.id,   # the document the model's and the carried keys name
             vectors=dict(zip(vectors.texts, vectors.vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
-        if not for_search:
-            # Answers cite sections by clause number of the bundled measure; a hit from a document added with
-            # ``index --add`` would be misread as the measure's same-numbered clause, so answers stay on the
-            # measure (``search`` still lists every document's sections, each under its own document).
-            primary = self.knowledge.primary.meta.id
-            hits = [h for h in hits if h.doc_id in ("", primary)]
+        if named:
+            hits = [h for h in hits if (h.doc_id or primary) in named][: k or self.config.k]
+        hits = retrieval_leads(hits)
         if self.reranker is not None and hits:
             hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(hit_ref(h, self.knowledge)).text)
         return hits
@@ -190,6 +192,10 @@ class PolicyAssistant:
         model = self.understanding
         if model is None or model.answerability is None or reading is None or reading.probabilities is None:
             return None
+        if self.knowledge.qualified(best_section).doc_id != self.knowledge.primary.meta.id:
+            # The model learned the bundled measure's questions and sections: another document's best section is
+            # judged by the rules (topic lexicon, score thresholds).
+            return None
         from assistant.learned import retrieval_figures
 
         kb = self.knowledge
@@ -222,7 +228,7 @@ class PolicyAssistant:
         if not decision.sections or not decision.hits:
             return decision
         best_bm25, best_dense, far = self._scope_figures(decision.hits)
-        topic = out_of_scope_topic(plan.normalized)
+        topic = self._topic(plan, decision.sections[0].ref)
         if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense,
                                   decision.sections[0].ref, rule_route=True):
             return decision
@@ -230,20 +236,35 @@ class PolicyAssistant:
         return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=decision.hits,
                         route=decision.route, refusal_reason="lacks-detail")
 
-    def _meta_section(self, plan: QueryPlan) -> str | None:
-        document = self.knowledge.primary.document
+    def _topic(self, plan: QueryPlan, best: SectionRef) -> Any:
+        """The out-of-scope topic a question is about, unless the best section is another document's and speaks of
+        it: the topic list says what the bundled measure leaves to others, and another document may be one."""
+        topic = out_of_scope_topic(plan.normalized)
+        kb = self.knowledge
+        if topic is not None and kb.qualified(best).doc_id != kb.primary.meta.id and topic.stated_in(kb.section(best).text):
+            return None
+        return topic
+
+    def _meta_section(self, plan: QueryPlan) -> SectionRef | None:
+        """The section a question about a document itself answers from (the named document's, else the primary's)."""
+        corpus_doc = self.knowledge.document(plan.documents[0] if plan.documents else None)
+        document = corpus_doc.document
+        key = None
         if plan.intent == "meta-basis":
-            return PREAMBLE_KEY if any(s.kind == "preamble" for s in document.sections) else None
-        if plan.intent == "meta-scope":
-            return next((s.key for s in document.sections if s.kind == "chapter"), None)
-        marker = _META_SECTION_MARKERS.get(plan.intent)
-        if marker:
-            return next((s.key for s in document.sections if marker in s.text), None)
-        return None
+            key = PREAMBLE_KEY if any(s.kind == "preamble" for s in document.sections) else None
+        elif plan.intent == "meta-scope":
+            key = next((s.key for s in document.sections if s.kind == "chapter"), None)
+        elif marker := _META_SECTION_MARKERS.get(plan.intent):
+            key = next((s.key for s in document.sections if marker in s.text), None)
+        return SectionRef.parse(key, corpus_doc.meta.id) if key else None
 
     def _plan(self, text: str, previous: PreviousTurn | None = None) -> QueryPlan:
-        """Understand one turn; its clause numbers name the primary measure's clauses."""
-        return plan_query(text, previous, self._max_clause, doc_id=self.knowledge.primary.meta.id)
+        """Understand one turn; its clause numbers name the clauses of the document it names, else the primary's."""
+        from assistant.document_names import plan_documents
+
+        kb = self.knowledge
+        plan = plan_query(text, previous, self._max_clause, doc_id=kb.primary.meta.id)
+        return plan_documents(plan, text, previous, kb.documents) if kb.several_documents else plan
 
     def _decide(self, plan: QueryPlan) -> Decision:
         kb = self.knowledge
@@ -256,7 +277,7 @@ class PolicyAssistant:
         meta = self._meta_section(plan)
         if meta is not None:
             vectors = self._question_vectors(plan)
-            decision = Decision([ScoredSection(kb.ref(meta), 1.0)], hits=self._retrieve(plan, vectors=vectors),
+            decision = Decision([ScoredSection(meta, 1.0)], hits=self._retrieve(plan, vectors=vectors),
                                 route="meta")
             return self._unless_lacking(plan, decision, vectors)
         if plan.intent == "meta-status":
@@ -277,10 +298,10 @@ class PolicyAssistant:
         vectors = self._question_vectors(plan)
         hits = [h for h in self._retrieve(plan, vectors=vectors) if hit_ref(h, kb) not in plan.excluded_sections]
         nearest = [ScoredSection(hit_ref(h, kb), h.score) for h in hits[:3]]
-        topic = out_of_scope_topic(plan.normalized)
         if not hits:
-            return Decision([], refused=True, scope_topic=topic, nearest=[], hits=hits)
+            return Decision([], refused=True, scope_topic=out_of_scope_topic(plan.normalized), nearest=[], hits=hits)
         best = hits[0]
+        topic = self._topic(plan, hit_ref(best, kb))
         best_bm25, best_dense, far = self._scope_figures(hits)
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
@@ -311,7 +332,7 @@ class PolicyAssistant:
         if ((plan.money or plan.claimed_amounts) and len(hits) > 1
                 and hits[1].retrieval_score >= self.config.clarify_ratio * max(best.retrieval_score, 1e-9)):
             second = hit_ref(hits[1], kb)
-            clarify = self._clarify(hit_ref(hits[0], kb), second)
+            clarify = clarify_between(kb, hit_ref(hits[0], kb), second)
             if clarify is not None and all(ref != second for ref, _ in chosen):
                 # The question offers both: the best-effort answer shows both, with their caps.
                 chosen.append(ScoredSection(second, hits[1].score))
@@ -393,20 +414,6 @@ class PolicyAssistant:
         if len(chosen) < 2:
             return decision
         return Decision(chosen[: self.config.max_citations], hits=hits, route="awards")
-
-    def _clarify(self, first: SectionRef, second: SectionRef) -> Clarify | None:
-        """Ask which one when two close sections lead to different caps."""
-        kb = self.knowledge
-
-        def caps_signature(ref: SectionRef) -> tuple:
-            return tuple(sorted((a.amount_wan or -1, a.qualifier) for a in kb.awards(ref)))
-
-        if not (first.is_clause and second.is_clause):
-            return None
-        if caps_signature(first) == caps_signature(second):
-            return None
-        options = tuple(ClarifyOption(label=section_name(kb.section(r)), clause=r.key, doc=r.doc_id) for r in (first, second))
-        return Clarify(question="这两条的资助上限不同，您的情况更接近哪一种？", options=options)
 
     def _run_turns(self, turns: list[str]) -> tuple[_Turn, list[_Turn]]:
         previous: PreviousTurn | None = None
@@ -502,9 +509,9 @@ class PolicyAssistant:
         kb = self.knowledge
         meta = self._meta_section(plan)
         ordered: list[tuple[SectionRef, ClauseHit | None, list[str]]] = [
-            (ref, None, ["reference"]) for ref in map(kb.ref, plan.clause_refs) if kb.has_section(ref)]
+            (ref, None, ["reference"]) for ref in plan.forced_sections if plan.clause_refs and kb.has_section(ref)]
         if meta:
-            ordered.append((kb.ref(meta), None, ["meta"]))
+            ordered.append((meta, None, ["meta"]))
         seen = {ref for ref, _, _ in ordered}
         for retrieved in hits:
             identity = hit_ref(retrieved, kb)

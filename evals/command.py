@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lowo", action="store_true",
                         help="留一作者评测：每位作者的题由不含该作者的训练数据学出的模型回答（前后对比、分类别、学习曲线）")
     parser.add_argument("--curve", action="store_true", help="与 --lowo 同用：加算学习曲线（训练题数 vs top-1）")
+    parser.add_argument("--documents", action="store_true",
+                        help="多文档评测：把内置措施和 evals/documents/ 的三份测试文件建进临时索引，"
+                             "按文件报告各自题集（evals/questions/documents/）和 dev 的 top-1、上限、资料未涉及")
     parser.add_argument("--calibrate", action="store_true",
                         help="在题集上重算“资料未涉及”的阈值（用 --split train），打印网格与建议值")
 
@@ -154,6 +157,8 @@ def run(args: argparse.Namespace) -> int:
         from evals.lowo_command import run_lowo_command
 
         return run_lowo_command(args)
+    if args.documents:
+        return _run_documents(args)
     files = _question_files(args)
     cases = _load_cases(args, files)
     thresholds = None
@@ -201,6 +206,40 @@ def run(args: argparse.Namespace) -> int:
 
         return print_verdict(failures)
     return 0
+
+
+def _run_documents(args: argparse.Namespace) -> int:
+    """``eval --documents``: per test document (and the bundled dev split), one multi-document index."""
+    from assistant.cli import CliError
+    from evals.documents_eval import load_document_sets, render_rows, run_documents
+    from evals.questions_io import QuestionFileError
+
+    if args.files or args.split or args.answers or args.baselines:
+        raise CliError("--documents 自带题集，不能与 FILE、--split、--answers、--baselines 同用")
+    try:
+        sets = load_document_sets()
+    except QuestionFileError as exc:
+        raise CliError(f"题目文件格式错误：{exc}") from None
+    sets = {name: filter_cases for name, cases in sets.items() if (filter_cases := _filter(cases, args.tag))}
+    runs = run_documents(sets, progress=lambda name: _progress(args.quiet, name))
+    rows = [r.row() for r in runs]
+    if args.json:
+        data = {"sets": rows, "runs": {r.name: r.run.to_json(cases=True) for r in runs}}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        print("多文档评测：内置措施 + " + "、".join(r.name for r in runs if r.name != "dev") + "（同一索引）")
+        sys.stdout.write(render_rows(rows))
+        for r in runs:
+            wrong = [g for g in r.run.graded if g.wrong and not g.top1_correct]
+            if wrong:
+                print(f"\n{r.name} 答错（top-1）：" + "；".join(f"{g.case.id} {g.reasons[0]}" for g in wrong[:40]))
+    return 0
+
+
+def _filter(cases: list[Any], tags: list[str] | None) -> list[Any]:
+    from evals.questions_io import filter_tags
+
+    return filter_tags(cases, tags)
 
 
 def _print_calibration(run: Any) -> int:

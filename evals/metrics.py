@@ -23,7 +23,16 @@ Definitions (one case = one question; only the last turn is graded):
   ``retrieved`` list. recall@k = share of the gold clauses within the first k; MRR = 1 / rank of the
   first gold clause (0 when absent).
 * **caps accuracy** — pooled over all gold caps: the share whose (clause, amount_wan, qualifier) appears
-  in the answer's caps list (amounts compared to 4 decimals; ``None`` matches ``None``).
+  in the answer's caps list (amounts compared to 4 decimals; ``None`` matches ``None``). Two pairs of qualifiers
+  name the same award from two sides, and a gold cap of the first kind is matched by a record of the second, read
+  from the record's own fields: a gold ``每年最高`` by a ``按比例`` record (it has a ``percent``) whose ``quote`` states
+  its ceiling per year ("按实际租金的50%给予补贴，每年最高不超过300000元": a percentage with a yearly ceiling);
+  a gold ``按其他文件`` by a ``按资助办法`` record (the 资助办法 is another document; the cap table names that deferral
+  by its own qualifier). The converse is not accepted.
+* **documents** — a case may name the document its gold sections are in (``doc``); the runner grades the
+  assistant's answers against its primary document otherwise. Citations, caps and retrieved sections of any other
+  document are renamed ``<doc>#<key>`` before grading (:meth:`AnswerView.relative_to`): the right number in the
+  wrong document is wrong. Answers read from a file are graded by key alone unless the case names its document.
 * **unsupported amount rate** — share of answers whose text (``answer`` and ``reply``) or caps state an
   amount in 万元 that is not in the cap table. Must be 0. ``None`` when no cap table was given. Strict: an
   amount echoed from the question ("不能按1000万元计") counts too. **unsupported (not from question)**
@@ -41,9 +50,10 @@ A metric that cannot be computed on a subset (no cases of that kind) is ``None``
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from evals.answer_quality import QualityChecks, check_answer
@@ -61,18 +71,43 @@ NO_CITATION_LABEL = "（无引用）"
 
 
 # ---- plain data ---------------------------------------------------------------------------------
+# The quote of a 按比例 award whose ceiling is per year: "每年最高不超过300万元", "每家企业每年最高不超过…".
+_YEARLY_CEILING_RE = re.compile(r"每年[^，。；]{0,4}(?:最高|不超过)")
+# (gold qualifier, answer record's qualifier) pairs that name one award: see the module docstring.
+_SAME_AWARD = {("按其他文件", "按资助办法")}
+
+
 @dataclass(frozen=True)
 class CapRecord:
-    """An award as graded: clause, amount in 万元 (``None`` for 按资助办法) and qualifier."""
+    """An award as graded: clause, amount in 万元 (``None`` when another document sets it) and qualifier.
+
+    ``doc`` is the document that states it ("" when unknown: gold caps are the case's document's);
+    ``yearly_ceiling`` marks an answer's 按比例 record whose ceiling its quote states per year.
+    """
 
     clause: str
     amount_wan: float | None
     qualifier: str
+    doc: str = ""
+    yearly_ceiling: bool = False
 
     def matches(self, other: CapRecord) -> bool:
-        return self.clause == other.clause and self.qualifier == other.qualifier and _same_amount(
-            self.amount_wan, other.amount_wan
-        )
+        """Whether ``other`` (an answer's record) is this gold cap."""
+        if self.clause != other.clause or not _same_amount(self.amount_wan, other.amount_wan):
+            return False
+        if self.qualifier == other.qualifier or (self.qualifier, other.qualifier) in _SAME_AWARD:
+            return True
+        return self.qualifier == "每年最高" and other.qualifier == "按比例" and other.yearly_ceiling
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clause": self.clause, "amount_wan": self.amount_wan, "qualifier": self.qualifier}
+
+    @classmethod
+    def of_record(cls, clause: str, amount: float | None, qualifier: str, doc: str = "", quote: str = "",
+                  percent: Any = None) -> CapRecord:
+        """An answer's cap record, from the contract's fields."""
+        yearly = qualifier == "按比例" and percent is not None and bool(_YEARLY_CEILING_RE.search(quote))
+        return cls(clause, amount, qualifier, doc, yearly)
 
     @property
     def label(self) -> str:
@@ -101,6 +136,7 @@ class EvalCase:
     note: str = ""
     source: str = ""
     writer: str = ""
+    doc: str = ""      # the document of the gold sections and caps ("": the assistant's primary document)
 
     @property
     def question(self) -> str:
@@ -117,6 +153,7 @@ class RetrievedSection:
 
     section: str
     score: float | None = None
+    doc: str = ""
     bm25_rank: int | None = None
     dense_rank: int | None = None
     matched_terms: tuple[str, ...] = ()
@@ -133,6 +170,7 @@ class AnswerView:
     id: str | None
     text: str = ""
     cited: tuple[str, ...] = ()                 # citation sections, deduplicated, in order
+    cited_docs: tuple[str, ...] = ()            # the document of each of ``cited`` ("" when not reported)
     caps: tuple[CapRecord, ...] = ()
     refused: bool = False
     retrieved: tuple[RetrievedSection, ...] = ()  # deduplicated by section, in rank order
@@ -154,13 +192,15 @@ class AnswerView:
         Returns:
             The view used by :func:`grade`.
         """
-        cited = dedupe(str(c.section or c.clause or "") for c in answer.citations)
+        cited = _cited((c.doc, str(c.section or c.clause or "")) for c in answer.citations)
         texts = [answer.text, answer.reply]
         return cls(
             id=None if answer.id is None else str(answer.id),
             text="\n".join(t for t in texts if t),
-            cited=tuple(c for c in cited if c),
-            caps=tuple(CapRecord(a.clause, _amount(a.amount_wan), a.qualifier) for a in answer.caps),
+            cited=tuple(key for _, key in cited),
+            cited_docs=tuple(doc for doc, _ in cited),
+            caps=tuple(CapRecord.of_record(a.clause, _amount(a.amount_wan), a.qualifier, a.doc_id, a.quote, a.percent)
+                       for a in answer.caps),
             refused=answer.refused,
             retrieved=_retrieved(answer.retrieved),
             retrieval_reported=True,
@@ -183,9 +223,10 @@ class AnswerView:
             The view used by :func:`grade`.
         """
         citations = [c for c in (data.get("citations") or []) if isinstance(c, Mapping)]
-        cited = dedupe(_section_of(c) for c in citations)
+        cited = _cited((str(c.get("doc") or ""), _section_of(c)) for c in citations)
         caps = tuple(
-            CapRecord(str(c.get("clause", "")), _amount(c.get("amount_wan")), str(c.get("qualifier", "")))
+            CapRecord.of_record(str(c.get("clause", "")), _amount(c.get("amount_wan")), str(c.get("qualifier", "")),
+                                str(c.get("doc") or ""), str(c.get("quote") or ""), c.get("percent"))
             for c in (data.get("caps") or [])
             if isinstance(c, Mapping)
         )
@@ -194,7 +235,8 @@ class AnswerView:
         return cls(
             id=None if data.get("id") is None else str(data.get("id")),
             text="\n".join(t for t in texts if t),
-            cited=tuple(c for c in cited if c),
+            cited=tuple(key for _, key in cited),
+            cited_docs=tuple(doc for doc, _ in cited),
             caps=caps,
             refused=bool(data.get("refused", False)),
             retrieved=_retrieved(data.get("retrieved") or []),
@@ -215,6 +257,23 @@ class AnswerView:
     @property
     def top_score(self) -> float | None:
         return self.retrieved[0].score if self.retrieved else None
+
+    def relative_to(self, doc: str) -> AnswerView:
+        """This view graded against document ``doc``: its sections keep their keys, any other document's are
+        renamed ``<doc>#<key>`` (so they match no gold key); entries without a document are taken as ``doc``'s."""
+        if not doc:
+            return self
+
+        def name(entry_doc: str, key: str) -> str:
+            return key if not entry_doc or entry_doc == doc else f"{entry_doc}#{key}"
+
+        return replace(
+            self,
+            cited=dedupe(name(d, k) for d, k in zip(self.cited_docs or ("",) * len(self.cited), self.cited,
+                                                     strict=True)),
+            caps=tuple(replace(c, clause=name(c.doc, c.clause)) for c in self.caps),
+            retrieved=tuple(replace(r, section=name(r.doc, r.section)) for r in self.retrieved),
+        )
 
 
 @dataclass(frozen=True)
@@ -302,8 +361,8 @@ class Graded:
             "f1": self.f1,
             "exact_match": self.exact_match,
             "gold_ranks": {k: r for k, r in self.gold_ranks},
-            "caps_hit": [asdict(c) for c in self.caps_hit],
-            "caps_missed": [asdict(c) for c in self.caps_missed],
+            "caps_hit": [c.to_json() for c in self.caps_hit],
+            "caps_missed": [c.to_json() for c in self.caps_missed],
             "unsupported_amounts": None if self.unsupported_amounts is None else list(self.unsupported_amounts),
             "echoed_amounts": list(self.echoed_amounts),
             "retrieved": [r.section for r in self.answer.retrieved[:10]],
@@ -319,18 +378,20 @@ class Graded:
 def _retrieved(items: Iterable[Any]) -> tuple[RetrievedSection, ...]:
     """The ranked ``retrieved`` list (records of ``ClauseHit.to_json()``), deduplicated by section, in rank order."""
     retrieved: list[RetrievedSection] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for item in items:
         if not isinstance(item, Mapping):
             continue
         key = _section_of(item)
-        if not key or key in seen:
+        doc = str(item.get("doc") or "")
+        if not key or (doc, key) in seen:
             continue
-        seen.add(key)
+        seen.add((doc, key))
         retrieved.append(
             RetrievedSection(
                 section=key,
                 score=_float_or_none(item.get("score")),
+                doc=doc,
                 bm25_rank=_int_or_none(item.get("bm25_rank")),
                 dense_rank=_int_or_none(item.get("dense_rank")),
                 matched_terms=tuple(str(t) for t in item.get("matched_terms") or ()),
@@ -379,6 +440,11 @@ def _same_amount(a: float | None, b: float | None) -> bool:
     if a is None or b is None:
         return a is None and b is None
     return round(a, 4) == round(b, 4)
+
+
+def _cited(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(document, section) of each citation, without repeats or empty sections, in order."""
+    return [pair for pair in dict.fromkeys(pairs) if pair[1]]
 
 
 def dedupe(items: Iterable[str]) -> tuple[str, ...]:
@@ -477,17 +543,20 @@ def top1_correct(case: EvalCase, answer: AnswerView) -> bool:
     return bool(answer.cited) and answer.cited[0] in case.gold_clauses
 
 
-def grade(case: EvalCase, answer: AnswerView, known_amounts: Iterable[float] | None = None) -> Graded:
+def grade(case: EvalCase, answer: AnswerView, known_amounts: Iterable[float] | None = None,
+          home_doc: str = "") -> Graded:
     """Grade one answer against its case.
 
     Args:
         case: the question with gold clauses and caps.
         answer: the answer as read by :meth:`AnswerView.from_json`.
         known_amounts: every figure of the cap table in 万元; ``None`` skips the unsupported-amount check.
+        home_doc: the document a case without ``doc`` is about (the assistant's primary); "" grades by key alone.
 
     Returns:
         The graded case, with the reasons it is wrong (if it is).
     """
+    answer = answer.relative_to(case.doc or home_doc)
     gold = dedupe(case.gold_clauses)
     cited = answer.cited
     precision, recall, f1 = prf(cited, gold)

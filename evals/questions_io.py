@@ -14,9 +14,12 @@ QUESTIONS_DIR = Path(__file__).resolve().parent / "questions"
 Split = Literal["train", "dev", "all"]
 SPLITS: tuple[str, ...] = ("train", "dev", "all")
 PERSONAS: tuple[str, ...] = ("entrepreneur", "hotline")
-QUALIFIERS: tuple[str, ...] = ("最高", "一次性最高", "每年最高", "追加", "按资助办法")
+QUALIFIERS: tuple[str, ...] = ("最高", "一次性最高", "每年最高", "追加", "按资助办法", "按比例", "按其他文件")
+# Qualifiers of an award whose amount another document sets: no figure.
+DEFERRING: tuple[str, ...] = ("按资助办法", "按其他文件")
 _NUMERALS = "零〇一二三四五六七八九十百"
-_SECTION_RE = re.compile(rf"^(?:preamble|chapter:(?:[{_NUMERALS}]+|附则)|[{_NUMERALS}]+)$")
+# 十六, chapter:一, preamble, and 二/三 (item （三） of part 二 in a document whose items restart per part).
+_SECTION_RE = re.compile(rf"^(?:preamble|chapter:(?:[{_NUMERALS}]+|附则)|(?:[{_NUMERALS}]+/)?[{_NUMERALS}]+)$")
 _REQUIRED = ("id", "turns", "gold_clauses", "gold_caps", "must_refuse", "persona", "tags")
 
 
@@ -124,6 +127,9 @@ def parse_case(data: dict[str, Any], source: str = "") -> EvalCase:
     writer = data.get("source", "")
     if not isinstance(writer, str):
         fail('"source" (the question\'s writer) must be a string')
+    doc = data.get("doc", "")
+    if not isinstance(doc, str):
+        fail('"doc" (the document the gold sections are in) must be a string')
     return EvalCase(
         id=case_id,
         turns=turns,
@@ -135,6 +141,7 @@ def parse_case(data: dict[str, Any], source: str = "") -> EvalCase:
         note=note,
         source=source,
         writer=writer,
+        doc=doc,
     )
 
 
@@ -150,9 +157,9 @@ def _parse_cap(item: Any, index: int, fail: Any) -> CapRecord:
         fail(f"{where}: bad clause key {clause!r}")
     if qualifier not in QUALIFIERS:
         fail(f'{where}: "qualifier" must be one of {", ".join(QUALIFIERS)}, got {qualifier!r}')
-    if qualifier == "按资助办法":
+    if qualifier in DEFERRING:
         if amount is not None:
-            fail(f'{where}: "amount_wan" must be null for 按资助办法')
+            fail(f'{where}: "amount_wan" must be null for {qualifier}')
     elif isinstance(amount, bool) or not isinstance(amount, int | float) or amount <= 0:
         fail(f'{where}: "amount_wan" must be a positive number (万元) for {qualifier}')
     return CapRecord(clause, None if amount is None else float(amount), qualifier)

@@ -130,6 +130,7 @@ def grade_answers(
     cases: Sequence[EvalCase],
     answers: Mapping[str, Gradable] | Iterable[Gradable],
     known_amounts: Iterable[float] | None = None,
+    home_doc: str = "",
 ) -> list[Graded]:
     """Grade answers against cases, matching by id; a case without an answer is graded as missing.
 
@@ -138,6 +139,8 @@ def grade_answers(
         answers: answers keyed by id, or a list of them (each with its ``id``): typed ``Answer`` objects, or JSON
             objects of the contract read from a file.
         known_amounts: the cap table's figures in 万元 (``None`` skips the unsupported-amount check).
+        home_doc: the document of cases that name none (the answering assistant's primary document); "" grades
+            those by section key alone.
 
     Returns:
         One graded record per case, in case order.
@@ -147,7 +150,7 @@ def grade_answers(
     else:
         views = {str(view.id): view for view in map(view_of, answers)}
     known = None if known_amounts is None else tuple(known_amounts)
-    return [grade(case, views.get(case.id) or AnswerView.missing(case.id), known) for case in cases]
+    return [grade(case, views.get(case.id) or AnswerView.missing(case.id), known, home_doc) for case in cases]
 
 
 def evaluate(
@@ -161,7 +164,7 @@ def evaluate(
     progress: Progress | None = None,
 ) -> EvalRun:
     """Ask every question, then grade: one :class:`EvalRun`."""
-    graded = grade_answers(cases, ask_all(assistant, cases, progress), known_amounts)
+    graded = grade_answers(cases, ask_all(assistant, cases, progress), known_amounts, primary_doc_of(assistant))
     return EvalRun(label, graded, retrieval_only=retrieval_only, settings=dict(settings or {}))
 
 
@@ -198,6 +201,12 @@ def open_assistant(retriever: RetrieverMode = DEFAULT_RETRIEVER_MODE, use_profil
     settings: dict[str, Any] = {"rerank_model": None} if rerank is False else {}
     config = AssistantConfig(retriever=retriever, use_profiles=use_profiles, expand=expand, **settings)
     return PolicyAssistant.open(config=config)
+
+
+def primary_doc_of(assistant: Any) -> str:
+    """The id of the assistant's primary document ("" for an answerer without a knowledge base)."""
+    primary = getattr(getattr(assistant, "knowledge", None), "primary", None)
+    return str(primary.meta.id) if primary is not None else ""
 
 
 def known_amounts_of(assistant: Any) -> set[float] | None:

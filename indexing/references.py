@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from indexing.numerals import chinese_to_int, fold_width, int_to_chinese
+from indexing.section_ref import CHAPTER_PREFIX, PREAMBLE_KEY, part_clause_key
 
 _NUM = "零〇一二三四五六七八九十百两"
 _WHOLE_RE = re.compile(rf"^\s*(?:第\s*)?[（(【\[]?\s*([{_NUM}]+|\d+)\s*[）)】\]]?\s*(?:条款?|款|项)?\s*$")
@@ -65,3 +66,25 @@ def find_clause_refs(text: str, max_clause: int = 999) -> list[str]:
         if key and key not in keys:
             keys.append(key)
     return keys
+
+
+def label_key(label: str) -> str | None:
+    """The stored key of a section named as printed: 第十三条 / （七） → ``十三`` / ``七``; 二（三） → ``二/三`` (item
+    （三） of part 二, in a document whose items restart per part); 序言 / preamble → ``preamble``; 第一部分 →
+    ``chapter:一``. The inverse of ``SectionRef.label`` (and of the 第X条 style), for question files written by hand.
+
+    Returns:
+        The key, or ``None`` when ``label`` names no section.
+    """
+    text = fold_width(label).strip()
+    if text in ("序言", "前言", PREAMBLE_KEY):
+        return PREAMBLE_KEY
+    part = re.fullmatch(rf"第([{_NUM}]+|\d+)部分", text)
+    if part:
+        number = _to_key(part.group(1), 999)
+        return CHAPTER_PREFIX + number if number else None
+    qualified = re.fullmatch(rf"([{_NUM}]+)\s*([（(]\s*[{_NUM}]+\s*[）)])", text)
+    if qualified:
+        item = parse_clause_ref(qualified.group(2))
+        return part_clause_key(qualified.group(1), item) if item else None
+    return parse_clause_ref(text)

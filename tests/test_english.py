@@ -219,13 +219,14 @@ def test_english_answers_are_never_phrased_by_the_llm(assistant, monkeypatch):
 
 
 def test_a_clarifying_question_in_english_offers_options_that_work_as_the_next_turn(assistant, knowledge):
+    from assistant.clarify import clarify_between
     from assistant.compose import Decision, ScoredSection, compose
     from assistant.compose_en import compose_english
     from assistant.query import plan_query
 
     plan = plan_query("We run a digital technology project, how much can we get?")
     three, four = knowledge.ref("三"), knowledge.ref("四")
-    clarify = assistant._clarify(three, four)   # two clauses whose caps differ
+    clarify = clarify_between(assistant.knowledge, three, four)   # two clauses whose caps differ
     assert clarify is not None
     decision = Decision([ScoredSection(three, 1.0), ScoredSection(four, 0.9)], clarify=clarify)
     answer = compose_english(knowledge, plan, decision, compose(knowledge, plan, decision))

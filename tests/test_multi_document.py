@@ -1,4 +1,4 @@
-"""A second document in the corpus: answers stay on the bundled measure, search shows each document's own clause."""
+"""A second document in the corpus: answers cite each document's own clause, search shows each document's own clause."""
 
 from __future__ import annotations
 
@@ -42,14 +42,17 @@ def test_largest_caps_come_from_the_bundled_measure_only():
     assert {r.doc_id for r, _ in decision.sections} == {kb.primary.meta.id}
 
 
-def test_answers_ignore_hits_from_added_documents_and_search_keeps_them_apart():
+def test_answers_cite_added_documents_under_their_own_id_and_search_keeps_them_apart():
     kb = _knowledge()
     other = kb.documents[1].meta.id
     hits = [ClauseHit(other, "三", 1.0, bm25_score=9.0, dense_score=0.95),
             ClauseHit(kb.primary.meta.id, "十一", 0.9, bm25_score=8.0, dense_score=0.94)]
     assistant = PolicyAssistant(kb, _StubRetriever(hits))  # type: ignore[arg-type]
     answer = assistant.ask(["新上线的原创游戏产品奖励多少"])
-    assert [c.section for c in answer.citations] == ["十一"] and answer.citations[0].doc == kb.primary.meta.id
+    # The added document's clause leads by retrieval; its citation names its document, not the measure's （三）.
+    assert (answer.citations[0].doc, answer.citations[0].section) == (other, "三")
+    assert answer.citations[0].document is not None and answer.citations[0].document.id == other
+    assert answer.citations[0].quote in kb.section(SectionRef(other, "clause", "三")).text
     results = assistant.search("原创游戏", k=5).to_json()["results"]
     by_doc = {(r["doc"], r["section"]) for r in results}
     assert (other, "三") in by_doc and (kb.primary.meta.id, "十一") in by_doc
@@ -110,8 +113,8 @@ def test_a_decision_on_both_documents_sixteen_cites_and_caps_each_from_its_own_t
     assert [(c.doc, c.section) for c in answer.citations] == [(primary, "十六"), (district, "十六")]
     assert "数字创意孵化器" in kb.section(ours).text and answer.citations[0].quote in kb.section(ours).text
     assert "文化科技孵化载体" in answer.citations[1].quote and "文化科技孵化载体" not in answer.citations[0].quote
-    # Each clause's own cap records: the measure's 200万 is not read as the district's clause's too.
-    assert [a.ref for a in answer.caps] == [ours]
+    # Each clause's own cap records: the measure's 200万 and the district's 80万, each of its own document.
+    assert [(a.ref, a.amount_wan) for a in answer.caps] == [(ours, 200), (theirs, 80)]
     # Two clauses （十一）, each paying its own figure: both records, each of its own document.
     elevens = [SectionRef(primary, "clause", "十一"), SectionRef(district, "clause", "十一")]
     answer = compose(kb, plan, Decision([ScoredSection(ref, 1.0) for ref in elevens]))

@@ -88,6 +88,10 @@ class HybridRetriever:
         for i, ref in enumerate(self._refs):
             self._section_chunks.setdefault(ref, []).append(i)
         self._pool = min(len(self.chunks), 200)
+        # Documents without reviewed profiles (any added document): their sections can only score on the text
+        # channels, so they are fused over those alone (see ``score``).
+        profiled = {chunk.doc_id for chunk in self.chunks if chunk.source == "profile"}
+        self._unprofiled = frozenset(chunk.doc_id for chunk in self.chunks) - profiled
 
     # ---- channels --------------------------------------------------------------------------------
     def _dense_hits(self, texts: Sequence[str], vectors: Mapping[str, Any] | None = None) -> dict[str, list[ChunkHit]]:
@@ -152,7 +156,19 @@ class HybridRetriever:
     ) -> tuple[dict[SectionRef, float], ChannelScores]:
         """Fused section scores for one query text (no facets, no prior); ``dense`` holds hits searched already."""
         channels = self._channels(text, expansion, dense)
-        return fuse(channels.raw, self.weights), channels
+        fused = fuse(channels.raw, self.weights)
+        if self._unprofiled and self.use_profiles:
+            # ``fuse`` divides by the weight of every channel the query has; a section of a document without profiles
+            # has the text channels only, and is divided by theirs, so that a section matching perfectly scores 1
+            # in any document (else a profiled measure would outrank every other document by construction).
+            present = [c for c, raw in channels.raw.items() if raw and self.weights.of(c) > 0]
+            total = sum(self.weights.of(c) for c in present)
+            text_only = sum(self.weights.of(c) for c in present if c.endswith("_text"))
+            if 0 < text_only < total:
+                for ref in fused:
+                    if ref.doc_id in self._unprofiled:
+                        fused[ref] *= total / text_only
+        return fused, channels
 
     def retrieve(self, request: RetrievalRequest) -> list[ClauseHit]:
         """Rank sections for a request.

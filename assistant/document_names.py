@@ -1,0 +1,116 @@
+"""Which indexed document a question names: its title, short title, an alias or its 文号, from its ``.toml``.
+
+"资助办法第十条", "南山那个措施（七）", "深文旅体〔2023〕47号的研发项目" name one document; retrieval and the question's
+clause numbers are then that document's. Names are matched on folded text (width, traditional characters), the
+longest first, so "南山区若干措施" names the district measure and not the bundled measure's alias "若干措施".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from assistant.query import PreviousTurn, QueryPlan, plan_query
+from indexing.corpus import CorpusDocument
+from indexing.references import label_key
+from indexing.retrieval.hits import ClauseHit
+from indexing.section_ref import SectionRef
+from indexing.tokenize_zh import fold
+
+# Shorter names are ordinary words ("办法", "通知"), not a document's name.
+MIN_NAME_CHARS = 3
+_NUM = "一二三四五六七八九十"
+# 二（三）: item （三） of part 二, in a document whose items restart per part.
+_PART_ITEM_RE = re.compile(rf"([{_NUM}]+)\s*[（(]\s*([{_NUM}]+)\s*[）)]")
+
+
+def document_names(doc: CorpusDocument) -> list[str]:
+    """The names a document goes by, from its metadata: title, short title, aliases, 文号."""
+    meta = doc.meta
+    names = [meta.title, meta.short_title, *meta.aliases, meta.doc_number]
+    return [fold(n) for n in dict.fromkeys(names) if n and len(n) >= MIN_NAME_CHARS]
+
+
+def named_documents(text: str, documents: Sequence[CorpusDocument]) -> list[str]:
+    """The ids of the documents ``text`` names, in order of first mention.
+
+    Args:
+        text: the question, folded (``QueryPlan.normalized``).
+        documents: the indexed documents.
+
+    Returns:
+        Document ids; a name inside a longer name that was matched does not count.
+    """
+    names = sorted(((name, doc.meta.id) for doc in documents for name in document_names(doc)),
+                   key=lambda pair: -len(pair[0]))
+    taken = [False] * len(text)
+    found: list[tuple[int, str]] = []
+    for name, doc_id in names:
+        start = text.find(name)
+        while start >= 0:
+            span = range(start, start + len(name))
+            if not any(taken[i] for i in span):
+                for i in span:
+                    taken[i] = True
+                found.append((start, doc_id))
+            start = text.find(name, start + 1)
+    return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
+
+
+def part_item_refs(text: str, doc: CorpusDocument) -> list[str]:
+    """Keys of the items a question names as printed in a document whose items restart per part ("二（三）" →
+    ``二/三``); empty for other documents, and for labels that name none of its sections."""
+    keys = {s.key for s in doc.document.sections}
+    found = []
+    for match in _PART_ITEM_RE.finditer(text):
+        key = label_key(match.group(0))
+        if key in keys and key not in found:
+            found.append(key)
+    return found
+
+
+def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
+                   documents: Sequence[CorpusDocument]) -> QueryPlan:
+    """``plan`` (made for the primary document) with the documents its question names: their ids in
+    ``plan.documents``, and its clause numbers read as the first named document's ("资助办法第十条" → that
+    document's 第十条; "申报通知二（三）" → its item ``二/三``). A follow-up that names none keeps its context's.
+
+    Args:
+        plan: the turn planned with the primary document's clause numbers.
+        text: the turn as typed (planned again when it names another document's clauses).
+        previous: the previous turn.
+        documents: the indexed documents, the primary first.
+    """
+    named = named_documents(plan.normalized, documents)
+    if not named:
+        if previous is not None and plan.followup:
+            plan.documents = list(previous.plan.documents)
+        return plan
+    doc = next(d for d in documents if d.meta.id == named[0])
+    if doc is not documents[0]:
+        plan = plan_query(text, previous, len(doc.document.clauses), doc_id=doc.meta.id)
+    plan.documents = named
+    items = part_item_refs(plan.normalized, doc)
+    if items:
+        plan.clause_refs = items
+        plan.intent = "reference"
+        plan.forced_sections = [SectionRef.parse(key, doc.meta.id) for key in items]
+    keys = {s.key for s in doc.document.sections}
+    if plan.clause_refs and not any(ref.key in keys for ref in plan.forced_sections):
+        # "（三）" of a notice whose items restart per part names no one item: retrieval decides.
+        plan.clause_refs, plan.forced_sections = [], []
+        plan.intent = "general"
+    return plan
+
+
+def retrieval_leads(hits: list[ClauseHit]) -> list[ClauseHit]:
+    """Hits with the document retrieval alone puts first leading: the learned prior (``ClauseHit.score`` beyond
+    ``retrieval_score``) knows the bundled measure's sections only, so it orders sections within that document but
+    does not choose between documents. Unchanged when every hit is of one document."""
+    if len({h.doc_id for h in hits}) < 2:
+        return hits
+    lead_doc = max(hits, key=lambda h: h.retrieval_score).doc_id
+    if hits[0].doc_id == lead_doc:
+        return hits
+    first = next(h for h in hits if h.doc_id == lead_doc)
+    return [first, *(h for h in hits if h is not first)]

@@ -1,0 +1,161 @@
+"""Every indexed document answers: the bundled measure plus the three fictional test documents of
+``evals/documents/`` in one real index — citations and caps carry their document, questions naming a document are
+answered from it, and the bundled measure's answers keep their clauses and caps."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant.knowledge import KnowledgeBase
+from evals.document_questions import DOCUMENTS_DIR, fixture_document_ids, question_file
+from evals.documents_eval import stage_documents
+from evals.metrics import AnswerView, CapRecord, EvalCase, grade
+from evals.questions_io import load_cases
+from indexing.corpus import load_corpus, load_document
+from indexing.references import label_key
+
+ROOT = Path(__file__).resolve().parent.parent
+FUND, DISTRICT, NOTICE = "fund-measures-standin", "nanshan-digital-economy-measures", "application-notice-2023"
+PRIMARY = "sz-digital-creative-2022"
+
+
+@pytest.fixture(scope="module")
+def multi_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus plus the three test documents (where ``index --add`` keeps them), indexed once."""
+    from indexing.build import build_index
+    from indexing.config import IndexConfig
+
+    home = tmp_path_factory.mktemp("multi-home")
+    stage_documents(home, [FUND, DISTRICT, NOTICE])
+    build_index(IndexConfig(home=home, corpus_dir=ROOT / "corpus"))
+    return home
+
+
+@pytest.fixture(scope="module")
+def multi(multi_home: Path):
+    from assistant.service import PolicyAssistant
+    from indexing.config import IndexConfig
+
+    return PolicyAssistant.open(index_config=IndexConfig(home=multi_home, corpus_dir=ROOT / "corpus"))
+
+
+def _ask_cli(home: Path, question: str) -> dict:
+    env = {**os.environ, "POLICY_ASSISTANT_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    env.pop("POLICY_ASSISTANT_CORPUS", None)
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--json", question],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=True)
+    return json.loads(done.stdout)
+
+
+def test_a_question_naming_the_fund_measures_cites_its_article_with_its_own_cap(multi_home):
+    answer = _ask_cli(multi_home, "资助办法第十三条的功能游戏最多资助多少？")
+    first = answer["citations"][0]
+    assert (first["doc"], first["section"]) == (FUND, "十三")
+    assert first["document"] == {"id": FUND, "title": "深圳市文化产业发展专项资金资助办法",
+                                 "short_title": "文化产业发展专项资金资助办法", "status": "现行有效",
+                                 "doc_number": "深府规〔2020〕2号"}
+    cap = next(c for c in answer["caps"] if c["clause"] == "十三")
+    assert (cap["doc"], cap["amount_wan"], cap["qualifier"], cap["percent"]) == (FUND, 200, "按比例", 30)
+    # The answer names the document it cites; the bundled draft's notice stays, the cited document's status is added.
+    assert answer["answer"].startswith("依据《文化产业发展专项资金资助办法》")
+    assert "征求意见稿" in answer["notices"][0]
+    assert any("深府规〔2020〕2号" in n and "现行有效" in n for n in answer["notices"][1:])
+
+
+def test_a_district_question_cites_the_district_measure_with_its_cap_converted_from_yuan(multi_home):
+    answer = _ask_cli(multi_home, "南山那个措施（五）的落户奖励最多给多少？")
+    first = answer["citations"][0]
+    assert (first["doc"], first["section"], first["document"]["status"]) == (DISTRICT, "五", "试行")
+    cap = next(c for c in answer["caps"] if c["doc"] == DISTRICT and c["clause"] == "五")
+    # "最高不超过1000000元" is 100万元.
+    assert cap["amount_wan"] == 100 and "1000000元" in cap["quote"]
+    assert "100万元" in answer["answer"].split("\n")[0]
+
+
+def test_a_notice_item_numbered_within_its_part_is_found_by_its_printed_label(multi):
+    answer = multi.ask(["2023年申报通知一（一）的研发项目最高资助多少？"])
+    assert (answer.citations[0].doc, answer.citations[0].section) == (NOTICE, "一/一")
+    assert [(a.doc_id, a.amount_wan) for a in answer.caps if a.clause == "一/一"][0] == (NOTICE, 500)
+
+
+def test_the_bundled_measures_answers_keep_their_clause_and_cap(multi, assistant):
+    for question in ("我们是做孵化器的，最多能补多少？", "第十五条产学研平台补多少"):
+        alone, together = assistant.ask([question]), multi.ask([question])
+        assert [(c.doc, c.section) for c in together.citations][:1] == [(c.doc, c.section) for c in alone.citations][:1]
+        assert together.citations[0].doc == PRIMARY
+        assert [(a.clause, a.amount_wan, a.qualifier) for a in together.caps] == \
+            [(a.clause, a.amount_wan, a.qualifier) for a in alone.caps]
+        # With one document indexed answers do not name it; with several, they say which document.
+        assert not alone.text.startswith("依据《") and together.text.startswith("依据《数字创意若干措施》")
+
+
+def test_the_api_answers_from_the_named_document(multi):
+    from starlette.testclient import TestClient
+
+    from ui.config import ServeConfig
+    from ui.holder import AssistantHolder
+    from ui.server import create_app
+
+    holder = AssistantHolder(opener=lambda: multi)
+    holder.load()
+    client = TestClient(create_app(ServeConfig(home=Path(os.environ["POLICY_ASSISTANT_HOME"]), port=0),
+                                   holder=holder, load=False))
+    body = client.post("/api/ask", json={"question": "资助办法第十三条的功能游戏最多资助多少？"}).json()
+    assert (body["citations"][0]["doc"], body["citations"][0]["section"]) == (FUND, "十三")
+    assert any(c["doc"] == FUND and c["amount_wan"] == 200 for c in body["caps"])
+
+
+def test_two_documents_close_and_paying_differently_get_a_clarifying_question():
+    from assistant.clarify import clarify_between
+    from indexing.section_ref import SectionRef
+
+    kb = KnowledgeBase([*load_corpus(ROOT / "corpus"), load_document(DOCUMENTS_DIR / FUND / f"{FUND}.txt")])
+    # The measure's （十一） (new games, 最高200万) and the fund's 第十三条 (30% up to 200万: a different record).
+    clarify = clarify_between(kb, SectionRef(PRIMARY, "clause", "十一"), SectionRef(FUND, "clause", "十三"))
+    assert clarify is not None and "哪一份文件" in clarify.question
+    assert [(o.doc, o.clause) for o in clarify.options] == [(PRIMARY, "十一"), (FUND, "十三")]
+    assert clarify.options[1].label.startswith("《文化产业发展专项资金资助办法》")
+
+
+# ---- grading ------------------------------------------------------------------------------------------
+def test_printed_labels_read_as_stored_keys():
+    assert [label_key(s) for s in ("第十三条", "（七）", "二（三）", "preamble", "第一部分", "十七条款x")] == \
+        ["十三", "七", "二/三", "preamble", "chapter:一", None]
+
+
+def test_every_document_question_names_sections_of_its_own_document():
+    for doc_id in fixture_document_ids():
+        cases = load_cases([question_file(doc_id)])
+        assert len(cases) >= 30
+        keys = {s.key for s in load_document(DOCUMENTS_DIR / doc_id / f"{doc_id}.txt").document.sections}
+        for case in cases:
+            assert case.doc == doc_id
+            assert set(case.gold_clauses) <= keys and {c.clause for c in case.gold_caps} <= keys, case.id
+
+
+def test_the_right_number_in_the_wrong_document_is_wrong():
+    case = EvalCase("q", ("资助办法第十三条",), gold_clauses=("十三",),
+                    gold_caps=(CapRecord("十三", 200.0, "按比例"),), doc=FUND)
+    right = AnswerView("q", cited=("十三",), cited_docs=(FUND,), caps=(CapRecord("十三", 200.0, "按比例", FUND),))
+    wrong = AnswerView("q", cited=("十三",), cited_docs=(PRIMARY,), caps=(CapRecord("十三", 200.0, "按比例", PRIMARY),))
+    assert grade(case, right).top1_correct and grade(case, right).caps_hit
+    graded = grade(case, wrong)
+    assert not graded.top1_correct and not graded.caps_hit and graded.answer.cited == (f"{PRIMARY}#十三",)
+    # A case without a document is graded against the home document the runner gives.
+    bare = EvalCase("q", ("第十三条",), gold_clauses=("十三",))
+    assert grade(bare, wrong, home_doc=PRIMARY).top1_correct and not grade(bare, wrong, home_doc=FUND).top1_correct
+
+
+def test_a_yearly_ceiling_is_graded_from_the_records_own_fields():
+    yearly = CapRecord("八", 30.0, "每年最高")
+    per_year = CapRecord.of_record("八", 30.0, "按比例", DISTRICT, "按实际租金的50%给予补贴，每年最高不超过300000元。", 50)
+    per_project = CapRecord.of_record("八", 30.0, "按比例", DISTRICT, "按投入的30%给予资助，最高不超过300000元。", 30)
+    assert yearly.matches(per_year) and not yearly.matches(per_project)
+    assert CapRecord("八", 30.0, "按比例").matches(per_year) and not per_year.matches(yearly)
+    assert CapRecord("十", None, "按其他文件").matches(CapRecord("十", None, "按资助办法"))
