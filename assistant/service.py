@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.answer import Answer, Clarify, ClarifyOption
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref, section_name
 from assistant.coverage import word_coverage
+from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
@@ -55,6 +56,8 @@ class _Turn:
 
 class PolicyAssistant:
     """Answers questions about the corpus with citations and caps from the table."""
+    _only_doc = ""   # retrieval restricted to this document: set on the view of ``for_document``
+    for_document = document_view   # (doc_id) → this assistant retrieving from one document only
 
     def __init__(
         self,
@@ -148,10 +151,11 @@ class PolicyAssistant:
             k=k or self.config.k,
             prior=self._prior(vectors, plan.carried_keys(self.knowledge.primary.meta.id)),
             doc_id=self.knowledge.primary.meta.id,   # the document the model's and the carried keys name
+            only_doc=self._only_doc,
             vectors=dict(zip(vectors.texts, vectors.vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
-        if not for_search:
+        if not for_search and not self._only_doc:
             # Answers cite sections by clause number of the bundled measure; a hit from a document added with
             # ``index --add`` would be misread as the measure's same-numbered clause, so answers stay on the
             # measure (``search`` still lists every document's sections, each under its own document).
@@ -444,12 +448,14 @@ class PolicyAssistant:
             texts += [plan.search_text, *plan.facets]
         self.retriever.prefetch(texts)
 
-    def ask(self, turns: list[str] | str, id: str | None = None) -> Answer:
-        """Answer the last turn of a conversation (earlier turns are its history).
+    def ask(self, turns: list[str] | str, id: str | None = None, doc: str | None = None) -> Answer:
+        """Answer the last turn of a conversation (earlier turns are its history); ``doc``: from that document only.
 
         Raises:
-            BadInput: for invalid input.
+            BadInput: for invalid input. UnknownDocument: ``doc`` names no document.
         """
+        if doc:
+            return self.for_document(doc).ask(turns, id)
         started = time.perf_counter()
         clean = self.validate_turns(turns)
         last, _ = self._run_turns(clean)
@@ -493,8 +499,10 @@ class PolicyAssistant:
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
-    def search(self, query: str, k: int = 5) -> SearchResult:
-        """Ranked sections for a lookup query: references first, then retrieval, with reasons."""
+    def search(self, query: str, k: int = 5, doc: str | None = None) -> SearchResult:
+        """Ranked sections for a lookup query: references first, then retrieval, with reasons (``doc``: its only)."""
+        if doc:
+            return self.for_document(doc).search(query, k)
         started = time.perf_counter()
         text = self.validate_question(query)
         plan = self._plan(text)
@@ -502,8 +510,9 @@ class PolicyAssistant:
         kb = self.knowledge
         meta = self._meta_section(plan)
         ordered: list[tuple[SectionRef, ClauseHit | None, list[str]]] = [
-            (ref, None, ["reference"]) for ref in map(kb.ref, plan.clause_refs) if kb.has_section(ref)]
-        if meta:
+            (ref, None, ["reference"]) for ref in (SectionRef.parse(key, self._only_doc or kb.primary.meta.id)
+                                                   for key in plan.clause_refs) if kb.has_section(ref)]
+        if meta and not self._only_doc:
             ordered.append((kb.ref(meta), None, ["meta"]))
         seen = {ref for ref, _, _ in ordered}
         for retrieved in hits:
