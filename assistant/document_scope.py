@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 
+from assistant.knowledge import KnowledgeBase
+from assistant.settings import AssistantConfig
 from indexing.lru import LRUCache
 
-if TYPE_CHECKING:
-    from assistant.service import PolicyAssistant
+
+class Scoped(Protocol):
+    """What a document view changes of ``PolicyAssistant`` (named here, not imported: the service imports this)."""
+
+    knowledge: KnowledgeBase
+    config: AssistantConfig
+    turn_cache: LRUCache[Any, Any]
+    _only_doc: str
 
 
-def document_view(assistant: PolicyAssistant, doc_id: str) -> PolicyAssistant:
+A = TypeVar("A", bound=Scoped)
+
+
+def document_view(assistant: A, doc_id: str) -> A:
     """``assistant`` with retrieval restricted to one document (``PolicyAssistant.for_document``).
 
     The view shares the corpus, the index and the models; only the document filter passed down to the retriever

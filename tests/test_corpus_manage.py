@@ -307,3 +307,26 @@ def test_admin_remove_needs_the_token_when_one_is_set(config: IndexConfig, monke
         with pytest.raises(gr.Error, match="令牌"):
             functions[name](*args, _Request())
     assert list(entries(config)) == [PRIMARY, NANSHAN_ID]
+
+
+@pytest.mark.parametrize("backend", ["memory", "chroma"])
+def test_each_store_searches_only_the_filtered_documents_chunks(config: IndexConfig, backend: str) -> None:
+    """The filter reaches the stores: the document's own best chunks, in the order the whole index ranks them."""
+    from indexing.index_files import open_index
+    from indexing.retrieval.hybrid import HybridRetriever
+
+    build(config, add_files=[NANSHAN])
+    index = open_index(config, embedder=HashingEmbedder(), dense_backend=backend)  # type: ignore[arg-type]
+    try:
+        within = HybridRetriever(index.chunks, index.bm25, index.dense).document_filter(NANSHAN_ID)
+        assert within is not None and {index.chunks[i].doc_id for i in within.rows} == {NANSHAN_ID}
+        query = "国家级重点实验室资助"
+        dense = index.dense.search_many([query], 5, within=within)[0]
+        everything = index.dense.search_many([query], len(index.chunks))[0]
+        assert [h.chunk_index for h in dense] == [
+            h.chunk_index for h in everything if index.chunks[h.chunk_index].doc_id == NANSHAN_ID][:5]
+        words = index.bm25.search_weighted([(query, 1.0)], 5, within=within)
+        assert words and {index.chunks[h.chunk_index].doc_id for h in words} == {NANSHAN_ID}
+        assert index.chunks[words[0].chunk_index].section_key == "十四"
+    finally:
+        index.close()

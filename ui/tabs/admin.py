@@ -124,7 +124,8 @@ def admin_tab(ctx: TabContext) -> None:
     def removable_choices() -> Any:
         """The documents the remove box offers: those the corpus table marks removable (added ones)."""
         _, body = holder.health()
-        documents = body.get("documents") if isinstance(body.get("documents"), list) else []
+        found = body.get("documents")
+        documents: list[Any] = found if isinstance(found, list) else []
         choices = [(f"{d['title']}（{d['id']}）", d["id"]) for d in documents if d.get("removable")]
         return gr.update(choices=choices, value=None)
 
