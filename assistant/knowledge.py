@@ -24,6 +24,10 @@ class UnknownSection(KeyError):
         return str(self.args[0])
 
 
+class UnknownDocument(UnknownSection):
+    """A document id that names nothing in the corpus (``--doc``, ``"doc"``); the message lists the ids there are."""
+
+
 class KnowledgeBase:
     """Documents, sections, awards and profiles of one corpus folder."""
 
@@ -74,7 +78,7 @@ class KnowledgeBase:
         try:
             return self._by_id[doc_id]
         except KeyError:
-            raise UnknownSection(f"没有这个文档：{doc_id}") from None
+            raise UnknownDocument(f"没有这个文档：{doc_id}（现有文档：{'、'.join(self._by_id)}）") from None
 
     def ref(self, key: str) -> SectionRef:
         """The primary measure's section named by a stored key: what question files, the learned models and a

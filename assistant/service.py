@@ -21,6 +21,7 @@ from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import word_coverage
 from assistant.document_names import retrieval_leads
+from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
@@ -57,6 +58,8 @@ class _Turn:
 
 class PolicyAssistant:
     """Answers questions about the corpus with citations and caps from the table."""
+    _only_doc = ""   # retrieval restricted to this document: set on the view of ``for_document``
+    for_document = document_view   # (doc_id) → this assistant retrieving from one document only
 
     def __init__(
         self,
@@ -153,6 +156,7 @@ class PolicyAssistant:
             k=(k or self.config.k) * (len(self.knowledge.documents) if named else 1),
             prior=self._prior(vectors, plan.carried_keys(self.knowledge.primary.meta.id)),
             doc_id=self.knowledge.primary.meta.id,   # the document the model's and the carried keys name
+            only_doc=self._only_doc,
             vectors=dict(zip(vectors.texts, vectors.vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
@@ -451,12 +455,14 @@ class PolicyAssistant:
             texts += [plan.search_text, *plan.facets]
         self.retriever.prefetch(texts)
 
-    def ask(self, turns: list[str] | str, id: str | None = None) -> Answer:
-        """Answer the last turn of a conversation (earlier turns are its history).
+    def ask(self, turns: list[str] | str, id: str | None = None, doc: str | None = None) -> Answer:
+        """Answer the last turn of a conversation (earlier turns are its history); ``doc``: from that document only.
 
         Raises:
-            BadInput: for invalid input.
+            BadInput: for invalid input. UnknownDocument: ``doc`` names no document.
         """
+        if doc:
+            return self.for_document(doc).ask(turns, id)
         started = time.perf_counter()
         clean = self.validate_turns(turns)
         last, _ = self._run_turns(clean)
@@ -500,8 +506,10 @@ class PolicyAssistant:
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
-    def search(self, query: str, k: int = 5) -> SearchResult:
-        """Ranked sections for a lookup query: references first, then retrieval, with reasons."""
+    def search(self, query: str, k: int = 5, doc: str | None = None) -> SearchResult:
+        """Ranked sections for a lookup query: references first, then retrieval, with reasons (``doc``: its only)."""
+        if doc:
+            return self.for_document(doc).search(query, k)
         started = time.perf_counter()
         text = self.validate_question(query)
         plan = self._plan(text)
@@ -510,7 +518,7 @@ class PolicyAssistant:
         meta = self._meta_section(plan)
         ordered: list[tuple[SectionRef, ClauseHit | None, list[str]]] = [
             (ref, None, ["reference"]) for ref in plan.forced_sections if plan.clause_refs and kb.has_section(ref)]
-        if meta:
+        if meta and not self._only_doc:
             ordered.append((meta, None, ["meta"]))
         seen = {ref for ref, _, _ in ordered}
         for retrieved in hits:
@@ -564,35 +572,7 @@ class PolicyAssistant:
 
     # ---- status ----------------------------------------------------------------------------------
     def health(self, check_disk: bool = True) -> dict[str, Any]:
-        """Status for /api/health and the admin tab; ``check_disk=False`` skips reading the index files (the
-        server checks them itself, at most once a second, and answers refuse on what it finds)."""
-        kb = self.knowledge
-        data: dict[str, Any] = {
-            "ready": self.retriever is not None,
-            "retriever": self.config.retriever,
-            "documents": len(kb.documents),
-            "clauses": len(kb.primary.document.clauses),
-            "caps": len(kb.caps.awards),
-            "llm": self.phraser is not None,
-            "rerank_model": self.config.rerank_model,
-            "problems": [],
-        }
-        manifest = getattr(self.index, "manifest", None)
-        if manifest is not None:
-            counts: Any = getattr(manifest, "counts", {})
-            data["model"] = getattr(manifest, "embed_model", "")
-            data["built_at"] = getattr(manifest, "built_at", "")
-            if dataclasses.is_dataclass(counts) and not isinstance(counts, type):
-                data["counts"] = dataclasses.asdict(counts)
-            else:
-                data["counts"] = dict(counts or {})
-        if self.index is not None and check_disk:
-            from indexing.index_files import check_index
+        """Status for /api/health and the admin tab (``assistant/health.py``)."""
+        from assistant.health import assistant_health
 
-            index_dir = getattr(self.index, "index_dir", None)
-            if self._index_config is not None:
-                data["problems"] = check_index(self._index_config)
-                data["ready"] = data["ready"] and not data["problems"]
-            elif index_dir is None:
-                data["problems"] = ["索引目录未知"]
-        return data
+        return assistant_health(self, check_disk)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from indexing.retrieval.hits import ChunkHit
+from indexing.retrieval.hits import ChunkFilter, ChunkHit
 from indexing.tokenize_zh import tokenize
 
 BM25_FILES = ("params.index.json", "vocab.index.json", "data.csc.index.npy", "indices.csc.index.npy", "indptr.csc.index.npy")
@@ -96,11 +96,18 @@ class BM25Store:
         """The ``k`` best chunks with a positive score, best first (ties in chunk order)."""
         return self.search_weighted([(query, 1.0)], k)
 
-    def search_weighted(self, queries: Sequence[tuple[str, float]], k: int) -> list[ChunkHit]:
-        """``search`` over ``weighted_scores`` (a question and its expansion together)."""
+    def search_weighted(
+        self, queries: Sequence[tuple[str, float]], k: int, within: ChunkFilter | None = None
+    ) -> list[ChunkHit]:
+        """``search`` over ``weighted_scores`` (a question and its expansion together), over ``within``'s chunks only
+        when given (scored against the whole index's statistics, so a document's scores do not change with the filter)."""
         if k <= 0:
             return []
         scores = self.weighted_scores(queries)
+        if within is not None:
+            kept = np.zeros_like(scores)
+            kept[within.rows] = scores[within.rows]
+            scores = kept
         return top_hits(scores, k)
 
 

@@ -4,6 +4,8 @@
 
 - ``corpus_folders``: which folders make the effective corpus, parsed (the bundled corpus plus ``<home>/corpus``);
 - ``additions``: documents given to ``index --add``, validated before anything is written, installed last;
+- ``removal``: documents given to ``index --remove``, checked first, their files deleted once the index without
+  them is live;
 - ``build_chunks``: documents → text and profile chunks → BM25 tokens (the CPU-bound part);
 - ``build_workers``: the worker processes those stages are shared out to (``POLICY_ASSISTANT_BUILD_WORKERS``);
 - ``build_cache``: chunks, tokens and vectors reused from the live index (incremental builds);
@@ -11,7 +13,8 @@
 - ``staging``: the staging folder, the atomic swap, the build lock and recovery after a crash.
 
 Embedding and writing the vector store happen here. The callers of ``build_index`` catch
-``indexing.additions.DocumentRejected`` and ``indexing.staging.BuildInProgress`` (imported from there).
+``indexing.additions.DocumentRejected``, ``indexing.removal.RemovalRefused`` and ``indexing.staging.BuildInProgress``
+(imported from there).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from indexing.corpus_folders import (
 from indexing.embedding import Embedder, canonical_model_name, make_embedder
 from indexing.index_files import BM25_DIR, CHUNKS_FILE, VECTORS_FILE, save_chunks
 from indexing.manifest import ChromaLocation, IndexManifest, ManifestDocument, library_versions
+from indexing.removal import complete_removals, drop_staged, finish_removals, record_removals, validate_removals
 from indexing.seed_vectors import seed_vectors_for
 from indexing.staging import (
     Staging,
@@ -88,6 +92,7 @@ class BuildSummary:
     reused: int
     seconds: float
     added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()     # ids of the documents removed
     warnings: tuple[str, ...] = ()
 
     @property
@@ -110,6 +115,7 @@ class BuildSummary:
             "reused": self.reused,
             "seconds": round(self.seconds, 2),
             "added": list(self.added),
+            "removed": list(self.removed),
             "warnings": list(self.warnings),
         }
 
@@ -181,6 +187,7 @@ def build_index(
     rebuild: bool = False,
     progress: ProgressFn | None = None,
     embedder: Embedder | None = None,
+    remove_ids: Sequence[str] = (),
 ) -> BuildSummary:
     """Build (or update) the index of the effective corpus, optionally adding documents first.
 
@@ -191,12 +198,15 @@ def build_index(
             the corpus folders' seed vectors.
         progress: called as ``progress(stage, done, total)``; stages: corpus, chunks, bm25, embed, store, swap.
         embedder: an already-loaded embedder (tests pass a fake); else ``config.embed_model`` is loaded.
+        remove_ids: ids of added documents to leave out; their files are deleted once this build is live
+            (see ``indexing.removal``).
 
     Returns:
         Counts, vectors embedded vs reused, and the time taken.
 
     Raises:
         DocumentRejected: an added document is invalid; nothing was changed.
+        RemovalRefused: a document to remove is unknown, or is the primary or a bundled one; nothing was changed.
         ParseError: a document already in the corpus cannot be parsed; nothing was changed.
         BuildInProgress: another build is running.
         EmbeddingModelUnavailable: the model is not on this machine.
@@ -209,6 +219,7 @@ def build_index(
         raise ValueError(f"embedder {embedder.model_id!r} is not the configured model {model!r}")
     with build_lock(config.home):
         recover(config)
+        finish_removals(config)
         documents = sum(len(folder_documents(path)) for path in corpus_dirs(config)) + len(add_files)
         with worker_pool(build_workers(documents)) as pool:
             old_rows = None if rebuild else previous_rows(config)
@@ -219,6 +230,8 @@ def build_index(
             folders = load_corpus_folders(config, pool if not chunk_cache.previous else None)
             staged = validate_additions(add_files, folders, writable_corpus_dir(config))
             merge_staged(folders, staged, config)
+            removals = validate_removals(remove_ids, folders, config)
+            drop_staged(folders, removals)
             report("corpus", sum(len(f.documents) for f in folders), sum(len(f.documents) for f in folders))
 
             chunk_config = ChunkConfig(config.chunk_size, config.chunk_overlap)
@@ -287,6 +300,7 @@ def build_index(
             # Added documents enter the corpus just before the swap: a crash in between leaves them in the
             # corpus and the previous index live, and the next build indexes them.
             install_staged(staged, staging.path)
+            record_removals(removals, config, build_id)
             report("swap", 0, 1)
             staging.swap()
         except BaseException:
@@ -294,6 +308,8 @@ def build_index(
             staging.discard()
             raise
         report("swap", 1, 1)
+        # Removed documents leave the corpus only now that the index without them is live.
+        complete_removals(config, build_id)
         if config.chroma_url:
             prune_server_collections(config.chroma_url, {staging.collection, *([old_collection] if old_collection else [])})
     warnings = tuple(
@@ -314,6 +330,7 @@ def build_index(
         reused=reused,
         seconds=time.monotonic() - started,
         added=tuple(str(s.target) for s in staged),
+        removed=tuple(r.doc_id for r in removals),
         warnings=warnings,
     )
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from indexing.embedding import Embedder
 from indexing.manifest import IndexCorrupt, IndexProblem, StoreUnavailable
-from indexing.retrieval.hits import ChunkHit
+from indexing.retrieval.hits import ChunkFilter, ChunkHit
 
 COLLECTION_PREFIX = "policy-chunks-"
 DEFAULT_RETRIES = 3
@@ -277,16 +277,19 @@ class ChromaVectorStore:
         collection = self.collection()
         return int(self._retry("count", collection.count))
 
-    def search(self, vector: np.ndarray, k: int) -> list[ChunkHit]:
-        """The ``k`` nearest chunks by cosine similarity (``1 - distance``), best first."""
+    def search(self, vector: np.ndarray, k: int, within: ChunkFilter | None = None) -> list[ChunkHit]:
+        """The ``k`` nearest chunks by cosine similarity (``1 - distance``), best first (of ``within``'s document)."""
         if k <= 0:
             return []
         collection = self.collection()
         query = np.asarray(vector, dtype=np.float32).reshape(1, -1).tolist()
+        # Every chunk's metadata has its doc_id (build.chunk_metadata): Chroma filters before ranking.
+        where = {"where": {"doc_id": within.doc_id}} if within is not None else {}
         try:
             result = self._retry(
                 "query",
-                lambda: collection.query(query_embeddings=query, n_results=k, include=["distances", "metadatas"]),
+                lambda: collection.query(query_embeddings=query, n_results=k, include=["distances", "metadatas"],
+                                         **where),
             )
         except Exception as exc:
             raise self._unreadable("读取", exc) from None
@@ -337,9 +340,9 @@ class ChromaVectorStore:
 
 
 class VectorSearch(Protocol):
-    """Nearest chunks to a query vector (``ChromaVectorStore`` or ``ArrayVectorStore``)."""
+    """Nearest chunks to a query vector (``ChromaVectorStore`` or ``ArrayVectorStore``), optionally of one document."""
 
-    def search(self, vector: np.ndarray, k: int) -> list[ChunkHit]: ...
+    def search(self, vector: np.ndarray, k: int, within: ChunkFilter | None = None) -> list[ChunkHit]: ...
 
 
 class ArrayVectorStore:
@@ -353,9 +356,14 @@ class ArrayVectorStore:
     def __init__(self, vectors: np.ndarray) -> None:
         self.vectors = np.asarray(vectors, dtype=np.float32)
 
-    def search(self, vector: np.ndarray, k: int) -> list[ChunkHit]:
+    def search(self, vector: np.ndarray, k: int, within: ChunkFilter | None = None) -> list[ChunkHit]:
         if k <= 0 or not len(self.vectors):
             return []
+        if within is not None:
+            # Score the document's rows only, then name them by their row in the whole index.
+            rows = np.asarray(within.rows, dtype=np.int64)
+            found = ArrayVectorStore(self.vectors[rows]).search(vector, k)
+            return [ChunkHit(int(rows[h.chunk_index]), h.score, h.rank) for h in found]
         scores = self.vectors @ np.asarray(vector, dtype=np.float32).reshape(-1)
         if k < len(scores):
             # The k best in O(n), then only those sorted (a full sort of 20,000+ scores costs more than the product).
@@ -380,17 +388,25 @@ class DenseSearcher:
     def search(self, query: str, k: int) -> list[ChunkHit]:
         return self.search_many([query], k)[0]
 
-    def search_many(self, queries: Sequence[str], k: int) -> list[list[ChunkHit]]:
+    def _store_search(self, vector: np.ndarray, k: int, within: ChunkFilter | None) -> list[ChunkHit]:
+        # Without a filter the store is called as before (stores written before filters take two arguments).
+        return self.store.search(vector, k) if within is None else self.store.search(vector, k, within)
+
+    def search_many(self, queries: Sequence[str], k: int, within: ChunkFilter | None = None) -> list[list[ChunkHit]]:
         """One hit list per query; the queries are embedded in one call (a question and its facets together
         cost less than one after another: the engine batches them across its threads)."""
         wanted = [q for q in dict.fromkeys(queries) if q.strip()] if k > 0 else []
         vectors = dict(zip(wanted, self.embedder.embed_queries(wanted), strict=True)) if wanted else {}
-        return [self.store.search(vectors[q], k) if q in vectors else [] for q in queries]
+        return [self._store_search(vectors[q], k, within) if q in vectors else [] for q in queries]
 
-    def search_vectors(self, vectors: Sequence[np.ndarray], k: int) -> list[list[ChunkHit]]:
+    def search_vectors(
+        self, vectors: Sequence[np.ndarray], k: int, within: ChunkFilter | None = None
+    ) -> list[list[ChunkHit]]:
         """Hit lists for query vectors the caller embedded already (the assistant embeds a question once and uses
         the vector for its learned parts too)."""
-        return [self.store.search(np.asarray(v, dtype=np.float32), k) for v in vectors] if k > 0 else [[] for _ in vectors]
+        if k <= 0:
+            return [[] for _ in vectors]
+        return [self._store_search(np.asarray(v, dtype=np.float32), k, within) for v in vectors]
 
     def prefetch(self, queries: Sequence[str]) -> None:
         """Embed questions ahead of their searches (batch mode): their vectors wait in the embedder's cache."""

@@ -256,7 +256,7 @@ def test_uploads_need_the_token_are_size_limited_and_never_executed(locked_serve
     script = tmp_path / "evil.txt"                  # an allowed type: parsed as a policy, rejected, not run
     script.write_bytes(payload)
     script.chmod(0o755)
-    status, _ = admin.predict(handle_file(str(script)), api_name="/add_document")
+    status, *_ = admin.predict(handle_file(str(script)), api_name="/add_document")
     assert "未加入" in status and "找不到条款结构" in status, status
     assert not marker.exists()
     assert not list((locked_server.home / "corpus").glob("**/evil*")) if (locked_server.home / "corpus").exists() else True

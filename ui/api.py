@@ -19,10 +19,11 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from assistant.knowledge import UnknownDocument
 from assistant.question_text import BadInput
 from ui import render
 from ui.api_errors import ApiError, install_error_handlers, set_request_lang
-from ui.api_input import MAX_K, parse_ask, parse_feedback, parse_search, read_json, refused_input
+from ui.api_input import MAX_K, parse_ask, parse_doc, parse_feedback, parse_search, read_json, refused_input
 from ui.config import ServeConfig
 from ui.feedback import FeedbackError
 from ui.gradio_routes import GradioRoutes
@@ -44,12 +45,15 @@ KNOWN_ROUTES = frozenset({"ask", "search", "caps", "health", "feedback"})
 def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeConfig) -> APIRouter:
     router = APIRouter(prefix="/api")
 
-    def ask_sync(turns: list[str], answer_id: str | None, client: str) -> Answer:
+    def ask_sync(turns: list[str], answer_id: str | None, client: str, doc: str | None = None) -> Answer:
         def call(pa: Any) -> Answer:
             try:
-                return pa.ask(turns, id=answer_id)   # checks the turns: the request's one check
+                # checks the turns: the request's one check (``doc`` only when given: test fakes take none)
+                return pa.ask(turns, id=answer_id, doc=doc) if doc else pa.ask(turns, id=answer_id)
             except BadInput as exc:
                 raise refused_input(exc, len(turns)) from None
+            except UnknownDocument as exc:
+                raise ApiError(400, "unknown_document", str(exc)) from None
 
         return holder.answer(call, client)
 
@@ -57,9 +61,10 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
     async def ask(request: Request, format: str = "json") -> Response:
         if format not in ("json", "html"):
             raise ApiError(400, "bad_value", "format 只能是 json 或 html。")
-        turns, answer_id = parse_ask(await read_json(request))
+        data = await read_json(request)
+        turns, answer_id = parse_ask(data)
         set_request_lang(request, turns_lang(turns))
-        answer = await run_in_threadpool(ask_sync, turns, answer_id, client_of(request))
+        answer = await run_in_threadpool(ask_sync, turns, answer_id, client_of(request), parse_doc(data))
         if format == "html":
             known = [s.key for s in holder.knowledge.primary.document.sections]
             page = render.chat_html([{"role": "user", "text": turns[-1]}, {"role": "assistant", "answer": answer}],
@@ -67,25 +72,30 @@ def build_router(holder: AssistantHolder, store: FeedbackStore, config: ServeCon
             return HTMLResponse(page)
         return JSONResponse(answer.to_json())
 
-    def search_sync(query: str, k: int, client: str) -> SearchResult:
+    def search_sync(query: str, k: int, client: str, doc: str | None = None) -> SearchResult:
         def call(pa: Any) -> SearchResult:
             try:
-                return pa.search(query, k=k)   # checks the query like a question: the request's one check
+                # checks the query like a question: the request's one check (``doc`` only when given)
+                return pa.search(query, k=k, doc=doc) if doc else pa.search(query, k=k)
             except BadInput as exc:
                 raise refused_input(exc) from None
+            except UnknownDocument as exc:
+                raise ApiError(400, "unknown_document", str(exc)) from None
 
         return holder.answer(call, client)
 
     @router.post("/search", summary="条款检索：排序后的条款、得分、命中词、资助上限")
     async def search(request: Request) -> JSONResponse:
-        query, k = parse_search(await read_json(request))
+        data = await read_json(request)
+        query, k = parse_search(data)
         set_request_lang(request, turns_lang([query]))
-        result = await run_in_threadpool(search_sync, query, k, client_of(request))
+        result = await run_in_threadpool(search_sync, query, k, client_of(request), parse_doc(data))
         return JSONResponse(result.to_json())
 
     @router.get("/search", summary="条款检索（GET 形式，便于在浏览器地址栏直接查询）")
-    async def search_get(request: Request, q: str, k: int = Query(5, ge=1, le=MAX_K)) -> JSONResponse:
-        result = await run_in_threadpool(search_sync, q, k, client_of(request))
+    async def search_get(request: Request, q: str, k: int = Query(5, ge=1, le=MAX_K),
+                         doc: str | None = Query(None, max_length=200)) -> JSONResponse:
+        result = await run_in_threadpool(search_sync, q, k, client_of(request), doc or None)
         return JSONResponse(result.to_json())
 
     @router.get("/clauses/{ref:path}", summary="条款原文：十六 / 16 / 第十六条 / chapter:一 / 第一章 / 序言")

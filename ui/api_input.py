@@ -146,6 +146,12 @@ def parse_search(data: Any) -> tuple[str, int]:
     return query, k
 
 
+def parse_doc(data: dict[str, Any]) -> str | None:
+    """The optional ``"doc"`` of /api/ask and /api/search: a document id to answer from (checked by the assistant,
+    which knows the corpus: an unknown id is a 400 ``unknown_document``)."""
+    return _optional_str(data, "doc", MAX_ID) or None
+
+
 def parse_feedback(data: Any, max_chars: int, max_turns: int) -> dict[str, Any]:
     """``{"rating", "question" | "turns", "answer"?, "comment"?}`` checked with the rules /api/ask applies.
 

@@ -81,6 +81,7 @@ class AssistantHolder:
         self._attempted_at = -1e9
         self._reloading = threading.Lock()
         self._load_lock = threading.Lock()
+        self._documents: tuple[Any, list[dict[str, Any]]] | None = None   # (assistant, its corpus table)
 
     # ---- loading --------------------------------------------------------------------------------
     def _open(self) -> Any:
@@ -309,6 +310,7 @@ class AssistantHolder:
             # The disk was just looked at by check() (at most once a second), the same look /api/ask refuses on:
             # health and answers agree, and a health probe costs no file reads of its own.
             body = _jsonable(dict(pa.health(check_disk=False)))
+            body["documents"] = self._document_rows(pa)
         body["state"] = "ready"
         problems = list(body.get("problems") or [])
         problems += [p for p in problems_now if p not in problems]
@@ -318,6 +320,38 @@ class AssistantHolder:
             body["ready"] = False
             body["error"] = {"code": "index_problem", "message": "；".join(map(str, body.get("problems") or [])) or "索引不可用"}
         return ok, body
+
+
+    def _document_rows(self, pa: Any) -> list[dict[str, Any]]:
+        """The corpus table of the loaded assistant (``indexing.document_list``), worked out once per assistant: its
+        corpus and index do not change while it serves (a rebuild brings a new assistant)."""
+        cached = self._documents
+        if cached is not None and cached[0] is pa:
+            return cached[1]
+        rows = _document_table(pa)
+        self._documents = (pa, rows)
+        return rows
+
+
+def _document_table(pa: Any) -> list[dict[str, Any]]:
+    """Each document the assistant serves, with its index state, from what it loaded (no file is read): its text's
+    hash against the manifest's, and its chunks in the loaded index."""
+    from collections import Counter
+
+    from indexing.config import IndexConfig
+    from indexing.document_list import document_entries, document_source
+    from indexing.manifest import IndexManifest
+
+    documents = getattr(getattr(pa, "knowledge", None), "documents", None)
+    if not documents:
+        return []
+    index = _index_of(pa)
+    manifest = getattr(index, "manifest", None)
+    counts = Counter(chunk.doc_id for chunk in getattr(index, "chunks", None) or ())
+    config = getattr(pa, "_index_config", None) or IndexConfig()
+    entries = document_entries(documents, [document_source(d.path, config) for d in documents],
+                               manifest if isinstance(manifest, IndexManifest) else None, counts)
+    return [entry.to_json() for entry in entries]
 
 
 def _problem_text(exc: BaseException) -> str:

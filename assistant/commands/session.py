@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 def add_retrieval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retriever", choices=RETRIEVER_MODES, default=None,
                         help=f"检索方式（默认 {DEFAULT_RETRIEVER_MODE}，或环境变量 POLICY_ASSISTANT_RETRIEVER）")
+    parser.add_argument("--doc", default=None, metavar="DOC_ID",
+                        help="只在这一份文档中检索（id 见 policy-assistant index --list）")
     parser.add_argument("--no-profiles", action="store_true", help="不使用条款画像（对比实验用）")
     parser.add_argument("--no-expansion", action="store_true", help="不做同义词扩展（对比实验用）")
     parser.add_argument("--corpus", type=Path, default=None, help="语料目录（默认：内置语料）")
@@ -42,6 +44,21 @@ def index_config(args: argparse.Namespace) -> IndexConfig:
 
 
 def open_assistant(args: argparse.Namespace, build_if_missing: bool = True) -> PolicyAssistant:
+    """The assistant for this command (restricted to ``--doc`` when given); a missing index is built first."""
+    assistant = _open_assistant(args, build_if_missing)
+    doc = getattr(args, "doc", None)
+    if not doc:
+        return assistant
+    from assistant.cli import CliError
+    from assistant.knowledge import UnknownDocument
+
+    try:
+        return assistant.for_document(doc)
+    except UnknownDocument as exc:
+        raise CliError(f"--doc：{exc}", code=2) from None
+
+
+def _open_assistant(args: argparse.Namespace, build_if_missing: bool) -> PolicyAssistant:
     """The assistant for this command; a missing index is built first (with progress on stderr)."""
     from assistant.cli import CliError
     from assistant.service import PolicyAssistant

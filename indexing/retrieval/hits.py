@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 from indexing.section_ref import SectionRef, is_clause_key
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # The retriever modes, defined here only: CLI choices, configuration checks and defaults all come from these.
 RetrieverMode = Literal["bm25", "dense", "hybrid"]
@@ -23,6 +26,14 @@ def check_retriever_mode(mode: object) -> RetrieverMode:
     if mode not in RETRIEVER_MODES:
         raise ValueError(f"retriever mode must be one of {', '.join(RETRIEVER_MODES)}; got {mode!r}")
     return mode
+
+
+@dataclass(frozen=True)
+class ChunkFilter:
+    """Search only one document's chunks (``search --doc``): its id (what Chroma filters on) and its chunk rows."""
+
+    doc_id: str
+    rows: np.ndarray   # indexes into the index's chunk list, ascending
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from indexing.chunking import Chunk
 from indexing.retrieval.fusion import Channel, FusionWeights, aggregate_max, aggregate_sum, fuse
 from indexing.retrieval.hits import (
     DEFAULT_RETRIEVER_MODE,
+    ChunkFilter,
     ChunkHit,
     ClauseHit,
     KeywordSearcher,
@@ -37,6 +38,7 @@ class RetrievalRequest:
     prior: Mapping[str, float] = field(default_factory=dict)   # learned bonus per section (assistant/learned.py)
     vectors: Mapping[str, Any] = field(default_factory=dict)   # text → query vector, when the caller embedded already
     doc_id: str = ""    # the document ``carried`` and ``prior`` keys belong to ("": the index's first document)
+    only_doc: str = ""  # rank this document's sections only ("": every document's)
 
 
 @dataclass
@@ -92,26 +94,45 @@ class HybridRetriever:
         # channels, so they are fused over those alone (see ``score``).
         profiled = {chunk.doc_id for chunk in self.chunks if chunk.source == "profile"}
         self._unprofiled = frozenset(chunk.doc_id for chunk in self.chunks) - profiled
+        self._doc_rows: dict[str, ChunkFilter] | None = None   # built on the first filtered search
+
+    def document_filter(self, doc_id: str) -> ChunkFilter | None:
+        """The chunk filter of one document (None: no filter); a document without chunks gets an empty one."""
+        import numpy as np
+
+        if not doc_id:
+            return None
+        if self._doc_rows is None:
+            rows: dict[str, list[int]] = {}
+            for i, chunk in enumerate(self.chunks):
+                rows.setdefault(chunk.doc_id, []).append(i)
+            self._doc_rows = {d: ChunkFilter(d, np.asarray(r, dtype=np.int64)) for d, r in rows.items()}
+        return self._doc_rows.get(doc_id) or ChunkFilter(doc_id, np.zeros(0, dtype=np.int64))
 
     # ---- channels --------------------------------------------------------------------------------
-    def _dense_hits(self, texts: Sequence[str], vectors: Mapping[str, Any] | None = None) -> dict[str, list[ChunkHit]]:
+    def _dense_hits(self, texts: Sequence[str], vectors: Mapping[str, Any] | None = None,
+                    within: ChunkFilter | None = None) -> dict[str, list[ChunkHit]]:
         """Dense hits of several texts (a question and its facets), embedded in one call (or given as ``vectors``)."""
         if self.mode not in ("dense", "hybrid") or self.dense is None:
             return {}
         texts = list(dict.fromkeys(texts))
+        # A filter is passed only when there is one: searchers written before filters take two arguments.
+        extra = {"within": within} if within is not None else {}
         by_vector = getattr(self.dense, "search_vectors", None)
         if vectors and by_vector is not None and all(t in vectors or not t.strip() for t in texts):
             given = [t for t in texts if t in vectors]
-            found = dict(zip(given, by_vector([vectors[t] for t in given], self._pool), strict=True))
+            found = dict(zip(given, by_vector([vectors[t] for t in given], self._pool, **extra), strict=True))
             return {t: found.get(t, []) for t in texts}
-        return dict(zip(texts, self.dense.search_many(texts, self._pool), strict=True))
+        return dict(zip(texts, self.dense.search_many(texts, self._pool, **extra), strict=True))
 
-    def _channels(self, text: str, expansion: Sequence[str], dense: dict[str, list[ChunkHit]] | None = None) -> ChannelScores:
+    def _channels(self, text: str, expansion: Sequence[str], dense: dict[str, list[ChunkHit]] | None = None,
+                  within: ChunkFilter | None = None) -> ChannelScores:
         scores = ChannelScores()
         if self.mode in ("bm25", "hybrid"):
             # The user's words and the lexicon's expansion (weighted lower) in one pass over the postings.
             queries = [(text, 1.0)] + ([(" ".join(expansion), self.weights.expansion)] if expansion else [])
-            hits = self.bm25.search_weighted(queries, self._pool)
+            extra = {"within": within} if within is not None else {}
+            hits = self.bm25.search_weighted(queries, self._pool, **extra)
             self._add(scores, "bm25", {hit.chunk_index: hit.score for hit in hits})
         if self.mode in ("dense", "hybrid") and self.dense is not None:
             hits = dense[text] if dense is not None and text in dense else self.dense.search(text, self._pool)
@@ -152,10 +173,11 @@ class HybridRetriever:
             self.dense.prefetch(texts)   # it skips blanks and repeats
 
     def score(
-        self, text: str, expansion: Sequence[str] = (), dense: dict[str, list[ChunkHit]] | None = None
+        self, text: str, expansion: Sequence[str] = (), dense: dict[str, list[ChunkHit]] | None = None,
+        within: ChunkFilter | None = None,
     ) -> tuple[dict[SectionRef, float], ChannelScores]:
         """Fused section scores for one query text (no facets, no prior); ``dense`` holds hits searched already."""
-        channels = self._channels(text, expansion, dense)
+        channels = self._channels(text, expansion, dense, within)
         fused = fuse(channels.raw, self.weights)
         if self._unprofiled and self.use_profiles:
             # ``fuse`` divides by the weight of every channel the query has; a section of a document without profiles
@@ -179,12 +201,13 @@ class HybridRetriever:
         Returns:
             Up to ``request.k`` hits, best first, each with ranks per channel and matched terms.
         """
-        dense = self._dense_hits([request.text, *request.facets], request.vectors)
-        fused, channels = self.score(request.text, request.expansion, dense)
+        within = self.document_filter(request.only_doc)
+        dense = self._dense_hits([request.text, *request.facets], request.vectors, within)
+        fused, channels = self.score(request.text, request.expansion, dense, within)
         home = request.doc_id or (self.chunks[0].doc_id if self.chunks else "")
         via: dict[SectionRef, list[str]] = {ref: ["text"] for ref in fused}
         for facet in request.facets:
-            facet_scores, _ = self.score(facet, (), dense)
+            facet_scores, _ = self.score(facet, (), dense, within)
             for ref, value in facet_scores.items():
                 # A facet's leader counts a little less than the whole question's leader.
                 value *= 0.9
@@ -201,6 +224,8 @@ class HybridRetriever:
         for ref in (SectionRef.parse(k, home) for k in request.carried if k):
             fused[ref] = fused.get(ref, 0.0) + self.weights.carried
             via.setdefault(ref, []).append("context")
+        if request.only_doc:   # the prior and the carried sections may name another document's sections
+            fused = {ref: value for ref, value in fused.items() if ref.doc_id == request.only_doc}
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])[: request.k]
         own_tokens = set(tokenize(request.text))
         expanded_tokens = {t for t in tokenize(" ".join(request.expansion)) if len(t) > 1 and t.isascii() is False}

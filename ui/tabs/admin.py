@@ -1,4 +1,5 @@
-"""The 管理 tab (``serve --admin`` or a token): index health, adding a document or rebuilding, and the feedback.
+"""The 管理 tab (``serve --admin`` or a token): index health and the corpus table, adding, removing or rebuilding,
+and the feedback.
 
 While a token is set, the admin functions serve only browser sessions that gave it (``ui.sessions``): the session
 is the ``pa_session`` cookie the server set when the page loaded, not the page's own state.
@@ -91,10 +92,11 @@ def admin_tab(ctx: TabContext) -> None:
 
     @does_work
     def unlock(token: str, request: gr.Request) -> tuple[Any, ...]:
-        locked = (gr.update(visible=False), gr.update(visible=True), gr.update(), gr.update(), "")
+        locked = (gr.update(visible=False), gr.update(visible=True), gr.update(), gr.update(), "", gr.update())
         expected = config.admin_token or ""
         if not expected:
-            return gr.update(visible=True), gr.update(visible=False), admin_status(), admin_feedback(), ""
+            return (gr.update(visible=True), gr.update(visible=False), admin_status(), admin_feedback(), "",
+                    removable_choices())
         client = client_of(request)
         wait = gate.wait(client)
         if wait > 0:                      # locked out: the token is not even compared
@@ -106,7 +108,8 @@ def admin_tab(ctx: TabContext) -> None:
                 gr.Warning("浏览器没有本站的会话 Cookie：请允许 Cookie 并刷新页面后再输入令牌。")
                 return locked
             gate.succeeded(client)
-            return gr.update(visible=True), gr.update(visible=False), admin_status(), admin_feedback(), ""
+            return (gr.update(visible=True), gr.update(visible=False), admin_status(), admin_feedback(), "",
+                    removable_choices())
         lockout = gate.failed(client)
         log.warning("管理员令牌不正确（%s）", client)
         gr.Warning(wait_message(lockout) if lockout else "令牌不正确。")
@@ -117,6 +120,14 @@ def admin_tab(ctx: TabContext) -> None:
         if "model" not in body:
             body = {**body, "model": "", "built_at": "", "counts": {}}
         return render.health_html(body)
+
+    def removable_choices() -> Any:
+        """The documents the remove box offers: those the corpus table marks removable (added ones)."""
+        _, body = holder.health()
+        found = body.get("documents")
+        documents: list[Any] = found if isinstance(found, list) else []
+        choices = [(f"{d['title']}（{d['id']}）", d["id"]) for d in documents if d.get("removable")]
+        return gr.update(choices=choices, value=None)
 
     def admin_feedback() -> list[list[Any]]:
         rows = []
@@ -130,6 +141,10 @@ def admin_tab(ctx: TabContext) -> None:
         require_admin(request)
         return admin_status()
 
+    def removable_documents(request: gr.Request) -> Any:
+        require_admin(request)
+        return removable_choices()
+
     def feedback_rows(request: gr.Request) -> list[list[Any]]:
         require_admin(request)
         return admin_feedback()
@@ -141,7 +156,8 @@ def admin_tab(ctx: TabContext) -> None:
         return gr.update(value=str(path), visible=True)
 
     @does_work
-    def add_document(file_path: str | None, request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
+    def add_document(file_path: str | None, request: gr.Request,
+                     progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any]:
         require_admin(request)
         if not file_path:
             raise gr.Error("请先选择要上传的文件（.txt/.md/.docx/.pdf）。", print_exception=False)
@@ -154,8 +170,8 @@ def admin_tab(ctx: TabContext) -> None:
             message = run_build(progress, add_files=[saved])
         except BuildFailed as exc:
             saved.unlink(missing_ok=True)  # rejected: the corpus and the index are unchanged, keep no copy
-            return f"**未加入**：{render.md_escape(exc)}", admin_status()
-        return render.md_escape(message), admin_status()
+            return f"**未加入**：{render.md_escape(exc)}", admin_status(), gr.update()
+        return render.md_escape(message), admin_status(), removable_choices()   # one more to offer for removal
 
     @does_work
     def rebuild(request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
@@ -167,11 +183,28 @@ def admin_tab(ctx: TabContext) -> None:
             return f"**重建失败**：{render.md_escape(exc)}", admin_status()
         return render.md_escape(message), admin_status()
 
+    @does_work
+    def remove_document(doc_id: str | None, confirmed: bool, request: gr.Request,
+                        progress: gr.Progress = gr.Progress()) -> tuple[str, str, Any, bool]:
+        """``index --remove`` from the tab: only with the confirmation box ticked; the box is cleared afterwards."""
+        require_admin(request)
+        if not doc_id:
+            raise gr.Error("请先选择要删除的文档。", print_exception=False)
+        if not confirmed:
+            raise gr.Error("请先勾选“确认删除”：删除后要恢复只能重新加入该文档。", print_exception=False)
+        progress(0.05, desc=f"正在删除 {doc_id} 并重建索引…")
+        try:
+            message = run_build(progress, remove_ids=[doc_id])
+        except BuildFailed as exc:
+            return f"**未删除**：{render.md_escape(exc)}", admin_status(), removable_choices(), False
+        return render.md_escape(message), admin_status(), removable_choices(), False
+
     def run_build(progress: gr.Progress, **kwargs: Any) -> str:
         """Build through ``indexing.build.build_index`` under the holder's lock, then reload the assistant."""
         from indexing.additions import DocumentRejected
         from indexing.build import build_index
         from indexing.config import IndexConfig
+        from indexing.removal import RemovalRefused
         from indexing.staging import BuildInProgress
 
         started = time.monotonic()
@@ -179,6 +212,8 @@ def admin_tab(ctx: TabContext) -> None:
             result = _call_build(build_index, IndexConfig(home=config.home), progress, **kwargs)
         except DocumentRejected as exc:
             raise BuildFailed(f"文档被拒绝：{exc}。索引和语料都没有改动。") from None
+        except RemovalRefused as exc:
+            raise BuildFailed(f"无法删除：{exc}。索引和语料都没有改动。") from None
         except BuildInProgress as exc:
             raise BuildFailed(f"另一个建索引任务正在进行：{exc}") from None
         except Exception as exc:  # noqa: BLE001 - shown to the admin in Chinese, logged with traceback
@@ -193,6 +228,8 @@ def admin_tab(ctx: TabContext) -> None:
         )
         if result.added:
             summary += " 已加入：" + "、".join(Path(p).name for p in result.added) + "。"
+        if result.removed:
+            summary += " 已删除：" + "、".join(result.removed) + "。"
         if result.warnings:
             summary += " 注意：" + "；".join(result.warnings)
         if holder.state != "ready":
@@ -217,6 +254,12 @@ def admin_tab(ctx: TabContext) -> None:
             with gr.Row():
                 add_btn = gr.Button("加入索引", variant="primary", elem_id="pa-admin-add")
                 rebuild_btn = gr.Button("重建索引", variant="stop", elem_id="pa-admin-rebuild")
+            gr.Markdown("#### 删除文档\n只能删除用 `index --add` 或上面“加入索引”加入的文档；内置措施不能删除。"
+                        "删除即不带该文档重建索引，完成后才从语料中移除文件，中途失败时旧索引和语料不变。")
+            with gr.Row():
+                remove_choice = gr.Dropdown(choices=[], label="要删除的文档", scale=3, elem_id="pa-admin-remove-doc")
+                remove_confirm = gr.Checkbox(label="确认删除", value=False, scale=1, elem_id="pa-admin-remove-confirm")
+                remove_btn = gr.Button("删除文档", variant="stop", scale=1, elem_id="pa-admin-remove")
             build_status = gr.Markdown("", elem_id="pa-admin-build-status")
             gr.Markdown("#### 用户反馈（“没帮助”在前）")
             fb_table = gr.Dataframe(headers=FEEDBACK_HEADERS, interactive=False, wrap=True,
@@ -227,16 +270,20 @@ def admin_tab(ctx: TabContext) -> None:
                 fb_file = gr.DownloadButton("下载 JSONL", visible=False, size="sm", elem_id="pa-admin-fb-file")
 
     # ---- events ---------------------------------------------------------------------------------
-    unlock_outputs = [admin_panel, token_row, health_view, fb_table, token_box]
+    unlock_outputs = [admin_panel, token_row, health_view, fb_table, token_box, remove_choice]
     token_btn.click(unlock, [token_box], unlock_outputs)
     token_box.submit(unlock, [token_box], unlock_outputs)
     tab.select(_when_admin(status_html), None, [health_view])
+    tab.select(_when_admin(removable_documents), None, [remove_choice])
     tab.select(_when_admin(feedback_rows), None, [fb_table])
     refresh_btn.click(status_html, None, [health_view])
+    refresh_btn.click(removable_documents, None, [remove_choice])
     fb_refresh.click(feedback_rows, None, [fb_table])
     fb_export.click(export_feedback, None, [fb_file])
-    add_btn.click(add_document, [upload], [build_status, health_view])
+    add_btn.click(add_document, [upload], [build_status, health_view, remove_choice])
     rebuild_btn.click(rebuild, None, [build_status, health_view])
+    remove_btn.click(remove_document, [remove_choice, remove_confirm], [build_status, health_view, remove_choice,
+                                                                         remove_confirm])
 
 
 def _when_admin(fn: Any) -> Any:
