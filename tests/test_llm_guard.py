@@ -253,7 +253,7 @@ def test_percentage_awards_of_another_document_are_checked_as_caps():
     money = {"amount_not_in_caps", "qualifier_mismatch", "qualifier_missing"}
 
     def amount_codes(text: str) -> list[str]:
-        return [c for c in codes(check_generated(text, {"一/一"}, {"一/一"}, [share])) if c in money]
+        return [c for c in codes(check_generated(text, {share.ref}, {share.ref}, [share])) if c in money]
 
     assert amount_codes(f"按投入的30%给予资助，{share.amount_text}。") == []
     assert amount_codes("可获500万元资助。") == ["qualifier_missing"]
