@@ -6,24 +6,27 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assistant.service import PolicyAssistant
+    from assistant.knowledge import KnowledgeBase
+    from assistant.settings import AssistantConfig
+    from indexing.config import IndexConfig
 
 
-def assistant_health(assistant: PolicyAssistant, check_disk: bool = True) -> dict[str, Any]:
+def assistant_health(knowledge: KnowledgeBase, config: AssistantConfig, *, ready: bool, llm: bool, index: Any,
+                     index_config: IndexConfig | None, check_disk: bool = True) -> dict[str, Any]:
     """Status for /api/health and the admin tab; ``check_disk=False`` skips reading the index files (the
     server checks them itself, at most once a second, and answers refuse on what it finds)."""
-    kb = assistant.knowledge
+    kb = knowledge
     data: dict[str, Any] = {
-        "ready": assistant.retriever is not None,
-        "retriever": assistant.config.retriever,
+        "ready": ready,
+        "retriever": config.retriever,
         "documents": len(kb.documents),
         "clauses": len(kb.primary.document.clauses),
         "caps": len(kb.caps.awards),
-        "llm": assistant.phraser is not None,
-        "rerank_model": assistant.config.rerank_model,
+        "llm": llm,
+        "rerank_model": config.rerank_model,
         "problems": [],
     }
-    manifest = getattr(assistant.index, "manifest", None)
+    manifest = getattr(index, "manifest", None)
     if manifest is not None:
         counts: Any = getattr(manifest, "counts", {})
         data["model"] = getattr(manifest, "embed_model", "")
@@ -32,12 +35,12 @@ def assistant_health(assistant: PolicyAssistant, check_disk: bool = True) -> dic
             data["counts"] = dataclasses.asdict(counts)
         else:
             data["counts"] = dict(counts or {})
-    if assistant.index is not None and check_disk:
+    if index is not None and check_disk:
         from indexing.index_files import check_index
 
-        index_dir = getattr(assistant.index, "index_dir", None)
-        if assistant._index_config is not None:
-            data["problems"] = check_index(assistant._index_config)
+        index_dir = getattr(index, "index_dir", None)
+        if index_config is not None:
+            data["problems"] = check_index(index_config)
             data["ready"] = data["ready"] and not data["problems"]
         elif index_dir is None:
             data["problems"] = ["索引目录未知"]

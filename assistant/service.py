@@ -517,7 +517,9 @@ class PolicyAssistant:
         kb = self.knowledge
         meta = self._meta_section(plan)
         ordered: list[tuple[SectionRef, ClauseHit | None, list[str]]] = [
-            (ref, None, ["reference"]) for ref in plan.forced_sections if plan.clause_refs and kb.has_section(ref)]
+            (ref, None, ["reference"]) for ref in (SectionRef.parse(r.key, self._only_doc) if self._only_doc else r
+                                                   for r in plan.forced_sections)
+            if plan.clause_refs and kb.has_section(ref)]
         if meta and not self._only_doc:
             ordered.append((meta, None, ["meta"]))
         seen = {ref for ref, _, _ in ordered}
@@ -575,4 +577,6 @@ class PolicyAssistant:
         """Status for /api/health and the admin tab (``assistant/health.py``)."""
         from assistant.health import assistant_health
 
-        return assistant_health(self, check_disk)
+        return assistant_health(self.knowledge, self.config, ready=self.retriever is not None,
+                                llm=self.phraser is not None, index=self.index, index_config=self._index_config,
+                                check_disk=check_disk)
