@@ -504,7 +504,14 @@ def test_validate_question_raises_only_bad_input_and_returns_clean_text(bare_ass
     try:
         cleaned = bare_assistant.validate_question(text)
     except BadInput as exc:
-        assert CJK.search(str(exc))
+        # The message speaks the question's language (Chinese unless the text reads as English).
+        from assistant.language import detect_language
+
+        assert CJK.search(exc.chinese)
+        if isinstance(text, str) and detect_language(text) == "en":
+            assert str(exc) == exc.english and not CJK.search(str(exc))
+        else:
+            assert CJK.search(str(exc))
         return
     assert isinstance(cleaned, str) and cleaned and cleaned == cleaned.strip()
     assert len(text) <= 200 and len(cleaned) <= len(text)
