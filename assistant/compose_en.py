@@ -25,7 +25,7 @@ from assistant.scope import ScopeTopic
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.numerals import chinese_to_int, format_rmb, format_wan
-from indexing.section_ref import SectionRef, is_clause_key
+from indexing.section_ref import SectionRef, clause_label_en, is_clause_key
 from indexing.tokenize_zh import tokenize
 
 # "Can we apply?", "Is an incubator eligible?": a yes or no first (unless it also asks how much, which, what).
@@ -82,7 +82,7 @@ class EnglishWording:
         """clause (16) Building digital creative incubators / part 1 “Key areas of support” / the preamble."""
         if section.kind == "clause":
             title = self.doc.clauses.get(section.key) or section.title
-            return f"clause ({section.number}) {title}"
+            return f"clause {clause_label_en(section.key)} {title}"
         if section.kind == "chapter":
             return self.part(section.chapter)
         return "the preamble"
@@ -94,7 +94,7 @@ class EnglishWording:
 
     def short(self, section: Section) -> str:
         """clause (16) — for a clause whose title is its only sentence, or in lists of numbers."""
-        return f"clause ({section.number})" if section.kind == "clause" else self.section(section)
+        return f"clause {clause_label_en(section.key)}" if section.kind == "clause" else self.section(section)
 
     def linked(self, doc_id: str | None, zh_title: str) -> str:
         """the 《深圳市文化产业发展专项资金资助办法》 (Shenzhen Cultural Industry …)."""
@@ -434,7 +434,7 @@ def _cap_listing(words: EnglishWording, awards: Sequence[Award]) -> str:
     by_amount: dict[float, list[str]] = {}
     deferred: list[str] = []
     for award in awards:
-        label = f"({chinese_to_int(award.clause)})" + (" additional" if award.qualifier == "追加" else "")
+        label = clause_label_en(award.clause) + (" additional" if award.qualifier == "追加" else "")
         group = deferred if award.amount_wan is None else by_amount.setdefault(award.amount_wan, [])
         if label not in group:
             group.append(label)
@@ -543,8 +543,9 @@ def _structure_lead(words: EnglishWording, decision: Decision) -> str:
         entries = []
         for chapter in document.chapters:
             clauses = [kb.section(k) for k in chapter.section_keys if is_clause_key(k)]
-            span = (f"clauses ({clauses[0].number}) to ({clauses[-1].number})" if len(clauses) > 1
-                    else f"clause ({clauses[0].number})" if clauses else "body text only, no numbered clauses")
+            labels = [clause_label_en(c.key) for c in clauses]
+            span = (f"clauses {labels[0]} to {labels[-1]}" if len(labels) > 1
+                    else f"clause {labels[0]}" if labels else "body text only, no numbered clauses")
             entries.append(f"{words.part(chapter.key)}, {span}")
         numbered = [c for c in document.chapters if c.number is not None]
         lead.append(f"After the preamble the measure has {len(numbered)} parts and the supplementary provisions, "
