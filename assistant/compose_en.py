@@ -1,7 +1,8 @@
 """English answers to English questions: the Chinese answer's decision, citations and caps, said in English.
 
-Deterministic templates only (an LLM never phrases an English answer). The shape mirrors ``assistant.compose`` and
-``assistant.lead``: the conclusion first — for money, the amount with its qualifier, term and clause ("Under clause
+Deterministic templates only (an LLM never phrases an English answer). The order of an answer and its data are those of
+the one flow (``assistant.compose_flow``); this module is its English words (``EnglishWording``), as
+``assistant.compose`` and ``assistant.lead`` are its Chinese: the conclusion first — for money, the amount with its qualifier, term and clause ("Under clause
 (16) Building digital creative incubators, the funding is up to RMB 2 million (200万元), for no more than 3
 years.") — then, after a blank line, each cited clause with its Chinese quote (原文) verbatim, its caps, conditions
 and linked documents, and the draft notice. Titles and the cap vocabulary come from the reviewed English table
@@ -15,16 +16,16 @@ import re
 from collections.abc import Sequence
 
 from assistant.answer import Answer, Clarify
-from assistant.compose import Decision, conditions_of, decision_refs, hit_ref
+from assistant.compose_flow import PREPARE_ITEMS, Decision, conditions_of, decision_refs, render
 from assistant.detail import Detail, asked_detail
-from assistant.english_table import DocumentEnglish, EnglishTable, english_table
-from assistant.explain import informative_terms
+from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
 from assistant.knowledge import KnowledgeBase
 from assistant.query import QueryPlan
+from assistant.scope import ScopeTopic
 from indexing.caps import THIS_MEASURE, Award
-from indexing.document import Section
+from indexing.document import LinkedDocument, Section, Sentence
 from indexing.numerals import chinese_to_int, format_rmb, format_wan
-from indexing.section_ref import SectionRef, is_clause_key
+from indexing.section_ref import SectionRef, clause_label_en, is_clause_key
 from indexing.tokenize_zh import tokenize
 
 # "Can we apply?", "Is an incubator eligible?": a yes or no first (unless it also asks how much, which, what).
@@ -43,13 +44,19 @@ DRAFT_STATUS_EN = "a draft for comment"
 CLARIFY_QUESTION = "These two clauses have different caps; which one is closer to your case?"
 
 
-class _Words:
-    """The English words of one document: names of sections, parts and linked documents, and the cap vocabulary."""
+class EnglishWording:
+    """The English words of an answer (see ``assistant.compose_flow.Wording``): names of sections, parts and linked
+    documents and the cap vocabulary of one document, from the English table, and the sentences built of them."""
+
+    injection_note = (" (Your question asked to change the rules or the amounts; that was ignored: amounts come only "
+                      "from the cap table of the original text.)")
 
     def __init__(self, kb: KnowledgeBase, table: EnglishTable) -> None:
         self.kb = kb
         self.table = table
         self.doc: DocumentEnglish = table.document(kb.primary.meta.id)
+        self.notice = draft_notice_en(kb, table)
+        self.reply_note = _reply_note(self)
 
     # ---- names ------------------------------------------------------------------------------------
     def title(self) -> str:
@@ -75,7 +82,7 @@ class _Words:
         """clause (16) Building digital creative incubators / part 1 “Key areas of support” / the preamble."""
         if section.kind == "clause":
             title = self.doc.clauses.get(section.key) or section.title
-            return f"clause ({section.number}) {title}"
+            return f"clause {clause_label_en(section.key)} {title}"
         if section.kind == "chapter":
             return self.part(section.chapter)
         return "the preamble"
@@ -87,7 +94,7 @@ class _Words:
 
     def short(self, section: Section) -> str:
         """clause (16) — for a clause whose title is its only sentence, or in lists of numbers."""
-        return f"clause ({section.number})" if section.kind == "clause" else self.section(section)
+        return f"clause {clause_label_en(section.key)}" if section.kind == "clause" else self.section(section)
 
     def linked(self, doc_id: str | None, zh_title: str) -> str:
         """the 《深圳市文化产业发展专项资金资助办法》 (Shenzhen Cultural Industry …)."""
@@ -139,10 +146,100 @@ class _Words:
         with_target = len(awards) > 1 if with_target is None else with_target
         return "; ".join(self.award(a, with_target) for a in awards)
 
-    def cap_line(self, award: Award) -> str:
+    def cap_record(self, award: Award) -> str:
         """One cap record in full: the award, whom it is for and what sets it."""
         basis = "this measure" if award.basis == THIS_MEASURE else self.linked(award.basis_doc, award.basis)
         return f"{self.award(award, with_basis=False)} (for: {self.target(award.target)}; basis: {basis})"
+
+    # ---- the flow's lines (assistant.compose_flow.Wording) ---------------------------------------------
+    def note(self, notice: str) -> str:
+        return f"{NOTE_PREFIX}{notice}"
+
+    def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
+        return _lead(self, plan, decision, quotes)
+
+    def cited_notices(self, refs: Sequence[SectionRef]) -> list[str]:
+        # The English table has no notice of a cited document beside the primary one; only its own notice is said.
+        return []
+
+    def clarify(self, clarify: Clarify) -> Clarify:
+        return Clarify(CLARIFY_QUESTION, tuple(
+            dataclasses.replace(o, label=_cap(self.section(self.kb.section(o.ref)))) for o in clarify.options))
+
+    def basis_heading(self, brief: bool) -> str:
+        return "Basis:" if brief else "Clauses cited:"
+
+    def cited_heading(self, ref: SectionRef, section: Section) -> str:
+        part = self.part(section.chapter) if section.kind == "clause" else ""
+        return _cap(self.section(section)) + (f" ({part})" if part else "")
+
+    def quote_line(self, quote: str) -> str:
+        return f"Original text (原文): “{quote}”"
+
+    def cap_line(self, award: Award) -> str:
+        return f"Cap: {self.cap_record(award)}"
+
+    def no_amount_line(self) -> str:
+        return "Amount: this clause states no amount."
+
+    def conditions_line(self, conditions: Sequence[str]) -> str:
+        return "Conditions (the text's words): " + "; ".join(self.target(c) for c in conditions)
+
+    def match_line(self, plan: QueryPlan, terms: Sequence[str]) -> str:
+        return "Matched on: " + ", ".join(f"“{t}”" for t in terms[:6])
+
+    def prepare_line(self, items: Sequence[str]) -> str:
+        return f"{PREPARE_LABEL}: {self.prepare(items)}"
+
+    def linked_line(self, linked: LinkedDocument) -> str:
+        number = f", {linked.doc_number}" if linked.doc_number else ""
+        return (f"This clause relies on {self.linked(linked.id, linked.title)}{number}; its full text is not in this "
+                "assistant's library, so check the original for the exact standard.")
+
+    def _topic(self, decision: Decision) -> tuple[TopicEnglish | None, str]:
+        """The out-of-scope topic's English and what the refusal says it is about."""
+        topic = decision.scope_topic
+        english = self.table.scope_topics.get(topic.name) if topic is not None else None
+        about = f" about {english.name}" if english is not None else (f" about “{topic.name}”" if topic else " about this")
+        return english, about
+
+    def not_covered(self, plan: QueryPlan, decision: Decision) -> str:
+        if decision.refusal_reason == "lacks-detail" and decision.nearest:
+            nearest = self.section(self.kb.section(decision.nearest[0].ref))
+            return (f"The documents do not cover this: the {self.measure()} does not say what you asked. The nearest "
+                    f"is {nearest}, which mentions the subject but does not answer this question.")
+        return (f"The documents do not cover this: the {self.measure()} says nothing{self._topic(decision)[1]}, so it "
+                "cannot answer this question.")
+
+    def topic_advice(self, topic: ScopeTopic | None) -> str:
+        english = self.table.scope_topics.get(topic.name) if topic is not None else None
+        return english.advice if english is not None else ""
+
+    def possibly_related(self, refs: Sequence[SectionRef]) -> str:
+        names = "; ".join(self.section(self.kb.section(ref)) for ref in refs)
+        return f"Possibly related (for reference only, not an answer to your question): {names}."
+
+    def refusal_reply(self, plan: QueryPlan, decision: Decision) -> str:
+        return f"The {self.measure()} says nothing{self._topic(decision)[1]}; please ask the competent department."
+
+    def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
+        return _status_answer(self)
+
+    def no_such_cap(self, plan: QueryPlan) -> tuple[str, str]:
+        listing = _cap_listing(self, [a for a in self.kb.primary_caps.awards if a.amount_wan is not None])
+        return ("Under the text, no clause has a cap of the amount you ask about.\n\n"
+                f"The caps the text states are: {listing} (all are caps, not amounts an applicant will receive; "
+                "ask about a clause, e.g. “clause 16”, to see its original text).",
+                "No clause of the measure has a cap of that amount.")
+
+    def structure_lead(self, decision: Decision) -> str:
+        return _structure_lead(self, decision)
+
+    def structure_heading(self) -> str:
+        return "Original text of each clause:"
+
+    def listed_name(self, section: Section) -> str:
+        return _cap(self.section(section))
 
 
 def _cap(text: str) -> str:
@@ -171,22 +268,21 @@ def _status_en(doc: DocumentEnglish) -> str:
     return doc.status or DRAFT_STATUS_EN
 
 
-def _reply_note(words: _Words) -> str:
+def _reply_note(words: EnglishWording) -> str:
     """What an English 标准答复 ends with: the status (a draft only), then what prevails."""
     if words.kb.facts.is_draft:
         return f" This measure is {_status_en(words.doc)}; the official text and operating procedures prevail."
     return " The official text and operating procedures prevail."
 
 
-def _status_answer(words: _Words, notice: str) -> tuple[str, str]:
-    """The answer to "is this the final text?" and its 标准答复."""
+def _status_answer(words: EnglishWording) -> tuple[str, str]:
+    """The answer to "is this the final text?" (before its notice) and its 标准答复."""
     facts = words.kb.facts
     quote = f"“{facts.effective_sentence}”"
     if not facts.is_draft:
         said = f"; on when it takes effect the text says {quote}" if facts.effective_sentence else ""
         return (f"The {words.title()} is the officially issued text{said}.\n\n"
-                "Applications follow the competent department's annual application guide and operating procedures.\n"
-                f"{NOTE_PREFIX}{notice}",
+                "Applications follow the competent department's annual application guide and operating procedures.",
                 "The measure is officially issued; the official text and operating procedures prevail.")
     status = _status_en(words.doc)
     if facts.date_left_blank:
@@ -197,18 +293,15 @@ def _status_answer(words: _Words, notice: str) -> tuple[str, str]:
         reply = f"The measure is {status}. The officially issued text prevails."
     return (f"The {words.title()} is {status} ({facts.status}), not a measure in force{why}.\n\n"
             "A draft for comment may change when it is officially issued; applications follow the officially "
-            "issued text and the competent department's annual application guide and operating procedures.\n"
-            f"{NOTE_PREFIX}{notice}", reply)
+            "issued text and the competent department's annual application guide and operating procedures.", reply)
 
 
 # ---- the conclusion ---------------------------------------------------------------------------------
 # What the English answer calls the profiles' ``prepare`` (the Chinese answer's 建议准备): advice, not the text's rule.
 PREPARE_LABEL = "Suggested preparation (advice, not a requirement of the text)"
-# The Chinese answer shows the advice under its first two clauses; the English one does the same.
-PREPARE_CLAUSES = 2
 
 
-def _detail_sentence(words: _Words, detail: Detail, section: Section, awards: Sequence[Award],
+def _detail_sentence(words: EnglishWording, detail: Detail, section: Section, awards: Sequence[Award],
                      conditions: Sequence[str], prepare: Sequence[str] = ()) -> str:
     name = words.section(section)
     if detail == "term":
@@ -257,20 +350,20 @@ def _detail_sentence(words: _Words, detail: Detail, section: Section, awards: Se
     return _amount_sentence(words, section, awards)
 
 
-def _amount_sentence(words: _Words, section: Section, awards: Sequence[Award], yes: bool = False) -> str:
+def _amount_sentence(words: EnglishWording, section: Section, awards: Sequence[Award], yes: bool = False) -> str:
     name = words.section(section)
     if not awards:
         return f"{_cap(name)} states no amount of funding."
     return f"{'Yes. ' if yes else ''}Under {name}, {words.awards(awards)}."
 
 
-def _eligibility_sentence(words: _Words, section: Section, conditions: Sequence[str], awards: Sequence[Award]) -> str:
+def _eligibility_sentence(words: EnglishWording, section: Section, conditions: Sequence[str], awards: Sequence[Award]) -> str:
     condition = f"; the condition the text states is {words.target(conditions[0])}" if conditions else ""
     money = f"; {words.awards(awards)}" if awards else "; this clause states no amount"
     return f"You can apply under {words.section(section)}{condition}{money}."
 
 
-def _claims_sentence(words: _Words, plan: QueryPlan, awards: Sequence[Award], section: Section) -> str | None:
+def _claims_sentence(words: EnglishWording, plan: QueryPlan, awards: Sequence[Award], section: Section) -> str | None:
     """An amount the asker mentioned, checked against the table; the asker's own figure is never repeated."""
     if not plan.claimed_amounts:
         return None
@@ -299,7 +392,7 @@ def _claims_sentence(words: _Words, plan: QueryPlan, awards: Sequence[Award], se
     return f"The amount you mention is within the cap under {name} ({words.predicate(top)}){base}; {caveat}"
 
 
-def _meta_sentence(words: _Words, plan: QueryPlan, section: Section, quote: str) -> str:
+def _meta_sentence(words: EnglishWording, plan: QueryPlan, section: Section, quote: str) -> str:
     """The measure itself: who interprets it, how long it is valid, when it takes effect, what it rests on."""
     kb, doc = words.kb, words.doc
     meta = kb.primary.meta
@@ -335,13 +428,13 @@ def _meta_sentence(words: _Words, plan: QueryPlan, section: Section, quote: str)
 _CAP_KIND_EN = {"一次性最高": "a one-off award", "每年最高": "a yearly award", "追加": "an additional award"}
 
 
-def _cap_listing(words: _Words, awards: Sequence[Award]) -> str:
+def _cap_listing(words: EnglishWording, awards: Sequence[Award]) -> str:
     """Caps grouped by amount, largest first, each with its clauses: "RMB 5 million (500万元): (3), (9); … ;
     set per other documents: (10), (19)" (the cap table's figures; a deferred amount is named, never guessed)."""
     by_amount: dict[float, list[str]] = {}
     deferred: list[str] = []
     for award in awards:
-        label = f"({chinese_to_int(award.clause)})" + (" additional" if award.qualifier == "追加" else "")
+        label = clause_label_en(award.clause) + (" additional" if award.qualifier == "追加" else "")
         group = deferred if award.amount_wan is None else by_amount.setdefault(award.amount_wan, [])
         if label not in group:
             group.append(label)
@@ -352,7 +445,7 @@ def _cap_listing(words: _Words, awards: Sequence[Award]) -> str:
     return "; ".join(listing)
 
 
-def _amount_list_sentence(words: _Words, plan: QueryPlan, sections: Sequence[Section]) -> str:
+def _amount_list_sentence(words: EnglishWording, plan: QueryPlan, sections: Sequence[Section]) -> str:
     """The clauses with the figure or kind of award asked about, each with its matching caps; every cap, grouped by
     amount, when the question asks for them all ("list all caps")."""
     kb = words.kb
@@ -378,7 +471,7 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
-def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, str]) -> str:
+def _lead(words: EnglishWording, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
     kb = words.kb
     refs = [kb.qualified(ref) for ref in decision_refs(decision)]
     sections = [kb.section(ref) for ref in refs]
@@ -390,7 +483,7 @@ def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[Secti
 
     def prepare_of(section: Section) -> list[str]:
         profile = kb.profile(section.ref)
-        return list(profile.prepare[:4]) if profile and section.kind == "clause" else []
+        return list(profile.prepare[:PREPARE_ITEMS]) if profile and section.kind == "clause" else []
 
     def caps_or_none(section: Section, with_target: bool | None = None) -> str:
         return words.awards(kb.awards(section.ref), with_target) or "no amount is stated"
@@ -409,7 +502,7 @@ def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[Secti
     if claims:
         others = [f"{n}: {caps_or_none(s)}" for n, s in zip(names[1:], sections[1:], strict=True)]
         return claims if not others else claims.rstrip(".") + "; see also " + "; ".join(others) + "."
-    quote = quotes.get(refs[0], "")
+    quote = quotes[refs[0]].text
     if decision.route == "meta" or all(s.kind != "clause" for s in sections):
         return _meta_sentence(words, plan, first, quote)
     if decision.route == "match":
@@ -436,115 +529,7 @@ def _lead(words: _Words, plan: QueryPlan, decision: Decision, quotes: dict[Secti
     return f"The relevant clause is {names[0]}: “{quote.rstrip('。；;')}。”"
 
 
-# ---- the whole answer -------------------------------------------------------------------------------
-def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answer: Answer,
-                    table: EnglishTable | None = None) -> Answer:
-    """The English answer for a decision already rendered in Chinese by ``assistant.compose.compose``.
-
-    Args:
-        kb: the corpus.
-        plan: the understood question.
-        decision: the sections to cite (or a refusal).
-        answer: the Chinese answer: its citations, caps, nearest and linked documents are kept as they are.
-        table: the English table (default: ``corpus/i18n/en.toml``).
-
-    Returns:
-        A copy with English ``text``, ``reply``, ``notices`` and ``clarify`` and ``lang="en"``.
-    """
-    words = _Words(kb, table or english_table())
-    notice = draft_notice_en(kb, words.table)
-    english = dataclasses.replace(answer, lang="en", notices=[notice])
-    if decision.refused:
-        return _refusal(words, decision, english, notice)
-    if plan.intent == "meta-status" and not decision.sections:
-        english.text, english.reply = _status_answer(words, notice)
-        return english
-    if decision.route == "amount-list" and not decision.sections:
-        listing = _cap_listing(words, [a for a in kb.primary_caps.awards if a.amount_wan is not None])
-        english.text = ("Under the text, no clause has a cap of the amount you ask about.\n\n"
-                        f"The caps the text states are: {listing} (all are caps, not amounts an applicant will receive; "
-                        "ask about a clause, e.g. “clause 16”, to see its original text).\n"
-                        f"{NOTE_PREFIX}{notice}")
-        english.reply = "No clause of the measure has a cap of that amount."
-        return english
-    if decision.route == "structure" and decision.structure is not None:
-        return _structure(words, decision, english, notice)
-
-    quotes = {c.ref: c.quote for c in answer.citations}
-    detail = asked_detail(plan.normalized)
-    brief = (decision.route == "followup" and plan.followup in ("anaphora", "bare", "ordinal") and detail is not None)
-    body: list[str] = []
-    for number, (ref, _) in enumerate(decision.sections, start=1):
-        ref = kb.qualified(ref)
-        section = kb.section(ref)
-        awards = kb.awards(ref)
-        prefix = f"{number}. " if len(decision.sections) > 1 else ""
-        part = words.part(section.chapter) if section.kind == "clause" else ""
-        body.append(f"{prefix}{_cap(words.section(section))}" + (f" ({part})" if part else ""))
-        body.append(f"   Original text (原文): “{quotes.get(ref, '')}”")
-        if brief:
-            continue
-        if awards:
-            body.extend(f"   Cap: {words.cap_line(award)}" for award in awards)
-        elif section.kind == "clause":
-            body.append("   Amount: this clause states no amount.")
-        conditions = conditions_of(section, kb.profile(ref), awards)
-        if conditions:
-            body.append("   Conditions (the text's words): " + "; ".join(words.target(c) for c in conditions))
-        if decision.route == "match":
-            hit = next((h for h in decision.hits if hit_ref(h, kb) == ref), None)
-            terms = informative_terms(kb, hit.matched_terms)[:6] if hit is not None and hit.matched_terms else []
-            if terms:
-                body.append("   Matched on: " + ", ".join(f"“{t}”" for t in terms))
-        profile = kb.profile(ref)
-        if profile and profile.prepare and section.kind == "clause" and number <= PREPARE_CLAUSES:
-            body.append(f"   {PREPARE_LABEL}: {words.prepare(profile.prepare[:4])}")
-        for linked in kb.linked_documents(section, ref.doc_id):
-            if not kb.has_document(linked):
-                number_text = f", {linked.doc_number}" if linked.doc_number else ""
-                body.append(f"   This clause relies on {words.linked(linked.id, linked.title)}{number_text}; its full "
-                            "text is not in this assistant's library, so check the original for the exact standard.")
-    lead = [_lead(words, plan, decision, quotes)]
-    if plan.injection:
-        lead.append(" (Your question asked to change the rules or the amounts; that was ignored: amounts come only "
-                    "from the cap table of the original text.)")
-    tail: list[str] = []
-    if answer.clarify is not None:
-        english.clarify = Clarify(CLARIFY_QUESTION, tuple(
-            dataclasses.replace(o, label=_cap(words.section(kb.section(o.ref)))) for o in answer.clarify.options))
-        tail.append(CLARIFY_QUESTION + " " + " / ".join(o.label for o in english.clarify.options))
-    tail.append(f"{NOTE_PREFIX}{notice}")
-    heading = "Basis:" if brief else "Clauses cited:"
-    english.text = "".join(lead) + "\n\n" + "\n".join([heading, *body, *tail])
-    english.reply = lead[0] + _reply_note(words)
-    return english
-
-
-def _refusal(words: _Words, decision: Decision, english: Answer, notice: str) -> Answer:
-    """Not covered, said first; the nearest sections only as "possibly related"."""
-    kb = words.kb
-    topic = decision.scope_topic
-    topic_en = words.table.scope_topics.get(topic.name) if topic is not None else None
-    about = f" about {topic_en.name}" if topic_en is not None else (f" about “{topic.name}”" if topic else " about this")
-    if decision.refusal_reason == "lacks-detail" and decision.nearest:
-        nearest = words.section(kb.section(decision.nearest[0].ref))
-        lines = [f"The documents do not cover this: the {words.measure()} does not say what you asked. The nearest is "
-                 f"{nearest}, which mentions the subject but does not answer this question."]
-    else:
-        lines = [f"The documents do not cover this: the {words.measure()} says nothing{about}, so it cannot answer "
-                 "this question."]
-    if topic_en is not None and topic_en.advice:
-        lines.append(topic_en.advice)
-    if decision.nearest:
-        names = "; ".join(words.section(kb.section(ref)) for ref, _ in decision.nearest[:2])
-        lines.append(f"\nPossibly related (for reference only, not an answer to your question): {names}.")
-    lines.append(f"{NOTE_PREFIX}{notice}")
-    english.text = "\n".join(lines)
-    english.reply = f"The {words.measure()} says nothing{about}; please ask the competent department."
-    return english
-
-
-def _structure(words: _Words, decision: Decision, english: Answer, notice: str) -> Answer:
+def _structure_lead(words: EnglishWording, decision: Decision) -> str:
     """A question about the measure's parts: each part's title and its clauses."""
     kb = words.kb
     ask = decision.structure
@@ -558,8 +543,9 @@ def _structure(words: _Words, decision: Decision, english: Answer, notice: str) 
         entries = []
         for chapter in document.chapters:
             clauses = [kb.section(k) for k in chapter.section_keys if is_clause_key(k)]
-            span = (f"clauses ({clauses[0].number}) to ({clauses[-1].number})" if len(clauses) > 1
-                    else f"clause ({clauses[0].number})" if clauses else "body text only, no numbered clauses")
+            labels = [clause_label_en(c.key) for c in clauses]
+            span = (f"clauses {labels[0]} to {labels[-1]}" if len(labels) > 1
+                    else f"clause {labels[0]}" if labels else "body text only, no numbered clauses")
             entries.append(f"{words.part(chapter.key)}, {span}")
         numbered = [c for c in document.chapters if c.number is not None]
         lead.append(f"After the preamble the measure has {len(numbered)} parts and the supplementary provisions, "
@@ -578,20 +564,24 @@ def _structure(words: _Words, decision: Decision, english: Answer, notice: str) 
             lead.append(f"{subject} {has} only body text, no numbered clauses. ")
         else:
             lead.append(f"{subject} {has} {len(clauses)} clauses: " + "; ".join(words.section(s) for s in clauses) + ". ")
-    body: list[str] = []
-    quotes = {c.ref: c.quote for c in english.citations}
-    for ref in decision_refs(decision):
-        ref = kb.qualified(ref)
-        section = kb.section(ref)
-        body.append(_cap(words.section(section)))
-        body.append(f"   Original text (原文): “{quotes.get(ref, '')}”")
-        awards = kb.awards(ref)
-        body.extend(f"   Cap: {words.cap_line(a)}" for a in awards)
-        if not awards and section.kind == "clause":
-            body.append("   Amount: this clause states no amount.")
-    conclusion = "".join(lead).strip()
-    tail = f"{NOTE_PREFIX}{notice}"
-    english.text = conclusion + ("\n\n" + "\n".join(["Original text of each clause:", *body, tail]) if body
-                                 else "\n\n" + tail)
-    english.reply = conclusion + _reply_note(words)
-    return english
+    return "".join(lead).strip()
+
+
+# ---- the whole answer -------------------------------------------------------------------------------
+def compose_english(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, answer: Answer,
+                    table: EnglishTable | None = None) -> Answer:
+    """The English answer for a decision already rendered in Chinese by ``assistant.compose.compose``.
+
+    Args:
+        kb: the corpus.
+        plan: the understood question.
+        decision: the sections to cite (or a refusal).
+        answer: the Chinese answer: its citations, caps, nearest and linked documents are kept as they are.
+        table: the English table (default: ``corpus/i18n/en.toml``).
+
+    Returns:
+        A copy with English ``text``, ``reply``, ``notices`` and ``clarify`` and ``lang="en"``.
+    """
+    english = render(kb, plan, decision, EnglishWording(kb, table or english_table()))
+    return dataclasses.replace(answer, lang="en", text=english.text, reply=english.reply, notices=english.notices,
+                               clarify=english.clarify)

@@ -1,8 +1,9 @@
 """What answers say about the measure itself — title, status, validity, effective date, who interprets it — and the
 Chinese phrases built from it (the notice under every answer, the 标准答复 tail, the status answer).
 
-Every fact comes from the document's metadata sidecar (``corpus/documents/*.toml``, read into ``DocumentMeta``) or
-from its parsed text: the effective-date sentence is found among the document's sentences, never written here. A
+Every fact comes from the document's metadata sidecar (``corpus/documents/*.toml``, read into ``DocumentMeta``, which
+``DocumentFacts`` extends, so that what a draft is has one definition: ``DocumentMeta.is_draft``) or from its parsed
+text: the effective-date sentence is found among the document's sentences, never written here. A
 document whose status is not a draft for comment (征求意见稿) gets no draft wording anywhere.
 """
 
@@ -12,7 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from indexing.corpus import CorpusDocument, load_corpus
+from indexing.corpus import CorpusDocument, DocumentMeta, load_corpus
+from indexing.records import record
 
 # "本措施自2023年1月1日起实施，有效期3年。", "本办法自发布之日起施行": the sentence that says when the document starts.
 _TAKES_EFFECT_RE = re.compile(r"自.{0,30}?起(?:施行|实施|生效)")
@@ -25,32 +27,16 @@ ANY_DEPARTMENT = "主管部门"
 
 
 @dataclass(frozen=True)
-class DocumentFacts:
-    """One document's facts as answers state them.
+class DocumentFacts(DocumentMeta):
+    """One document's facts as answers state them: its sidecar metadata (``DocumentMeta``: id, title, short title,
+    status, issuer, interpreter, validity, effective date, 文号, …), what its text says, and the phrases built of them.
 
     Attributes:
-        id: the document id of its sidecar.
-        title: the full title, as the text writes it.
-        short_title: the title people use (may be empty).
-        status: 征求意见稿, 正式 or empty (an issued text).
-        issuer: the department that issued it.
-        interpreter: the department the text names as responsible for interpreting it.
-        validity: how long it is valid (有效期3年), from the sidecar.
-        effective_date: when it takes effect, from the sidecar ("" when the text leaves it blank or it is unknown).
         effective_sentence: the text's sentence that says when it takes effect (and for how long), without the final
             stop ("" when the text has none).
     """
 
-    id: str
-    title: str
-    short_title: str = ""
-    status: str = ""
-    issuer: str = ""
-    interpreter: str = ""
-    validity: str = ""
-    effective_date: str = ""
     effective_sentence: str = ""
-    doc_number: str = ""
 
     @property
     def name(self) -> str:
@@ -68,10 +54,6 @@ class DocumentFacts:
         number = f"（{self.doc_number}）" if self.doc_number else ""
         status = f"状态：{self.status}；" if self.status else ""
         return f"《{self.title}》{number}{status}以正式文本及配套操作规程为准。"
-
-    @property
-    def is_draft(self) -> bool:
-        return "征求意见" in self.status
 
     @property
     def date_left_blank(self) -> bool:
@@ -174,19 +156,7 @@ def document_facts(doc: CorpusDocument) -> DocumentFacts:
     Returns:
         The facts answers state about it.
     """
-    meta = doc.meta
-    return DocumentFacts(
-        id=meta.id,
-        title=meta.title,
-        short_title=meta.short_title,
-        status=meta.status,
-        issuer=meta.issuer,
-        interpreter=meta.interpreter,
-        validity=meta.validity,
-        effective_date=meta.effective_date,
-        effective_sentence=effective_sentence(doc),
-        doc_number=meta.doc_number,
-    )
+    return record(DocumentFacts, vars(doc.meta), effective_sentence=effective_sentence(doc))
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,6 @@
 """The reviewed English table (corpus/i18n/en.toml): titles, cap vocabulary and notices for English answers.
 
-Data only, read once. A title or phrase the table lacks falls back to the Chinese original (quoted), so a document
+Data only, read once, each table into the dataclass whose fields are its keys (``indexing.records.record``). A title or phrase the table lacks falls back to the Chinese original (quoted), so a document
 added with ``index --add`` still gets English answers, with its Chinese titles; the bundled measure is complete
 (tests/test_english.py checks every clause, part, cap target, term, qualifier, kind and out-of-scope topic).
 """
@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from indexing.corpus import BUNDLED_CORPUS
+from indexing.records import record
 
 ENGLISH_TABLE = BUNDLED_CORPUS / "i18n" / "en.toml"
 
@@ -50,17 +51,18 @@ class TopicEnglish:
 
 @dataclass(frozen=True)
 class EnglishTable:
-    """The whole table: the cap vocabulary, the notices, documents by id and out-of-scope topics by Chinese name."""
+    """The whole table: the cap vocabulary and the notices (its ``[vocabulary]``), documents by id and out-of-scope
+    topics by Chinese name."""
 
-    draft_notice: str
-    dated_draft_notice: str
-    final_notice: str
-    cap_caveat: str
-    qualifiers: Mapping[str, str]
-    kinds: Mapping[str, str]
-    terms: Mapping[str, str]
-    documents: Mapping[str, DocumentEnglish]
-    scope_topics: Mapping[str, TopicEnglish]
+    draft_notice: str = ""
+    dated_draft_notice: str = ""
+    final_notice: str = ""
+    cap_caveat: str = ""
+    qualifiers: Mapping[str, str] = field(default_factory=dict)
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    terms: Mapping[str, str] = field(default_factory=dict)
+    documents: Mapping[str, DocumentEnglish] = field(default_factory=dict)
+    scope_topics: Mapping[str, TopicEnglish] = field(default_factory=dict)
 
     def document(self, doc_id: str) -> DocumentEnglish:
         """A document's English (empty, so every look-up falls back to Chinese, when the table lacks it)."""
@@ -77,39 +79,9 @@ def read_english_table(path: Path = ENGLISH_TABLE) -> EnglishTable:
         The table; a missing file gives an empty one (English answers then quote Chinese titles).
     """
     data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    vocabulary = data.get("vocabulary", {})
-    documents = {
-        doc_id: DocumentEnglish(
-            title=doc.get("title", ""),
-            short_title=doc.get("short_title", ""),
-            status=doc.get("status", ""),
-            issuer=doc.get("issuer", ""),
-            interpreter=doc.get("interpreter", ""),
-            validity=doc.get("validity", ""),
-            effective_clause=doc.get("effective_clause", ""),
-            preamble=doc.get("preamble", ""),
-            chapter_text=dict(doc.get("chapter_text", {})),
-            chapters=dict(doc.get("chapters", {})),
-            clauses=dict(doc.get("clauses", {})),
-            targets=dict(doc.get("targets", {})),
-            prepare=dict(doc.get("prepare", {})),
-            linked=dict(doc.get("linked", {})),
-        )
-        for doc_id, doc in data.get("documents", {}).items()
-    }
-    topics = {name: TopicEnglish(t.get("name", name), t.get("advice", ""))
-              for name, t in data.get("scope_topics", {}).items()}
-    return EnglishTable(
-        draft_notice=vocabulary.get("draft_notice", ""),
-        dated_draft_notice=vocabulary.get("dated_draft_notice", ""),
-        final_notice=vocabulary.get("final_notice", ""),
-        cap_caveat=vocabulary.get("cap_caveat", ""),
-        qualifiers=dict(vocabulary.get("qualifiers", {})),
-        kinds=dict(vocabulary.get("kinds", {})),
-        terms=dict(vocabulary.get("terms", {})),
-        documents=documents,
-        scope_topics=topics,
-    )
+    documents = {doc_id: record(DocumentEnglish, doc) for doc_id, doc in data.get("documents", {}).items()}
+    topics = {name: record(TopicEnglish, {"name": name, **topic}) for name, topic in data.get("scope_topics", {}).items()}
+    return record(EnglishTable, data.get("vocabulary", {}), documents=documents, scope_topics=topics)
 
 
 @lru_cache(maxsize=2)

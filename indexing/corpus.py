@@ -10,6 +10,7 @@ from pathlib import Path
 
 from indexing.document import LinkedDocument, PolicyDocument
 from indexing.parser import MAX_DOCUMENT_BYTES, ParseError, decode_document, parse_policy
+from indexing.records import record
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 DOCUMENT_SUFFIXES = (".txt", ".md", ".docx", ".pdf")
@@ -51,32 +52,8 @@ class CorpusDocument:
 def read_meta(toml_path: Path) -> DocumentMeta:
     """Read a document's metadata sidecar."""
     data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
-    linked = tuple(
-        LinkedDocument(
-            id=item["id"],
-            title=item["title"],
-            aliases=tuple(item.get("aliases", ())),
-            doc_number=item.get("doc_number", ""),
-            note=item.get("note", ""),
-            in_corpus=bool(item.get("in_corpus", False)),
-        )
-        for item in data.get("linked", ())
-    )
-    return DocumentMeta(
-        id=data["id"],
-        file=data["file"],
-        title=data["title"],
-        short_title=data.get("short_title", ""),
-        aliases=tuple(data.get("aliases", ())),
-        issuer=data.get("issuer", ""),
-        doc_number=data.get("doc_number", ""),
-        status=data.get("status", ""),
-        year=data.get("year"),
-        effective_date=data.get("effective_date", ""),
-        validity=data.get("validity", ""),
-        interpreter=data.get("interpreter", ""),
-        linked=linked,
-    )
+    linked = tuple(record(LinkedDocument, item) for item in data.get("linked", ()))
+    return record(DocumentMeta, data, linked=linked)
 
 
 def extract_text(path: Path, data: bytes) -> tuple[str, list]:

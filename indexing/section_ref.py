@@ -1,4 +1,5 @@
-"""Which section of which document: ``SectionRef``, with the one parser of section keys and the one label formatter.
+"""Which section of which document: ``SectionRef``, with the one parser of section keys and the label formatters
+(Chinese ``clause_label``, English ``clause_label_en``).
 
 A section's key is what indexes, models, question files and answers store (``"十六"``, ``"chapter:一"``,
 ``"preamble"``, and ``"二/三"`` for item （三） of part 二 in a document whose items restart in every part, such as a
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from indexing.numerals import chinese_to_int
 
 SectionKind = Literal["preamble", "chapter", "clause"]
 
@@ -124,6 +127,20 @@ def clause_label(number: str) -> str:
     """A clause number as cited: 十六 → （十六）; 二/三 → 二（三）."""
     part, item = split_clause_number(number)
     return f"{part or ''}（{item}）"
+
+
+def clause_label_en(number: str) -> str:
+    """A clause number as English answers cite it: 十六 → (16); 二/三 → 2(3), as 二（三）. A numeral that is not a
+    Chinese one stays as written."""
+    part, item = split_clause_number(number)
+    return f"{_arabic(part) if part else ''}({_arabic(item)})"
+
+
+def _arabic(numeral: str) -> str:
+    try:
+        return str(chinese_to_int(numeral))
+    except ValueError:
+        return numeral
 
 
 def part_clause_key(part: str, item: str) -> str:

@@ -370,11 +370,11 @@ def test_english_what_to_prepare_comes_from_the_profile_and_the_clause(assistant
 def test_a_prepare_phrase_missing_from_the_table_is_quoted_in_chinese(knowledge):
     import dataclasses
 
-    from assistant.compose_en import _Words
+    from assistant.compose_en import EnglishWording
 
     table = english_table()
     doc = table.document(knowledge.primary.meta.id)
     phrase = knowledge.profile(knowledge.section("十六").ref).prepare[0]
     bare = dataclasses.replace(table, documents={knowledge.primary.meta.id: dataclasses.replace(doc, prepare={})})
-    assert _Words(knowledge, bare).prepare([phrase]) == f"“{phrase}”"
-    assert _Words(knowledge, table).prepare([phrase]) == doc.prepare[phrase]
+    assert EnglishWording(knowledge, bare).prepare([phrase]) == f"“{phrase}”"
+    assert EnglishWording(knowledge, table).prepare([phrase]) == doc.prepare[phrase]

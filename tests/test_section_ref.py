@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from indexing.parser import parse_policy
-from indexing.section_ref import SectionRef, chapter_heading, is_clause_key, key_kind
+from indexing.section_ref import SectionRef, chapter_heading, clause_label_en, is_clause_key, key_kind
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EVAL_DOCUMENTS = Path(__file__).parent.parent / "evals" / "documents"
@@ -75,6 +75,14 @@ def test_clause_keys_and_bad_keys():
         SectionRef.parse("chapter:")
     with pytest.raises(ValueError):
         SectionRef("d", "part", "一")  # type: ignore[arg-type]
+
+
+def test_english_clause_labels_number_as_the_chinese_ones(measure):
+    # Every clause of the measure reads in English with the number its Chinese label has: （十六） → (16).
+    for section in measure.clauses:
+        assert clause_label_en(section.key) == f"({section.number})"
+    # An item numbered within its part keeps its part, as 二（三） does: clause (3) of part 2 is not clause (3).
+    assert clause_label_en("二/三") == "2(3)" and clause_label_en("16") == "(16)"
 
 
 def test_items_numbered_within_their_part_have_part_qualified_keys():

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.document_facts import DocumentFacts, bundled_facts
-from indexing.section_ref import SectionRef, chapter_heading, clause_label
+from indexing.section_ref import SectionRef, chapter_heading, clause_label, clause_label_en
 from ui.messages import VIEW_LABELS
 from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
 
@@ -132,20 +132,10 @@ def cap_rows(caps: Sequence[Award], lang: str = "zh") -> list[list[str]]:
         for key, _ in CAP_COLUMNS:
             value = getattr(cap, key)
             if key == "clause" and value:
-                value = _english_clause_label(str(value)) if lang == "en" else clause_label(str(value))
+                value = clause_label_en(str(value)) if lang == "en" else clause_label(str(value))
             row.append("" if value is None else str(value))
         rows.append(row)
     return rows
-
-
-def _english_clause_label(key: str) -> str:
-    """(16) for clause 十六 (the English answers' "clause (16)"); a key that is not a plain clause number as （…）."""
-    from indexing.numerals import chinese_to_int
-
-    try:
-        return f"({chinese_to_int(key)})"
-    except ValueError:
-        return clause_label(key)
 
 
 def cap_table_html(caps: Sequence[Award], caption: str = "资助上限（摘自原文）", empty: str = "", lang: str = "zh") -> str:

@@ -1,0 +1,371 @@
+"""The one composition flow of an answer, for every language: what an answer holds and in which order.
+
+An answer is the conclusion first, then each cited section (heading, quote, caps, conditions, why it matched, what
+to prepare, linked documents), then the clarifying question and the notices; a refusal says what is not covered,
+then the nearest sections as "possibly related". The order, the data (citations, cap records, linked documents) and
+the choice of quote are decided here once; the words come from a ``Wording`` per language (``assistant.compose``
+for Chinese, ``assistant.compose_en`` for English). Adding a language is one ``Wording``; adding a kind of line to
+the cited sections is one method of it and one line of ``_cited_sections``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
+
+from assistant.answer import Answer, Citation, Clarify
+from assistant.detail import asked_detail
+from assistant.explain import informative_terms
+from assistant.knowledge import KnowledgeBase
+from assistant.query import QueryPlan
+from assistant.scope import ScopeTopic
+from assistant.structure import StructureAsk
+from indexing.caps import Award
+from indexing.document import LinkedDocument, Section, Sentence
+from indexing.profiles import Profile
+from indexing.retrieval.hits import ClauseHit
+from indexing.section_ref import SectionRef
+from indexing.tokenize_zh import tokenize
+
+_META_MARKERS = {
+    "meta-validity": ("有效期",),
+    "meta-interpret": ("负责解释", "解释"),
+    "meta-effective": ("起实施", "实施"),
+}
+# A condition is a phrase the text states; shorter pieces are words, not conditions.
+MIN_CONDITION_CHARS = 5
+# The profiles' advice on what to prepare is shown under the first two cited clauses only, at most four items each.
+PREPARE_CLAUSES = 2
+PREPARE_ITEMS = 4
+# The lines under a cited section's heading are indented by this much.
+INDENT = "   "
+
+
+class ScoredSection(NamedTuple):
+    """A section of a document a decision rests on (or offers as nearest), with its score."""
+
+    ref: SectionRef
+    score: float
+
+
+@dataclass
+class Decision:
+    """Which sections an answer rests on, and why; made by the service, rendered here.
+
+    Sections are ``SectionRef``s, not bare keys: clause （十六） of two documents are two entries, each rendered and
+    cited from its own document.
+    """
+
+    sections: list[ScoredSection]
+    refused: bool = False
+    scope_topic: ScopeTopic | None = None
+    nearest: list[ScoredSection] = field(default_factory=list)
+    clarify: Clarify | None = None
+    hits: list[ClauseHit] = field(default_factory=list)
+    route: str = "retrieval"   # retrieval | reference | meta | largest | followup | match | structure | awards
+    structure: StructureAsk | None = None   # the parts a structure question asks about (route "structure")
+    # Why it was declined: "topic:<name>", "too-far" (nothing close), or "lacks-detail" (a clause is close — it
+    # mentions the subject — but the learned answerability model says it does not answer what was asked).
+    refusal_reason: str = ""
+
+
+class Wording(Protocol):
+    """The words of one language for the flow: every sentence and line an answer says, none of its order or data.
+
+    Methods that name a line return it without indentation; the flow indents the lines under a heading.
+    """
+
+    notice: str           # the notice under every answer (the document's status, what prevails)
+    reply_note: str       # what a 标准答复 ends with
+    injection_note: str   # said when the question asked to change the rules or the amounts
+
+    def note(self, notice: str) -> str:
+        """A notice as its line: 提示：… / Note: …"""
+        ...
+
+    # ---- the conclusion ------------------------------------------------------------------------------
+    def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
+        """The first sentence(s): the conclusion to the question asked."""
+        ...
+
+    def cited_notices(self, refs: Sequence[SectionRef]) -> list[str]:
+        """The notices of the documents cited beside the primary one."""
+        ...
+
+    def clarify(self, clarify: Clarify) -> Clarify:
+        """The clarifying question and its options in this language."""
+        ...
+
+    # ---- the cited sections --------------------------------------------------------------------------
+    def basis_heading(self, brief: bool) -> str:
+        """The heading over the cited sections (``brief``: a follow-up's one detail, not whole clauses)."""
+        ...
+
+    def cited_heading(self, ref: SectionRef, section: Section) -> str:
+        """A cited section's heading: its document (when several), name and part."""
+        ...
+
+    def quote_line(self, quote: str) -> str: ...
+
+    def cap_line(self, award: Award) -> str: ...
+
+    def no_amount_line(self) -> str: ...
+
+    def conditions_line(self, conditions: Sequence[str]) -> str: ...
+
+    def match_line(self, plan: QueryPlan, terms: Sequence[str]) -> str:
+        """Why a section fits a description, from the informative words it matched on."""
+        ...
+
+    def prepare_line(self, items: Sequence[str]) -> str: ...
+
+    def linked_line(self, linked: LinkedDocument) -> str:
+        """A document the section depends on whose text is not in the corpus."""
+        ...
+
+    # ---- refusals --------------------------------------------------------------------------------------
+    def not_covered(self, plan: QueryPlan, decision: Decision) -> str:
+        """The first line of a refusal: what the documents do not cover (or that the nearest does not answer)."""
+        ...
+
+    def topic_advice(self, topic: ScopeTopic | None) -> str:
+        """Where to ask about an out-of-scope topic ("" when there is no advice)."""
+        ...
+
+    def possibly_related(self, refs: Sequence[SectionRef]) -> str:
+        """The nearest sections, named as possibly related (not an answer)."""
+        ...
+
+    def refusal_reply(self, plan: QueryPlan, decision: Decision) -> str: ...
+
+    # ---- answers without cited sections, and structure -------------------------------------------------
+    def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
+        """The answer to "is this the final text?" (before its notice) and its 标准答复."""
+        ...
+
+    def no_such_cap(self, plan: QueryPlan) -> tuple[str, str]:
+        """No clause has the cap asked about: the caps the text does state (before the notice), and the 标准答复."""
+        ...
+
+    def structure_lead(self, decision: Decision) -> str:
+        """The conclusion of a question about the measure's parts: the parts and their clauses."""
+        ...
+
+    def structure_heading(self) -> str: ...
+
+    def listed_name(self, section: Section) -> str:
+        """A section's name as a structure answer lists it."""
+        ...
+
+
+def choose_quote(section: Section, plan: QueryPlan, awards: list[Award]) -> Sentence:
+    """The decisive sentence: the award sentence for money questions, the best-matching one otherwise."""
+    sentences = list(section.sentences) or [Sentence(section.text, section.start, section.end)]
+    if plan.intent in _META_MARKERS:
+        for marker in _META_MARKERS[plan.intent]:
+            for sentence in sentences:
+                if marker in sentence.text:
+                    return sentence
+    if (plan.money or plan.asks_term or plan.claimed_amounts) and awards:
+        award = awards[min(plan.ordinal or 0, len(awards) - 1)]
+        for sentence in sentences:
+            if sentence.start == award.start:
+                return sentence
+    query = set(tokenize(plan.search_text)) | set(tokenize(" ".join(plan.expansion[:20])))
+    candidates = sentences[1:] if section.kind == "clause" and len(sentences) > 1 else sentences
+    best = max(candidates, key=lambda s: (len(query & set(tokenize(s.text))), -s.start))
+    if not query & set(tokenize(best.text)) and awards:
+        for sentence in sentences:
+            if sentence.start == awards[0].start:
+                return sentence
+    return best
+
+
+def quote_for_listing(section: Section, awards: list[Award]) -> Sentence:
+    """The sentence that says what a section is about when it is listed (a part's clauses): its award sentence,
+    else its first sentence after the title."""
+    sentences = list(section.sentences) or [Sentence(section.text, section.start, section.end)]
+    if awards:
+        for sentence in sentences:
+            if sentence.start == awards[0].start:
+                return sentence
+    return sentences[1] if section.kind == "clause" and len(sentences) > 1 else sentences[0]
+
+
+def conditions_of(section: Section, profile: Profile | None, awards: list[Award] | None = None) -> list[str]:
+    """The conditions a clause states, as whole phrases of its text (经认定的…, 具有示范引领作用、…的孵化器和众创空间).
+
+    The award's 对… phrase comes first; the profile's reviewed conditions are added when the text contains them.
+    A phrase contained in another is dropped (the whole is shown, not its pieces), and so is anything shorter than
+    ``MIN_CONDITION_CHARS`` ("分档次" is how awards are graded, "优秀" an adjective, neither a condition).
+    """
+    if section.kind != "clause":
+        return []
+    found: list[str] = []
+    for award in awards or ():
+        if award.target and award.target != section.title and award.target in section.text:
+            found.append(award.target)
+    if profile:
+        found.extend(c for c in profile.conditions
+                     if c in section.text and not c.startswith(("按《", "在《", "每年")) and "期限" not in c)
+    found = [c for c in dict.fromkeys(found) if len(c) >= MIN_CONDITION_CHARS]
+    whole = [c for c in found if not any(o != c and c in o for o in found)]
+    return whole[:3]
+
+
+def decision_refs(decision: Decision) -> list[SectionRef]:
+    """The sections a decision rests on, in order."""
+    return [ref for ref, _ in decision.sections]
+
+
+def hit_ref(hit: ClauseHit, kb: KnowledgeBase) -> SectionRef:
+    """Which section a retrieval hit is (a hit without a document is the primary measure's, as retrieval reads it)."""
+    return SectionRef.parse(hit.section_key, hit.doc_id or kb.primary.meta.id)
+
+
+def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wording) -> Answer:
+    """Render an answer from a decision in one language: the conclusion first, then the cited sections.
+
+    Args:
+        kb: the corpus.
+        plan: the understood question.
+        decision: the sections to cite (or a refusal) chosen by the service.
+        wording: the language's words.
+
+    Returns:
+        The answer, with citations, cap records, notices and a short 标准答复 (``reply``, the conclusion).
+        ``text`` is the conclusion paragraph, a blank line, then the long form (quotes, caps, conditions,
+        what to prepare, linked documents) and the notices.
+    """
+    answer = Answer(question=plan.original, rewritten_question=plan.rewritten, text="", intent=plan.intent)
+    answer.expansion = list(plan.expansion)
+    answer.notices = [wording.notice]
+    answer.clarify = decision.clarify
+    if decision.refused:
+        return _refusal(kb, plan, decision, wording, answer)
+    if plan.intent == "meta-status" and not decision.sections:
+        text, answer.reply = wording.status_answer(plan)
+        answer.text = f"{text}\n{wording.note(wording.notice)}"
+        return answer
+    if decision.route == "amount-list" and not decision.sections:
+        text, answer.reply = wording.no_such_cap(plan)
+        answer.text = f"{text}\n{wording.note(wording.notice)}"
+        return answer
+    if decision.route == "structure" and decision.structure is not None:
+        return _structure(kb, decision, wording, answer)
+
+    detail = asked_detail(plan.normalized)
+    # A follow-up asking one detail of the clause in focus gets that detail and the quote, not the clause again.
+    brief = (decision.route == "followup" and plan.followup in ("anaphora", "bare", "ordinal")
+             and detail is not None)
+    quotes = {kb.qualified(ref): choose_quote(kb.section(ref), plan, kb.awards(ref)) for ref, _ in decision.sections}
+    body = _cited_sections(kb, plan, decision, wording, answer, quotes, brief)
+    refs = decision_refs(decision)
+    lead = [wording.conclusion(plan, decision, quotes)]
+    answer.notices.extend(wording.cited_notices(refs))
+    if plan.injection:
+        lead.append(wording.injection_note)
+    tail: list[str] = []
+    if decision.clarify:
+        answer.clarify = wording.clarify(decision.clarify)
+        tail.append(answer.clarify.question + " " + " / ".join(o.label for o in answer.clarify.options))
+    tail.extend(wording.note(n) for n in answer.notices)
+    answer.text = "".join(lead) + "\n\n" + "\n".join([wording.basis_heading(brief), *body, *tail])
+    answer.reply = lead[0] + wording.reply_note
+    return answer
+
+
+def _cited_sections(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wording, answer: Answer,
+                    quotes: dict[SectionRef, Sentence], brief: bool) -> list[str]:
+    """Each cited section's lines (and its citation, caps and linked documents on the answer)."""
+    body: list[str] = []
+    for number, (ref, score) in enumerate(decision.sections, start=1):
+        ref = kb.qualified(ref)
+        section = kb.section(ref)
+        awards = kb.awards(ref)
+        quote = quotes[ref]
+        _cite(kb, answer, ref, section, quote, score)
+        answer.linked.extend(
+            {"id": d.id, "title": d.title, "doc_number": d.doc_number, "in_corpus": kb.has_document(d), "section": ref.key}
+            for d in kb.linked_documents(section, ref.doc_id)
+        )
+        prefix = f"{number}. " if len(decision.sections) > 1 else ""
+        lines = _quote_and_caps(wording, section, quote, awards, brief)
+        body.append(prefix + wording.cited_heading(ref, section))
+        if not brief:
+            profile = kb.profile(ref)
+            conditions = conditions_of(section, profile, awards)
+            if conditions:
+                lines.append(wording.conditions_line(conditions))
+            if decision.route == "match":
+                hit = next((h for h in decision.hits if hit_ref(h, kb) == ref), None)
+                terms = informative_terms(kb, hit.matched_terms) if hit is not None and hit.matched_terms else []
+                if terms:
+                    lines.append(wording.match_line(plan, terms))
+            if profile and profile.prepare and section.kind == "clause" and number <= PREPARE_CLAUSES:
+                lines.append(wording.prepare_line(profile.prepare[:PREPARE_ITEMS]))
+            lines.extend(wording.linked_line(d) for d in kb.linked_documents(section, ref.doc_id)
+                         if not kb.has_document(d))
+        body.extend(INDENT + line for line in lines)
+    return body
+
+
+def _quote_and_caps(wording: Wording, section: Section, quote: Sentence, awards: list[Award],
+                    quote_only: bool = False) -> list[str]:
+    """The quote of a section, then its caps (or that a clause states none), unindented."""
+    lines = [wording.quote_line(quote.text)]
+    if quote_only:
+        return lines
+    if awards:
+        lines.extend(wording.cap_line(award) for award in awards)
+    elif section.kind == "clause":
+        lines.append(wording.no_amount_line())
+    return lines
+
+
+def _cite(kb: KnowledgeBase, answer: Answer, ref: SectionRef, section: Section, quote: Sentence, score: float) -> None:
+    """Add a section's citation and its cap records to the answer."""
+    answer.citations.append(Citation(doc=ref.doc_id, chapter=section.chapter, clause=section.clause,
+                                     section=section.key, title=section.title, quote=quote.text,
+                                     start=quote.start, end=quote.end, score=score, document=kb.facts_of(ref.doc_id)))
+    answer.caps.extend(a for a in kb.awards(ref) if a not in answer.caps)
+
+
+def _refusal(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wording, answer: Answer) -> Answer:
+    """Not covered, said first; the nearest sections only as "possibly related", never as the answer."""
+    lines = [wording.not_covered(plan, decision)]
+    advice = wording.topic_advice(decision.scope_topic)
+    if advice:
+        lines.append(advice)
+    if decision.nearest:
+        lines.append("\n" + wording.possibly_related([ref for ref, _ in decision.nearest[:2]]))
+    lines.append(wording.note(wording.notice))
+    answer.text = "\n".join(lines)
+    answer.refused = True
+    answer.refusal_reason = decision.refusal_reason or (
+        f"topic:{decision.scope_topic.name}" if decision.scope_topic else "too-far")
+    answer.nearest = [
+        {"section": ref.key, "clause": kb.section(ref).clause, "title": kb.section(ref).title, "score": round(score, 4),
+         **({"doc": kb.qualified(ref).doc_id} if kb.several_documents else {})}
+        for ref, score in decision.nearest[:3]
+    ]
+    answer.reply = wording.refusal_reply(plan, decision)
+    return answer
+
+
+def _structure(kb: KnowledgeBase, decision: Decision, wording: Wording, answer: Answer) -> Answer:
+    """A question about the measure's parts: each part's title and its clauses, each cited with its quote."""
+    lead = wording.structure_lead(decision)
+    body: list[str] = []
+    for ref in map(kb.qualified, decision_refs(decision)):
+        section = kb.section(ref)
+        awards = kb.awards(ref)
+        quote = quote_for_listing(section, awards)
+        _cite(kb, answer, ref, section, quote, 1.0)
+        body.append(wording.listed_name(section))
+        body.extend(INDENT + line for line in _quote_and_caps(wording, section, quote, awards))
+    note = wording.note(wording.notice)
+    answer.text = lead + ("\n\n" + "\n".join([wording.structure_heading(), *body, note]) if body else "\n\n" + note)
+    answer.reply = lead + wording.reply_note
+    return answer
