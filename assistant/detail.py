@@ -37,7 +37,7 @@ _DETAIL_RES_EN: tuple[tuple[Detail, re.Pattern[str]], ...] = (
 )
 # Words that show a sentence states that detail (used by the answer-quality check too), Chinese and English.
 DETAIL_MARKERS: dict[Detail, tuple[str, ...]] = {
-    "term": ("期限", "年限", "一次性", "每年", "年", "year", "one-off"),
+    "term": ("期限", "年限", "一次性", "每年", "年", "year", "one-off", "term"),   # "… sets no term" states it too
     "amount": ("万元", "金额", "RMB", "states no amount"),
     "conditions": ("条件", "condition"),
     "basis": ("依据", "按《", "本措施", "basis", "per the 《"),
@@ -49,10 +49,10 @@ DETAIL_MARKERS: dict[Detail, tuple[str, ...]] = {
 def asked_detail(text: str) -> Detail | None:
     """The detail a question asks about, or None (a question about a topic, not a detail).
 
-    Only the question's last sentence counts: in "我们的平台面向中小公司……。还能拿多少？" the description before it
-    says who the company serves, not what the asker wants to know.
+    Only the question's last sentence counts, a question mark ending one too: in "我们的平台面向中小公司……。还能拿多少？"
+    or "如果建一个面向公众的体验中心呢？上限多少？" the words before it say whom the project serves, not what is asked.
     """
-    pieces = [p for p in re.split(r"[。！!；;\n]", text) if p.strip()]
+    pieces = [p for p in re.split(r"[。！!；;？?\n]", text) if p.strip()]
     last = pieces[-1] if pieces else text
     for detail, pattern in _DETAIL_RES:
         if pattern.search(last):

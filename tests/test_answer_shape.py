@@ -141,3 +141,15 @@ def test_false_premise_is_checked_against_the_award_the_question_names(assistant
     named = next(a for a in knowledge.caps.for_clause("二十二") if "以商招商" in a.target)
     assert cited(answer)[0] == "二十二" and "超出了原文上限" in first_sentence(answer.text)
     assert format_wan(named.amount_wan) in first_sentence(answer.text)
+
+
+def test_the_detail_asked_is_read_from_the_last_sentence_a_question_mark_ends_one_too():
+    from assistant.detail import asked_detail, mentions_detail
+
+    # "面向公众的" describes the project; the question asks the cap.
+    assert asked_detail("如果我们同时在馆里建一个面向公众的数字体验中心呢？上限多少？") == "amount"
+    assert asked_detail("这个政策面向哪些企业？") == "who"
+    assert asked_detail("And when does it take effect? How long is it valid?") == "term"
+    # An English lead that says the clause sets no term states the term detail, as "没有规定期限" does.
+    assert mentions_detail("Clause (25) … sets no term and states no amount.", "term")
+    assert not mentions_detail("Clause (25) … states no amount.", "term")
