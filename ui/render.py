@@ -19,7 +19,7 @@ from ui.messages import VIEW_LABELS
 from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
 
 if TYPE_CHECKING:  # pragma: no cover
-    from assistant.answer import Answer, Citation, Clarify
+    from assistant.answer import Answer, Citation, Clarify, RelatedSection
     from assistant.section_view import SearchResult, SectionView
     from indexing.caps import Award
 
@@ -186,17 +186,13 @@ def notices_html(notices: Sequence[str]) -> str:
     return '<ul class="pa-notices">' + "".join(f"<li>{esc(n)}</li>" for n in notices) + "</ul>"
 
 
-def nearest_html(nearest: Sequence[JsonDict], heading: str = ANSWER_LABELS["zh"]["nearest"]) -> str:
+def nearest_html(nearest: Sequence[RelatedSection], heading: str = ANSWER_LABELS["zh"]["nearest"]) -> str:
     """The “可能相关” sections offered with a refusal."""
-    chips = []
-    for item in nearest:
-        section = str(item.get("section") or item.get("clause") or "")
-        if not section:
-            continue
-        chips.append(
-            f'<button type="button" class="pa-chip pa-chip-soft" data-section="{esc(section)}">'
-            f'{esc(section_label(section, str(item.get("title") or "")))}</button>'
-        )
+    chips = [
+        f'<button type="button" class="pa-chip pa-chip-soft" data-section="{esc(item.section)}">'
+        f'{esc(section_label(item.section, item.title))}</button>'
+        for item in nearest if item.section
+    ]
     if not chips:
         return ""
     return f'<div class="pa-chips"><span class="pa-chips-label">{esc(heading)}</span>' + "".join(chips) + "</div>"
