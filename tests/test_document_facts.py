@@ -165,7 +165,7 @@ def test_english_status_answer_quotes_the_issued_effective_sentence(issued):
 
 def test_hotline_reply_page_notices_and_exports_use_the_issued_facts(issued):
     from assistant.section_view import SearchResult
-    from ui import render
+    from ui import match_summary, render
 
     facts = issued.knowledge.facts
     result = issued.search("孵化器上限", k=3)
@@ -176,8 +176,8 @@ def test_hotline_reply_page_notices_and_exports_use_the_issued_facts(issued):
     view = issued.knowledge.section_view(issued.knowledge.resolve("十六"))
     assert "pa-draft" not in render.clause_html(view, draft=True, facts=facts)
     answer = issued.match("运营一个数字创意孵化器")
-    markdown = render.match_markdown(answer, {"行业": "孵化器"}, facts.title, facts=facts)
-    lines = render.match_plain_lines(answer, {"行业": "孵化器"}, facts.title, facts=facts)
+    markdown = match_summary.match_markdown(answer, {"行业": "孵化器"}, facts.title, facts=facts)
+    lines = match_summary.match_plain_lines(answer, {"行业": "孵化器"}, facts.title, facts=facts)
     assert NEW_TITLE in markdown and not [w for w in DRAFT_WORDS if w in markdown + "".join(lines)]
 
 
