@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.document_facts import DocumentFacts, bundled_facts
+from assistant.document_facts_en import english_facts
 from indexing.section_ref import SectionRef, chapter_heading, clause_label, clause_label_en
 from ui.messages import VIEW_LABELS
 from ui.text_markup import esc, highlight, locate_quote, term_spans, text_block
@@ -413,8 +414,7 @@ def compose_reply(result: SearchResult, facts: DocumentFacts | None = None, lang
 
 
 def _compose_reply_en(result: SearchResult, facts: DocumentFacts) -> str:
-    prevails = (" The measure is a draft for comment; the officially issued text and operating procedures prevail."
-                if facts.is_draft else " The officially issued text and operating procedures prevail.")
+    prevails = english_facts(facts).hotline_note
     if not result.results:
         return (f"Hello. No clause of the 《{facts.title}》 answers your question directly; please ask the competent "
                 f"department ({facts.contact}).")
