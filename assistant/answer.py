@@ -15,7 +15,9 @@ from typing import Any
 
 from assistant.document_facts import DocumentFacts
 from assistant.language import Lang
+from assistant.section_view import LinkedView
 from indexing.caps import Award
+from indexing.retrieval.hits import ClauseHit
 from indexing.section_ref import SectionRef
 
 
@@ -82,6 +84,51 @@ class Clarify:
                 "options": [{"label": o.label, "clause": o.clause, "doc": o.doc} for o in self.options]}
 
 
+@dataclass(frozen=True)
+class RankedSection:
+    """One entry of the answer's ranked retrieval list (JSON ``retrieved``): the retriever's hit and the section's
+    title. The hit may belong to a cached decision: it is read, never changed."""
+
+    hit: ClauseHit
+    title: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.hit.to_json(), "title": self.title}
+
+
+@dataclass(frozen=True)
+class RelatedSection:
+    """A section offered as "possibly related" with a refusal (JSON ``nearest``): not an answer, so it has no quote.
+
+    ``doc`` is None when the corpus holds one document; the JSON then leaves ``doc`` out.
+    """
+
+    section: str
+    clause: str | None
+    title: str
+    score: float
+    doc: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"section": self.section, "clause": self.clause, "title": self.title,
+                                "score": round(self.score, 4)}
+        if self.doc is not None:
+            data["doc"] = self.doc
+        return data
+
+
+@dataclass(frozen=True)
+class CitedLink:
+    """A document a cited section relies on (JSON ``linked``): the document as a section view shows it, and the key
+    of the cited section that names it."""
+
+    document: LinkedView
+    section: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.document.to_json(), "section": self.section}
+
+
 @dataclass
 class Answer:
     """The assistant's answer to the last turn of a conversation."""
@@ -98,9 +145,9 @@ class Answer:
     intent: str = ""
     clarify: Clarify | None = None
     expansion: list[str] = field(default_factory=list)
-    nearest: list[dict[str, Any]] = field(default_factory=list)   # "可能相关" sections on refusals
-    retrieved: list[dict[str, Any]] = field(default_factory=list)  # ranked sections with reasons
-    linked: list[dict[str, Any]] = field(default_factory=list)
+    nearest: list[RelatedSection] = field(default_factory=list)   # "可能相关" sections on refusals
+    retrieved: list[RankedSection] = field(default_factory=list)  # ranked sections with reasons
+    linked: list[CitedLink] = field(default_factory=list)         # documents the cited sections rely on
     reply: str = ""             # the short 标准答复 a hotline agent can read out
     llm_used: bool = False
     refusal_reason: str | None = None   # "topic:<name>" (out-of-scope lexicon) or "too-far" (scores below thresholds)
@@ -122,9 +169,9 @@ class Answer:
             "intent": self.intent,
             "clarify": self.clarify.to_json() if self.clarify else None,
             "expansion": self.expansion,
-            "nearest": self.nearest,
-            "retrieved": self.retrieved,
-            "linked": self.linked,
+            "nearest": [n.to_json() for n in self.nearest],
+            "retrieved": [r.to_json() for r in self.retrieved],
+            "linked": [link.to_json() for link in self.linked],
             "reply": self.reply,
             "llm_used": self.llm_used,
             "refusal_reason": self.refusal_reason,

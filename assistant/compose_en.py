@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from assistant.answer import Answer, Clarify
 from assistant.compose_flow import PREPARE_ITEMS, Decision, conditions_of, decision_refs, render
 from assistant.detail import Detail, asked_detail
+from assistant.document_facts_en import english_facts
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
 from assistant.knowledge import KnowledgeBase
 from assistant.query import QueryPlan
@@ -39,8 +40,6 @@ _STATES_CAP_RE = re.compile(r"\b(at most|maximum|max|only|just|capped at)\b")
 STACKING_NOTE = ("The text does not say whether these awards can be combined or received together; the official text "
                  "and the operating procedures prevail.")
 NOTE_PREFIX = "Note: "
-# How the status of a draft for comment (征求意见稿) reads when the English table gives no status of its own.
-DRAFT_STATUS_EN = "a draft for comment"
 CLARIFY_QUESTION = "These two clauses have different caps; which one is closer to your case?"
 
 
@@ -54,15 +53,15 @@ class EnglishWording:
     def __init__(self, kb: KnowledgeBase, table: EnglishTable) -> None:
         self.kb = kb
         self.table = table
-        self.doc: DocumentEnglish = table.document(kb.primary.meta.id)
-        self.notice = draft_notice_en(kb, table)
-        self.reply_note = _reply_note(self)
+        self.facts = english_facts(kb.facts, table)   # the measure's status, said in English
+        self.doc: DocumentEnglish = self.facts.doc
+        self.notice = self.facts.notice
+        self.reply_note = self.facts.reply_note
 
     # ---- names ------------------------------------------------------------------------------------
     def title(self) -> str:
         """The measure: its English title with the Chinese one (the Chinese alone when the table lacks it)."""
-        zh = self.kb.primary.meta.title
-        return f"{self.doc.title} (《{zh}》)" if self.doc.title else f"《{zh}》"
+        return self.facts.title
 
     def part(self, chapter: str | None) -> str:
         """part 7 “Accelerating the building of the innovation system” / the supplementary provisions."""
@@ -223,7 +222,7 @@ class EnglishWording:
         return f"The {self.measure()} says nothing{self._topic(decision)[1]}; please ask the competent department."
 
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
-        return _status_answer(self)
+        return self.facts.status_answer()
 
     def no_such_cap(self, plan: QueryPlan) -> tuple[str, str]:
         listing = _cap_listing(self, [a for a in self.kb.primary_caps.awards if a.amount_wan is not None])
@@ -244,56 +243,6 @@ class EnglishWording:
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def draft_notice_en(kb: KnowledgeBase, table: EnglishTable | None = None) -> str:
-    """The notice in English: the draft's blank effective date, that it is a draft, or that the official text
-    prevails (an issued text)."""
-    table = table or english_table()
-    facts = kb.facts
-    doc = table.document(facts.id)
-    if not facts.is_draft:
-        template = table.final_notice
-    elif facts.date_left_blank:
-        template = table.draft_notice
-    else:
-        template = table.dated_draft_notice or table.draft_notice
-    english = f", “{doc.effective_clause}”" if doc.effective_clause else ""
-    return template.format(title=facts.title, title_en=doc.title or facts.title, status=facts.status,
-                           status_en=_status_en(doc), effective=f"“{facts.effective_clause}”{english}")
-
-
-def _status_en(doc: DocumentEnglish) -> str:
-    """The document's status in English when it is a draft (the table's words, else the usual translation)."""
-    return doc.status or DRAFT_STATUS_EN
-
-
-def _reply_note(words: EnglishWording) -> str:
-    """What an English 标准答复 ends with: the status (a draft only), then what prevails."""
-    if words.kb.facts.is_draft:
-        return f" This measure is {_status_en(words.doc)}; the official text and operating procedures prevail."
-    return " The official text and operating procedures prevail."
-
-
-def _status_answer(words: EnglishWording) -> tuple[str, str]:
-    """The answer to "is this the final text?" (before its notice) and its 标准答复."""
-    facts = words.kb.facts
-    quote = f"“{facts.effective_sentence}”"
-    if not facts.is_draft:
-        said = f"; on when it takes effect the text says {quote}" if facts.effective_sentence else ""
-        return (f"The {words.title()} is the officially issued text{said}.\n\n"
-                "Applications follow the competent department's annual application guide and operating procedures.",
-                "The measure is officially issued; the official text and operating procedures prevail.")
-    status = _status_en(words.doc)
-    if facts.date_left_blank:
-        why = f": the text leaves its effective date blank ({quote})"
-        reply = f"The measure is {status}; its effective date is not set yet. The officially issued text prevails."
-    else:
-        why = f" ({quote})" if facts.effective_sentence else ""
-        reply = f"The measure is {status}. The officially issued text prevails."
-    return (f"The {words.title()} is {status} ({facts.status}), not a measure in force{why}.\n\n"
-            "A draft for comment may change when it is officially issued; applications follow the officially "
-            "issued text and the competent department's annual application guide and operating procedures.", reply)
 
 
 # ---- the conclusion ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from assistant.answer import Answer, Citation, Clarify
+from assistant.answer import Answer, Citation, CitedLink, Clarify, RelatedSection
 from assistant.detail import asked_detail
 from assistant.explain import informative_terms
 from assistant.knowledge import KnowledgeBase
@@ -286,10 +286,7 @@ def _cited_sections(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, word
         awards = kb.awards(ref)
         quote = quotes[ref]
         _cite(kb, answer, ref, section, quote, score)
-        answer.linked.extend(
-            {"id": d.id, "title": d.title, "doc_number": d.doc_number, "in_corpus": kb.has_document(d), "section": ref.key}
-            for d in kb.linked_documents(section, ref.doc_id)
-        )
+        answer.linked.extend(CitedLink(view, ref.key) for view in kb.linked_views(section, ref.doc_id))
         prefix = f"{number}. " if len(decision.sections) > 1 else ""
         lines = _quote_and_caps(wording, section, quote, awards, brief)
         body.append(prefix + wording.cited_heading(ref, section))
@@ -346,8 +343,8 @@ def _refusal(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wo
     answer.refusal_reason = decision.refusal_reason or (
         f"topic:{decision.scope_topic.name}" if decision.scope_topic else "too-far")
     answer.nearest = [
-        {"section": ref.key, "clause": kb.section(ref).clause, "title": kb.section(ref).title, "score": round(score, 4),
-         **({"doc": kb.qualified(ref).doc_id} if kb.several_documents else {})}
+        RelatedSection(ref.key, kb.section(ref).clause, kb.section(ref).title, score,
+                       kb.qualified(ref).doc_id if kb.several_documents else None)
         for ref, score in decision.nearest[:3]
     ]
     answer.reply = wording.refusal_reply(plan, decision)

@@ -168,6 +168,11 @@ class KnowledgeBase:
         doc = self.document(doc_id)
         return [d for d in doc.meta.linked if d.id in section.linked]
 
+    def linked_views(self, section: Section, doc_id: str | None = None) -> tuple[LinkedView, ...]:
+        """The documents a section relies on as a reader sees them: title, 文号 and whether the corpus has the text."""
+        return tuple(LinkedView(d.id, d.title, d.doc_number, self.has_document(d))
+                     for d in self.linked_documents(section, doc_id))
+
     def chapter_of(self, section: Section, doc_id: str | None = None) -> str:
         """The chapter heading as written: 七、加快推进创新体系建设 / 附则 ("" outside chapters)."""
         return chapter_heading(section.chapter, section.chapter_title)
@@ -189,8 +194,7 @@ class KnowledgeBase:
             start=section.start,
             end=section.end,
             caps=tuple(self.awards(section.key, doc_id)),
-            linked=tuple(LinkedView(d.id, d.title, d.doc_number, self.has_document(d))
-                         for d in self.linked_documents(section, doc_id)),
+            linked=self.linked_views(section, doc_id),
         )
 
     def has_document(self, linked: LinkedDocument) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from assistant.answer import Answer
+from assistant.answer import Answer, RankedSection
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import word_coverage
@@ -469,7 +469,7 @@ class PolicyAssistant:
         answer = self._compose(clean, last.plan, last.decision)
         answer.id = id
         ranked = self._ranked(last.decision)
-        answer.retrieved = [self._hit_json(h) for h in ranked]
+        answer.retrieved = [self._ranked_section(h) for h in ranked]
         # English answers stay deterministic templates: the guard reads Chinese amounts and qualifiers.
         if self.phraser is not None and not answer.refused and answer.lang == "zh":
             from assistant.llm_answer import apply_llm
@@ -502,7 +502,7 @@ class PolicyAssistant:
         plan.facets = split_facets(plan.search_text)
         decision = self._decide(plan)
         answer = self._compose([text], plan, decision)
-        answer.retrieved = [self._hit_json(h) for h in self._ranked(decision)]
+        answer.retrieved = [self._ranked_section(h) for h in self._ranked(decision)]
         answer.latency_ms = (time.perf_counter() - started) * 1000
         return answer
 
@@ -564,13 +564,13 @@ class PolicyAssistant:
         out.extend(h for h in decision.hits if hit_ref(h, kb) not in seen)
         return out
 
-    def _hit_json(self, hit: ClauseHit) -> dict[str, Any]:
-        data = hit.to_json()
+    def _ranked_section(self, hit: ClauseHit) -> RankedSection:
+        """A hit of the ranked list with its section's title ("" when the section is not in the corpus)."""
         try:
-            data["title"] = self.knowledge.section(hit_ref(hit, self.knowledge)).title
+            title = self.knowledge.section(hit_ref(hit, self.knowledge)).title
         except KeyError:
-            data["title"] = ""
-        return data
+            title = ""
+        return RankedSection(hit, title)
 
     # ---- status ----------------------------------------------------------------------------------
     def health(self, check_disk: bool = True) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assistant.answer import Answer
+from assistant.answer import Answer, RankedSection
 from evals import runner
 from evals.metrics import EvalCase
 from evals.runner import Asker, EvalRun, Progress, evaluate, known_amounts_of
+from indexing.retrieval.hits import ClauseHit
 
 VECTOR_BASELINE = "llama-index-vector"
 
@@ -150,9 +151,13 @@ class VectorBaseline:
         # Gold keys are bare for the primary measure; other documents' sections can never match them.
         return key if doc_id == self._primary else f"{doc_id}#{key}"
 
-    def retrieve(self, query: str) -> list[dict[str, Any]]:
-        """Ranked sections for a query, in the shape of the assistant's ``retrieved`` list."""
-        ranked: list[dict[str, Any]] = []
+    def retrieve(self, query: str) -> list[RankedSection]:
+        """Ranked sections for a query, as the assistant's ``retrieved`` list (a chunk's rank is its dense rank).
+
+        The baseline answers without a knowledge base, so it is graded by key alone: its hits name no document, and
+        another document's section is keyed ``<doc>#<key>`` so that it never matches a gold key of the primary.
+        """
+        ranked: list[RankedSection] = []
         seen: set[str] = set()
         for chunk_rank, hit in enumerate(self._retriever.retrieve(query), start=1):
             node = hit.node
@@ -165,11 +170,7 @@ class VectorBaseline:
                 if section in seen:
                     continue
                 seen.add(section)
-                ranked.append({
-                    "section": section, "clause": None if key.startswith(("chapter:", "preamble")) else key,
-                    "score": float(hit.score or 0.0), "chunk_rank": chunk_rank, "bm25_rank": None,
-                    "dense_rank": chunk_rank, "matched_terms": [],
-                })
+                ranked.append(RankedSection(ClauseHit("", section, float(hit.score or 0.0), dense_rank=chunk_rank)))
         return ranked
 
     def ask(self, turns: list[str], id: str | None = None) -> Answer:

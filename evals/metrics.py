@@ -61,7 +61,7 @@ from indexing.numerals import chinese_to_int, find_amounts_wan
 from indexing.section_ref import clause_label
 
 if TYPE_CHECKING:  # pragma: no cover
-    from assistant.answer import Answer
+    from assistant.answer import Answer, RankedSection
 
 MISSING_ANSWER = "no answer for this id"
 REFUSE_LABEL = "（应拒答）"
@@ -161,6 +161,30 @@ class RetrievedSection:
     dense_score: float | None = None
     via: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, entry: RankedSection) -> RetrievedSection:
+        """The grading view of an entry of a typed answer's ranked list (scores rounded as the JSON states them)."""
+        hit = entry.hit
+        return cls(section=hit.section_key, score=_float_or_none(round(hit.score, 4)), doc=hit.doc_id,
+                   bm25_rank=hit.bm25_rank, dense_rank=hit.dense_rank, matched_terms=tuple(hit.matched_terms),
+                   bm25_score=_float_or_none(round(hit.bm25_score, 4)),
+                   dense_score=_float_or_none(round(hit.dense_score, 4)), via=tuple(hit.via))
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, Any]) -> RetrievedSection:
+        """An entry of the JSON ``retrieved`` list (a record of ``RankedSection.to_json()``, or another system's)."""
+        return cls(
+            section=_section_of(item),
+            score=_float_or_none(item.get("score")),
+            doc=str(item.get("doc") or ""),
+            bm25_rank=_int_or_none(item.get("bm25_rank")),
+            dense_rank=_int_or_none(item.get("dense_rank")),
+            matched_terms=tuple(str(t) for t in item.get("matched_terms") or ()),
+            bm25_score=_float_or_none(item.get("bm25_score")),
+            dense_score=_float_or_none(item.get("dense_score")),
+            via=tuple(str(v) for v in item.get("via") or ()),
+        )
+
 
 @dataclass(frozen=True)
 class AnswerView:
@@ -202,7 +226,7 @@ class AnswerView:
             caps=tuple(CapRecord.of_record(a.clause, _amount(a.amount_wan), a.qualifier, a.doc_id, a.quote, a.percent)
                        for a in answer.caps),
             refused=answer.refused,
-            retrieved=_retrieved(answer.retrieved),
+            retrieved=_ranked_once(map(RetrievedSection.of, answer.retrieved)),
             retrieval_reported=True,
             latency_ms=round(answer.latency_ms, 1),     # as the JSON contract states it
             error=answer.error or None,
@@ -239,7 +263,8 @@ class AnswerView:
             cited_docs=tuple(doc for doc, _ in cited),
             caps=caps,
             refused=bool(data.get("refused", False)),
-            retrieved=_retrieved(data.get("retrieved") or []),
+            retrieved=_ranked_once(RetrievedSection.from_json(item) for item in data.get("retrieved") or []
+                                   if isinstance(item, Mapping)),
             retrieval_reported="retrieved" in data,
             latency_ms=latency,
             error=None if data.get("error") in (None, "") else str(data.get("error")),
@@ -375,31 +400,16 @@ class Graded:
 
 
 # ---- helpers --------------------------------------------------------------------------------------
-def _retrieved(items: Iterable[Any]) -> tuple[RetrievedSection, ...]:
-    """The ranked ``retrieved`` list (records of ``ClauseHit.to_json()``), deduplicated by section, in rank order."""
+def _ranked_once(entries: Iterable[RetrievedSection]) -> tuple[RetrievedSection, ...]:
+    """The ranked ``retrieved`` list deduplicated by section (first kept), in rank order; entries without a section
+    are dropped."""
     retrieved: list[RetrievedSection] = []
     seen: set[tuple[str, str]] = set()
-    for item in items:
-        if not isinstance(item, Mapping):
+    for entry in entries:
+        if not entry.section or (entry.doc, entry.section) in seen:
             continue
-        key = _section_of(item)
-        doc = str(item.get("doc") or "")
-        if not key or (doc, key) in seen:
-            continue
-        seen.add((doc, key))
-        retrieved.append(
-            RetrievedSection(
-                section=key,
-                score=_float_or_none(item.get("score")),
-                doc=doc,
-                bm25_rank=_int_or_none(item.get("bm25_rank")),
-                dense_rank=_int_or_none(item.get("dense_rank")),
-                matched_terms=tuple(str(t) for t in item.get("matched_terms") or ()),
-                bm25_score=_float_or_none(item.get("bm25_score")),
-                dense_score=_float_or_none(item.get("dense_score")),
-                via=tuple(str(v) for v in item.get("via") or ()),
-            )
-        )
+        seen.add((entry.doc, entry.section))
+        retrieved.append(entry)
     return tuple(retrieved)
 
 

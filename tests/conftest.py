@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,24 @@ def assistant(built_home: Path):
     from indexing.config import IndexConfig
 
     return PolicyAssistant.open(index_config=IndexConfig(home=built_home, corpus_dir=CORPUS))
+
+
+@pytest.fixture(scope="session")
+def fake_built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with the bundled corpus indexed once per session with the fake embedder (tests/hashing_index.py):
+    fast to build, searchable only with an injected ``HashingEmbedder``. Tests use a copy (``fake_index``)."""
+    from hashing_index import build, fake_config
+
+    home = tmp_path_factory.mktemp("fake-built") / "home"
+    build(fake_config(home))
+    return home
+
+
+@pytest.fixture
+def fake_index(fake_built_home: Path, isolated_home: Path):  # type: ignore[no-untyped-def]
+    """A copy of ``fake_built_home``'s index in this test's home, free to rebuild, add to, remove from or break;
+    returns its ``IndexConfig``."""
+    from hashing_index import fake_config
+
+    shutil.copytree(fake_built_home / "index", isolated_home / "index")
+    return fake_config(isolated_home)

@@ -423,7 +423,7 @@ def test_saved_uploads_are_atomic_sanitized_and_not_executable(tmp_path):
 
 
 def test_match_pdf_export_with_a_system_cjk_font(tmp_path):
-    from ui import render
+    from ui import match_summary
     from ui.pdf_export import find_cjk_font, write_match_pdf
 
     font = find_cjk_font()
@@ -435,7 +435,7 @@ def test_match_pdf_export_with_a_system_cjk_font(tmp_path):
     answer = Answer("", "", "可申请（十六）。",
                     citations=[Citation("d", None, "十六", "十六", "建设数字创意孵化器", "给予最高200万元资助", 0, 0, 1.0)],
                     caps=[Award("十六", 200, "最高", "资助期限不超过3年", "孵化器", "资助", "本措施", None, "", 0, 0)])
-    lines = render.match_plain_lines(answer, {"行业": "孵化器"}, "某措施")
+    lines = match_summary.match_plain_lines(answer, {"行业": "孵化器"}, "某措施")
     path = write_match_pdf(lines, tmp_path / "摘要.pdf", font)
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 1000

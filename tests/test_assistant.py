@@ -228,3 +228,24 @@ def test_which_clauses_pay_a_kind_of_award_comes_from_the_cap_table(assistant, k
                                   if a.qualifier == kind and (figure is None or a.amount_wan == figure)))
     answer = assistant.ask([question])
     assert expected and cited(answer) == expected and not answer.refused
+
+
+def test_ranked_related_and_linked_sections_are_typed_and_their_json_is_the_contract(assistant, knowledge):
+    refusal = assistant.ask(["首台套的保险补偿，数字装备能不能申请"])
+    assert refusal.refused and refusal.nearest
+    for related, data in zip(refusal.nearest, refusal.to_json()["nearest"], strict=True):
+        section = knowledge.section(related.section)
+        assert (related.title, related.clause) == (section.title, section.clause)
+        # one document in the corpus: the entry names none
+        assert data == {"section": related.section, "clause": related.clause, "title": related.title,
+                        "score": round(related.score, 4)}
+    first = refusal.retrieved[0]
+    assert refusal.to_json()["retrieved"][0] == {**first.hit.to_json(), "title": first.title}
+    assert first.title == knowledge.section(first.hit.section_key).title
+
+    answer = assistant.ask(["我们做VR游戏，自己开发头显配套的手套，游戏也卖到日本韩国，一共能申请哪些？"])
+    assert answer.linked
+    for link, data in zip(answer.linked, answer.to_json()["linked"], strict=True):
+        assert link.section in {c.section for c in answer.citations}
+        assert link.document in knowledge.linked_views(knowledge.section(link.section))
+        assert data == {**link.document.to_json(), "section": link.section}

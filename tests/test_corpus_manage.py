@@ -4,38 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from hashing_index import FAKE_MODEL, build
 from tiny_models import HashingEmbedder
 
-from indexing.build import build_index
 from indexing.config import IndexConfig
 from indexing.document_list import list_documents
 from indexing.removal import JOURNAL_PREFIX, RemovalRefused
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
 DOCUMENTS = ROOT / "evals" / "documents"
 NANSHAN = DOCUMENTS / "nanshan-digital-economy-measures" / "nanshan-digital-economy-measures.txt"
 FUND = DOCUMENTS / "fund-measures-standin" / "fund-measures-standin.txt"
 PRIMARY = "sz-digital-creative-2022"
 NANSHAN_ID = "nanshan-digital-economy-measures"
 FUND_ID = "fund-measures-standin"
-FAKE = "fake-hashing"
 # What the bundled measure answers, before and after another document comes and goes.
 BUNDLED_QUESTION = "建设孵化器最多能拿多少资助？"
 # The Nanshan text's （十四）: up to 1000万 for a new national laboratory (the bundled measure's （十一） pays 200万).
 NANSHAN_QUESTION = "新获批建设国家级重点实验室，最高能拿多少资助？"
-
-
-def fake_config(home: Path) -> IndexConfig:
-    return IndexConfig(home=home, corpus_dir=CORPUS, embed_model=FAKE)  # type: ignore[arg-type]
-
-
-def build(config: IndexConfig, **kwargs: object):  # type: ignore[no-untyped-def]
-    return build_index(config, embedder=HashingEmbedder(), **kwargs)  # type: ignore[arg-type]
 
 
 def open_assistant(config: IndexConfig):  # type: ignore[no-untyped-def]
@@ -56,25 +45,12 @@ def bundled_figures(config: IndexConfig) -> tuple:
             [(c.doc, c.section) for c in answer.citations], [(a.doc_id, a.clause, a.amount_wan) for a in answer.caps])
 
 
-@pytest.fixture(scope="module")
-def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("bundled") / "home"
-    build(fake_config(home))
-    return home
-
-
-@pytest.fixture
-def config(bundled_index: Path, isolated_home: Path) -> IndexConfig:
-    shutil.copytree(bundled_index / "index", isolated_home / "index")
-    return fake_config(isolated_home)
-
-
-def test_add_list_ask_from_it_remove_and_the_bundled_measure_is_unchanged(config: IndexConfig) -> None:
-    before = bundled_figures(config)
+def test_add_list_ask_from_it_remove_and_the_bundled_measure_is_unchanged(fake_index: IndexConfig) -> None:
+    before = bundled_figures(fake_index)
     assert before[1] == [(PRIMARY, "十六")] and before[2] == [(PRIMARY, "十六", 200)]
 
-    build(config, add_files=[NANSHAN])
-    table = entries(config)
+    build(fake_index, add_files=[NANSHAN])
+    table = entries(fake_index)
     assert list(table) == [PRIMARY, NANSHAN_ID]
     row = table[NANSHAN_ID]
     assert (row["source"], row["removable"], row["status"], row["doc_number"]) == ("added", True, "试行", "深南府规〔2023〕6号")
@@ -82,7 +58,7 @@ def test_add_list_ask_from_it_remove_and_the_bundled_measure_is_unchanged(config
     assert row["index_state"] == "indexed" and row["vectors_current"] and row["indexed_chunks"] >= row["sections"]
     assert (table[PRIMARY]["source"], table[PRIMARY]["removable"]) == ("bundled", False)
 
-    assistant = open_assistant(config)
+    assistant = open_assistant(fake_index)
     answer = assistant.ask([NANSHAN_QUESTION], doc=NANSHAN_ID)
     assert answer.citations and {c.doc for c in answer.citations} == {NANSHAN_ID}
     assert answer.citations[0].section == "十四" and "国家级重点实验室" in answer.citations[0].quote
@@ -95,72 +71,72 @@ def test_add_list_ask_from_it_remove_and_the_bundled_measure_is_unchanged(config
     assert hits and {h.view.doc for h in hits} == {NANSHAN_ID}
     assert assistant.search("第八条", k=1, doc=NANSHAN_ID).results[0].view.title == "支持企业租用办公用房"
 
-    summary = build(config, remove_ids=[NANSHAN_ID])
+    summary = build(fake_index, remove_ids=[NANSHAN_ID])
     assert summary.removed == (NANSHAN_ID,) and summary.documents == 1 and summary.clauses == 26
-    assert list(entries(config)) == [PRIMARY]
-    assert not list((config.home / "corpus" / "documents").iterdir())
-    assert not list(config.home.glob(JOURNAL_PREFIX + "*"))
-    assert bundled_figures(config) == before
+    assert list(entries(fake_index)) == [PRIMARY]
+    assert not list((fake_index.home / "corpus" / "documents").iterdir())
+    assert not list(fake_index.home.glob(JOURNAL_PREFIX + "*"))
+    assert bundled_figures(fake_index) == before
 
 
-def test_removing_a_linked_document_marks_the_link_not_in_corpus_again(config: IndexConfig) -> None:
-    build(config, add_files=[FUND])
-    table = entries(config)
+def test_removing_a_linked_document_marks_the_link_not_in_corpus_again(fake_index: IndexConfig) -> None:
+    build(fake_index, add_files=[FUND])
+    table = entries(fake_index)
     # The bundled measure's [[linked]] names the fund measures by title; the stand-in carries that title.
     fund_link = next(link for link in table[PRIMARY]["linked"] if link["id"] == "sz-cultural-industry-fund-measures")
     assert fund_link["in_corpus"] and table[FUND_ID]["linked_from"] == [PRIMARY]
-    kb = open_assistant(config).knowledge
+    kb = open_assistant(fake_index).knowledge
     link = next(d for d in kb.primary.meta.linked if d.id == "sz-cultural-industry-fund-measures")
     assert kb.has_document(link)
 
-    build(config, remove_ids=[FUND_ID])
-    fund_link = next(link for link in entries(config)[PRIMARY]["linked"] if link["id"] == "sz-cultural-industry-fund-measures")
+    build(fake_index, remove_ids=[FUND_ID])
+    fund_link = next(link for link in entries(fake_index)[PRIMARY]["linked"] if link["id"] == "sz-cultural-industry-fund-measures")
     assert not fund_link["in_corpus"]
-    assert not open_assistant(config).knowledge.has_document(link)
+    assert not open_assistant(fake_index).knowledge.has_document(link)
 
 
-def test_the_bundled_measure_and_unknown_ids_are_refused_cleanly(config: IndexConfig, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_bundled_measure_and_unknown_ids_are_refused_cleanly(fake_index: IndexConfig, capsys: pytest.CaptureFixture[str]) -> None:
     from assistant.cli import main
 
-    build(config, add_files=[NANSHAN])
-    built = json.loads((config.index_dir / "manifest.json").read_text(encoding="utf-8"))["build_id"]
+    build(fake_index, add_files=[NANSHAN])
+    built = json.loads((fake_index.index_dir / "manifest.json").read_text(encoding="utf-8"))["build_id"]
     with pytest.raises(RemovalRefused, match="主文档"):
-        build(config, remove_ids=[PRIMARY])
-    assert main(["index", "--remove", PRIMARY, "--embed-model", FAKE, "--quiet"]) == 1
+        build(fake_index, remove_ids=[PRIMARY])
+    assert main(["index", "--remove", PRIMARY, "--embed-model", FAKE_MODEL, "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and PRIMARY in err and "不能删除" in err and "没有改动" in err
-    assert main(["index", "--remove", "no-such-document", "--embed-model", FAKE, "--quiet"]) == 1
+    assert main(["index", "--remove", "no-such-document", "--embed-model", FAKE_MODEL, "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert "no-such-document" in err and f"{PRIMARY}、{NANSHAN_ID}" in err
     assert main(["index", "--list", "--remove", NANSHAN_ID]) == 2
     capsys.readouterr()
     # Nothing changed: the same build is live and both documents are listed.
-    assert json.loads((config.index_dir / "manifest.json").read_text(encoding="utf-8"))["build_id"] == built
-    assert main(["index", "--list", "--json", "--embed-model", FAKE]) == 0
+    assert json.loads((fake_index.index_dir / "manifest.json").read_text(encoding="utf-8"))["build_id"] == built
+    assert main(["index", "--list", "--json", "--embed-model", FAKE_MODEL]) == 0
     listed = json.loads(capsys.readouterr().out)["documents"]
     assert [(d["id"], d["index_state"]) for d in listed] == [(PRIMARY, "indexed"), (NANSHAN_ID, "indexed")]
 
 
-def test_a_crash_before_the_swap_leaves_the_old_index_and_corpus(config: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_before_the_swap_leaves_the_old_index_and_corpus(fake_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     from indexing.vector_store import ChromaVectorStore
 
-    build(config, add_files=[NANSHAN])
-    before = entries(config)
+    build(fake_index, add_files=[NANSHAN])
+    before = entries(fake_index)
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated crash while writing vectors")
 
     monkeypatch.setattr(ChromaVectorStore, "add", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        build(config, remove_ids=[NANSHAN_ID])
+        build(fake_index, remove_ids=[NANSHAN_ID])
     monkeypatch.undo()
-    assert entries(config) == before
-    answer = open_assistant(config).ask([NANSHAN_QUESTION], doc=NANSHAN_ID)
+    assert entries(fake_index) == before
+    answer = open_assistant(fake_index).ask([NANSHAN_QUESTION], doc=NANSHAN_ID)
     assert {c.doc for c in answer.citations} == {NANSHAN_ID}
 
 
-def test_a_crash_between_the_renames_keeps_the_document(config: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    build(config, add_files=[NANSHAN])
+def test_a_crash_between_the_renames_keeps_the_document(fake_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(fake_index, add_files=[NANSHAN])
     real_replace = os.replace
 
     def replace_then_die(src: str, dst: str) -> None:
@@ -170,50 +146,50 @@ def test_a_crash_between_the_renames_keeps_the_document(config: IndexConfig, mon
 
     monkeypatch.setattr(os, "replace", replace_then_die)
     with pytest.raises(OSError, match="power cut"):
-        build(config, remove_ids=[NANSHAN_ID])
+        build(fake_index, remove_ids=[NANSHAN_ID])
     monkeypatch.setattr(os, "replace", real_replace)
     # The previous index (with the document) is aside and still answers; the journal names a build never live.
-    assert open_assistant(config).ask([NANSHAN_QUESTION], doc=NANSHAN_ID).citations
-    assert list(config.home.glob(JOURNAL_PREFIX + "*"))
-    summary = build(config)
-    assert summary.documents == 2 and not list(config.home.glob(JOURNAL_PREFIX + "*"))
-    assert entries(config)[NANSHAN_ID]["index_state"] == "indexed"
+    assert open_assistant(fake_index).ask([NANSHAN_QUESTION], doc=NANSHAN_ID).citations
+    assert list(fake_index.home.glob(JOURNAL_PREFIX + "*"))
+    summary = build(fake_index)
+    assert summary.documents == 2 and not list(fake_index.home.glob(JOURNAL_PREFIX + "*"))
+    assert entries(fake_index)[NANSHAN_ID]["index_state"] == "indexed"
 
 
-def test_a_crash_after_the_swap_is_finished_by_the_next_build(config: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_after_the_swap_is_finished_by_the_next_build(fake_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     import indexing.build
 
-    build(config, add_files=[NANSHAN])
+    build(fake_index, add_files=[NANSHAN])
 
     def die(*args: object) -> None:
         raise KeyboardInterrupt("killed right after the swap")
 
     monkeypatch.setattr(indexing.build, "complete_removals", die)
     with pytest.raises(KeyboardInterrupt):
-        build(config, remove_ids=[NANSHAN_ID])
+        build(fake_index, remove_ids=[NANSHAN_ID])
     monkeypatch.undo()
     # The index without the document is live; its file is still in the corpus: listed as not indexed, harmless.
-    assert entries(config)[NANSHAN_ID]["index_state"] == "not-indexed"
-    assistant = open_assistant(config)
+    assert entries(fake_index)[NANSHAN_ID]["index_state"] == "not-indexed"
+    assistant = open_assistant(fake_index)
     assert assistant.ask([BUNDLED_QUESTION]).citations[0].section == "十六"
     assert assistant.search("办公用房补贴", k=5, doc=NANSHAN_ID).results == []
-    summary = build(config)
-    assert summary.documents == 1 and list(entries(config)) == [PRIMARY]
-    assert not (config.home / "corpus" / "documents" / NANSHAN.name).exists()
-    assert not list(config.home.glob(JOURNAL_PREFIX + "*"))
+    summary = build(fake_index)
+    assert summary.documents == 1 and list(entries(fake_index)) == [PRIMARY]
+    assert not (fake_index.home / "corpus" / "documents" / NANSHAN.name).exists()
+    assert not list(fake_index.home.glob(JOURNAL_PREFIX + "*"))
 
 
-def test_api_health_lists_documents_and_doc_filters_search_and_ask(config: IndexConfig) -> None:
+def test_api_health_lists_documents_and_doc_filters_search_and_ask(fake_index: IndexConfig) -> None:
     from starlette.testclient import TestClient
 
     from ui.config import ServeConfig
     from ui.holder import AssistantHolder
     from ui.server import create_app
 
-    build(config, add_files=[NANSHAN])
-    holder = AssistantHolder(opener=lambda: open_assistant(config))
+    build(fake_index, add_files=[NANSHAN])
+    holder = AssistantHolder(opener=lambda: open_assistant(fake_index))
     holder.load()
-    client = TestClient(create_app(ServeConfig(home=config.home, port=0, rate_limit="off"), holder=holder, load=False))
+    client = TestClient(create_app(ServeConfig(home=fake_index.home, port=0, rate_limit="off"), holder=holder, load=False))
 
     health = client.get("/api/health")
     assert health.status_code == 200
@@ -222,7 +198,7 @@ def test_api_health_lists_documents_and_doc_filters_search_and_ask(config: Index
     for doc in documents.values():
         assert doc["index_state"] == "indexed" and doc["vectors_current"] and doc["indexed_chunks"] > 0
         assert doc["sections"] > 0 and doc["title"] and doc["status"]
-    assert documents[NANSHAN_ID]["awards"] == entries(config)[NANSHAN_ID]["awards"]
+    assert documents[NANSHAN_ID]["awards"] == entries(fake_index)[NANSHAN_ID]["awards"]
 
     found = client.post("/api/search", json={"query": "办公用房补贴", "doc": NANSHAN_ID}).json()["results"]
     assert found and {r["doc"] for r in found} == {NANSHAN_ID}
@@ -239,15 +215,15 @@ def test_api_health_lists_documents_and_doc_filters_search_and_ask(config: Index
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_type"
 
 
-def test_cli_doc_filter_and_unknown_doc(config: IndexConfig, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_doc_filter_and_unknown_doc(fake_index: IndexConfig, capsys: pytest.CaptureFixture[str]) -> None:
     from assistant.cli import main
 
-    build(config, add_files=[NANSHAN])
-    assert main(["search", "办公用房补贴", "--doc", NANSHAN_ID, "--json", "--embed-model", FAKE,
+    build(fake_index, add_files=[NANSHAN])
+    assert main(["search", "办公用房补贴", "--doc", NANSHAN_ID, "--json", "--embed-model", FAKE_MODEL,
                  "--retriever", "bm25"]) == 0
     results = json.loads(capsys.readouterr().out)["results"]
     assert results and {r["doc"] for r in results} == {NANSHAN_ID}
-    assert main(["ask", "办公用房补贴", "--doc", "nope", "--embed-model", FAKE, "--retriever", "bm25"]) == 2
+    assert main(["ask", "办公用房补贴", "--doc", "nope", "--embed-model", FAKE_MODEL, "--retriever", "bm25"]) == 2
     assert "nope" in capsys.readouterr().err
 
 
@@ -259,7 +235,7 @@ def _admin_functions(config: IndexConfig, monkeypatch: pytest.MonkeyPatch, token
     from ui.holder import AssistantHolder
 
     # The tab builds with the configured model: here the fake one the index was built with.
-    monkeypatch.setenv("POLICY_ASSISTANT_EMBED_MODEL", FAKE)
+    monkeypatch.setenv("POLICY_ASSISTANT_EMBED_MODEL", FAKE_MODEL)
     monkeypatch.setattr(indexing.build, "make_embedder", lambda name: HashingEmbedder())
     holder = AssistantHolder(opener=lambda: open_assistant(config))
     holder.load()
@@ -275,12 +251,12 @@ class _Request:
 
 
 def test_admin_lists_documents_and_removes_an_added_one_after_confirmation(
-    config: IndexConfig, monkeypatch: pytest.MonkeyPatch
+    fake_index: IndexConfig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import gradio as gr
 
-    build(config, add_files=[NANSHAN])
-    functions, holder = _admin_functions(config, monkeypatch)
+    build(fake_index, add_files=[NANSHAN])
+    functions, holder = _admin_functions(fake_index, monkeypatch)
     status = functions["status_html"](_Request())
     assert "语料中的文档" in status and NANSHAN_ID in status and PRIMARY in status and "已入索引" in status
     offered = functions["removable_documents"](_Request())
@@ -289,36 +265,36 @@ def test_admin_lists_documents_and_removes_an_added_one_after_confirmation(
     remove = functions["remove_document"]
     with pytest.raises(gr.Error, match="确认删除"):
         remove(NANSHAN_ID, False, _Request())
-    assert list(entries(config)) == [PRIMARY, NANSHAN_ID]
+    assert list(entries(fake_index)) == [PRIMARY, NANSHAN_ID]
     message, status, offered, confirmed = remove(PRIMARY, True, _Request())   # not offered, but sent anyway
-    assert "未删除" in message and "不能删除" in message and list(entries(config)) == [PRIMARY, NANSHAN_ID]
+    assert "未删除" in message and "不能删除" in message and list(entries(fake_index)) == [PRIMARY, NANSHAN_ID]
 
     message, status, offered, confirmed = remove(NANSHAN_ID, True, _Request())
     assert f"已删除：{NANSHAN_ID}" in message.replace("\\", "") and confirmed is False   # Markdown-escaped
-    assert list(entries(config)) == [PRIMARY] and offered["choices"] == []
+    assert list(entries(fake_index)) == [PRIMARY] and offered["choices"] == []
     assert NANSHAN_ID not in status
     assert [d["id"] for d in holder.health()[1]["documents"]] == [PRIMARY]   # the reloaded assistant
 
 
-def test_admin_remove_needs_the_token_when_one_is_set(config: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_admin_remove_needs_the_token_when_one_is_set(fake_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     import gradio as gr
 
-    build(config, add_files=[NANSHAN])
-    functions, _ = _admin_functions(config, monkeypatch, token="s3cret-token")
+    build(fake_index, add_files=[NANSHAN])
+    functions, _ = _admin_functions(fake_index, monkeypatch, token="s3cret-token")
     for name, args in (("remove_document", (NANSHAN_ID, True)), ("removable_documents", ())):
         with pytest.raises(gr.Error, match="令牌"):
             functions[name](*args, _Request())
-    assert list(entries(config)) == [PRIMARY, NANSHAN_ID]
+    assert list(entries(fake_index)) == [PRIMARY, NANSHAN_ID]
 
 
 @pytest.mark.parametrize("backend", ["memory", "chroma"])
-def test_each_store_searches_only_the_filtered_documents_chunks(config: IndexConfig, backend: str) -> None:
+def test_each_store_searches_only_the_filtered_documents_chunks(fake_index: IndexConfig, backend: str) -> None:
     """The filter reaches the stores: the document's own best chunks, in the order the whole index ranks them."""
     from indexing.index_files import open_index
     from indexing.retrieval.hybrid import HybridRetriever
 
-    build(config, add_files=[NANSHAN])
-    index = open_index(config, embedder=HashingEmbedder(), dense_backend=backend)  # type: ignore[arg-type]
+    build(fake_index, add_files=[NANSHAN])
+    index = open_index(fake_index, embedder=HashingEmbedder(), dense_backend=backend)  # type: ignore[arg-type]
     try:
         within = HybridRetriever(index.chunks, index.bm25, index.dense).document_filter(NANSHAN_ID)
         assert within is not None and {index.chunks[i].doc_id for i in within.rows} == {NANSHAN_ID}

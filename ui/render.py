@@ -1,4 +1,5 @@
-"""Pure HTML/Markdown rendering for the web UI: every piece of text is escaped before it is marked up.
+"""Pure HTML rendering of answers, sections and lookups for the web UI: every piece of text is escaped before it is
+marked up. The policy-matching summary is :mod:`ui.match_summary`; the admin tab's status, :mod:`ui.health_view`.
 
 Nothing here imports gradio or touches the network or disk: functions take the assistant's typed objects
 (``Answer`` with its ``Citation`` and ``Award`` records, ``SearchResult``, ``SectionView``) and return strings; JSON
@@ -14,12 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.document_facts import DocumentFacts, bundled_facts
+from assistant.document_facts_en import english_facts
 from indexing.section_ref import SectionRef, chapter_heading, clause_label, clause_label_en
 from ui.messages import VIEW_LABELS
-from ui.text_markup import esc, highlight, locate_quote, md_escape, term_spans, text_block
+from ui.text_markup import esc, highlight, locate_quote, term_spans, text_block
 
 if TYPE_CHECKING:  # pragma: no cover
-    from assistant.answer import Answer, Citation, Clarify
+    from assistant.answer import Answer, Citation, Clarify, RelatedSection
     from assistant.section_view import SearchResult, SectionView
     from indexing.caps import Award
 
@@ -48,14 +50,6 @@ CAP_COLUMNS: tuple[tuple[str, str], ...] = (
 # The same columns around an English answer; the cells keep the cap table's Chinese wording (the caption says so).
 CAP_COLUMNS_EN: dict[str, str] = {"clause": "Clause", "amount_text": "Amount", "qualifier": "Qualifier",
                                   "term": "Term", "target": "For", "basis": "Basis"}
-COUNT_LABELS = {
-    "documents": "文档数",
-    "sections": "章节与条款",
-    "clauses": "条款",
-    "text_chunks": "原文段落",
-    "profile_chunks": "条款画像段落",
-    "chunks": "索引段落合计",
-}
 _CLAUSE_REF_RE = re.compile(r"（([零一二三四五六七八九十百]+)）")
 _EN_CLAUSE_REF_RE = re.compile(r"\b[Cc]lause \((\d{1,3})\)")
 # The chrome of one answer, in the answer's language ("lang" of the JSON contract); the answer text is the service's.
@@ -186,17 +180,13 @@ def notices_html(notices: Sequence[str]) -> str:
     return '<ul class="pa-notices">' + "".join(f"<li>{esc(n)}</li>" for n in notices) + "</ul>"
 
 
-def nearest_html(nearest: Sequence[JsonDict], heading: str = ANSWER_LABELS["zh"]["nearest"]) -> str:
+def nearest_html(nearest: Sequence[RelatedSection], heading: str = ANSWER_LABELS["zh"]["nearest"]) -> str:
     """The “可能相关” sections offered with a refusal."""
-    chips = []
-    for item in nearest:
-        section = str(item.get("section") or item.get("clause") or "")
-        if not section:
-            continue
-        chips.append(
-            f'<button type="button" class="pa-chip pa-chip-soft" data-section="{esc(section)}">'
-            f'{esc(section_label(section, str(item.get("title") or "")))}</button>'
-        )
+    chips = [
+        f'<button type="button" class="pa-chip pa-chip-soft" data-section="{esc(item.section)}">'
+        f'{esc(section_label(item.section, item.title))}</button>'
+        for item in nearest if item.section
+    ]
     if not chips:
         return ""
     return f'<div class="pa-chips"><span class="pa-chips-label">{esc(heading)}</span>' + "".join(chips) + "</div>"
@@ -424,8 +414,7 @@ def compose_reply(result: SearchResult, facts: DocumentFacts | None = None, lang
 
 
 def _compose_reply_en(result: SearchResult, facts: DocumentFacts) -> str:
-    prevails = (" The measure is a draft for comment; the officially issued text and operating procedures prevail."
-                if facts.is_draft else " The officially issued text and operating procedures prevail.")
+    prevails = english_facts(facts).hotline_note
     if not result.results:
         return (f"Hello. No clause of the 《{facts.title}》 answers your question directly; please ask the competent "
                 f"department ({facts.contact}).")
@@ -456,162 +445,3 @@ def outline_html(chapters: Sequence[JsonDict]) -> str:
         out.append("</details>")
     out.append("</div>")
     return "".join(out)
-
-
-# ---- policy matching ------------------------------------------------------------------------------
-def _citation_by_section(answer: Answer) -> dict[str, Citation]:
-    cited: dict[str, Citation] = {}
-    for citation in answer.citations:
-        cited.setdefault(str(citation.section or ""), citation)
-    return cited
-
-
-def _caps_by_clause(answer: Answer) -> dict[str, list[Award]]:
-    grouped: dict[str, list[Award]] = {}
-    for cap in answer.caps:
-        grouped.setdefault(str(cap.clause or ""), []).append(cap)
-    return grouped
-
-
-def match_html(answer: Answer, profile: Mapping[str, str]) -> str:
-    """The policy-matching result on screen: the assistant's explanation, then one card per clause."""
-    if answer.error:
-        return f'<div class="pa-error"><p>{esc(answer.error)}</p></div>'
-    caps = _caps_by_clause(answer)
-    cards = []
-    for section, citation in _citation_by_section(answer).items():
-        if not section:
-            continue
-        cards.append(
-            f'<div class="pa-match-card"><div class="pa-clause-head">'
-            f'<button type="button" class="pa-chip" data-section="{esc(section)}">'
-            f'{esc(section_label(section, citation.title))}</button></div>'
-            f'<p class="pa-quote">条件（原文）：{esc(citation.quote)}</p>'
-            f"{cap_table_html(caps.get(section, []), caption='资助上限', empty='本条未写明资助金额')}</div>"
-        )
-    described = "；".join(f"{esc(k)}：{esc(v)}" for k, v in profile.items() if v)
-    return (
-        f'<div class="pa-match"><p class="pa-muted">企业情况：{described or "（未填写）"}</p>'
-        f'<div class="pa-text">{text_block(answer.text)}</div>'
-        f'{"".join(cards) or "<p class=pa-muted>没有找到匹配的条款。</p>"}'
-        f"{notices_html([n for n in answer.notices if n not in answer.text])}</div>"
-    )
-
-
-def match_markdown(answer: Answer, profile: Mapping[str, str], title: str, draft: bool = True,
-                   facts: DocumentFacts | None = None) -> str:
-    """A one-page Markdown summary of a policy match, with user text escaped.
-
-    Args:
-        answer: ``pa.match(...)``.
-        profile: the form as filled in (行业, 主要业务, 计划).
-        title: the measure's title.
-        draft: add the document's status notice (a draft's; an issued text has none).
-        facts: the document's facts (the bundled measure's by default).
-    """
-    lines = [f"# 政策匹配摘要：《{md_escape(title)}》", ""]
-    lines.append("## 企业情况")
-    lines.append("")
-    for key, value in profile.items():
-        lines.append(f"- **{md_escape(key)}**：{md_escape(value) or '（未填写）'}")
-    lines += ["", "## 可申请的条款", ""]
-    caps = _caps_by_clause(answer)
-    cited = _citation_by_section(answer)
-    if not cited:
-        lines.append("没有找到匹配的条款。")
-    lines.append("| 条款 | 金额 | 期限 | 对象 | 依据 |")
-    lines.append("| --- | --- | --- | --- | --- |")
-    for section, citation in cited.items():
-        label = md_escape(section_label(section, citation.title))
-        section_caps: list[Award | None] = [*caps.get(section, [])] or [None]
-        for cap in section_caps:
-            lines.append(
-                f"| {label} | {md_escape(cap.amount_text if cap else '未写明金额')} | {md_escape((cap and cap.term) or '—')} "
-                f"| {md_escape((cap and cap.target) or '—')} | {md_escape((cap and cap.basis) or '—')} |"
-            )
-    lines += ["", "## 条件（原文摘录）", ""]
-    for section, citation in cited.items():
-        lines.append(f"- {md_escape(section_label(section))}：{md_escape(citation.quote)}")
-    lines += ["", "## 说明与准备材料", ""]
-    for paragraph in answer.text.splitlines():
-        if paragraph.strip():
-            lines.append(md_escape(paragraph.strip()))
-            lines.append("")
-    notice = (facts or bundled_facts()).short_notice if draft else ""
-    if notice:
-        lines += ["---", "", f"*{md_escape(notice)}*", ""]
-    return "\n".join(lines).rstrip() + "\n"
-
-
-def match_plain_lines(answer: Answer, profile: Mapping[str, str], title: str, draft: bool = True,
-                      facts: DocumentFacts | None = None) -> list[str]:
-    """The same summary as plain lines (for the PDF export, which has no Markdown)."""
-    lines = [f"政策匹配摘要：《{title}》", ""]
-    for key, value in profile.items():
-        lines.append(f"{key}：{value or '（未填写）'}")
-    lines.append("")
-    caps = _caps_by_clause(answer)
-    for section, citation in _citation_by_section(answer).items():
-        lines.append(section_label(section, citation.title))
-        for cap in caps.get(section) or []:
-            term = f"，{cap.term}" if cap.term else ""
-            lines.append(f"· {cap.amount_text}{term}；对象：{cap.target}；依据：{cap.basis}")
-        lines.append(f"· 条件（原文）：{citation.quote or ''}")
-    lines.append("")
-    lines += [p.strip() for p in answer.text.splitlines() if p.strip()]
-    notice = (facts or bundled_facts()).short_notice if draft else ""
-    if notice:
-        lines += ["", notice]
-    return lines
-
-
-# ---- admin ----------------------------------------------------------------------------------------
-def health_html(health: JsonDict) -> str:
-    """Index status for the admin tab."""
-    ready = bool(health.get("ready"))
-    state = '<b class="pa-ok">就绪</b>' if ready else '<b class="pa-bad">未就绪</b>'
-    counts = health.get("counts") or {}
-    rows = "".join(f"<tr><td>{esc(COUNT_LABELS.get(str(k), k))}</td><td>{esc(v)}</td></tr>" for k, v in counts.items())
-    problems = health.get("problems") or []
-    problem_html = ("<ul>" + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul>") if problems else ""
-    extras = []
-    if health.get("retriever"):
-        extras.append(f"检索方式：{esc(health['retriever'])}")
-    if "llm" in health:
-        extras.append("LLM 改写：" + ("开启" if health.get("llm") else "未开启"))
-    extra = "".join(f" · {e}" for e in extras)
-    return (
-        f'<div class="pa-health"><p>索引状态：{state} · 模型：{esc(health.get("model") or "—")}'
-        f' · 构建时间：{esc(health.get("built_at") or "—")}{extra}</p>'
-        f'<table class="pa-caps" style="width:auto"><tbody>{rows}</tbody></table>{problem_html}'
-        f'{documents_html(documents if isinstance(documents := health.get("documents"), list) else [])}</div>'
-    )
-
-
-DOCUMENT_SOURCES = {"bundled": "内置", "added": "加入", "corpus": "语料目录"}
-INDEX_STATES = {"indexed": "已入索引", "changed": "已改动，待重建", "not-indexed": "未入索引",
-                "not-in-corpus": "索引中有、语料中已无", "no-index": "尚未建索引"}
-
-
-def documents_html(documents: Sequence[Mapping[str, Any]]) -> str:
-    """The corpus table of /api/health (``indexing.document_list``) for the admin tab: one row per document."""
-    if not documents:
-        return ""
-    head = "".join(f"<th>{h}</th>" for h in ("文档", "状态", "条款与上限", "来源", "索引"))
-    rows = []
-    for doc in documents:
-        number = f" · {esc(doc.get('doc_number'))}" if doc.get("doc_number") else ""
-        linked = [link for link in doc.get("linked") or () if link.get("in_corpus")]
-        links = f"<br><small>关联已收入：{esc('、'.join(str(link.get('title')) for link in linked))}</small>" if linked else ""
-        removable = "（可删除）" if doc.get("removable") else ""
-        vectors = "向量最新" if doc.get("vectors_current") else "向量待更新"
-        rows.append(
-            f'<tr><td data-label="文档">{esc(doc.get("title"))}<br><code>{esc(doc.get("id"))}</code>{links}</td>'
-            f'<td data-label="状态">{esc(doc.get("status") or "—")}{number}</td>'
-            f'<td data-label="条款">{esc(doc.get("clauses"))} 条 · {esc(doc.get("awards"))} 项上限</td>'
-            f'<td data-label="来源">{esc(DOCUMENT_SOURCES.get(str(doc.get("source")), doc.get("source")))}{removable}</td>'
-            f'<td data-label="索引">{esc(INDEX_STATES.get(str(doc.get("index_state")), doc.get("index_state")))}'
-            f' · {esc(doc.get("indexed_chunks"))} 段 · {vectors}</td></tr>'
-        )
-    return (f'<table class="pa-caps pa-documents"><caption>语料中的文档</caption><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table>')

@@ -19,11 +19,12 @@ from typing import Any
 
 import gradio as gr
 
-from ui import render
 from ui.gradio_routes import does_work
+from ui.health_view import health_html
 from ui.ratelimit import client_of
 from ui.sessions import wait_message
 from ui.tabs.context import TabContext, export_dir
+from ui.text_markup import md_escape
 
 log = logging.getLogger("policy_assistant.ui")
 
@@ -119,7 +120,7 @@ def admin_tab(ctx: TabContext) -> None:
         _, body = holder.health()
         if "model" not in body:
             body = {**body, "model": "", "built_at": "", "counts": {}}
-        return render.health_html(body)
+        return health_html(body)
 
     def removable_choices() -> Any:
         """The documents the remove box offers: those the corpus table marks removable (added ones)."""
@@ -170,8 +171,8 @@ def admin_tab(ctx: TabContext) -> None:
             message = run_build(progress, add_files=[saved])
         except BuildFailed as exc:
             saved.unlink(missing_ok=True)  # rejected: the corpus and the index are unchanged, keep no copy
-            return f"**未加入**：{render.md_escape(exc)}", admin_status(), gr.update()
-        return render.md_escape(message), admin_status(), removable_choices()   # one more to offer for removal
+            return f"**未加入**：{md_escape(exc)}", admin_status(), gr.update()
+        return md_escape(message), admin_status(), removable_choices()   # one more to offer for removal
 
     @does_work
     def rebuild(request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, str]:
@@ -180,8 +181,8 @@ def admin_tab(ctx: TabContext) -> None:
         try:
             message = run_build(progress, rebuild=True)
         except BuildFailed as exc:
-            return f"**重建失败**：{render.md_escape(exc)}", admin_status()
-        return render.md_escape(message), admin_status()
+            return f"**重建失败**：{md_escape(exc)}", admin_status()
+        return md_escape(message), admin_status()
 
     @does_work
     def remove_document(doc_id: str | None, confirmed: bool, request: gr.Request,
@@ -196,8 +197,8 @@ def admin_tab(ctx: TabContext) -> None:
         try:
             message = run_build(progress, remove_ids=[doc_id])
         except BuildFailed as exc:
-            return f"**未删除**：{render.md_escape(exc)}", admin_status(), removable_choices(), False
-        return render.md_escape(message), admin_status(), removable_choices(), False
+            return f"**未删除**：{md_escape(exc)}", admin_status(), removable_choices(), False
+        return md_escape(message), admin_status(), removable_choices(), False
 
     def run_build(progress: gr.Progress, **kwargs: Any) -> str:
         """Build through ``indexing.build.build_index`` under the holder's lock, then reload the assistant."""

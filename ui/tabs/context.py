@@ -113,9 +113,9 @@ class TabContext:
             return f'<p class="pa-muted">{missing}{render.esc(section)}</p>'
         notice = None
         if lang == "en" and doc_id is None and knowledge.facts.is_draft:
-            from assistant.compose_en import draft_notice_en
+            from assistant.document_facts_en import english_facts
 
-            notice = draft_notice_en(knowledge)
+            notice = english_facts(knowledge.facts).notice
         return render.clause_html(view, quotes=quotes, draft=True, facts=self.facts_of(doc_id), lang=lang,
                                   notice=notice)
 

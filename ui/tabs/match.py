@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from ui import render
+from ui import match_summary
 from ui.assets import static_text
 from ui.gradio_routes import does_work
 from ui.holder import NotReady
@@ -57,17 +57,17 @@ def match_tab(ctx: TabContext) -> None:
                 raise
             gr.Warning(str(exc))
             return gr.update(), hidden, hidden, ""
-        html_out = render.match_html(answer, cleaned)
+        html_out = match_summary.match_html(answer, cleaned)
         folder = export_dir()
         stamp = time.strftime("%Y%m%d-%H%M%S")
         md_path = folder / f"政策匹配摘要-{stamp}.md"
-        md_path.write_text(render.match_markdown(answer, cleaned, facts.title, facts=facts), encoding="utf-8")
+        md_path.write_text(match_summary.match_markdown(answer, cleaned, facts.title, facts=facts), encoding="utf-8")
         font = find_cjk_font()
         if font is None:
             return (html_out, gr.update(value=str(md_path), visible=True), hidden,
                     "未找到中文字体（`fc-list :lang=zh` 为空），仅提供 Markdown 下载；安装 fonts-noto-cjk 后可导出 PDF。")
         try:
-            pdf_path = write_match_pdf(render.match_plain_lines(answer, cleaned, facts.title, facts=facts),
+            pdf_path = write_match_pdf(match_summary.match_plain_lines(answer, cleaned, facts.title, facts=facts),
                                        folder / f"政策匹配摘要-{stamp}.pdf", font)
         except Exception:  # noqa: BLE001 - a font the PDF library cannot embed: Markdown still works
             log.warning("PDF 导出失败", exc_info=True)

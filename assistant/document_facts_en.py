@@ -1,0 +1,99 @@
+"""What English answers and pages say about the measure itself: the English twins of ``DocumentFacts``'s Chinese
+phrases (the notice under every answer, the 标准答复 tails, the status answer).
+
+Which wording a document gets — a draft whose effective date the text leaves blank, a dated draft, an issued text — is
+decided by ``DocumentFacts`` (``is_draft``, ``date_left_blank``), as for the Chinese; the notices' words come from the
+reviewed English table (``corpus/i18n/en.toml``), the rest is here. Nothing else writes these sentences in English.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistant.document_facts import DocumentFacts
+from assistant.english_table import DocumentEnglish, EnglishTable, english_table
+
+# How the status of a draft for comment (征求意见稿) reads when the English table gives no status of its own.
+DRAFT_STATUS_EN = "a draft for comment"
+
+
+@dataclass(frozen=True)
+class EnglishFacts:
+    """One document's facts (``facts``) with its entry of the English table (``doc``), and the English phrases built
+    of them."""
+
+    facts: DocumentFacts
+    doc: DocumentEnglish
+    table: EnglishTable
+
+    @property
+    def status(self) -> str:
+        """The document's status in English when it is a draft (the table's words, else the usual translation)."""
+        return self.doc.status or DRAFT_STATUS_EN
+
+    @property
+    def title(self) -> str:
+        """The English title with the Chinese one (the Chinese alone when the table lacks it)."""
+        return f"{self.doc.title} (《{self.facts.title}》)" if self.doc.title else f"《{self.facts.title}》"
+
+    @property
+    def notice(self) -> str:
+        """The notice under every English answer: the draft's blank effective date, that it is a draft, or that the
+        official text prevails (an issued text)."""
+        facts, table = self.facts, self.table
+        if not facts.is_draft:
+            template = table.final_notice
+        elif facts.date_left_blank:
+            template = table.draft_notice
+        else:
+            template = table.dated_draft_notice or table.draft_notice
+        english = f", “{self.doc.effective_clause}”" if self.doc.effective_clause else ""
+        return template.format(title=facts.title, title_en=self.doc.title or facts.title, status=facts.status,
+                               status_en=self.status, effective=f"“{facts.effective_clause}”{english}")
+
+    @property
+    def reply_note(self) -> str:
+        """What an English 标准答复 ends with: the status (a draft only), then what prevails."""
+        if self.facts.is_draft:
+            return f" This measure is {self.status}; the official text and operating procedures prevail."
+        return " The official text and operating procedures prevail."
+
+    @property
+    def hotline_note(self) -> str:
+        """What an English reply composed from a search hit (the lookup desk) ends with."""
+        if self.facts.is_draft:
+            return f" The measure is {self.status}; the officially issued text and operating procedures prevail."
+        return " The officially issued text and operating procedures prevail."
+
+    def status_answer(self) -> tuple[str, str]:
+        """The answer to "is this the final text?" (before its notice) and its 标准答复."""
+        facts = self.facts
+        quote = f"“{facts.effective_sentence}”"
+        if not facts.is_draft:
+            said = f"; on when it takes effect the text says {quote}" if facts.effective_sentence else ""
+            return (f"The {self.title} is the officially issued text{said}.\n\n"
+                    "Applications follow the competent department's annual application guide and operating procedures.",
+                    "The measure is officially issued; the official text and operating procedures prevail.")
+        if facts.date_left_blank:
+            why = f": the text leaves its effective date blank ({quote})"
+            reply = f"The measure is {self.status}; its effective date is not set yet. The officially issued text prevails."
+        else:
+            why = f" ({quote})" if facts.effective_sentence else ""
+            reply = f"The measure is {self.status}. The officially issued text prevails."
+        return (f"The {self.title} is {self.status} ({facts.status}), not a measure in force{why}.\n\n"
+                "A draft for comment may change when it is officially issued; applications follow the officially "
+                "issued text and the competent department's annual application guide and operating procedures.", reply)
+
+
+def english_facts(facts: DocumentFacts, table: EnglishTable | None = None) -> EnglishFacts:
+    """A document's English facts.
+
+    Args:
+        facts: the document's facts (``KnowledgeBase.facts_of``).
+        table: the English table (default: the bundled one, read once).
+
+    Returns:
+        The facts with the table's entry for the document (an empty entry when it has none: Chinese titles).
+    """
+    table = table or english_table()
+    return EnglishFacts(facts, table.document(facts.id), table)
