@@ -20,8 +20,10 @@ from assistant.compose_flow import PREPARE_ITEMS, Decision, conditions_of, decis
 from assistant.detail import Detail, asked_detail
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
 from assistant.knowledge import KnowledgeBase
+from assistant.linked_articles import LinkedArticle
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
+from assistant.status_en import draft_notice_en, reply_note, status_answer
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.numerals import chinese_to_int, format_rmb, format_wan
@@ -39,8 +41,6 @@ _STATES_CAP_RE = re.compile(r"\b(at most|maximum|max|only|just|capped at)\b")
 STACKING_NOTE = ("The text does not say whether these awards can be combined or received together; the official text "
                  "and the operating procedures prevail.")
 NOTE_PREFIX = "Note: "
-# How the status of a draft for comment (征求意见稿) reads when the English table gives no status of its own.
-DRAFT_STATUS_EN = "a draft for comment"
 CLARIFY_QUESTION = "These two clauses have different caps; which one is closer to your case?"
 
 
@@ -56,7 +56,7 @@ class EnglishWording:
         self.table = table
         self.doc: DocumentEnglish = table.document(kb.primary.meta.id)
         self.notice = draft_notice_en(kb, table)
-        self.reply_note = _reply_note(self)
+        self.reply_note = reply_note(self)
 
     # ---- names ------------------------------------------------------------------------------------
     def title(self) -> str:
@@ -79,7 +79,10 @@ class EnglishWording:
         return f"part {number} “{title or zh_title}”"
 
     def section(self, section: Section) -> str:
-        """clause (16) Building digital creative incubators / part 1 “Key areas of support” / the preamble."""
+        """clause (16) Building digital creative incubators / part 1 “Key areas of support” / the preamble; another
+        document's clause by its own number and Chinese title (Article 13 “支持游戏研发”): the table is the measure's."""
+        if section.kind == "clause" and section.doc_id not in ("", self.kb.primary.meta.id):
+            return f"{self.short(section)} “{section.title}”"
         if section.kind == "clause":
             title = self.doc.clauses.get(section.key) or section.title
             return f"clause {clause_label_en(section.key)} {title}"
@@ -93,13 +96,21 @@ class EnglishWording:
         return f"{self.doc.short_title} (《{meta.title}》)" if self.doc.short_title else f"《{meta.title}》"
 
     def short(self, section: Section) -> str:
-        """clause (16) — for a clause whose title is its only sentence, or in lists of numbers."""
-        return f"clause {clause_label_en(section.key)}" if section.kind == "clause" else self.section(section)
+        """clause (16), Article 13 — for a clause whose title is its only sentence, or in lists of numbers."""
+        if section.kind != "clause":
+            return self.section(section)
+        article = re.fullmatch(r"第(.+)条", section.label)
+        return f"Article {chinese_to_int(article[1])}" if article else f"clause {clause_label_en(section.key)}"
 
     def linked(self, doc_id: str | None, zh_title: str) -> str:
         """the 《深圳市文化产业发展专项资金资助办法》 (Shenzhen Cultural Industry …)."""
         english = self.doc.linked.get(doc_id or "", "")
         return f"the 《{zh_title}》 ({english})" if english else f"the 《{zh_title}》"
+
+    def doc_name(self, doc_id: str) -> str:
+        """Another corpus document: the 《title》, with the English title the measure's table gives the link naming it."""
+        link = next((d for d in self.kb.primary.meta.linked if self.kb.linked_target(d) == doc_id), None)
+        return self.linked(link.id if link else None, self.kb.facts_of(doc_id).title)
 
     def target(self, zh: str) -> str:
         english = self.doc.targets.get(zh, "")
@@ -147,8 +158,9 @@ class EnglishWording:
         return "; ".join(self.award(a, with_target) for a in awards)
 
     def cap_record(self, award: Award) -> str:
-        """One cap record in full: the award, whom it is for and what sets it."""
-        basis = "this measure" if award.basis == THIS_MEASURE else self.linked(award.basis_doc, award.basis)
+        """One cap record in full: the award, whom it is for and what sets it (another document's own: that document)."""
+        own = "this measure" if award.doc_id in ("", self.kb.primary.meta.id) else self.doc_name(award.doc_id)
+        basis = own if award.basis == THIS_MEASURE else self.linked(award.basis_doc, award.basis)
         return f"{self.award(award, with_basis=False)} (for: {self.target(award.target)}; basis: {basis})"
 
     # ---- the flow's lines (assistant.compose_flow.Wording) ---------------------------------------------
@@ -170,8 +182,10 @@ class EnglishWording:
         return "Basis:" if brief else "Clauses cited:"
 
     def cited_heading(self, ref: SectionRef, section: Section) -> str:
-        part = self.part(section.chapter) if section.kind == "clause" else ""
-        return _cap(self.section(section)) + (f" ({part})" if part else "")
+        primary = section.doc_id in ("", self.kb.primary.meta.id)
+        part = self.part(section.chapter) if section.kind == "clause" and primary else ""
+        return _cap(self.section(section)) + (f" ({part})" if part else "") + (
+            "" if primary else f" of {self.doc_name(section.doc_id)}")
 
     def quote_line(self, quote: str) -> str:
         return f"Original text (原文): “{quote}”"
@@ -191,10 +205,24 @@ class EnglishWording:
     def prepare_line(self, items: Sequence[str]) -> str:
         return f"{PREPARE_LABEL}: {self.prepare(items)}"
 
-    def linked_line(self, linked: LinkedDocument) -> str:
+    def linked_line(self, linked: LinkedDocument, in_corpus: bool = False) -> str:
         number = f", {linked.doc_number}" if linked.doc_number else ""
-        return (f"This clause relies on {self.linked(linked.id, linked.title)}{number}; its full text is not in this "
-                "assistant's library, so check the original for the exact standard.")
+        where = ("is in this assistant's library: ask about its articles" if in_corpus else
+                 "full text is not in this assistant's library, so check the original")
+        return f"This clause relies on {self.linked(linked.id, linked.title)}{number}; its {where} for the exact standard."
+
+    def article(self, article: LinkedArticle, section: Section) -> str:
+        """“The detailed standard is in Article 13 “支持游戏研发” of the 《…》 (English title)”: what a clause defers to."""
+        return f"The detailed standard is in {self.section(section)} of {self.doc_name(article.ref.doc_id)}"
+
+    def linked_article_heading(self, article: LinkedArticle, section: Section) -> str:
+        return self.article(article, section) + (" (cited above)." if article.cited_above else ":")
+
+    def linked_lead(self, article: LinkedArticle, section: Section, awards: Sequence[Award]) -> str:
+        if article.cited_above:
+            return f" For {self.short(self.kb.section(article.clause))}, {self.article(article, section)[0].lower()}" \
+                   f"{self.article(article, section)[1:]}."
+        return f" {self.article(article, section)}: {self.awards(awards) or 'see its text below'}."
 
     def _topic(self, decision: Decision) -> tuple[TopicEnglish | None, str]:
         """The out-of-scope topic's English and what the refusal says it is about."""
@@ -223,7 +251,7 @@ class EnglishWording:
         return f"The {self.measure()} says nothing{self._topic(decision)[1]}; please ask the competent department."
 
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
-        return _status_answer(self)
+        return status_answer(self)
 
     def no_such_cap(self, plan: QueryPlan) -> tuple[str, str]:
         listing = _cap_listing(self, [a for a in self.kb.primary_caps.awards if a.amount_wan is not None])
@@ -244,56 +272,6 @@ class EnglishWording:
 
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
-
-
-def draft_notice_en(kb: KnowledgeBase, table: EnglishTable | None = None) -> str:
-    """The notice in English: the draft's blank effective date, that it is a draft, or that the official text
-    prevails (an issued text)."""
-    table = table or english_table()
-    facts = kb.facts
-    doc = table.document(facts.id)
-    if not facts.is_draft:
-        template = table.final_notice
-    elif facts.date_left_blank:
-        template = table.draft_notice
-    else:
-        template = table.dated_draft_notice or table.draft_notice
-    english = f", “{doc.effective_clause}”" if doc.effective_clause else ""
-    return template.format(title=facts.title, title_en=doc.title or facts.title, status=facts.status,
-                           status_en=_status_en(doc), effective=f"“{facts.effective_clause}”{english}")
-
-
-def _status_en(doc: DocumentEnglish) -> str:
-    """The document's status in English when it is a draft (the table's words, else the usual translation)."""
-    return doc.status or DRAFT_STATUS_EN
-
-
-def _reply_note(words: EnglishWording) -> str:
-    """What an English 标准答复 ends with: the status (a draft only), then what prevails."""
-    if words.kb.facts.is_draft:
-        return f" This measure is {_status_en(words.doc)}; the official text and operating procedures prevail."
-    return " The official text and operating procedures prevail."
-
-
-def _status_answer(words: EnglishWording) -> tuple[str, str]:
-    """The answer to "is this the final text?" (before its notice) and its 标准答复."""
-    facts = words.kb.facts
-    quote = f"“{facts.effective_sentence}”"
-    if not facts.is_draft:
-        said = f"; on when it takes effect the text says {quote}" if facts.effective_sentence else ""
-        return (f"The {words.title()} is the officially issued text{said}.\n\n"
-                "Applications follow the competent department's annual application guide and operating procedures.",
-                "The measure is officially issued; the official text and operating procedures prevail.")
-    status = _status_en(words.doc)
-    if facts.date_left_blank:
-        why = f": the text leaves its effective date blank ({quote})"
-        reply = f"The measure is {status}; its effective date is not set yet. The officially issued text prevails."
-    else:
-        why = f" ({quote})" if facts.effective_sentence else ""
-        reply = f"The measure is {status}. The officially issued text prevails."
-    return (f"The {words.title()} is {status} ({facts.status}), not a measure in force{why}.\n\n"
-            "A draft for comment may change when it is officially issued; applications follow the officially "
-            "issued text and the competent department's annual application guide and operating procedures.", reply)
 
 
 # ---- the conclusion ---------------------------------------------------------------------------------
