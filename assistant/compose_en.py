@@ -56,7 +56,7 @@ class EnglishWording:
         self.table = table
         self.doc: DocumentEnglish = table.document(kb.primary.meta.id)
         self.notice = draft_notice_en(kb, table)
-        self.reply_note = reply_note(self)
+        self.reply_note = reply_note(kb, self.doc)
 
     # ---- names ------------------------------------------------------------------------------------
     def title(self) -> str:
@@ -251,7 +251,7 @@ class EnglishWording:
         return f"The {self.measure()} says nothing{self._topic(decision)[1]}; please ask the competent department."
 
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
-        return status_answer(self)
+        return status_answer(self.kb, self.doc, self.title())
 
     def no_such_cap(self, plan: QueryPlan) -> tuple[str, str]:
         listing = _cap_listing(self, [a for a in self.kb.primary_caps.awards if a.amount_wan is not None])

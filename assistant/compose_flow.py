@@ -11,23 +11,25 @@ the cited sections is one method of it and one line of ``_cited_sections``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from assistant.answer import Answer, Citation, Clarify
+from assistant.decision import Decision, LinkedArticle, ScoredSection
 from assistant.detail import asked_detail
 from assistant.explain import informative_terms
 from assistant.knowledge import KnowledgeBase
-from assistant.linked_articles import LinkedArticle, deferrals
+from assistant.linked_articles import deferrals
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
-from assistant.structure import StructureAsk
 from indexing.caps import Award
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.profiles import Profile
 from indexing.retrieval.hits import ClauseHit
 from indexing.section_ref import SectionRef
 from indexing.tokenize_zh import tokenize
+
+# The decision rendered here is defined with its parts in assistant.decision; importers of it from here keep working.
+__all__ = ["Decision", "LinkedArticle", "ScoredSection", "Wording", "render"]
 
 _META_MARKERS = {
     "meta-validity": ("有效期",),
@@ -41,36 +43,6 @@ PREPARE_CLAUSES = 2
 PREPARE_ITEMS = 4
 # The lines under a cited section's heading are indented by this much.
 INDENT = "   "
-
-
-class ScoredSection(NamedTuple):
-    """A section of a document a decision rests on (or offers as nearest), with its score."""
-
-    ref: SectionRef
-    score: float
-
-
-@dataclass
-class Decision:
-    """Which sections an answer rests on, and why; made by the service, rendered here.
-
-    Sections are ``SectionRef``s, not bare keys: clause （十六） of two documents are two entries, each rendered and
-    cited from its own document.
-    """
-
-    sections: list[ScoredSection]
-    refused: bool = False
-    scope_topic: ScopeTopic | None = None
-    nearest: list[ScoredSection] = field(default_factory=list)
-    clarify: Clarify | None = None
-    hits: list[ClauseHit] = field(default_factory=list)
-    route: str = "retrieval"   # retrieval | reference | meta | largest | followup | match | structure | awards
-    structure: StructureAsk | None = None   # the parts a structure question asks about (route "structure")
-    # Why it was declined: "topic:<name>", "too-far" (nothing close), or "lacks-detail" (a clause is close — it
-    # mentions the subject — but the learned answerability model says it does not answer what was asked).
-    refusal_reason: str = ""
-    # The articles of indexed documents that cited clauses defer to (assistant.linked_articles), cited with them.
-    linked: tuple[LinkedArticle, ...] = ()
 
 
 class Wording(Protocol):

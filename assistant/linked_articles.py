@@ -23,15 +23,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from assistant.decision import Decision, LinkedArticle
 from assistant.knowledge import KnowledgeBase
 from indexing.document import LinkedDocument
 from indexing.section_ref import SectionRef
 
 if TYPE_CHECKING:
-    from assistant.compose_flow import Decision
     from indexing.retrieval.hybrid import HybridRetriever
 
 MIN_SIMILARITY = 0.33
@@ -39,22 +38,6 @@ MAX_RUNNER_UP = 0.8
 # Answers that list the measure's own caps or parts: the fund's articles are no part of them.
 _LISTING_ROUTES = frozenset({"structure", "largest", "amount-list"})
 _TITLE_RE = re.compile(r"《[^》]*》")
-
-
-@dataclass(frozen=True)
-class LinkedArticle:
-    """An article of an indexed document that a cited clause defers to.
-
-    ``clause``: the citing clause; ``link``: how its document names the other (``[[linked]]``); ``ref``: the article;
-    ``similarity``: the article's score relative to the clause's own; ``cited_above``: the answer already cites the
-    article on its own, before the clause (it is then referred to, not repeated).
-    """
-
-    clause: SectionRef
-    link: LinkedDocument
-    ref: SectionRef
-    similarity: float
-    cited_above: bool = False
 
 
 def deferrals(kb: KnowledgeBase, ref: SectionRef) -> Iterator[tuple[LinkedDocument, str]]:

@@ -3,13 +3,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from assistant.english_table import DocumentEnglish, EnglishTable, english_table
 from assistant.knowledge import KnowledgeBase
-
-if TYPE_CHECKING:
-    from assistant.compose_en import EnglishWording
 
 # How the status of a draft for comment (征求意见稿) reads when the English table gives no status of its own.
 DRAFT_STATUS_EN = "a draft for comment"
@@ -37,29 +32,29 @@ def status_en(doc: DocumentEnglish) -> str:
     return doc.status or DRAFT_STATUS_EN
 
 
-def reply_note(words: EnglishWording) -> str:
+def reply_note(kb: KnowledgeBase, doc: DocumentEnglish) -> str:
     """What an English 标准答复 ends with: the status (a draft only), then what prevails."""
-    if words.kb.facts.is_draft:
-        return f" This measure is {status_en(words.doc)}; the official text and operating procedures prevail."
+    if kb.facts.is_draft:
+        return f" This measure is {status_en(doc)}; the official text and operating procedures prevail."
     return " The official text and operating procedures prevail."
 
 
-def status_answer(words: EnglishWording) -> tuple[str, str]:
-    """The answer to "is this the final text?" (before its notice) and its 标准答复."""
-    facts = words.kb.facts
+def status_answer(kb: KnowledgeBase, doc: DocumentEnglish, title: str) -> tuple[str, str]:
+    """The answer to "is this the final text?" (before its notice) and its 标准答复; ``title``: the measure as named."""
+    facts = kb.facts
     quote = f"“{facts.effective_sentence}”"
     if not facts.is_draft:
         said = f"; on when it takes effect the text says {quote}" if facts.effective_sentence else ""
-        return (f"The {words.title()} is the officially issued text{said}.\n\n"
+        return (f"The {title} is the officially issued text{said}.\n\n"
                 "Applications follow the competent department's annual application guide and operating procedures.",
                 "The measure is officially issued; the official text and operating procedures prevail.")
-    status = status_en(words.doc)
+    status = status_en(doc)
     if facts.date_left_blank:
         why = f": the text leaves its effective date blank ({quote})"
         reply = f"The measure is {status}; its effective date is not set yet. The officially issued text prevails."
     else:
         why = f" ({quote})" if facts.effective_sentence else ""
         reply = f"The measure is {status}. The officially issued text prevails."
-    return (f"The {words.title()} is {status} ({facts.status}), not a measure in force{why}.\n\n"
+    return (f"The {title} is {status} ({facts.status}), not a measure in force{why}.\n\n"
             "A draft for comment may change when it is officially issued; applications follow the officially "
             "issued text and the competent department's annual application guide and operating procedures.", reply)
