@@ -38,6 +38,8 @@ class Citation:
     end: int
     score: float
     document: DocumentFacts | None = None   # the cited document (JSON ``document``: id, title, short title, status, 文号)
+    # For an article of another document that a cited clause defers to (按《…》相关规定): that clause.
+    linked_from: SectionRef | None = None
 
     @property
     def ref(self) -> SectionRef:
@@ -56,6 +58,8 @@ class Citation:
             "end": self.end,
             "score": round(self.score, 4),
             "document": self.document.badge() if self.document is not None else None,
+            "linked_from": ({"doc": self.linked_from.doc_id, "section": self.linked_from.key}
+                            if self.linked_from is not None else None),
         }
 
 

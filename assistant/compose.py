@@ -34,9 +34,10 @@ from assistant.lead import (
     detail_sentence,
     eligibility_sentence,
 )
+from assistant.linked_articles import LinkedArticle
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
-from indexing.caps import Award
+from indexing.caps import THIS_MEASURE, Award
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.numerals import format_wan
 from indexing.section_ref import SectionRef, chapter_heading, clause_label, is_clause_key, key_kind
@@ -83,13 +84,14 @@ def section_name(section: Section) -> str:
     return "序言"
 
 
-def award_line(award: Award) -> str:
-    """One cap record in words: 最高200万元资助（资助期限不超过3年；对象：…；依据：本措施）."""
+def award_line(award: Award, own: str = THIS_MEASURE) -> str:
+    """One cap record in words: 最高200万元资助（资助期限不超过3年；对象：…；依据：本措施）; ``own``: how the basis of an
+    award its own document sets is named (本措施 for the measure, 《title》 for another document)."""
     details = []
     if award.term:
         details.append(award.term)
     details.append(f"对象：{award.target}")
-    details.append(f"依据：{'本措施' if award.basis == '本措施' else '《' + award.basis + '》'}")
+    details.append(f"依据：{own if award.basis == THIS_MEASURE else '《' + award.basis + '》'}")
     if award.amount_wan is None:
         return f"{award.kind}金额按《{award.basis}》相关规定执行，本措施未写明具体金额（{'；'.join(details[1:])}）"
     if award.qualifier == "追加":
@@ -131,9 +133,22 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
             "上限不等于实际可得，具体金额以评审结果为准。")
 
 
-def _linked_line(linked: LinkedDocument) -> str:
+def _linked_line(linked: LinkedDocument, in_corpus: bool = False) -> str:
     number = f"（{linked.doc_number}）" if linked.doc_number else ""
+    if in_corpus:
+        return f"本条依赖《{linked.title}》{number}，该文件已收入本助手的资料库，具体标准可直接询问该文件的条文。"
     return f"本条依赖《{linked.title}》{number}，该文件全文不在本助手的资料库中，具体标准请以其原文为准。"
+
+
+def standard_phrase(awards: Sequence[Award]) -> str:
+    """What an article a clause defers to sets, from its cap records: 按30%比例，最高200万元资助 (each with its target
+    when there are several)."""
+    parts = []
+    for award in awards:
+        target = f"对{award.target}，" if len(awards) > 1 and award.target else ""
+        amount = f"按《{award.basis}》相关规定" if award.amount_wan is None else award.amount_text
+        parts.append(f"{target}{amount}{award.kind}" + (f"，{award.term}" if award.term else ""))
+    return "；".join(parts)
 
 
 def _cap_list_label(plan: QueryPlan) -> str:
@@ -302,7 +317,8 @@ class ChineseWording:
         return f"原文：“{quote}”"
 
     def cap_line(self, award: Award) -> str:
-        return f"资助上限：{award_line(award)}"
+        own = THIS_MEASURE if award.doc_id in ("", self.kb.primary.meta.id) else f"《{self.kb.facts_of(award.doc_id).title}》"
+        return f"资助上限：{award_line(award, own)}"
 
     def no_amount_line(self) -> str:
         return "金额：本条没有写明资助金额。"
@@ -316,8 +332,19 @@ class ChineseWording:
     def prepare_line(self, items: Sequence[str]) -> str:
         return "建议准备：" + "；".join(items)
 
-    def linked_line(self, linked: LinkedDocument) -> str:
-        return _linked_line(linked)
+    def linked_line(self, linked: LinkedDocument, in_corpus: bool = False) -> str:
+        return _linked_line(linked, in_corpus)
+
+    def linked_article_heading(self, article: LinkedArticle, section: Section) -> str:
+        where = "（见上文）" if article.cited_above else "："
+        return f"具体标准见《{self.kb.facts_of(article.ref.doc_id).title}》{section_name(section)}{where}"
+
+    def linked_lead(self, article: LinkedArticle, section: Section, awards: Sequence[Award]) -> str:
+        document = f"《{self.kb.facts_of(article.ref.doc_id).title}》{section.display_name}"
+        if article.cited_above:
+            return f"{self.kb.section(article.clause).display_name}所依据的具体标准即{document}。"
+        said = standard_phrase(awards) or f"“{quote_for_listing(section, list(awards)).text.rstrip('。；;')}”"
+        return f"具体标准见{document}：{said}。"
 
     # ---- refusals --------------------------------------------------------------------------------------
     def _topic(self, decision: Decision) -> str:

@@ -21,6 +21,7 @@ from assistant.detail import Detail, asked_detail
 from assistant.document_facts_en import english_facts
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
 from assistant.knowledge import KnowledgeBase
+from assistant.linked_articles import LinkedArticle
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
 from indexing.caps import THIS_MEASURE, Award
@@ -78,7 +79,10 @@ class EnglishWording:
         return f"part {number} “{title or zh_title}”"
 
     def section(self, section: Section) -> str:
-        """clause (16) Building digital creative incubators / part 1 “Key areas of support” / the preamble."""
+        """clause (16) Building digital creative incubators / part 1 “Key areas of support” / the preamble; another
+        document's clause by its own number and Chinese title (Article 13 “支持游戏研发”): the table is the measure's."""
+        if section.kind == "clause" and section.doc_id not in ("", self.kb.primary.meta.id):
+            return f"{self.short(section)} “{section.title}”"
         if section.kind == "clause":
             title = self.doc.clauses.get(section.key) or section.title
             return f"clause {clause_label_en(section.key)} {title}"
@@ -92,13 +96,21 @@ class EnglishWording:
         return f"{self.doc.short_title} (《{meta.title}》)" if self.doc.short_title else f"《{meta.title}》"
 
     def short(self, section: Section) -> str:
-        """clause (16) — for a clause whose title is its only sentence, or in lists of numbers."""
-        return f"clause {clause_label_en(section.key)}" if section.kind == "clause" else self.section(section)
+        """clause (16), Article 13 — for a clause whose title is its only sentence, or in lists of numbers."""
+        if section.kind != "clause":
+            return self.section(section)
+        article = re.fullmatch(r"第(.+)条", section.label)
+        return f"Article {chinese_to_int(article[1])}" if article else f"clause {clause_label_en(section.key)}"
 
     def linked(self, doc_id: str | None, zh_title: str) -> str:
         """the 《深圳市文化产业发展专项资金资助办法》 (Shenzhen Cultural Industry …)."""
         english = self.doc.linked.get(doc_id or "", "")
         return f"the 《{zh_title}》 ({english})" if english else f"the 《{zh_title}》"
+
+    def doc_name(self, doc_id: str) -> str:
+        """Another corpus document: the 《title》, with the English title the measure's table gives the link naming it."""
+        link = next((d for d in self.kb.primary.meta.linked if self.kb.linked_target(d) == doc_id), None)
+        return self.linked(link.id if link else None, self.kb.facts_of(doc_id).title)
 
     def target(self, zh: str) -> str:
         english = self.doc.targets.get(zh, "")
@@ -146,8 +158,9 @@ class EnglishWording:
         return "; ".join(self.award(a, with_target) for a in awards)
 
     def cap_record(self, award: Award) -> str:
-        """One cap record in full: the award, whom it is for and what sets it."""
-        basis = "this measure" if award.basis == THIS_MEASURE else self.linked(award.basis_doc, award.basis)
+        """One cap record in full: the award, whom it is for and what sets it (another document's own: that document)."""
+        own = "this measure" if award.doc_id in ("", self.kb.primary.meta.id) else self.doc_name(award.doc_id)
+        basis = own if award.basis == THIS_MEASURE else self.linked(award.basis_doc, award.basis)
         return f"{self.award(award, with_basis=False)} (for: {self.target(award.target)}; basis: {basis})"
 
     # ---- the flow's lines (assistant.compose_flow.Wording) ---------------------------------------------
@@ -169,8 +182,10 @@ class EnglishWording:
         return "Basis:" if brief else "Clauses cited:"
 
     def cited_heading(self, ref: SectionRef, section: Section) -> str:
-        part = self.part(section.chapter) if section.kind == "clause" else ""
-        return _cap(self.section(section)) + (f" ({part})" if part else "")
+        primary = section.doc_id in ("", self.kb.primary.meta.id)
+        part = self.part(section.chapter) if section.kind == "clause" and primary else ""
+        return _cap(self.section(section)) + (f" ({part})" if part else "") + (
+            "" if primary else f" of {self.doc_name(section.doc_id)}")
 
     def quote_line(self, quote: str) -> str:
         return f"Original text (原文): “{quote}”"
@@ -190,10 +205,24 @@ class EnglishWording:
     def prepare_line(self, items: Sequence[str]) -> str:
         return f"{PREPARE_LABEL}: {self.prepare(items)}"
 
-    def linked_line(self, linked: LinkedDocument) -> str:
+    def linked_line(self, linked: LinkedDocument, in_corpus: bool = False) -> str:
         number = f", {linked.doc_number}" if linked.doc_number else ""
-        return (f"This clause relies on {self.linked(linked.id, linked.title)}{number}; its full text is not in this "
-                "assistant's library, so check the original for the exact standard.")
+        where = ("is in this assistant's library: ask about its articles" if in_corpus else
+                 "full text is not in this assistant's library, so check the original")
+        return f"This clause relies on {self.linked(linked.id, linked.title)}{number}; its {where} for the exact standard."
+
+    def article(self, article: LinkedArticle, section: Section) -> str:
+        """“The detailed standard is in Article 13 “支持游戏研发” of the 《…》 (English title)”: what a clause defers to."""
+        return f"The detailed standard is in {self.section(section)} of {self.doc_name(article.ref.doc_id)}"
+
+    def linked_article_heading(self, article: LinkedArticle, section: Section) -> str:
+        return self.article(article, section) + (" (cited above)." if article.cited_above else ":")
+
+    def linked_lead(self, article: LinkedArticle, section: Section, awards: Sequence[Award]) -> str:
+        if article.cited_above:
+            return f" For {self.short(self.kb.section(article.clause))}, {self.article(article, section)[0].lower()}" \
+                   f"{self.article(article, section)[1:]}."
+        return f" {self.article(article, section)}: {self.awards(awards) or 'see its text below'}."
 
     def _topic(self, decision: Decision) -> tuple[TopicEnglish | None, str]:
         """The out-of-scope topic's English and what the refusal says it is about."""

@@ -11,22 +11,25 @@ the cited sections is one method of it and one line of ``_cited_sections``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from assistant.answer import Answer, Citation, CitedLink, Clarify, RelatedSection
+from assistant.decision import Decision, LinkedArticle, ScoredSection
 from assistant.detail import asked_detail
 from assistant.explain import informative_terms
 from assistant.knowledge import KnowledgeBase
+from assistant.linked_articles import deferrals
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
-from assistant.structure import StructureAsk
 from indexing.caps import Award
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.profiles import Profile
 from indexing.retrieval.hits import ClauseHit
 from indexing.section_ref import SectionRef
 from indexing.tokenize_zh import tokenize
+
+# The decision rendered here is defined with its parts in assistant.decision; importers of it from here keep working.
+__all__ = ["Decision", "LinkedArticle", "ScoredSection", "Wording", "render"]
 
 _META_MARKERS = {
     "meta-validity": ("有效期",),
@@ -40,34 +43,6 @@ PREPARE_CLAUSES = 2
 PREPARE_ITEMS = 4
 # The lines under a cited section's heading are indented by this much.
 INDENT = "   "
-
-
-class ScoredSection(NamedTuple):
-    """A section of a document a decision rests on (or offers as nearest), with its score."""
-
-    ref: SectionRef
-    score: float
-
-
-@dataclass
-class Decision:
-    """Which sections an answer rests on, and why; made by the service, rendered here.
-
-    Sections are ``SectionRef``s, not bare keys: clause （十六） of two documents are two entries, each rendered and
-    cited from its own document.
-    """
-
-    sections: list[ScoredSection]
-    refused: bool = False
-    scope_topic: ScopeTopic | None = None
-    nearest: list[ScoredSection] = field(default_factory=list)
-    clarify: Clarify | None = None
-    hits: list[ClauseHit] = field(default_factory=list)
-    route: str = "retrieval"   # retrieval | reference | meta | largest | followup | match | structure | awards
-    structure: StructureAsk | None = None   # the parts a structure question asks about (route "structure")
-    # Why it was declined: "topic:<name>", "too-far" (nothing close), or "lacks-detail" (a clause is close — it
-    # mentions the subject — but the learned answerability model says it does not answer what was asked).
-    refusal_reason: str = ""
 
 
 class Wording(Protocol):
@@ -120,8 +95,17 @@ class Wording(Protocol):
 
     def prepare_line(self, items: Sequence[str]) -> str: ...
 
-    def linked_line(self, linked: LinkedDocument) -> str:
-        """A document the section depends on whose text is not in the corpus."""
+    def linked_line(self, linked: LinkedDocument, in_corpus: bool = False) -> str:
+        """A document the section depends on whose text is not in the corpus (``in_corpus``: it is, but no article
+        of it is cited with the section)."""
+        ...
+
+    def linked_article_heading(self, article: LinkedArticle, section: Section) -> str:
+        """The heading of the article a clause defers to, under the clause (``article.cited_above``: where it is)."""
+        ...
+
+    def linked_lead(self, article: LinkedArticle, section: Section, awards: Sequence[Award]) -> str:
+        """The sentence after the conclusion saying what the article a cited clause defers to sets."""
         ...
 
     # ---- refusals --------------------------------------------------------------------------------------
@@ -262,8 +246,9 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
     quotes = {kb.qualified(ref): choose_quote(kb.section(ref), plan, kb.awards(ref)) for ref, _ in decision.sections}
     body = _cited_sections(kb, plan, decision, wording, answer, quotes, brief)
     refs = decision_refs(decision)
-    lead = [wording.conclusion(plan, decision, quotes)]
-    answer.notices.extend(wording.cited_notices(refs))
+    lead = [wording.conclusion(plan, decision, quotes) + "".join(
+        wording.linked_lead(a, kb.section(a.ref), kb.awards(a.ref)) for a in decision.linked)]
+    answer.notices.extend(wording.cited_notices(refs + [a.ref for a in decision.linked]))
     if plan.injection:
         lead.append(wording.injection_note)
     tail: list[str] = []
@@ -285,7 +270,7 @@ def _cited_sections(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, word
         section = kb.section(ref)
         awards = kb.awards(ref)
         quote = quotes[ref]
-        _cite(kb, answer, ref, section, quote, score)
+        _cite(kb, answer, ref, section, quote, score, decision)
         answer.linked.extend(CitedLink(view, ref.key) for view in kb.linked_views(section, ref.doc_id))
         prefix = f"{number}. " if len(decision.sections) > 1 else ""
         lines = _quote_and_caps(wording, section, quote, awards, brief)
@@ -302,10 +287,33 @@ def _cited_sections(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, word
                     lines.append(wording.match_line(plan, terms))
             if profile and profile.prepare and section.kind == "clause" and number <= PREPARE_CLAUSES:
                 lines.append(wording.prepare_line(profile.prepare[:PREPARE_ITEMS]))
+        lines.extend(_linked_article_lines(kb, plan, decision, wording, answer, ref, brief))
+        if not brief:
             lines.extend(wording.linked_line(d) for d in kb.linked_documents(section, ref.doc_id)
-                         if not kb.has_document(d))
+                         if not kb.has_document(d, ref.doc_id))
         body.extend(INDENT + line for line in lines)
     return body
+
+
+def _linked_article_lines(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wording, answer: Answer,
+                          ref: SectionRef, brief: bool) -> list[str]:
+    """Under a clause deferring to an indexed document: the article cited with it (its heading, quote and caps, and its
+    citation on the answer), or, when none is relevant enough, that the document is in the library."""
+    lines: list[str] = []
+    articles = [a for a in decision.linked if a.clause == ref]
+    for article in articles:
+        section = kb.section(article.ref)
+        lines.append(wording.linked_article_heading(article, section))
+        if article.cited_above:
+            continue
+        awards = kb.awards(article.ref)
+        quote = choose_quote(section, plan, awards)
+        _cite(kb, answer, article.ref, section, quote, article.similarity, decision)
+        lines.extend(INDENT + line for line in _quote_and_caps(wording, section, quote, awards, brief))
+    if not brief:
+        found = {a.link.id for a in articles}
+        lines.extend(wording.linked_line(link, in_corpus=True) for link, _ in deferrals(kb, ref) if link.id not in found)
+    return lines
 
 
 def _quote_and_caps(wording: Wording, section: Section, quote: Sentence, awards: list[Award],
@@ -321,11 +329,14 @@ def _quote_and_caps(wording: Wording, section: Section, quote: Sentence, awards:
     return lines
 
 
-def _cite(kb: KnowledgeBase, answer: Answer, ref: SectionRef, section: Section, quote: Sentence, score: float) -> None:
-    """Add a section's citation and its cap records to the answer."""
+def _cite(kb: KnowledgeBase, answer: Answer, ref: SectionRef, section: Section, quote: Sentence, score: float,
+          decision: Decision | None = None) -> None:
+    """Add a section's citation and its cap records to the answer (an article a cited clause defers to names it)."""
+    linked_from = next((a.clause for a in decision.linked if a.ref == ref), None) if decision is not None else None
     answer.citations.append(Citation(doc=ref.doc_id, chapter=section.chapter, clause=section.clause,
                                      section=section.key, title=section.title, quote=quote.text,
-                                     start=quote.start, end=quote.end, score=score, document=kb.facts_of(ref.doc_id)))
+                                     start=quote.start, end=quote.end, score=score, document=kb.facts_of(ref.doc_id),
+                                     linked_from=linked_from))
     answer.caps.extend(a for a in kb.awards(ref) if a not in answer.caps)
 
 

@@ -11,6 +11,7 @@ from assistant.section_view import LinkedView, SectionView
 from indexing.caps import Award, CapTable, extract_awards
 from indexing.corpus import BUNDLED_CORPUS, CorpusDocument, load_corpus
 from indexing.document import LinkedDocument, Section
+from indexing.links import LinkResolver
 from indexing.numerals import chinese_to_int
 from indexing.profiles import Profile, load_profiles
 from indexing.references import parse_clause_ref
@@ -44,7 +45,7 @@ class KnowledgeBase:
             doc.meta.id: CapTable(extract_awards(doc.document, doc.meta.linked)) for doc in documents
         }
         self._by_id = {doc.meta.id: doc for doc in documents}
-        self._titles = frozenset(doc.meta.title for doc in documents)
+        self._links = LinkResolver(documents)
         # What answers say about the measure itself (title, status, effective date): from its sidecar and text.
         self.facts: DocumentFacts = document_facts(self.primary)
         self._facts = {self.primary.meta.id: self.facts}
@@ -170,7 +171,8 @@ class KnowledgeBase:
 
     def linked_views(self, section: Section, doc_id: str | None = None) -> tuple[LinkedView, ...]:
         """The documents a section relies on as a reader sees them: title, 文号 and whether the corpus has the text."""
-        return tuple(LinkedView(d.id, d.title, d.doc_number, self.has_document(d))
+        holder = self.document(doc_id).meta.id
+        return tuple(LinkedView(d.id, d.title, d.doc_number, self.has_document(d, holder))
                      for d in self.linked_documents(section, doc_id))
 
     def chapter_of(self, section: Section, doc_id: str | None = None) -> str:
@@ -197,11 +199,18 @@ class KnowledgeBase:
             linked=self.linked_views(section, doc_id),
         )
 
-    def has_document(self, linked: LinkedDocument) -> bool:
-        """Whether a linked document's text has been added to the corpus (matched by id or title)."""
-        # Sets, not a scan of every document: compose asks this for each linked document of each cited section
-        # (76 ms of an answer's p95 at 10,000 documents, benchmarks/scale.py).
-        return linked.id in self._by_id or not self._titles.isdisjoint(linked.names)
+    def has_document(self, linked: LinkedDocument, holder: str = "") -> bool:
+        """Whether a linked document's text is in the corpus (matched by id, title or 文号: ``indexing.links``);
+        ``holder``: the document whose ``[[linked]]`` it is (never its own target)."""
+        return self.linked_target(linked, holder) is not None
+
+    def linked_target(self, linked: LinkedDocument, holder: str = "") -> str | None:
+        """The id of the corpus document holding a linked document's text (None: not in the corpus).
+
+        Dictionary look-ups, not a scan of every document: compose asks this for each linked document of each cited
+        section (a scan was 76 ms of an answer's p95 at 10,000 documents, benchmarks/scale.py).
+        """
+        return self._links.target(linked, holder)
 
 
 _cache: dict[Path, KnowledgeBase] = {}

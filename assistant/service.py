@@ -343,8 +343,13 @@ class PolicyAssistant:
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
     def _route(self, plan: QueryPlan) -> Decision:
-        """Deterministic routes first (the measure's structure, several awards in one question), then ``_decide``."""
-        return self._structure_decision(plan) or self._awards_decision(plan) or self._decide(plan)
+        """Deterministic routes first (the measure's structure, several awards in one question), then ``_decide``;
+        then the articles of indexed documents the cited clauses defer to (none when retrieval is kept to one document)."""
+        from assistant.linked_articles import attach_linked_articles
+
+        decision = self._structure_decision(plan) or self._awards_decision(plan) or self._decide(plan)
+        retriever = None if self._only_doc else self.retriever
+        return attach_linked_articles(self.knowledge, retriever, plan.search_text, decision)
 
     def _structure_decision(self, plan: QueryPlan) -> Decision | None:
         """"第八部分讲什么", "附则有几条", "哪一部分讲出口", "一共几部分": the parts and their clauses, from the parser.

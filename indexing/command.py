@@ -183,7 +183,8 @@ def _list(config: IndexConfig, as_json: bool) -> int:
                  f"索引：{STATE_NAMES[entry.index_state]}，{entry.indexed_chunks} 段"]
         print("    " + " · ".join(facts))
         if entry.linked:
-            links = "、".join(f"{link.title}{'（已收入）' if link.in_corpus else ''}" for link in entry.linked)
+            links = "、".join(f"{link.title}{f'（已收入：{link.corpus_doc}）' if link.corpus_doc else ''}"
+                              for link in entry.linked)
             print(f"    关联：{links}")
         if entry.linked_from:
             print(f"    被关联：{'、'.join(entry.linked_from)}")

@@ -8,7 +8,7 @@ disk for the CLI, and the server passes what its loaded assistant holds.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -26,14 +26,19 @@ IndexState = Literal["indexed", "changed", "not-indexed", "not-in-corpus", "no-i
 
 @dataclass(frozen=True)
 class LinkEntry:
-    """A document that one in the corpus refers to (its ``[[linked]]`` table), and whether its text is in the corpus."""
+    """A document that one in the corpus refers to (its ``[[linked]]`` table), and the corpus document holding its text
+    (``corpus_doc``, resolved by ``indexing.links``; None when its text is not in the corpus)."""
 
     id: str
     title: str
-    in_corpus: bool
+    corpus_doc: str | None = None
+
+    @property
+    def in_corpus(self) -> bool:
+        return self.corpus_doc is not None
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "in_corpus": self.in_corpus}
+        return {"id": self.id, "title": self.title, "in_corpus": self.in_corpus, "corpus_doc": self.corpus_doc}
 
 
 @dataclass(frozen=True)
@@ -102,16 +107,16 @@ def document_entries(
         One entry per document, then one per document the index holds but the corpus no longer does.
     """
     from indexing.caps import extract_awards
+    from indexing.links import LinkResolver
 
     indexed = {d.id: d for d in manifest.documents} if manifest is not None else {}
     ids = {doc.meta.id for doc in documents}
-    titles = {doc.meta.title for doc in documents}
+    resolver = LinkResolver(documents)
+    targets = {(doc.meta.id, link.id): resolver.target(link, doc.meta.id) for doc in documents for link in doc.meta.linked}
     linked_from: dict[str, list[str]] = {}
-    for doc in documents:
-        for link in doc.meta.linked:
-            target = _corpus_id_of(link.id, link.names, documents)
-            if target is not None:
-                linked_from.setdefault(target, []).append(doc.meta.id)
+    for (holder, _), target in targets.items():
+        if target is not None and holder not in linked_from.get(target, ()):
+            linked_from.setdefault(target, []).append(holder)
     entries = []
     for position, (doc, source) in enumerate(zip(documents, sources, strict=True)):
         record = indexed.get(doc.meta.id)
@@ -127,8 +132,7 @@ def document_entries(
             removable=is_removable(position, source),
             sections=len(doc.document.sections), clauses=len(doc.document.clauses),
             awards=len(extract_awards(doc.document, doc.meta.linked)),
-            linked=tuple(LinkEntry(link.id, link.title, link.id in ids or not titles.isdisjoint(link.names))
-                         for link in doc.meta.linked),
+            linked=tuple(LinkEntry(link.id, link.title, targets[doc.meta.id, link.id]) for link in doc.meta.linked),
             linked_from=tuple(linked_from.get(doc.meta.id, ())),
             index_state=state, indexed_chunks=chunk_counts.get(doc.meta.id, 0),
             vectors_current=state == "indexed" and chunk_counts.get(doc.meta.id, 0) > 0,
@@ -141,15 +145,6 @@ def document_entries(
             vectors_current=False,
         ))
     return entries
-
-
-def _corpus_id_of(link_id: str, names: Iterable[str], documents: Sequence[CorpusDocument]) -> str | None:
-    """The corpus document a link names (by id, else by title), as ``KnowledgeBase.has_document`` matches it."""
-    wanted = set(names)
-    for doc in documents:
-        if doc.meta.id == link_id:
-            return doc.meta.id
-    return next((doc.meta.id for doc in documents if doc.meta.title in wanted), None)
 
 
 def list_documents(config: IndexConfig) -> list[DocumentEntry]:

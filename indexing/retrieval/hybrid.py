@@ -167,6 +167,26 @@ class HybridRetriever:
         return sorted(terms, key=lambda t: (t not in own, -len(t), t))[:12]
 
     # ---- public ----------------------------------------------------------------------------------
+    def keyword_scores(self, text: str, doc_id: str, section_key: str | None = None) -> dict[SectionRef, float]:
+        """Raw BM25 scores of ``text`` for the sections of one document (each its best text chunk), or for one of them.
+
+        Raw, on the whole index's statistics, so that scores for two documents compare: what "how close is this
+        article to that clause" divides by the clause's own score (``assistant.linked_articles``).
+        """
+        import numpy as np
+
+        rows = [i for i in self._doc_rows_of(doc_id)
+                if self.chunks[i].source == "text" and (section_key is None or self.chunks[i].section_key == section_key)]
+        if not rows:
+            return {}
+        extra = {"within": ChunkFilter(doc_id, np.asarray(rows, dtype=np.int64))}
+        hits = self.bm25.search_weighted([(text, 1.0)], len(rows), **extra)
+        return aggregate_max((self._refs[h.chunk_index], h.score) for h in hits)
+
+    def _doc_rows_of(self, doc_id: str) -> list[int]:
+        found = self.document_filter(doc_id)
+        return [int(i) for i in found.rows] if found is not None else []
+
     def prefetch(self, texts: Sequence[str]) -> None:
         """Embed many query texts in one call ahead of their searches (batch mode); a no-op without dense."""
         if self.mode in ("dense", "hybrid") and self.dense is not None:
