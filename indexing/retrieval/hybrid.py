@@ -54,8 +54,8 @@ class ChannelScores:
 
     def rank_of(self, channel_prefix: str, key: SectionRef) -> int | None:
         """A section's 1-based rank among the sections the channels of ``channel_prefix`` scored (best score first)."""
-        # Ranked once per prefix: merging and sorting for every hit cost O(hits × sections), 55 % of an answer naming
-        # one of 1,000 documents (benchmarks/scale_corpus.py).
+        # Ranked once per prefix: merging and sorting for every hit cost O(hits × sections), 55 % of the warm-ask
+        # profile at 1,000 documents (benchmarks/scale_corpus.py --profile).
         if channel_prefix not in self._ranks:
             merged: dict[SectionRef, float] = {}
             for channel, scores in self.raw.items():
