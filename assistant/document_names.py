@@ -31,30 +31,51 @@ def document_names(doc: CorpusDocument) -> list[str]:
     return [fold(n) for n in dict.fromkeys(names) if n and len(n) >= MIN_NAME_CHARS]
 
 
-def named_documents(text: str, documents: Sequence[CorpusDocument]) -> list[str]:
+class NameIndex:
+    """Every indexed document's names, longest first, looked up by their first two characters.
+
+    Built once per corpus (``KnowledgeBase.names``): folding and sorting every name of 1,000 documents for each
+    question, then looking for each one in it, took 16 ms of an answer (benchmarks/scale_corpus.py).
+    """
+
+    def __init__(self, documents: Sequence[CorpusDocument]) -> None:
+        # Longest first; names of equal length keep the documents' order (``sorted`` is stable).
+        self.names = sorted(((name, doc.meta.id) for doc in documents for name in document_names(doc)),
+                            key=lambda pair: -len(pair[0]))
+        self._by_start: dict[str, list[int]] = {}
+        for position, (name, _) in enumerate(self.names):
+            self._by_start.setdefault(name[:2], []).append(position)
+
+    def find(self, text: str) -> list[str]:
+        """The ids of the documents ``text`` names, in order of first mention (see ``named_documents``)."""
+        present = sorted({position for i in range(len(text) - 1) for position in self._by_start.get(text[i:i + 2], ())
+                          if text.startswith(self.names[position][0], i)})
+        taken = [False] * len(text)
+        found: list[tuple[int, str]] = []
+        for name, doc_id in (self.names[position] for position in present):
+            start = text.find(name)
+            while start >= 0:
+                span = range(start, start + len(name))
+                if not any(taken[i] for i in span):
+                    for i in span:
+                        taken[i] = True
+                    found.append((start, doc_id))
+                start = text.find(name, start + 1)
+        return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
+
+
+def named_documents(text: str, documents: Sequence[CorpusDocument] | NameIndex) -> list[str]:
     """The ids of the documents ``text`` names, in order of first mention.
 
     Args:
         text: the question, folded (``QueryPlan.normalized``).
-        documents: the indexed documents.
+        documents: the indexed documents, or their ``NameIndex``.
 
     Returns:
         Document ids; a name inside a longer name that was matched does not count.
     """
-    names = sorted(((name, doc.meta.id) for doc in documents for name in document_names(doc)),
-                   key=lambda pair: -len(pair[0]))
-    taken = [False] * len(text)
-    found: list[tuple[int, str]] = []
-    for name, doc_id in names:
-        start = text.find(name)
-        while start >= 0:
-            span = range(start, start + len(name))
-            if not any(taken[i] for i in span):
-                for i in span:
-                    taken[i] = True
-                found.append((start, doc_id))
-            start = text.find(name, start + 1)
-    return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
+    index = documents if isinstance(documents, NameIndex) else NameIndex(documents)
+    return index.find(text)
 
 
 def part_item_refs(text: str, doc: CorpusDocument) -> list[str]:
@@ -70,7 +91,7 @@ def part_item_refs(text: str, doc: CorpusDocument) -> list[str]:
 
 
 def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
-                   documents: Sequence[CorpusDocument]) -> QueryPlan:
+                   documents: Sequence[CorpusDocument], names: NameIndex | None = None) -> QueryPlan:
     """``plan`` (made for the primary document) with the documents its question names: their ids in
     ``plan.documents``, and its clause numbers read as the first named document's ("资助办法第十条" → that
     document's 第十条; "申报通知二（三）" → its item ``二/三``). A follow-up that names none keeps its context's.
@@ -80,8 +101,9 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
         text: the turn as typed (planned again when it names another document's clauses).
         previous: the previous turn.
         documents: the indexed documents, the primary first.
+        names: their ``NameIndex`` (built here when not given).
     """
-    named = named_documents(plan.normalized, documents)
+    named = named_documents(plan.normalized, names or documents)
     if not named:
         if previous is not None and plan.followup:
             plan.documents = list(previous.plan.documents)

@@ -31,6 +31,13 @@ def assistant_health(knowledge: KnowledgeBase, config: AssistantConfig, *, ready
         counts: Any = getattr(manifest, "counts", {})
         data["model"] = getattr(manifest, "embed_model", "")
         data["built_at"] = getattr(manifest, "built_at", "")
+        # Which build and which Chroma collection answer: ``serve`` processes scaled out over one Chroma server
+        # report the same two (the server's address is not shown: /api/health is public).
+        data["build_id"] = getattr(manifest, "build_id", "")
+        chroma = getattr(manifest, "chroma", None)
+        if chroma is not None:
+            data["vector_store"] = {"kind": "server" if getattr(chroma, "url", None) else "embedded",
+                                    "collection": getattr(chroma, "collection", "")}
         if dataclasses.is_dataclass(counts) and not isinstance(counts, type):
             data["counts"] = dataclasses.asdict(counts)
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.document_facts import DocumentFacts, document_facts
 from assistant.section_view import LinkedView, SectionView
@@ -16,6 +17,9 @@ from indexing.numerals import chinese_to_int
 from indexing.profiles import Profile, load_profiles
 from indexing.references import parse_clause_ref
 from indexing.section_ref import PREAMBLE_KEY, SectionRef, chapter_heading, clause_label, is_clause_key
+
+if TYPE_CHECKING:
+    from assistant.document_names import NameIndex
 
 
 class UnknownSection(KeyError):
@@ -61,6 +65,13 @@ class KnowledgeBase:
         if doc.meta.id not in self._facts:
             self._facts[doc.meta.id] = document_facts(doc)
         return self._facts[doc.meta.id]
+
+    @cached_property
+    def names(self) -> NameIndex:
+        """The names of every document (title, short title, aliases, 文号), for finding the ones a question names."""
+        from assistant.document_names import NameIndex
+
+        return NameIndex(self.documents)
 
     @cached_property
     def documents_text(self) -> str:

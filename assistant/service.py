@@ -146,21 +146,23 @@ class PolicyAssistant:
         if vectors is None:
             vectors = self._question_vectors(plan)
         primary = self.knowledge.primary.meta.id
-        # A question naming documents is answered from them: retrieval looks deeper, then keeps only theirs.
-        named = set(plan.documents) if not for_search else set()
+        # A question naming documents is answered from them: retrieval ranks every document's sections and keeps
+        # only theirs.
+        named = tuple(dict.fromkeys(plan.documents)) if not for_search else ()
         request = RetrievalRequest(
             text=plan.search_text,
             expansion=plan.expansion if self.config.expand else (),
             facets=plan.facets,
             carried=plan.carried_keys(primary),
-            k=(k or self.config.k) * (len(self.knowledge.documents) if named else 1),
+            k=k or self.config.k,
+            docs=named,
             prior=self._prior(vectors, plan.carried_keys(self.knowledge.primary.meta.id)),
             doc_id=self.knowledge.primary.meta.id,   # the document the model's and the carried keys name
             only_doc=self._only_doc,
             vectors=dict(zip(vectors.texts, vectors.vectors, strict=True)) if vectors is not None else {},
         )
         hits = self.retriever.retrieve(request)
-        if named:
+        if named:   # an injected retriever may not know ``docs``
             hits = [h for h in hits if (h.doc_id or primary) in named][: k or self.config.k]
         hits = retrieval_leads(hits)
         if self.reranker is not None and hits:
@@ -268,7 +270,7 @@ class PolicyAssistant:
 
         kb = self.knowledge
         plan = plan_query(text, previous, self._max_clause, doc_id=kb.primary.meta.id)
-        return plan_documents(plan, text, previous, kb.documents) if kb.several_documents else plan
+        return plan_documents(plan, text, previous, kb.documents, kb.names) if kb.several_documents else plan
 
     def _decide(self, plan: QueryPlan) -> Decision:
         kb = self.knowledge

@@ -84,24 +84,28 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def start_server(home: Path, *extra: str, wait_ready: bool = True) -> RunningServer:
-    """Start ``serve`` on a free loopback port; with ``wait_ready``, poll /api/health until 200 (bounded)."""
+def start_server(home: Path, *extra: str, wait_ready: bool = True, env: dict[str, str] | None = None) -> RunningServer:
+    """Start ``serve`` on a free loopback port; with ``wait_ready``, poll /api/health until 200 (bounded).
+    ``env`` is added to ``server_env(home)`` (``POLICY_ASSISTANT_CHROMA_URL``, …)."""
     port = free_port()
     log = home / f"serve-{port}.log"
     handle = open(log, "w", encoding="utf-8")  # noqa: SIM115 - closed with the process below
     process = subprocess.Popen(
         [sys.executable, "-m", "assistant", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser", *extra],
-        cwd=ROOT, env=server_env(home), stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT, env={**server_env(home), **(env or {})}, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
     )
     handle.close()
     running = RunningServer(f"http://127.0.0.1:{port}/", home, log, process)
-    if not wait_ready:
-        return running
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    return wait_until_ready(running) if wait_ready else running
+
+
+def wait_until_ready(running: RunningServer, timeout: float = SERVER_START_TIMEOUT) -> RunningServer:
+    """Poll /api/health until 200 (bounded); a server that exits or never gets ready is stopped and reported."""
+    deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited with {process.returncode}:\n{running.log_tail()}")
+        if running.process.poll() is not None:
+            raise RuntimeError(f"serve exited with {running.process.returncode}:\n{running.log_tail()}")
         try:
             response = httpx.get(running.api("api/health"), timeout=5)
             last = f"{response.status_code} {response.text[:200]}"
@@ -111,7 +115,7 @@ def start_server(home: Path, *extra: str, wait_ready: bool = True) -> RunningSer
             last = repr(exc)
         time.sleep(0.5)
     stop_server(running)
-    raise RuntimeError(f"serve not ready after {SERVER_START_TIMEOUT:.0f}s (last: {last}):\n{running.log_tail()}")
+    raise RuntimeError(f"serve not ready after {timeout:.0f}s (last: {last}):\n{running.log_tail()}")
 
 
 def stop_server(running: RunningServer) -> None:

@@ -39,6 +39,9 @@ class RetrievalRequest:
     vectors: Mapping[str, Any] = field(default_factory=dict)   # text → query vector, when the caller embedded already
     doc_id: str = ""    # the document ``carried`` and ``prior`` keys belong to ("": the index's first document)
     only_doc: str = ""  # rank this document's sections only ("": every document's)
+    # Keep these documents' sections only (the documents a question names), scored among every document's: unlike
+    # ``only_doc`` the channels still search the whole index, so the scores are those of an unfiltered search.
+    docs: Sequence[str] = ()
 
 
 @dataclass
@@ -47,15 +50,21 @@ class ChannelScores:
 
     raw: dict[Channel, dict[SectionRef, float]] = field(default_factory=dict)
     best_chunk: dict[SectionRef, tuple[float, int]] = field(default_factory=dict)
+    _ranks: dict[str, dict[SectionRef, int]] = field(default_factory=dict, repr=False)
 
     def rank_of(self, channel_prefix: str, key: SectionRef) -> int | None:
-        merged: dict[SectionRef, float] = {}
-        for channel, scores in self.raw.items():
-            if channel.startswith(channel_prefix):
-                for k, v in scores.items():
-                    merged[k] = max(merged.get(k, float("-inf")), v)
-        ordered = sorted(merged, key=lambda k: -merged[k])
-        return ordered.index(key) + 1 if key in merged else None
+        """A section's 1-based rank among the sections the channels of ``channel_prefix`` scored (best score first)."""
+        # Ranked once per prefix: merging and sorting for every hit cost O(hits × sections), 55 % of the warm-ask
+        # profile at 1,000 documents (benchmarks/scale_corpus.py --profile).
+        if channel_prefix not in self._ranks:
+            merged: dict[SectionRef, float] = {}
+            for channel, scores in self.raw.items():
+                if channel.startswith(channel_prefix):
+                    for k, v in scores.items():
+                        merged[k] = max(merged.get(k, float("-inf")), v)
+            ordered = sorted(merged, key=lambda k: -merged[k])
+            self._ranks[channel_prefix] = {k: rank for rank, k in enumerate(ordered, start=1)}
+        return self._ranks[channel_prefix].get(key)
 
     def raw_of(self, channel_prefix: str, key: SectionRef) -> float:
         return max((s.get(key, 0.0) for c, s in self.raw.items() if c.startswith(channel_prefix)), default=0.0)
@@ -246,6 +255,11 @@ class HybridRetriever:
             via.setdefault(ref, []).append("context")
         if request.only_doc:   # the prior and the carried sections may name another document's sections
             fused = {ref: value for ref, value in fused.items() if ref.doc_id == request.only_doc}
+        if request.docs:
+            # Before the cut and before the hits are built: a hit costs its ranks and matched terms, and cutting
+            # every document's sections deep enough to keep k of one document's made 1,000 documents' hits.
+            keep = set(request.docs)
+            fused = {ref: value for ref, value in fused.items() if (ref.doc_id or home) in keep}
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])[: request.k]
         own_tokens = set(tokenize(request.text))
         expanded_tokens = {t for t in tokenize(" ".join(request.expansion)) if len(t) > 1 and t.isascii() is False}
