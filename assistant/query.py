@@ -366,6 +366,10 @@ def plan_query(
     return plan
 
 
+# The measure's own facts: asked after another of them, a pronoun names the measure, not the clause that answered.
+_MEASURE_FACT_INTENTS = frozenset({"meta-validity", "meta-effective", "meta-interpret", "meta-status"})
+
+
 def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[str] | None = None) -> None:
     if plan.intent in ("amount-list", "largest"):
         return   # "一次性的是哪条", "哪条最多": answered from the whole cap table, whatever came before
@@ -398,6 +402,13 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         # "有期限吗" after a question about the measure itself (who interprets it, is it final) is about the
         # measure's own term, not about the clause that answered the previous question.
         plan.intent = "meta-validity"
+        plan.followup = "bare"
+        plan.carried_sections = []
+        return
+
+    if plan.intent in _MEASURE_FACT_INTENTS and previous.plan.intent.startswith("meta"):
+        # "它什么时候生效？", "How long is it valid?" after a question about the measure itself: "it" is the measure,
+        # whose own facts answer, not the clause that answered the previous question.
         plan.followup = "bare"
         plan.carried_sections = []
         return
