@@ -197,3 +197,21 @@ def test_a_follow_up_keeps_each_clause_in_its_own_document():
 def test_cap_table_lists_are_not_follow_ups():
     plan = follow(["研究成果 每年最多多少", "那一次性给钱的是哪条？多少"], [["二十四"], []])
     assert plan.intent == "amount-list" and not plan.forced_sections
+
+
+@pytest.mark.parametrize("first,second,intent", [
+    ("这个措施由谁负责解释？", "那它什么时候生效？", "meta-effective"),
+    ("这个措施由谁负责解释？", "它的有效期是多久？", "meta-validity"),
+    ("Who interprets this measure?", "And when does it take effect?", "meta-effective"),
+    ("有效期多久？", "那它是正式稿吗？", "meta-status"),
+])
+def test_a_pronoun_asking_the_measures_facts_after_another_is_the_measure_not_the_clause(first, second, intent):
+    # "它" names the measure whose facts were just asked, not the clause that answered: carrying （二十五） would
+    # answer "when does it take effect" with the interpretation clause.
+    plan = follow([first, second], [["二十五"], []])
+    assert plan.intent == intent and not plan.carried_sections and not plan.forced_sections
+
+
+def test_a_pronoun_asking_a_measure_fact_after_a_clause_question_keeps_the_clause():
+    plan = follow(["孵化器最多能补多少", "它有期限吗？"], [["十六"], []])
+    assert keys(plan.forced_sections) == ["十六"]
