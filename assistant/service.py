@@ -23,6 +23,7 @@ from assistant.coverage import word_coverage
 from assistant.document_names import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
+from assistant.meta_section import meta_section
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import out_of_scope_topic, too_far
@@ -33,7 +34,7 @@ from indexing.config import IndexConfig
 from indexing.lru import LRUCache
 from indexing.retrieval.hits import ClauseHit, RetrieverMode
 from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
-from indexing.section_ref import PREAMBLE_KEY, SectionRef, is_clause_key
+from indexing.section_ref import SectionRef, is_clause_key
 
 if TYPE_CHECKING:
     from assistant.opening import AssistantParts
@@ -44,11 +45,6 @@ log = logging.getLogger("policy_assistant")
 # "分别补多少", "各能拿多少", "这两个": a question about several awards at once.
 _HOW_MUCH_RE = re.compile(r"多少|最多|最高|上限|封顶|额度|金额|几万")
 _SEVERAL_RE = re.compile(r"分别|各自|各能|各补|各给|各是|各有|两个|两项|两者|两条|几项|这几个|哪个(多|高)|哪个更")
-_META_SECTION_MARKERS = {
-    "meta-validity": "有效期",
-    "meta-interpret": "负责解释",
-    "meta-effective": "起实施",
-}
 
 
 @dataclass(frozen=True)
@@ -258,18 +254,9 @@ class PolicyAssistant:
         ref = self.knowledge.qualified(best)
         return document_topic(question, self.knowledge.section(ref).text, self.knowledge.document(ref.doc_id))
 
-    def _meta_section(self, plan: QueryPlan) -> SectionRef | None:
-        """The section a question about a document itself answers from (the named document's, else the primary's)."""
-        corpus_doc = self.knowledge.document(plan.documents[0] if plan.documents else None)
-        document = corpus_doc.document
-        key = None
-        if plan.intent == "meta-basis":
-            key = PREAMBLE_KEY if any(s.kind == "preamble" for s in document.sections) else None
-        elif plan.intent == "meta-scope":
-            key = next((s.key for s in document.sections if s.kind == "chapter"), None)
-        elif marker := _META_SECTION_MARKERS.get(plan.intent):
-            key = next((s.key for s in document.sections if marker in s.text), None)
-        return SectionRef.parse(key, corpus_doc.meta.id) if key else None
+    def _meta_section(self, plan: QueryPlan, hits: Sequence[ClauseHit] = ()) -> SectionRef | None:
+        """The section a question about a document itself answers from (``assistant.meta_section``)."""
+        return meta_section(self.knowledge, plan, hits)
 
     def _plan(self, text: str, previous: PreviousTurn | None = None) -> QueryPlan:
         """Understand one turn; its clause numbers name the clauses of the document it names, else the primary's."""
@@ -290,8 +277,8 @@ class PolicyAssistant:
         meta = self._meta_section(plan)
         if meta is not None:
             vectors = self._question_vectors(plan)
-            decision = Decision([ScoredSection(meta, 1.0)], hits=self._retrieve(plan, vectors=vectors),
-                                route="meta")
+            hits = self._retrieve(plan, vectors=vectors)
+            decision = Decision([ScoredSection(self._meta_section(plan, hits) or meta, 1.0)], hits=hits, route="meta")
             return self._unless_lacking(plan, decision, vectors)
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
@@ -530,7 +517,7 @@ class PolicyAssistant:
         plan = self._plan(text)
         hits = self._retrieve(plan, k=max(k, 1) + len(plan.clause_refs), for_search=True)
         kb = self.knowledge
-        meta = self._meta_section(plan)
+        meta = self._meta_section(plan, hits)
         ordered: list[tuple[SectionRef, ClauseHit | None, list[str]]] = [
             (ref, None, ["reference"]) for ref in (SectionRef.parse(r.key, self._only_doc) if self._only_doc else r
                                                    for r in plan.forced_sections)
