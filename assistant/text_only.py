@@ -14,8 +14,7 @@ document, and are read here instead whenever the best section is one of its sect
 * **What the measure leaves to others.** The topic list names what the *bundled measure* does not cover
   (税收优惠, 上市奖励, 申报通知…); another document may well cover it. A topic counts as covered by the document
   when the best section speaks of it, or when a term the question used for it is written in the document (all its
-  words). A document's own names are not topics either: "数字创意申报通知" names the notice, it does not ask for
-  the annual guide the measure defers to.
+  words): "申报通知" asks the bundled measure for the annual guide it defers to, and names the notice itself.
 """
 
 from __future__ import annotations
@@ -33,15 +32,6 @@ if TYPE_CHECKING:
 TEXT_ONLY_SCOPE = ScopeThresholds(bm25=2.0, dense=0.85)
 
 
-def without_names(question: str, document: CorpusDocument) -> str:
-    """The (folded) question with the document's own names (title, short title, aliases, 文号) taken out."""
-    from assistant.document_names import document_names
-
-    for name in sorted(document_names(document), key=len, reverse=True):
-        question = question.replace(name, "，")
-    return question
-
-
 def document_topic(question: str, section_text: str, document: CorpusDocument) -> ScopeTopic | None:
     """The out-of-scope topic of ``question`` (folded) that ``document`` does not cover, if any.
 
@@ -53,12 +43,11 @@ def document_topic(question: str, section_text: str, document: CorpusDocument) -
     Returns:
         The topic, or None when the question has none or the document covers it.
     """
-    asked = without_names(question, document)
-    topic = out_of_scope_topic(asked)
+    topic = out_of_scope_topic(question)
     if topic is None or topic.stated_in(section_text):
         return None
     text = _folded(document.document.text)
-    used = [term for term in topic.terms if term in asked]
+    used = [term for term in topic.terms if term in question]
     if any(all(word in text for word in tokenize(term)) for term in used):
         return None
     return topic
