@@ -91,7 +91,7 @@ def part_item_refs(text: str, doc: CorpusDocument) -> list[str]:
 
 
 def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
-                   documents: Sequence[CorpusDocument], names: NameIndex | None = None) -> QueryPlan:
+                   documents: Sequence[CorpusDocument], names: NameIndex | None = None, scope: str = "") -> QueryPlan:
     """``plan`` (made for the primary document) with the documents its question names: their ids in
     ``plan.documents``, and its clause numbers read as the first named document's ("资助办法第十条" → that
     document's 第十条; "申报通知二（三）" → its item ``二/三``). A follow-up that names none keeps its context's.
@@ -102,8 +102,10 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
         previous: the previous turn.
         documents: the indexed documents, the primary first.
         names: their ``NameIndex`` (built here when not given).
+        scope: the one document answers come from (``ask --doc``): a question naming none is about it, so that its
+            clause numbers and "who interprets it" name that document's sections, not the primary's.
     """
-    named = named_documents(plan.normalized, names or documents)
+    named = named_documents(plan.normalized, names or documents) or ([scope] if scope else [])
     if not named:
         if previous is not None and plan.followup:
             plan.documents = list(previous.plan.documents)

@@ -23,16 +23,18 @@ from assistant.coverage import word_coverage
 from assistant.document_names import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
+from assistant.meta_section import meta_section
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import out_of_scope_topic, too_far
 from assistant.section_view import SearchHit, SearchResult
 from assistant.settings import AssistantConfig
+from assistant.text_only import TEXT_ONLY_SCOPE, document_topic
 from indexing.config import IndexConfig
 from indexing.lru import LRUCache
 from indexing.retrieval.hits import ClauseHit, RetrieverMode
 from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
-from indexing.section_ref import PREAMBLE_KEY, SectionRef, is_clause_key
+from indexing.section_ref import SectionRef, is_clause_key
 
 if TYPE_CHECKING:
     from assistant.opening import AssistantParts
@@ -43,11 +45,6 @@ log = logging.getLogger("policy_assistant")
 # "分别补多少", "各能拿多少", "这两个": a question about several awards at once.
 _HOW_MUCH_RE = re.compile(r"多少|最多|最高|上限|封顶|额度|金额|几万")
 _SEVERAL_RE = re.compile(r"分别|各自|各能|各补|各给|各是|各有|两个|两项|两者|两条|几项|这几个|哪个(多|高)|哪个更")
-_META_SECTION_MARKERS = {
-    "meta-validity": "有效期",
-    "meta-interpret": "负责解释",
-    "meta-effective": "起实施",
-}
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,9 @@ class PolicyAssistant:
             text=plan.search_text,
             expansion=plan.expansion if self.config.expand else (),
             facets=plan.facets,
-            carried=plan.carried_keys(primary),
+            # The conversation's sections of every document: a follow-up about another document's clause leans on
+            # that clause as one about the measure's does (the learned prior below knows the measure's only).
+            carried=[*plan.carried_keys(primary), *(r for r in plan.carried_sections if r.doc_id not in ("", primary))],
             k=k or self.config.k,
             docs=named,
             prior=self._prior(vectors, plan.carried_keys(self.knowledge.primary.meta.id)),
@@ -213,19 +212,26 @@ class PolicyAssistant:
         probability = model.not_answered(reading.vectors[0], figures, plan.search_text)
         return probability is not None and probability >= model.refuse_threshold
 
-    def _scope_figures(self, hits: list[ClauseHit]) -> tuple[float, float, bool]:
-        """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds.
+    def _scope_figures(self, hits: list[ClauseHit], best: SectionRef) -> tuple[float, float, bool]:
+        """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds: the
+        measure's, or those for text alone when the best section is a document's without models of its own.
 
         A single-channel retriever has no score for the other channel: it stands in at the threshold when its own
         channel passes, so that "too far" is judged on the channel there is.
         """
+        scope = self.config.scope if self._has_models(best) else TEXT_ONLY_SCOPE
         best_bm25 = max(h.bm25_score for h in hits)
         best_dense = max(h.dense_score for h in hits)
         if self.retriever is not None and self.retriever.mode == "bm25":
-            best_dense = 1.0 if best_bm25 >= self.config.scope.bm25 else 0.0
+            best_dense = 1.0 if best_bm25 >= scope.bm25 else 0.0
         elif self.retriever is not None and self.retriever.mode == "dense":
-            best_bm25 = self.config.scope.bm25 if best_dense >= self.config.scope.dense else 0.0
-        return best_bm25, best_dense, too_far(best_bm25, best_dense, self.config.scope)
+            best_bm25 = scope.bm25 if best_dense >= scope.dense else 0.0
+        return best_bm25, best_dense, too_far(best_bm25, best_dense, scope)
+
+    def _has_models(self, ref: SectionRef) -> bool:
+        """Whether a section's document has the profiles, topic list and learned model (the bundled measure's):
+        another document's sections are judged by the rules for text alone (``assistant.text_only``)."""
+        return self.knowledge.qualified(ref).doc_id == self.knowledge.primary.meta.id
 
     def _unless_lacking(self, plan: QueryPlan, decision: Decision, vectors: Any) -> Decision:
         """A section chosen by a rule (a clause number, the clause in focus, the measure itself) is the right place,
@@ -233,8 +239,8 @@ class PolicyAssistant:
         answerability model decides, and the chosen section becomes the context of "the text does not say"."""
         if not decision.sections or not decision.hits:
             return decision
-        best_bm25, best_dense, far = self._scope_figures(decision.hits)
-        topic = self._topic(plan, decision.sections[0].ref)
+        best_bm25, best_dense, far = self._scope_figures(decision.hits, decision.sections[0].ref)
+        topic = self._topic(plan.normalized, decision.sections[0].ref)
         if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense,
                                   decision.sections[0].ref, rule_route=True):
             return decision
@@ -242,27 +248,17 @@ class PolicyAssistant:
         return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=decision.hits,
                         route=decision.route, refusal_reason="lacks-detail")
 
-    def _topic(self, plan: QueryPlan, best: SectionRef) -> Any:
-        """The out-of-scope topic a question is about, unless the best section is another document's and speaks of
-        it: the topic list says what the bundled measure leaves to others, and another document may be one."""
-        topic = out_of_scope_topic(plan.normalized)
-        kb = self.knowledge
-        if topic is not None and kb.qualified(best).doc_id != kb.primary.meta.id and topic.stated_in(kb.section(best).text):
-            return None
-        return topic
+    def _topic(self, question: str, best: SectionRef) -> Any:
+        """The out-of-scope topic a question is about; when the best section is another document's, one that document
+        does not cover: the topic list says what the bundled measure leaves to others, and another document may be one."""
+        if self._has_models(best):
+            return out_of_scope_topic(question)
+        ref = self.knowledge.qualified(best)
+        return document_topic(question, self.knowledge.section(ref).text, self.knowledge.document(ref.doc_id))
 
-    def _meta_section(self, plan: QueryPlan) -> SectionRef | None:
-        """The section a question about a document itself answers from (the named document's, else the primary's)."""
-        corpus_doc = self.knowledge.document(plan.documents[0] if plan.documents else None)
-        document = corpus_doc.document
-        key = None
-        if plan.intent == "meta-basis":
-            key = PREAMBLE_KEY if any(s.kind == "preamble" for s in document.sections) else None
-        elif plan.intent == "meta-scope":
-            key = next((s.key for s in document.sections if s.kind == "chapter"), None)
-        elif marker := _META_SECTION_MARKERS.get(plan.intent):
-            key = next((s.key for s in document.sections if marker in s.text), None)
-        return SectionRef.parse(key, corpus_doc.meta.id) if key else None
+    def _meta_section(self, plan: QueryPlan, hits: Sequence[ClauseHit] = ()) -> SectionRef | None:
+        """The section a question about a document itself answers from (``assistant.meta_section``)."""
+        return meta_section(self.knowledge, plan, hits)
 
     def _plan(self, text: str, previous: PreviousTurn | None = None) -> QueryPlan:
         """Understand one turn; its clause numbers name the clauses of the document it names, else the primary's."""
@@ -270,7 +266,7 @@ class PolicyAssistant:
 
         kb = self.knowledge
         plan = plan_query(text, previous, self._max_clause, doc_id=kb.primary.meta.id)
-        return plan_documents(plan, text, previous, kb.documents, kb.names) if kb.several_documents else plan
+        return plan_documents(plan, text, previous, kb.documents, kb.names, self._only_doc) if kb.several_documents else plan
 
     def _decide(self, plan: QueryPlan) -> Decision:
         kb = self.knowledge
@@ -283,8 +279,8 @@ class PolicyAssistant:
         meta = self._meta_section(plan)
         if meta is not None:
             vectors = self._question_vectors(plan)
-            decision = Decision([ScoredSection(meta, 1.0)], hits=self._retrieve(plan, vectors=vectors),
-                                route="meta")
+            hits = self._retrieve(plan, vectors=vectors)
+            decision = Decision([ScoredSection(self._meta_section(plan, hits) or meta, 1.0)], hits=hits, route="meta")
             return self._unless_lacking(plan, decision, vectors)
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
@@ -307,8 +303,8 @@ class PolicyAssistant:
         if not hits:
             return Decision([], refused=True, scope_topic=out_of_scope_topic(plan.normalized), nearest=[], hits=hits)
         best = hits[0]
-        topic = self._topic(plan, hit_ref(best, kb))
-        best_bm25, best_dense, far = self._scope_figures(hits)
+        topic = self._topic(plan.normalized, hit_ref(best, kb))
+        best_bm25, best_dense, far = self._scope_figures(hits, hit_ref(best, kb))
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
@@ -416,9 +412,10 @@ class PolicyAssistant:
                 continue
             best_bm25 = max(h.bm25_score for h in found)
             best_dense = max(h.dense_score for h in found)
-            if too_far(best_bm25, best_dense, self.config.scope) or out_of_scope_topic(piece) is not None:
-                continue
             piece_ref = hit_ref(found[0], self.knowledge)
+            scope = self.config.scope if self._has_models(piece_ref) else TEXT_ONLY_SCOPE
+            if too_far(best_bm25, best_dense, scope) or self._topic(piece, piece_ref) is not None:
+                continue
             if all(piece_ref != ref for ref, _ in chosen):
                 chosen.append(ScoredSection(piece_ref, found[0].score))
                 hits.append(found[0])
@@ -522,7 +519,7 @@ class PolicyAssistant:
         plan = self._plan(text)
         hits = self._retrieve(plan, k=max(k, 1) + len(plan.clause_refs), for_search=True)
         kb = self.knowledge
-        meta = self._meta_section(plan)
+        meta = self._meta_section(plan, hits)
         ordered: list[tuple[SectionRef, ClauseHit | None, list[str]]] = [
             (ref, None, ["reference"]) for ref in (SectionRef.parse(r.key, self._only_doc) if self._only_doc else r
                                                    for r in plan.forced_sections)

@@ -33,7 +33,7 @@ class RetrievalRequest:
     text: str
     expansion: Sequence[str] = ()
     facets: Sequence[str] = ()
-    carried: Sequence[str] = ()     # previous turn's sections: a small prior
+    carried: Sequence[str | SectionRef] = ()   # previous turn's sections (keys of ``doc_id``, or refs): a small prior
     k: int = 10
     prior: Mapping[str, float] = field(default_factory=dict)   # learned bonus per section (assistant/learned.py)
     vectors: Mapping[str, Any] = field(default_factory=dict)   # text → query vector, when the caller embedded already
@@ -250,7 +250,7 @@ class HybridRetriever:
                 via.setdefault(ref, [])
                 if bonus >= 0.05:
                     via[ref].append("learned")
-        for ref in (SectionRef.parse(k, home) for k in request.carried if k):
+        for ref in (k if isinstance(k, SectionRef) else SectionRef.parse(k, home) for k in request.carried if k):
             fused[ref] = fused.get(ref, 0.0) + self.weights.carried
             via.setdefault(ref, []).append("context")
         if request.only_doc:   # the prior and the carried sections may name another document's sections

@@ -1,0 +1,54 @@
+"""The section a question about a document itself answers from: its preamble, its scope, who interprets it, its term.
+
+The bundled measure's answers are fixed by its structure (the first section that says "负责解释"…); in a document
+without models of its own the marker words can also appear in passing ("在有效期内的企业…"), so there the section
+retrieval ranks first among those holding the marker is taken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from indexing.section_ref import PREAMBLE_KEY, SectionRef
+
+if TYPE_CHECKING:
+    from assistant.knowledge import KnowledgeBase
+    from assistant.query import QueryPlan
+    from indexing.retrieval.hits import ClauseHit
+
+# What the section answering each question about the document itself says.
+META_SECTION_MARKERS = {
+    "meta-validity": "有效期",
+    "meta-interpret": "负责解释",
+    "meta-effective": "起实施",
+}
+
+
+def meta_section(kb: KnowledgeBase, plan: QueryPlan, hits: Sequence[ClauseHit] = ()) -> SectionRef | None:
+    """The section of the named document (else the primary) that answers ``plan``'s question about the document.
+
+    Args:
+        kb: the corpus.
+        plan: the planned question (its ``intent`` and ``documents``).
+        hits: the question's retrieval hits; used for a document other than the primary measure, to choose among
+            the sections holding the marker.
+
+    Returns:
+        The section, or None when the question is not about the document or the document has no such section.
+    """
+    corpus_doc = kb.document(plan.documents[0] if plan.documents else None)
+    document = corpus_doc.document
+    doc_id = corpus_doc.meta.id
+    key = None
+    if plan.intent == "meta-basis":
+        key = PREAMBLE_KEY if any(s.kind == "preamble" for s in document.sections) else None
+    elif plan.intent == "meta-scope":
+        key = next((s.key for s in document.sections if s.kind == "chapter"), None)
+    elif marker := META_SECTION_MARKERS.get(plan.intent):
+        marked = [s.key for s in document.sections if marker in s.text]
+        retrieved = [h.section_key for h in hits if (h.doc_id or kb.primary.meta.id) == doc_id]
+        if doc_id != kb.primary.meta.id:
+            marked.sort(key=lambda k: retrieved.index(k) if k in retrieved else len(retrieved))
+        key = marked[0] if marked else None
+    return SectionRef.parse(key, doc_id) if key else None

@@ -1,0 +1,114 @@
+"""Documents without profiles, lexicon or learned model answer by the rules for text alone (``assistant.text_only``,
+``assistant.meta_section``), on the three fictional test documents of ``evals/documents/`` in one real index.
+
+The questions here are written for these tests, not taken from the documents' question sets (held-out measurements).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.query import plan_query
+from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
+from assistant.text_only import TEXT_ONLY_SCOPE, document_topic
+from evals.document_questions import DOCUMENTS_DIR
+from evals.documents_eval import stage_documents
+from indexing.corpus import load_document
+
+ROOT = Path(__file__).resolve().parent.parent
+FUND, DISTRICT, NOTICE = "fund-measures-standin", "nanshan-digital-economy-measures", "application-notice-2023"
+
+
+def _document(doc_id: str):
+    return load_document(DOCUMENTS_DIR / doc_id / f"{doc_id}.txt")
+
+
+def _asked(text: str) -> str:
+    return plan_query(text).normalized
+
+
+@pytest.fixture(scope="module")
+def multi(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled corpus plus the three test documents, indexed once (as ``eval --documents`` does)."""
+    from assistant.service import PolicyAssistant
+    from indexing.build import build_index
+    from indexing.config import IndexConfig
+
+    home = tmp_path_factory.mktemp("text-only-home")
+    stage_documents(home, [FUND, DISTRICT, NOTICE])
+    config = IndexConfig(home=home, corpus_dir=ROOT / "corpus")
+    build_index(config)
+    return PolicyAssistant.open(index_config=config)
+
+
+# ---- topics the bundled measure leaves to others ----------------------------------------------------------------
+def test_a_topic_named_by_the_documents_own_kind_does_not_decline():
+    notice = _document(NOTICE)
+    question = _asked("数字创意申报通知是什么时候发的？")
+    section = notice.document.section("preamble").text
+    assert out_of_scope_topic(question) is not None          # for the bundled measure: the annual guide it defers to
+    assert not out_of_scope_topic(question).stated_in(section)
+    assert document_topic(question, section, notice) is None  # for the notice: what it is
+
+
+def test_a_topic_the_document_writes_about_elsewhere_does_not_decline():
+    district = _document(DISTRICT)
+    question = _asked("落户奖励有没有条件？")
+    headquarters = district.document.section("六").text      # a best section that does not say 落户 itself
+    assert out_of_scope_topic(question) is not None
+    assert not out_of_scope_topic(question).stated_in(headquarters)
+    assert document_topic(question, headquarters, district) is None
+    # The fund measures never mention 落户: there the topic still declines.
+    fund = _document(FUND)
+    assert document_topic(question, fund.document.section("十三").text, fund) is not None
+
+
+def test_a_topic_no_document_covers_still_declines():
+    notice = _document(NOTICE)
+    question = _asked("拿到的扶持资金要不要交企业所得税？")
+    assert document_topic(question, notice.document.section("五/五").text, notice) is not None
+
+
+# ---- how far is too far for text alone ---------------------------------------------------------------------------
+def test_a_short_question_a_text_only_article_answers_is_not_too_far(multi):
+    view = multi.for_document(FUND)
+    question = "弄虚作假 有什么后果"
+    hits = view._retrieve(view._plan(question))
+    best_bm25, best_dense = max(h.bm25_score for h in hits), max(h.dense_score for h in hits)
+    # The measure's thresholds (profiles, query-to-query) would decline it; those for text alone do not.
+    assert too_far(best_bm25, best_dense, ScopeThresholds())
+    assert not too_far(best_bm25, best_dense, TEXT_ONLY_SCOPE)
+    answer = view.ask(question)
+    assert not answer.refused
+    assert (answer.citations[0].doc, answer.citations[0].section) == (FUND, "三十七")
+
+
+@pytest.mark.parametrize("chit_chat", ["今天深圳天气怎么样", "怎么做红烧肉"])
+def test_chit_chat_is_still_too_far_from_a_text_only_document(multi, chit_chat):
+    answer = multi.for_document(FUND).ask(chit_chat)
+    assert answer.refused and answer.refusal_reason == "too-far"
+
+
+# ---- follow-ups, clause numbers and questions about the document, in any document ----------------------------------
+def test_a_follow_up_leans_on_the_previous_answers_article_of_another_document(multi):
+    view = multi.for_document(FUND)
+    first = view.ask("元宇宙项目能资助多少？")
+    assert (first.citations[0].doc, first.citations[0].section) == (FUND, "十四")
+    answer = view.ask(["元宇宙项目能资助多少？", "那投了500万呢？"])
+    leading = [(r.hit.doc_id, r.hit.section_key) for r in answer.retrieved[:3]]
+    assert (FUND, "十四") in leading
+
+
+def test_a_document_view_reads_clause_numbers_as_its_own(multi):
+    answer = multi.for_document(FUND).ask("第十条讲的是什么")
+    assert [(c.doc, c.section) for c in answer.citations][:1] == [(FUND, "十")]
+
+
+def test_a_question_about_a_text_only_document_cites_its_closing_article_not_a_passing_mention(multi):
+    district = _document(DISTRICT).document
+    marked = [s.key for s in district.sections if "有效期" in s.text]
+    assert marked[0] != "二十九"          # "有效期" is first written in passing, in an award's conditions
+    answer = multi.for_document(DISTRICT).ask("这个措施的有效期多久？")
+    assert [(c.doc, c.section) for c in answer.citations][:1] == [(DISTRICT, "二十九")]
