@@ -171,8 +171,9 @@ class EnglishWording:
         return _lead(self, plan, decision, quotes)
 
     def cited_notices(self, refs: Sequence[SectionRef]) -> list[str]:
-        # The English table has no notice of a cited document beside the primary one; only its own notice is said.
-        return []
+        primary = self.kb.primary.meta.id
+        docs = dict.fromkeys(self.kb.qualified(r).doc_id for r in refs)
+        return [english_facts(self.kb.facts_of(d), self.table).cited_notice for d in docs if d != primary]
 
     def clarify(self, clarify: Clarify) -> Clarify:
         return Clarify(CLARIFY_QUESTION, tuple(

@@ -52,6 +52,20 @@ class EnglishFacts:
                                status_en=self.status, effective=f"“{facts.effective_clause}”{english}")
 
     @property
+    def cited_notice(self) -> str:
+        """The notice for a document an answer cites beside the primary one (``DocumentFacts.cited_notice``'s twin):
+        its title, 文号 and status (a draft's in English, any other status as the document writes it)."""
+        facts = self.facts
+        number = f" ({facts.doc_number})" if facts.doc_number else ""
+        if facts.is_draft:
+            status = f" is {self.status} ({facts.status});"
+        elif facts.status:
+            status = f": status {facts.status};"
+        else:
+            status = ":"
+        return f"{self.title}{number}{status} the official text and operating procedures prevail."
+
+    @property
     def reply_note(self) -> str:
         """What an English 标准答复 ends with: the status (a draft only), then what prevails."""
         if self.facts.is_draft:

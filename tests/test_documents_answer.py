@@ -68,6 +68,15 @@ def test_a_question_naming_the_fund_measures_cites_its_article_with_its_own_cap(
     assert any("深府规〔2020〕2号" in n and "现行有效" in n for n in answer["notices"][1:])
 
 
+
+def test_an_english_answer_citing_another_document_carries_that_documents_notice(multi):
+    # The English answer says the bundled draft's notice and, like the Chinese one, the cited document's own status
+    # and 文号: the reader must not take the fund measures' article for part of a draft.
+    answer = multi.ask("What is the maximum funding for functional games under Article 13 of the 资助办法?").to_json()
+    assert answer["lang"] == "en" and answer["citations"][0]["doc"] == FUND
+    assert "draft" in answer["notices"][0]
+    assert any("深府规〔2020〕2号" in n and "现行有效" in n and "prevail" in n for n in answer["notices"][1:])
+
 def test_a_district_question_cites_the_district_measure_with_its_cap_converted_from_yuan(multi_home):
     answer = _ask_cli(multi_home, "南山那个措施（五）的落户奖励最多给多少？")
     first = answer["citations"][0]
