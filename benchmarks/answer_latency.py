@@ -47,6 +47,7 @@ from benchmarks.common import (  # noqa: E402
     print_table,
     print_targets,
     summarize,
+    timed_warm_ask,
     write_results,
 )
 
@@ -84,13 +85,7 @@ def measure_latency(variants: dict, baseline, questions, reps: int) -> dict:  # 
         for _ in range(reps):
             for question in questions:
                 for name, pa in variants.items():
-                    clear_query_cache(pa)
-                    if len(question.turns) > 1:
-                        # As in the chat: the earlier turns were answered by the previous request (untimed).
-                        pa.ask(question.turns[:-1])
-                    rec.begin()
-                    pa.ask(question.turns, id=question.id)
-                    sample = rec.end()
+                    sample = timed_warm_ask(rec, pa, question)
                     sample["total"] = sum(sample.values())
                     samples[name].append(sample)
                 turns_of.append(len(question.turns))

@@ -332,6 +332,17 @@ def clear_query_cache(pa: Any) -> None:
         turns.clear()
 
 
+
+def timed_warm_ask(rec: StageRecorder, pa: Any, question: Question) -> dict[str, float]:
+    """One warm ask's stage times (ms) for ``question``: the query caches emptied first, and the earlier turns of a
+    conversation answered untimed beforehand, as the chat's previous requests would have."""
+    clear_query_cache(pa)
+    if len(question.turns) > 1:
+        pa.ask(question.turns[:-1])
+    rec.begin()
+    pa.ask(question.turns, id=question.id)
+    return rec.end()
+
 # ---- processes, ports, memory ----------------------------------------------------------------------
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:

@@ -45,6 +45,7 @@ from benchmarks.common import (  # noqa: E402
     print_table,
     print_targets,
     summarize,
+    timed_warm_ask,
     write_results,
 )
 
@@ -135,12 +136,7 @@ def measure(assistants: dict[str, Any], questions: list[Question], reps: int) ->
         for _ in range(reps):
             for question in questions:
                 for name, pa in assistants.items():
-                    clear_query_cache(pa)
-                    if len(question.turns) > 1:
-                        pa.ask(question.turns[:-1])
-                    rec.begin()
-                    pa.ask(question.turns, id=question.id)
-                    sample = rec.end()
+                    sample = timed_warm_ask(rec, pa, question)
                     sample["total"] = sum(v for k, v in sample.items() if k != "embed")
                     samples[name].append(sample)
     finally:
