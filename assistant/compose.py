@@ -16,6 +16,7 @@ from assistant.compose_flow import (
     MIN_CONDITION_CHARS,
     Decision,
     ScoredSection,
+    claimed_award,
     conditions_of,
     decision_refs,
     hit_ref,
@@ -117,10 +118,7 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
             return (f"您提到的金额在原文中没有依据：{name}的金额按《{awards[0].basis}》相关规定执行，"
                     "本措施未写明具体金额。")
         return f"您提到的金额在原文中没有依据：{name}没有写明任何资助金额。"
-    # A clause with several awards: the one whose target the question names (以商招商 → its 200万, not the 500万 of
-    # the same clause), else the largest.
-    asked = set(tokenize(plan.normalized))
-    top = max(figures, key=lambda a: (len(asked & set(tokenize(a.target))), a.amount_wan or 0))
+    top = claimed_award(plan, figures)
     cap = top.amount_wan or 0
     # 追加 is on top of the fund's own award, which this text does not state.
     base = (f"；基础部分按《{top.basis}》相关规定执行，本措施未写明具体金额" if top.qualifier == "追加" else "")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 
 from assistant.answer import Answer, Clarify
-from assistant.compose_flow import PREPARE_ITEMS, Decision, conditions_of, decision_refs, render
+from assistant.compose_flow import PREPARE_ITEMS, Decision, claimed_award, conditions_of, decision_refs, render
 from assistant.detail import Detail, asked_detail
 from assistant.document_facts_en import english_facts
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
@@ -28,7 +28,6 @@ from indexing.caps import THIS_MEASURE, Award
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.numerals import chinese_to_int, format_rmb, format_wan
 from indexing.section_ref import SectionRef, clause_label_en, is_clause_key
-from indexing.tokenize_zh import tokenize
 
 # "Can we apply?", "Is an incubator eligible?": a yes or no first (unless it also asks how much, which, what).
 _YES_NO_RE = re.compile(r"^(can|could|may|is|are|do|does|would|will)\b[^?]*\b(apply|eligible|qualify|get|receive|"
@@ -354,8 +353,7 @@ def _claims_sentence(words: EnglishWording, plan: QueryPlan, awards: Sequence[Aw
                     f"{words.predicate(awards[0])}.")
         return f"The amount you mention has no basis in the text: {name} states no amount at all."
     claimed = max(plan.claimed_amounts)
-    asked = set(tokenize(plan.normalized))
-    top = max(figures, key=lambda a: (len(asked & set(tokenize(a.target))), a.amount_wan or 0))
+    top = claimed_award(plan, figures)
     cap = top.amount_wan or 0
     base = (f"; the base funding follows {words.linked(top.basis_doc, top.basis)}, which this measure does not state"
             if top.qualifier == "追加" else "")

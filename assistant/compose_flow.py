@@ -10,6 +10,7 @@ the cited sections is one method of it and one line of ``_cited_sections``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -141,6 +142,23 @@ class Wording(Protocol):
     def listed_name(self, section: Section) -> str:
         """A section's name as a structure answer lists it."""
         ...
+
+
+_CLAUSE_BREAK_RE = re.compile(r"[，,。；;？?！!\n]")
+
+
+def claimed_award(plan: QueryPlan, figures: Sequence[Award]) -> Award:
+    """Which of a clause's awards (with amounts) an amount the asker mentions is about.
+
+    A clause with several awards: the one whose target the question names (以商招商 → its 200万, not the 500万 of
+    the same clause), else the largest. The words beside the claimed figure decide first: in "引进地区总部最高500万，
+    那以商招商的主导企业是不是也是500万？" the premise names one award and the claim is about the other.
+    """
+    pieces = [p for p in _CLAUSE_BREAK_RE.split(plan.normalized) if re.search(r"\d|万|亿", p)]
+    beside = set(tokenize(pieces[-1])) if pieces else set()
+    asked = set(tokenize(plan.normalized))
+    return max(figures, key=lambda a: (len(beside & set(tokenize(a.target))), len(asked & set(tokenize(a.target))),
+                                       a.amount_wan or 0))
 
 
 def choose_quote(section: Section, plan: QueryPlan, awards: list[Award]) -> Sentence:

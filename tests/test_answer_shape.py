@@ -143,6 +143,21 @@ def test_false_premise_is_checked_against_the_award_the_question_names(assistant
     assert format_wan(named.amount_wan) in first_sentence(answer.text)
 
 
+
+@pytest.mark.parametrize("question", [
+    "引进领军企业地区总部最高500万，那以商招商的主导企业是不是也是500万？",
+    "Attracting a regional HQ gets up to 5 million yuan; does the lead enterprise in 以商招商 also get 5 million yuan?",
+])
+def test_a_claim_after_a_premise_is_checked_against_the_award_beside_the_claim(assistant, knowledge, question):
+    # The premise names the 500万 award of （二十二）; the claim is about the other one, whose cap is 200万: the answer
+    # must not confirm 500万 for it.
+    answer = assistant.ask([question])
+    named = next(a for a in knowledge.caps.for_clause("二十二") if "以商招商" in a.target)
+    lead = first_sentence(answer.text)
+    assert cited(answer)[0] == "二十二"
+    assert format_wan(named.amount_wan) in lead or "2 million" in lead, lead
+    assert "500万元" not in lead and "5 million" not in lead, lead
+
 def test_the_detail_asked_is_read_from_the_last_sentence_a_question_mark_ends_one_too():
     from assistant.detail import asked_detail, mentions_detail
 
