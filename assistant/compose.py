@@ -397,6 +397,10 @@ class ChineseWording:
     def structure_lead(self, decision: Decision) -> str:
         return _structure_lead(self.kb, decision)
 
+    def structure_caps(self, sections: Sequence[Section], awards: Sequence[Sequence[Award]]) -> str:
+        return "各条上限：" + "；".join(
+            f"{s.label}{awards_phrase(a) if a else '未写明资助金额'}" for s, a in zip(sections, awards, strict=True)) + "。"
+
     def structure_heading(self) -> str:
         return "各条原文："
 

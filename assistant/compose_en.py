@@ -263,6 +263,13 @@ class EnglishWording:
     def structure_lead(self, decision: Decision) -> str:
         return _structure_lead(self, decision)
 
+    def structure_caps(self, sections: Sequence[Section], awards: Sequence[Sequence[Award]]) -> str:
+        def caps(section_awards: Sequence[Award]) -> str:
+            if not section_awards:
+                return "states no amount"
+            return "; ".join(self.predicate(a) + (f", {self.term(a)}" if a.term else "") for a in section_awards)
+        return " Caps: " + "; ".join(f"{self.short(s)}: {caps(a)}" for s, a in zip(sections, awards, strict=True)) + "."
+
     def structure_heading(self) -> str:
         return "Original text of each clause:"
 

@@ -137,6 +137,10 @@ class Wording(Protocol):
         """The conclusion of a question about the measure's parts: the parts and their clauses."""
         ...
 
+    def structure_caps(self, sections: Sequence[Section], awards: Sequence[Sequence[Award]]) -> str:
+        """A structure question that also asks the money ("这一部分有哪几条？各条上限多少？"): each listed clause's caps."""
+        ...
+
     def structure_heading(self) -> str: ...
 
     def listed_name(self, section: Section) -> str:
@@ -255,7 +259,7 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
         answer.text = f"{text}\n{wording.note(wording.notice)}"
         return answer
     if decision.route == "structure" and decision.structure is not None:
-        return _structure(kb, decision, wording, answer)
+        return _structure(kb, plan, decision, wording, answer)
 
     detail = asked_detail(plan.normalized)
     # A follow-up asking one detail of the clause in focus gets that detail and the quote, not the clause again.
@@ -380,10 +384,12 @@ def _refusal(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wo
     return answer
 
 
-def _structure(kb: KnowledgeBase, decision: Decision, wording: Wording, answer: Answer) -> Answer:
-    """A question about the measure's parts: each part's title and its clauses, each cited with its quote."""
+def _structure(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wording, answer: Answer) -> Answer:
+    """A question about the measure's parts: each part's title and its clauses, each cited with its quote (and, when
+    the question asks the money too, each clause's caps in the conclusion)."""
     lead = wording.structure_lead(decision)
     body: list[str] = []
+    listed: list[tuple[Section, list[Award]]] = []
     for ref in map(kb.qualified, decision_refs(decision)):
         section = kb.section(ref)
         awards = kb.awards(ref)
@@ -391,6 +397,10 @@ def _structure(kb: KnowledgeBase, decision: Decision, wording: Wording, answer: 
         _cite(kb, answer, ref, section, quote, 1.0)
         body.append(wording.listed_name(section))
         body.extend(INDENT + line for line in _quote_and_caps(wording, section, quote, awards))
+        if section.kind == "clause":
+            listed.append((section, awards))
+    if plan.money and listed:
+        lead += wording.structure_caps([s for s, _ in listed], [a for _, a in listed])
     note = wording.note(wording.notice)
     answer.text = lead + ("\n\n" + "\n".join([wording.structure_heading(), *body, note]) if body else "\n\n" + note)
     answer.reply = lead + wording.reply_note

@@ -106,6 +106,21 @@ def test_a_part_is_answered_with_its_title_and_its_clauses(assistant, knowledge,
     assert all(f"（{k}）" in lead(answer) for k in chapter.section_keys)
 
 
+
+@pytest.mark.parametrize("question", ["“加快推进创新体系建设”这一部分有哪几条？各条资助上限分别是多少？",
+                                      "第四部分包括哪几条，分别最多能补多少钱？"])
+def test_a_part_asked_with_its_money_gets_each_clauses_caps_in_the_conclusion(assistant, knowledge, question):
+    answer = assistant.ask([question])
+    keys = [k for k in cited(answer) if not k.startswith("chapter")]
+    assert keys and lead(answer).count("万元") >= sum(1 for k in keys for a in knowledge.caps.for_clause(k)
+                                                     if a.amount_wan is not None)
+    for key in keys:
+        for award in knowledge.caps.for_clause(key):
+            if award.amount_wan is not None:
+                assert format_wan(award.amount_wan) in lead(answer)
+    # Without the money asked, the conclusion stays the list of clauses.
+    assert "万元" not in lead(assistant.ask(["第七部分有哪几条"]))
+
 def test_part_number_is_never_read_as_a_clause_number(assistant):
     answer = assistant.ask(["第七部分讲什么"])
     assert "七" not in cited(answer)
