@@ -24,6 +24,7 @@ from assistant.compose_flow import (
     render,
 )
 from assistant.detail import asked_detail
+from assistant.document_routes import asked_awards, counts_chapters, part_name, written_heading
 from assistant.knowledge import KnowledgeBase
 from assistant.lead import (
     ELIGIBILITY_RE,
@@ -41,7 +42,7 @@ from assistant.scope import ScopeTopic
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.numerals import format_wan
-from indexing.section_ref import SectionRef, chapter_heading, clause_label, is_clause_key, key_kind
+from indexing.section_ref import SectionRef, chapter_heading, is_clause_key, key_kind
 from indexing.tokenize_zh import tokenize
 
 # Importers of the flow's shared pieces from here (the service, tests) keep working.
@@ -73,11 +74,10 @@ def whose(kb: KnowledgeBase, refs: list[SectionRef]) -> str:
     return "依据" + "、".join(f"{document_name(kb, r)}{kb.section(r).display_name}" for r in refs) + "："
 
 
-def cited_notices(kb: KnowledgeBase, refs: list[SectionRef]) -> list[str]:
-    """The notices of the documents cited beside the primary one (each its own status and 文号)."""
+def cited_notices(kb: KnowledgeBase, doc_ids: Sequence[str]) -> list[str]:
+    """The notices of the documents cited or read beside the primary one (each its own status and 文号)."""
     primary = kb.primary.meta.id
-    docs = dict.fromkeys(kb.qualified(r).doc_id for r in refs)
-    return [kb.facts_of(d).cited_notice for d in docs if d != primary]
+    return [kb.facts_of(d).cited_notice for d in dict.fromkeys(doc_ids) if d != primary]
 
 
 def section_name(section: Section) -> str:
@@ -180,15 +180,17 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[S
         return conditions_of(section, kb.profile(section.ref), kb.awards(section.ref))
 
     if plan.intent == "largest":
-        top = kb.primary_caps.max_amount()
-        return (f"按原文，单项资助上限最高为{format_wan(top)}（均为“最高”，是上限而非实际可得），见" + "、".join(names) + "。")
+        # The cited clauses are those stating the top figure of the cap table read (assistant.document_routes).
+        tops = [a for ref in refs for a in kb.awards(ref) if a.amount_wan is not None]
+        top = max(a.amount_wan or 0.0 for a in tops)
+        kind = "均为“最高”，是上限而非实际可得" if all("最高" in a.amount_text for a in tops if a.amount_wan == top) \
+            else "是上限而非实际可得"
+        return f"按原文，单项资助上限最高为{format_wan(top)}（{kind}），见" + "、".join(names) + "。"
     if decision.route == "amount-list":
         asked = (f"资助上限为{_cap_list_label(plan)}" if plan.claimed_amounts else f"写明“{plan.cap_kind}”资助")
-        wanted = set(plan.claimed_amounts)
         listed = []
         for name, s in zip(names, sections, strict=True):
-            matching = [a for a in kb.awards(s.ref) if (not wanted or a.amount_wan in wanted)
-                        and (not plan.cap_kind or a.qualifier == plan.cap_kind)]
+            matching = asked_awards(plan, kb.awards(s.ref))
             listed.append(f"{name}（{awards_phrase(matching, with_target=len(matching) > 1)}）" if matching else name)
         return f"按原文，{asked}的条款有{len(refs)}条：" + "、".join(listed) + "。"
     if decision.route == "awards":
@@ -244,28 +246,34 @@ def _match_reasons(plan: QueryPlan, terms: Sequence[str]) -> str:
 
 
 def _structure_lead(kb: KnowledgeBase, decision: Decision) -> str:
-    """A question about the measure's parts: each part's title and its clauses."""
-    from assistant.structure import chapter_name
-
+    """A question about a document's parts (the measure's unless it names another): each part's title and its
+    clauses; the document is named when several are indexed."""
     ask = decision.structure
     assert ask is not None
-    document = kb.primary.document
+    doc_id = decision.documents[0] if decision.documents else kb.primary.meta.id
+    document = kb.document(doc_id).document
+    own = doc_id == kb.primary.meta.id
     chapters = {c.key: c for c in document.chapters}
-    lead: list[str] = []
+    lead: list[str] = [f"依据{kb.facts_of(doc_id).name}：" if kb.several_documents else ""]
     if ask.missing:
-        lead.append("本措施没有" + "、".join(SectionRef.chapter_of(m).label for m in ask.missing) + "。")
+        by_chapter = not own and counts_chapters(document)   # "第九章": a document counting chapters
+        lead.append(("本措施" if own else "该文件") + "没有" + "、".join(
+            f"第{m}章" if by_chapter else SectionRef.chapter_of(m).label for m in ask.missing) + "。")
     if ask.toc:
         numbered = [c for c in document.chapters if c.number is not None]
         entries = []
         for chapter in document.chapters:
-            clauses = [k for k in chapter.section_keys if is_clause_key(k)]
-            head = chapter_heading(chapter.key, chapter.title)
-            last = f"至{clause_label(clauses[-1])}" if len(clauses) > 1 else ""
-            span = clause_label(clauses[0]) + last if clauses else ""
+            clauses = [kb.section(k, doc_id).label for k in chapter.section_keys if is_clause_key(k)]
+            head = chapter_heading(chapter.key, chapter.title) if own else written_heading(document, chapter)
+            span = clauses[0] + (f"至{clauses[-1]}" if len(clauses) > 1 else "") if clauses else ""
             entries.append(head + (f"，{span}" if span else "，只有正文、没有编号条款"))
         inferred = [c.key for c in document.chapters if c.number_inferred]
-        lead.append(f"本措施在序言之后分为{len(numbered)}个部分和附则，共{len(document.clauses)}条："
-                    + "；".join(entries) + "。")
+        if own:
+            lead.append(f"本措施在序言之后分为{len(numbered)}个部分和附则，共{len(document.clauses)}条：")
+        else:
+            lead.append(f"该文件分为{len(document.chapters)}{'章' if counts_chapters(document) else '个部分'}，"
+                        f"共{len(document.clauses)}条：")
+        lead.append("；".join(entries) + "。")
         if inferred:
             lead.append("其中" + "、".join(f"“{k}”" for k in inferred) + "部分的标题在原文中缺少序号，按顺序推定。")
     for key in ask.chapters:
@@ -274,11 +282,11 @@ def _structure_lead(kb: KnowledgeBase, decision: Decision) -> str:
         intro = f"讲“{ask.topic}”的是" if ask.topic else ""
         if not clauses:
             body_key = next(k for k in chapter.section_keys if key_kind(k) == "chapter")
-            sentence = quote_for_listing(kb.section(body_key), [])
-            lead.append(f"{intro}{chapter_name(chapter)}只有一段正文、没有编号条款：“{sentence.text.rstrip('。')}。”")
+            sentence = quote_for_listing(kb.section(body_key, doc_id), [])
+            lead.append(f"{intro}{part_name(document, chapter)}只有一段正文、没有编号条款：“{sentence.text.rstrip('。')}。”")
         else:
-            lead.append(f"{intro}{chapter_name(chapter)}{'，' if intro else ''}包括{len(clauses)}条："
-                        + "、".join(clause_name(kb.section(k)) for k in clauses) + "。")
+            lead.append(f"{intro}{part_name(document, chapter)}{'，' if intro else ''}包括{len(clauses)}条："
+                        + "、".join(clause_name(kb.section(k, doc_id)) for k in clauses) + "。")
     return "".join(lead)
 
 
@@ -299,8 +307,8 @@ class ChineseWording:
     def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
         return whose(self.kb, decision_refs(decision)) + _lead(self.kb, plan, decision, quotes)
 
-    def cited_notices(self, refs: Sequence[SectionRef]) -> list[str]:
-        return cited_notices(self.kb, list(refs))
+    def cited_notices(self, doc_ids: Sequence[str]) -> list[str]:
+        return cited_notices(self.kb, doc_ids)
 
     def clarify(self, clarify: Clarify) -> Clarify:
         return clarify
@@ -380,19 +388,26 @@ class ChineseWording:
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
         return self.kb.facts_of(plan.documents[0] if plan.documents else None).status_answer()
 
-    def no_such_cap(self, plan: QueryPlan) -> tuple[str, str]:
-        figures = _cap_list_label(plan)
-        by_amount: dict[float, list[str]] = {}
-        for award in self.kb.primary_caps.awards:
-            if award.amount_wan is not None:
-                label = clause_label(award.clause) + ("追加" if award.qualifier == "追加" else "")
-                if label not in by_amount.setdefault(award.amount_wan, []):
-                    by_amount[award.amount_wan].append(label)
-        listing = "；".join(f"{format_wan(amount)}：" + "、".join(keys)
-                           for amount, keys in sorted(by_amount.items(), key=lambda item: -item[0]))
-        text = (f"按原文，没有资助上限为{figures}的条款。\n\n原文写明的资助上限有：{listing}"
+    def no_such_cap(self, plan: QueryPlan, decision: Decision) -> tuple[str, str]:
+        kb = self.kb
+        docs = decision.documents or (kb.primary.meta.id,)
+        # "哪条补得最多" of a document whose awards name no figure asks no amount: none of its clauses states one.
+        asked = f"资助上限为{_cap_list_label(plan)}" if plan.claimed_amounts or plan.cap_kind else "写明资助金额"
+        listings = []
+        for doc_id in docs:
+            by_amount: dict[float, list[str]] = {}
+            for award in kb.cap_table(doc_id).awards:
+                if award.amount_wan is not None:
+                    label = kb.section(award.ref).label + ("追加" if award.qualifier == "追加" else "")
+                    if label not in by_amount.setdefault(award.amount_wan, []):
+                        by_amount[award.amount_wan].append(label)
+            listing = "；".join(f"{format_wan(amount)}：" + "、".join(keys)
+                               for amount, keys in sorted(by_amount.items(), key=lambda item: -item[0]))
+            listings.append((kb.facts_of(doc_id).name if len(docs) > 1 else "") + (listing or "没有写明具体金额"))
+        where = "".join(kb.facts_of(d).name for d in docs) if kb.several_documents else "原文"
+        text = (f"按{where}，没有{asked}的条款。\n\n原文写明的资助上限有：{'；'.join(listings)}"
                 "（均为上限，不是实际可得金额；问“第X条”可看原文）。")
-        return text, f"《{self.kb.primary.meta.title}》中没有资助上限为{figures}的条款。"
+        return text, "".join(f"《{kb.facts_of(d).title}》" for d in docs) + f"中没有{asked}的条款。"
 
     def structure_lead(self, decision: Decision) -> str:
         return _structure_lead(self.kb, decision)

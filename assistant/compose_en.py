@@ -15,6 +15,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from assistant import document_routes_en
 from assistant.answer import Answer, Clarify
 from assistant.compose_flow import PREPARE_ITEMS, Decision, claimed_award, conditions_of, decision_refs, render
 from assistant.detail import Detail, asked_detail
@@ -27,7 +28,7 @@ from assistant.scope import ScopeTopic
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.numerals import chinese_to_int, format_rmb, format_wan
-from indexing.section_ref import SectionRef, clause_label_en, is_clause_key
+from indexing.section_ref import SectionRef, clause_label_en
 
 # "Can we apply?", "Is an incubator eligible?": a yes or no first (unless it also asks how much, which, what).
 _YES_NO_RE = re.compile(r"^(can|could|may|is|are|do|does|would|will)\b[^?]*\b(apply|eligible|qualify|get|receive|"
@@ -86,7 +87,7 @@ class EnglishWording:
             title = self.doc.clauses.get(section.key) or section.title
             return f"clause {clause_label_en(section.key)} {title}"
         if section.kind == "chapter":
-            return self.part(section.chapter)
+            return document_routes_en.part_name(self, section.doc_id, section.chapter)
         return "the preamble"
 
     def measure(self) -> str:
@@ -169,10 +170,10 @@ class EnglishWording:
     def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
         return _lead(self, plan, decision, quotes)
 
-    def cited_notices(self, refs: Sequence[SectionRef]) -> list[str]:
+    def cited_notices(self, doc_ids: Sequence[str]) -> list[str]:
         primary = self.kb.primary.meta.id
-        docs = dict.fromkeys(self.kb.qualified(r).doc_id for r in refs)
-        return [english_facts(self.kb.facts_of(d), self.table).cited_notice for d in docs if d != primary]
+        return [english_facts(self.kb.facts_of(d), self.table).cited_notice for d in dict.fromkeys(doc_ids)
+                if d != primary]
 
     def clarify(self, clarify: Clarify) -> Clarify:
         return Clarify(CLARIFY_QUESTION, tuple(
@@ -253,15 +254,11 @@ class EnglishWording:
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
         return self.facts.status_answer()
 
-    def no_such_cap(self, plan: QueryPlan) -> tuple[str, str]:
-        listing = _cap_listing(self, [a for a in self.kb.primary_caps.awards if a.amount_wan is not None])
-        return ("Under the text, no clause has a cap of the amount you ask about.\n\n"
-                f"The caps the text states are: {listing} (all are caps, not amounts an applicant will receive; "
-                "ask about a clause, e.g. “clause 16”, to see its original text).",
-                "No clause of the measure has a cap of that amount.")
+    def no_such_cap(self, plan: QueryPlan, decision: Decision) -> tuple[str, str]:
+        return document_routes_en.no_such_cap(self, plan, decision)
 
     def structure_lead(self, decision: Decision) -> str:
-        return _structure_lead(self, decision)
+        return document_routes_en.structure_lead(self, decision)
 
     def structure_caps(self, sections: Sequence[Section], awards: Sequence[Sequence[Award]]) -> str:
         def caps(section_awards: Sequence[Award]) -> str:
@@ -408,53 +405,6 @@ def _meta_sentence(words: EnglishWording, plan: QueryPlan, section: Section, quo
     return f"{_cap(name)} reads {quoted}"
 
 
-# "Which clauses give one-off awards?": the kind of award asked about, as the English list names it.
-_CAP_KIND_EN = {"一次性最高": "a one-off award", "每年最高": "a yearly award", "追加": "an additional award"}
-
-
-def _cap_listing(words: EnglishWording, awards: Sequence[Award]) -> str:
-    """Caps grouped by amount, largest first, each with its clauses: "RMB 5 million (500万元): (3), (9); … ;
-    set per other documents: (10), (19)" (the cap table's figures; a deferred amount is named, never guessed)."""
-    by_amount: dict[float, list[str]] = {}
-    deferred: list[str] = []
-    for award in awards:
-        label = clause_label_en(award.clause) + (" additional" if award.qualifier == "追加" else "")
-        group = deferred if award.amount_wan is None else by_amount.setdefault(award.amount_wan, [])
-        if label not in group:
-            group.append(label)
-    listing = [f"{words.amount_of(amount)}: " + ", ".join(labels)
-               for amount, labels in sorted(by_amount.items(), reverse=True)]
-    if deferred:
-        listing.append("set per other documents: " + ", ".join(deferred))
-    return "; ".join(listing)
-
-
-def _amount_list_sentence(words: EnglishWording, plan: QueryPlan, sections: Sequence[Section]) -> str:
-    """The clauses with the figure or kind of award asked about, each with its matching caps; every cap, grouped by
-    amount, when the question asks for them all ("list all caps")."""
-    kb = words.kb
-    if not plan.claimed_amounts and not plan.cap_kind:
-        awards = [a for s in sections for a in kb.awards(s.ref)]
-        return (f"Under the text, {_count(len(sections), 'clause')} give funding or awards (each amount is an upper limit, not what an "
-                f"applicant will receive): {_cap_listing(words, awards)}.")
-    wanted = set(plan.claimed_amounts)
-    asked = " or ".join(words.amount_of(a) for a in sorted(wanted, reverse=True))
-    what = _CAP_KIND_EN.get(plan.cap_kind, plan.cap_kind)
-    asked = f"{what} of {asked}" if asked and what else f"a cap of {asked}" if asked else what
-    listed = []
-    for section in sections:
-        matching = [a for a in kb.awards(section.ref) if (not wanted or a.amount_wan in wanted)
-                    and (not plan.cap_kind or a.qualifier == plan.cap_kind)]
-        name = words.section(section)
-        listed.append(f"{name} ({words.awards(matching, with_target=len(matching) > 1)})" if matching else name)
-    return f"Under the text, {_count(len(sections), 'clause')} {'has' if len(sections) == 1 else 'have'} {asked}: " \
-        + "; ".join(listed) + "."
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" + ("" if number == 1 else "s")
-
-
 def _lead(words: EnglishWording, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
     kb = words.kb
     refs = [kb.qualified(ref) for ref in decision_refs(decision)]
@@ -473,11 +423,9 @@ def _lead(words: EnglishWording, plan: QueryPlan, decision: Decision, quotes: di
         return words.awards(kb.awards(section.ref), with_target) or "no amount is stated"
 
     if plan.intent == "largest":
-        top = kb.primary_caps.max_amount()
-        return (f"Under the text, the largest single cap is {format_rmb(top)} ({format_wan(top)}) (each is an upper "
-                "limit, not what an applicant will receive), in " + "; ".join(names) + ".")
+        return document_routes_en.largest_sentence(words, decision, sections)
     if decision.route == "amount-list":
-        return _amount_list_sentence(words, plan, sections)
+        return document_routes_en.amount_list_sentence(words, plan, decision, sections)
     if decision.route == "awards":
         stacking = f" {STACKING_NOTE}" if _STACKING_RE.search(plan.normalized) else ""
         return ("Under the text: " + "; ".join(f"{n}: {caps_or_none(s, False)}"
@@ -511,44 +459,6 @@ def _lead(words: EnglishWording, plan: QueryPlan, decision: Decision, quotes: di
     if awards:
         return f"The relevant clause is {names[0]}: {words.awards(awards, with_target=True)}."
     return f"The relevant clause is {names[0]}: “{quote.rstrip('。；;')}。”"
-
-
-def _structure_lead(words: EnglishWording, decision: Decision) -> str:
-    """A question about the measure's parts: each part's title and its clauses."""
-    kb = words.kb
-    ask = decision.structure
-    assert ask is not None
-    document = kb.primary.document
-    chapters = {c.key: c for c in document.chapters}
-    lead: list[str] = []
-    if ask.missing:
-        lead.append("The measure has no part " + ", ".join(ask.missing) + ". ")
-    if ask.toc:
-        entries = []
-        for chapter in document.chapters:
-            clauses = [kb.section(k) for k in chapter.section_keys if is_clause_key(k)]
-            labels = [clause_label_en(c.key) for c in clauses]
-            span = (f"clauses {labels[0]} to {labels[-1]}" if len(labels) > 1
-                    else f"clause {labels[0]}" if labels else "body text only, no numbered clauses")
-            entries.append(f"{words.part(chapter.key)}, {span}")
-        numbered = [c for c in document.chapters if c.number is not None]
-        lead.append(f"After the preamble the measure has {len(numbered)} parts and the supplementary provisions, "
-                    f"{len(document.clauses)} clauses in all: " + "; ".join(entries) + ". ")
-        inferred = [str(c.number) for c in document.chapters if c.number_inferred]
-        if inferred:
-            lead.append("The headings of parts " + " and ".join(inferred) + " have no number in the text; their "
-                        "numbers are inferred from the order. ")
-    for key in ask.chapters:
-        chapter = chapters[key]
-        clauses = [kb.section(k) for k in chapter.section_keys if is_clause_key(k)]
-        name = words.part(key)
-        subject = f"The part about “{ask.topic}” is {name}, which" if ask.topic else _cap(name)
-        has = "have" if name.endswith("provisions") and not ask.topic else "has"
-        if not clauses:
-            lead.append(f"{subject} {has} only body text, no numbered clauses. ")
-        else:
-            lead.append(f"{subject} {has} {len(clauses)} clauses: " + "; ".join(words.section(s) for s in clauses) + ". ")
-    return "".join(lead).strip()
 
 
 # ---- the whole answer -------------------------------------------------------------------------------

@@ -65,8 +65,8 @@ class Wording(Protocol):
         """The first sentence(s): the conclusion to the question asked."""
         ...
 
-    def cited_notices(self, refs: Sequence[SectionRef]) -> list[str]:
-        """The notices of the documents cited beside the primary one."""
+    def cited_notices(self, doc_ids: Sequence[str]) -> list[str]:
+        """The notices of the documents cited or read beside the primary one."""
         ...
 
     def clarify(self, clarify: Clarify) -> Clarify:
@@ -129,12 +129,13 @@ class Wording(Protocol):
         """The answer to "is this the final text?" (before its notice) and its 标准答复."""
         ...
 
-    def no_such_cap(self, plan: QueryPlan) -> tuple[str, str]:
-        """No clause has the cap asked about: the caps the text does state (before the notice), and the 标准答复."""
+    def no_such_cap(self, plan: QueryPlan, decision: Decision) -> tuple[str, str]:
+        """No clause has the cap asked about: the caps the documents read (``decision.documents``) do state (before the
+        notice), and the 标准答复."""
         ...
 
     def structure_lead(self, decision: Decision) -> str:
-        """The conclusion of a question about the measure's parts: the parts and their clauses."""
+        """The conclusion of a question about a document's parts (``decision.documents``): the parts and their clauses."""
         ...
 
     def structure_caps(self, sections: Sequence[Section], awards: Sequence[Sequence[Award]]) -> str:
@@ -254,9 +255,10 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
         text, answer.reply = wording.status_answer(plan)
         answer.text = f"{text}\n{wording.note(wording.notice)}"
         return answer
-    if decision.route == "amount-list" and not decision.sections:
-        text, answer.reply = wording.no_such_cap(plan)
-        answer.text = f"{text}\n{wording.note(wording.notice)}"
+    if decision.route in ("amount-list", "largest") and not decision.sections:
+        text, answer.reply = wording.no_such_cap(plan, decision)
+        answer.notices.extend(wording.cited_notices(decision.documents))
+        answer.text = text + "".join(f"\n{wording.note(n)}" for n in answer.notices)
         return answer
     if decision.route == "structure" and decision.structure is not None:
         return _structure(kb, plan, decision, wording, answer)
@@ -270,7 +272,7 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
     refs = decision_refs(decision)
     lead = [wording.conclusion(plan, decision, quotes) + "".join(
         wording.linked_lead(a, kb.section(a.ref), kb.awards(a.ref)) for a in decision.linked)]
-    answer.notices.extend(wording.cited_notices(refs + [a.ref for a in decision.linked]))
+    answer.notices.extend(wording.cited_notices([kb.qualified(r).doc_id for r in refs + [a.ref for a in decision.linked]]))
     if plan.injection:
         lead.append(wording.injection_note)
     tail: list[str] = []
@@ -385,8 +387,8 @@ def _refusal(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wo
 
 
 def _structure(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wording, answer: Answer) -> Answer:
-    """A question about the measure's parts: each part's title and its clauses, each cited with its quote (and, when
-    the question asks the money too, each clause's caps in the conclusion)."""
+    """A question about a document's parts: each part's title and its clauses, each cited with its quote (and, when
+    the question asks the money too, each clause's caps in the conclusion), then the notices of the document read."""
     lead = wording.structure_lead(decision)
     body: list[str] = []
     listed: list[tuple[Section, list[Award]]] = []
@@ -401,7 +403,8 @@ def _structure(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: 
             listed.append((section, awards))
     if plan.money and listed:
         lead += wording.structure_caps([s for s, _ in listed], [a for _, a in listed])
-    note = wording.note(wording.notice)
+    answer.notices.extend(wording.cited_notices(decision.documents))
+    note = "\n".join(wording.note(n) for n in answer.notices)
     answer.text = lead + ("\n\n" + "\n".join([wording.structure_heading(), *body, note]) if body else "\n\n" + note)
     answer.reply = lead + wording.reply_note
     return answer

@@ -57,3 +57,6 @@ class Decision:
     refusal_reason: str = ""
     # The articles of indexed documents that cited clauses defer to (assistant.linked_articles), cited with them.
     linked: tuple[LinkedArticle, ...] = ()
+    # The documents a whole-document route read (its cap table, its parts: routes "largest", "amount-list",
+    # "structure"; assistant.document_routes), in order; empty for the others.
+    documents: tuple[str, ...] = ()

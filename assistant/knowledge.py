@@ -83,6 +83,10 @@ class KnowledgeBase:
         """The bundled measure's awards only (``caps`` holds every document's)."""
         return self._awards_by_doc[self.primary.meta.id]
 
+    def cap_table(self, doc_id: str | None = None) -> CapTable:
+        """One document's awards (the primary's by default): what "which clause pays most" reads for it."""
+        return self._awards_by_doc[self.document(doc_id).meta.id]
+
     # ---- look-ups -------------------------------------------------------------------------------
     def document(self, doc_id: str | None = None) -> CorpusDocument:
         if doc_id is None:

@@ -284,19 +284,11 @@ class PolicyAssistant:
             return self._unless_lacking(plan, decision, vectors)
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
-        if plan.intent == "largest":
-            primary = kb.primary_caps
-            top = primary.max_amount()
-            refs = dict.fromkeys(a.ref for a in primary.awards if a.amount_wan == top)
-            return Decision([ScoredSection(ref, 1.0) for ref in refs], route="largest")
-        if plan.intent == "amount-list":
-            wanted = set(plan.claimed_amounts)
-            refs = dict.fromkeys(
-                a.ref for a in kb.primary_caps.awards
-                if (not wanted or a.amount_wan in wanted) and (not plan.cap_kind or a.qualifier == plan.cap_kind)
-            )
-            # No clause pays that figure: the answer says so and lists the figures the text does have.
-            return Decision([ScoredSection(ref, 1.0) for ref in refs], route="amount-list")
+        if plan.intent in ("largest", "amount-list"):
+            # From the cap table of the document the question names (or answers are kept to), else the measure's.
+            from assistant.document_routes import amount_list_decision, largest_decision
+
+            return (largest_decision if plan.intent == "largest" else amount_list_decision)(kb, plan)
         vectors = self._question_vectors(plan)
         hits = [h for h in self._retrieve(plan, vectors=vectors) if hit_ref(h, kb) not in plan.excluded_sections]
         nearest = [ScoredSection(hit_ref(h, kb), h.score) for h in hits[:3]]
@@ -350,36 +342,20 @@ class PolicyAssistant:
         return attach_linked_articles(self.knowledge, retriever, plan.search_text, decision)
 
     def _structure_decision(self, plan: QueryPlan) -> Decision | None:
-        """"第八部分讲什么", "附则有几条", "哪一部分讲出口", "一共几部分": the parts and their clauses, from the parser.
-
-        A part asked by topic is the part whose title holds the topic, else the part of the topic's best section.
-        """
+        """"第八部分讲什么", "附则有几条", "哪一部分讲出口", "一共几部分": the parts and their clauses of the document
+        asked about, from the parser (``assistant.document_routes.structure_decision``)."""
         if plan.intent != "structure":
             return None
-        from assistant.structure import chapter_sections, find_structure_ask
+        from assistant.document_routes import structure_decision
 
-        document = self.knowledge.primary.document
-        ask = find_structure_ask(plan.normalized, document)
-        if ask is None:
-            plan.intent = "general"
-            return None
-        chapters = list(ask.chapters)
-        hits: list[ClauseHit] = []
-        if ask.topic:
-            titled = [c.key for c in document.chapters if ask.topic in c.title]
-            if titled:
-                chapters = titled[:1]
-            else:
-                hits = self._retrieve(self._plan(ask.topic))
-                section = self.knowledge.section(hit_ref(hits[0], self.knowledge)) if hits else None
-                if section is None or section.chapter is None:
-                    plan.intent = "general"
-                    return None
-                chapters = [section.chapter]
-        parts = [ScoredSection(self.knowledge.ref(key), 1.0)
-                 for chapter in chapters for key in chapter_sections(document, chapter)]
-        ask = dataclasses.replace(ask, chapters=tuple(chapters))
-        return Decision(parts, hits=hits, route="structure", structure=ask)
+        return structure_decision(self.knowledge, plan, self._topic_search)
+
+    def _topic_search(self, topic: str, doc_id: str) -> list[ClauseHit]:
+        """The sections retrieval finds for a topic ("讲出口的部分"), of one document when several are indexed."""
+        plan = self._plan(topic)
+        if self.knowledge.several_documents:
+            plan.documents = [doc_id]
+        return self._retrieve(plan)
 
     def _awards_decision(self, plan: QueryPlan) -> Decision | None:
         """Several awards in one question asking their caps ("孵化器和产学研平台各补多少，能叠加吗"): each award's clause.

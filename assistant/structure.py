@@ -1,4 +1,4 @@
-"""Questions about the measure's own structure: "第八部分讲什么", "“附则”有几条", "哪一部分讲出口", "一共几部分".
+"""Questions about a document's structure: "第八部分讲什么", "“附则”有几条", "哪一部分讲出口", "一共几部分", "一共几章".
 
 Answered from the parsed document (its chapters and their clauses), never from retrieval alone: "第X部分" names a
 part (一…九, 附则), never clause （X）. ``looks_structural`` needs no document (query understanding uses it to set
@@ -17,7 +17,7 @@ from indexing.section_ref import SectionRef
 _NUMERAL = r"[一二三四五六七八九十\d]{1,3}"
 _NUMBERED_PART_RE = re.compile(rf"第\s*({_NUMERAL})\s*(?:个|大)?(?:部分|章)")
 _TOC_RE = re.compile(
-    r"(一共|总共|共|分成|分为|分了|包括|包含|有)(几|哪几|多少)(个|大)?部分|(几|哪几)(个|大)部分|分(成|为)?几(个|大)?部分|"
+    r"(一共|总共|共|分成|分为|分了|包括|包含|有)(几|哪几|多少)(个|大)?(部分|章)|(几|哪几)(个|大)部分|分(成|为)?几(个|大)?(部分|章)|"
     r"(文件|措施|政策|全文|这份|整个|本)的?目录|^目录|目录[呢吗是？?]*$|整体结构|篇章结构|文件结构|有哪些部分|由哪些部分|各部分"
 )
 # "…部分" followed (before the sentence ends) by a question about the part as a whole.

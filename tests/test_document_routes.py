@@ -1,0 +1,263 @@
+"""Whole-document questions about any indexed document: "资助办法里补得最多的是哪条", "南山那个措施一次性的是哪条",
+"…800万的有哪几条", "资助办法第三章有哪几条", "一共几部分" — answered from the cap table and the parts of the document the
+question names (or ``ask --doc`` keeps answers to), in Chinese and English; unnamed, they stay the bundled measure's.
+
+The bundled measure plus the three fictional documents of ``evals/documents/`` in one real index, as
+``tests/test_documents_answer.py`` builds it; every expected clause and figure is read from that document's cap table
+and parsed chapters.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.documents_eval import stage_documents
+from indexing.caps import CapTable
+from indexing.numerals import find_amounts_wan, format_rmb, format_wan
+from indexing.section_ref import SectionRef, is_clause_key
+
+ROOT = Path(__file__).resolve().parent.parent
+FUND, DISTRICT, NOTICE = "fund-measures-standin", "nanshan-digital-economy-measures", "application-notice-2023"
+PRIMARY = "sz-digital-creative-2022"
+
+
+@pytest.fixture(scope="module")
+def multi_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus plus the three test documents (where ``index --add`` keeps them), indexed once."""
+    from indexing.build import build_index
+    from indexing.config import IndexConfig
+
+    home = tmp_path_factory.mktemp("routes-home")
+    stage_documents(home, [FUND, DISTRICT, NOTICE])
+    build_index(IndexConfig(home=home, corpus_dir=ROOT / "corpus"))
+    return home
+
+
+@pytest.fixture(scope="module")
+def multi(multi_home: Path):
+    from assistant.service import PolicyAssistant
+    from indexing.config import IndexConfig
+
+    return PolicyAssistant.open(index_config=IndexConfig(home=multi_home, corpus_dir=ROOT / "corpus"))
+
+
+def _ask_cli(home: Path, question: str, *flags: str) -> dict:
+    env = {**os.environ, "POLICY_ASSISTANT_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    env.pop("POLICY_ASSISTANT_CORPUS", None)
+    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--json", *flags, question],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=True)
+    return json.loads(done.stdout)
+
+
+def _table(multi, doc_id: str) -> CapTable:
+    return multi.knowledge.cap_table(doc_id)
+
+
+def _refs(awards) -> list[tuple[str, str]]:
+    return list(dict.fromkeys((a.doc_id, a.clause) for a in awards))
+
+
+def _cited(answer: dict) -> list[tuple[str, str]]:
+    return [(c["doc"], c["section"]) for c in answer["citations"]]
+
+
+def _lead(answer: dict) -> str:
+    return answer["answer"].split("\n")[0]
+
+
+# ---- the largest cap ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("question", "doc_id"), [("资助办法里补得最多的是哪条", FUND),
+                                                  ("南山那个措施里最高的是哪条", DISTRICT),
+                                                  ("2023年申报通知里补得最多的是哪条", NOTICE)])
+def test_the_largest_cap_of_a_named_document_comes_from_its_own_table(multi, question, doc_id):
+    answer = multi.ask([question]).to_json()
+    table = _table(multi, doc_id)
+    top = table.max_amount()
+    assert answer["intent"] == "largest"
+    assert _cited(answer) == _refs(a for a in table.awards if a.amount_wan == top)
+    assert {c["doc"] for c in answer["caps"]} == {doc_id}
+    lead = _lead(answer)
+    # Named first, then its top figure; no figure of the lead is outside that document's table.
+    assert lead.startswith(f"依据{multi.knowledge.facts_of(doc_id).name}：") and format_wan(top) in lead
+    assert {amount for amount, _, _ in find_amounts_wan(lead)} <= table.amounts()
+
+
+def test_the_largest_cap_through_the_cli_cites_the_fund_measures_article(multi_home):
+    answer = _ask_cli(multi_home, "资助办法里补得最多的是哪条")
+    fund = [c for c in answer["caps"] if c["doc"] == FUND]
+    top = max(c["amount_wan"] for c in fund)
+    assert {c["doc"] for c in answer["citations"]} == {FUND}
+    assert {c["section"] for c in answer["citations"]} == {c["clause"] for c in fund if c["amount_wan"] == top}
+    assert all(c["document"]["id"] == FUND for c in answer["citations"])
+    # The cited document's status and 文号 are said beside the bundled draft's notice.
+    assert any("深府规〔2020〕2号" in n for n in answer["notices"][1:])
+
+
+# ---- which clauses pay a figure or a kind of award -----------------------------------------------------
+def test_one_off_awards_of_the_district_measure_are_listed_with_figures_from_its_table(multi):
+    answer = multi.ask(["南山那个措施一次性的是哪条"]).to_json()
+    one_off = [a for a in _table(multi, DISTRICT).awards if a.qualifier == "一次性最高"]
+    assert answer["intent"] == "amount-list" and _cited(answer) == _refs(one_off)
+    lead = _lead(answer)
+    assert lead.startswith("依据《南山区数字经济和数字创意产业若干措施》：") and f"有{len(_refs(one_off))}条" in lead
+    # （七） states its awards in 元 ("500000元"): the answer says the table's figure in 万元, never the 元 digits.
+    assert "500000元" in multi.knowledge.section(SectionRef(DISTRICT, "clause", "七")).text
+    assert all(format_wan(a.amount_wan) in lead for a in one_off) and "500000元" not in lead
+
+
+def test_a_figure_asked_of_the_fund_measures_through_the_cli_lists_its_articles_only(multi_home, multi):
+    answer = _ask_cli(multi_home, "资助办法500万的有哪几条")
+    paying = [a for a in _table(multi, FUND).awards if a.amount_wan == 500]
+    assert paying and _cited(answer) == _refs(paying)
+    # The bundled measure pays 500万 in four clauses; none of them is cited.
+    assert all(c["doc"] == FUND for c in answer["caps"])
+
+
+def test_no_article_of_the_named_document_pays_the_figure_and_its_own_caps_are_listed(multi):
+    answer = multi.ask(["资助办法里800万的有哪几条"]).to_json()
+    fund = _table(multi, FUND)
+    assert 800 not in fund.amounts() and answer["citations"] == []
+    assert answer["answer"].startswith("按《文化产业发展专项资金资助办法》，没有资助上限为800万元的条款。")
+    listing = answer["answer"].split("\n\n")[1].split("\n")[0]
+    assert "第二十一条" in listing and "（三）" not in listing   # its articles, not the measure's clauses
+    assert {amount for amount, _, _ in find_amounts_wan(listing)} == fund.amounts()
+    assert answer["reply"].startswith("《深圳市文化产业发展专项资金资助办法》中没有")
+    assert any("深府规〔2020〕2号" in n for n in answer["notices"][1:])
+
+
+# ---- parts ------------------------------------------------------------------------------------------------
+def test_a_chapter_of_the_fund_measures_lists_its_articles(multi):
+    answer = multi.ask(["资助办法第三章有哪几条"]).to_json()
+    document = multi.knowledge.document(FUND).document
+    chapter = next(c for c in document.chapters if c.key == "三")
+    clauses = [k for k in chapter.section_keys if is_clause_key(k)]
+    assert answer["intent"] == "structure"
+    assert _cited(answer) == [(FUND, k) for k in chapter.section_keys]
+    assert _lead(answer).startswith(f"依据《文化产业发展专项资金资助办法》：第三章“{chapter.title}”包括{len(clauses)}条：")
+
+
+def test_how_many_chapters_and_parts_each_document_has(multi):
+    kb = multi.knowledge
+    fund = kb.document(FUND).document
+    answer = multi.ask(["资助办法一共几章"]).to_json()
+    assert answer["intent"] == "structure"
+    assert f"该文件分为{len(fund.chapters)}章，共{len(fund.clauses)}条：第一章" in _lead(answer)
+    notice = kb.document(NOTICE).document
+    scoped = multi.for_document(NOTICE).ask(["一共几部分"]).to_json()
+    assert _lead(scoped).startswith(f"依据{kb.facts_of(NOTICE).name}：该文件分为{len(notice.chapters)}个部分，"
+                                    f"共{len(notice.clauses)}条：一、")
+
+
+def test_a_part_asked_by_topic_is_found_in_the_named_document(multi):
+    answer = multi.ask(["南山那个措施哪一部分讲人才"]).to_json()
+    document = multi.knowledge.document(DISTRICT).document
+    chapter = next(c for c in document.chapters if "人才" in c.title)
+    assert _cited(answer) == [(DISTRICT, k) for k in chapter.section_keys]
+
+
+# ---- one document's assistant ----------------------------------------------------------------------------
+def test_ask_doc_answers_the_largest_and_a_missing_figure_from_that_document(multi_home, multi):
+    table = _table(multi, DISTRICT)
+    top = table.max_amount()
+    answer = _ask_cli(multi_home, "哪条补得最多", "--doc", DISTRICT)
+    assert _cited(answer) == _refs(a for a in table.awards if a.amount_wan == top)
+    missing = multi.for_document(DISTRICT).ask(["800万的有哪几条"]).to_json()
+    assert missing["citations"] == [] and missing["answer"].startswith("按《南山区数字经济和数字创意产业若干措施》，没有")
+
+
+# ---- English ----------------------------------------------------------------------------------------------
+def test_english_largest_and_one_off_awards_of_a_named_document(multi):
+    kb = multi.knowledge
+    fund = _table(multi, FUND)
+    top = fund.max_amount()
+    largest = multi.ask(["In the 资助办法, what is the largest single award?"]).to_json()
+    assert largest["lang"] == "en" and _cited(largest) == _refs(a for a in fund.awards if a.amount_wan == top)
+    lead = _lead(largest)
+    assert lead.startswith(f"Under the text of the 《{kb.facts_of(FUND).title}》")
+    assert f"the largest single cap is {format_rmb(top)} ({format_wan(top)})" in lead and "Article 21" in lead
+    one_off = multi.ask(["Which clauses give one-off awards under the 南山那个措施?"]).to_json()
+    expected = [a for a in _table(multi, DISTRICT).awards if a.qualifier == "一次性最高"]
+    assert one_off["intent"] == "amount-list" and _cited(one_off) == _refs(expected)
+    assert f"{len(_refs(expected))} clauses have a one-off award" in _lead(one_off)
+
+
+def test_english_missing_figure_and_chapter_of_a_named_document(multi):
+    fund = _table(multi, FUND)
+    missing = multi.ask(["Under the 资助办法, which clauses pay 8 million?"]).to_json()
+    assert missing["citations"] == [] and "no clause has a cap of the amount you ask about" in missing["answer"]
+    listing = missing["answer"].split("\n\n")[1].split("\n")[0]
+    assert "Article 21" in listing and "(3)" not in listing
+    assert {amount for amount, _, _ in find_amounts_wan(listing)} == fund.amounts()
+    part = multi.ask(["What does part 3 cover in the 资助办法?"]).to_json()
+    chapter = next(c for c in multi.knowledge.document(FUND).document.chapters if c.key == "三")
+    assert _cited(part) == [(FUND, k) for k in chapter.section_keys]
+    assert f"Chapter 3 “{chapter.title}” has" in _lead(part)
+
+
+# ---- unnamed: the bundled measure, named when several documents are indexed ------------------------------
+def test_unnamed_questions_stay_on_the_bundled_measure_and_name_it(multi, assistant):
+    for question in ("哪条补得最多", "一次性的是哪条", "500万的有哪几条", "第三部分有哪几条"):
+        alone, together = assistant.ask([question]).to_json(), multi.ask([question]).to_json()
+        assert _cited(together) == _cited(alone) and {d for d, _ in _cited(together)} == {PRIMARY}, question
+        assert together["answer"].startswith("依据《数字创意若干措施》：") and not alone["answer"].startswith("依据"), question
+    english = multi.ask(["What is the largest single award?"]).to_json()
+    assert "Under the text of the " in _lead(english) and "《深圳市关于加快培育数字创意产业集群的若干措施" in _lead(english)
+
+
+def test_bundled_only_answers_of_these_routes_are_unchanged(assistant, knowledge):
+    """One document indexed: the answers read as before — no document named, the measure's table and parts."""
+    table = knowledge.primary_caps
+    top = table.max_amount()
+    largest = assistant.ask(["哪条补得最多"])
+    names = "、".join(f"{knowledge.section(r).label}{knowledge.section(r).title}"
+                     for r in dict.fromkeys(a.ref for a in table.awards if a.amount_wan == top))
+    assert largest.text.split("\n")[0] == f"按原文，单项资助上限最高为{format_wan(top)}（均为“最高”，是上限而非实际可得），见{names}。"
+    missing = assistant.ask(["800万的有哪几条"])
+    assert missing.text.startswith("按原文，没有资助上限为800万元的条款。\n\n原文写明的资助上限有：500万元：（三）、（九）")
+    assert missing.reply == f"《{knowledge.primary.meta.title}》中没有资助上限为800万元的条款。"
+    assert missing.notices == [knowledge.facts.notice]
+    toc = assistant.ask(["一共几部分"])
+    assert toc.text.startswith(f"本措施在序言之后分为9个部分和附则，共{len(knowledge.primary.document.clauses)}条：一、重点支持领域")
+    part = assistant.ask(["第三部分有哪几条"])
+    assert part.text.startswith("第三部分“加强数字创新技术研发与应用”包括2条：（三）")
+    english = assistant.ask(["What is the largest single award?"])
+    assert english.text.startswith(f"Under the text, the largest single cap is {format_rmb(top)} ({format_wan(top)})")
+    english_missing = assistant.ask(["Which clauses pay 8 million?"])
+    assert english_missing.text.startswith("Under the text, no clause has a cap of the amount you ask about.\n\n"
+                                           "The caps the text states are: RMB 5 million (500万元): (3), (9)")
+    assert english_missing.reply == "No clause of the measure has a cap of that amount."
+
+
+def test_a_document_stating_no_amount_has_no_largest_cap(tmp_path):
+    """"哪条补得最多" of a document whose text names no figure: no clause is cited and no amount is made up."""
+    from assistant.compose import compose
+    from assistant.compose_en import compose_english
+    from assistant.document_names import plan_documents
+    from assistant.document_routes import largest_decision
+    from assistant.knowledge import KnowledgeBase
+    from assistant.query import plan_query
+    from indexing.corpus import load_corpus, load_document
+
+    text = tmp_path / "publicity-plan.txt"
+    text.write_text("深圳市数字创意产业宣传工作方案\n\n一、总体要求\n（一）加强统筹。建立数字创意产业宣传工作机制，明确责任分工。\n"
+                    "（二）强化保障。各区加强宣传引导，营造良好氛围。\n二、附则\n（三）本方案自印发之日起实施。\n", encoding="utf-8")
+    kb = KnowledgeBase([*load_corpus(ROOT / "corpus"), load_document(text)])
+    for question in ("深圳市数字创意产业宣传工作方案里补得最多的是哪条",
+                     "In the 深圳市数字创意产业宣传工作方案, what is the largest single award?"):
+        plan = plan_query(question, None, len(kb.primary.document.clauses), doc_id=PRIMARY)
+        plan = plan_documents(plan, question, None, kb.documents, kb.names)
+        decision = largest_decision(kb, plan)
+        assert plan.intent == "largest" and decision.sections == [] and decision.documents == ("publicity-plan",)
+        answer = compose(kb, plan, decision)
+        if plan.lang == "en":
+            answer = compose_english(kb, plan, decision, answer)
+            assert "no clause has a stated amount" in answer.text and "none" in answer.text
+        else:
+            assert answer.text.startswith("按《深圳市数字创意产业宣传工作方案》，没有写明资助金额的条款。")
+        assert answer.citations == [] and not find_amounts_wan(answer.text.split("\n")[0])
