@@ -79,3 +79,28 @@ def fake_index(fake_built_home: Path, isolated_home: Path):  # type: ignore[no-u
 
     shutil.copytree(fake_built_home / "index", isolated_home / "index")
     return fake_config(isolated_home)
+
+
+@pytest.fixture(scope="session")
+def documents_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus plus the three test documents of ``evals/documents/`` (where ``index --add`` keeps them),
+    indexed once per session with the bundled model (``tests/document_fixtures.py``)."""
+    from document_fixtures import DISTRICT, FUND, NOTICE
+
+    from evals.documents_eval import stage_documents
+    from indexing.build import build_index
+    from indexing.config import IndexConfig
+
+    home = tmp_path_factory.mktemp("documents-home")
+    stage_documents(home, [FUND, DISTRICT, NOTICE])
+    build_index(IndexConfig(home=home, corpus_dir=CORPUS))
+    return home
+
+
+@pytest.fixture(scope="session")
+def documents_assistant(documents_home: Path):  # type: ignore[no-untyped-def]
+    """The real assistant over ``documents_home``."""
+    from assistant.service import PolicyAssistant
+    from indexing.config import IndexConfig
+
+    return PolicyAssistant.open(index_config=IndexConfig(home=documents_home, corpus_dir=CORPUS))

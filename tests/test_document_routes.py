@@ -9,50 +9,27 @@ and parsed chapters.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from document_fixtures import DISTRICT, FUND, NOTICE, PRIMARY, ROOT, ask_cli
 
-from evals.documents_eval import stage_documents
 from indexing.caps import CapTable
 from indexing.numerals import find_amounts_wan, format_rmb, format_wan
 from indexing.section_ref import SectionRef, is_clause_key
 
-ROOT = Path(__file__).resolve().parent.parent
-FUND, DISTRICT, NOTICE = "fund-measures-standin", "nanshan-digital-economy-measures", "application-notice-2023"
-PRIMARY = "sz-digital-creative-2022"
+
+@pytest.fixture(scope="module")
+def multi_home(documents_home: Path) -> Path:
+    return documents_home
 
 
 @pytest.fixture(scope="module")
-def multi_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled corpus plus the three test documents (where ``index --add`` keeps them), indexed once."""
-    from indexing.build import build_index
-    from indexing.config import IndexConfig
-
-    home = tmp_path_factory.mktemp("routes-home")
-    stage_documents(home, [FUND, DISTRICT, NOTICE])
-    build_index(IndexConfig(home=home, corpus_dir=ROOT / "corpus"))
-    return home
+def multi(documents_assistant):  # type: ignore[no-untyped-def]
+    return documents_assistant
 
 
-@pytest.fixture(scope="module")
-def multi(multi_home: Path):
-    from assistant.service import PolicyAssistant
-    from indexing.config import IndexConfig
-
-    return PolicyAssistant.open(index_config=IndexConfig(home=multi_home, corpus_dir=ROOT / "corpus"))
-
-
-def _ask_cli(home: Path, question: str, *flags: str) -> dict:
-    env = {**os.environ, "POLICY_ASSISTANT_HOME": str(home), "PYTHONPATH": str(ROOT)}
-    env.pop("POLICY_ASSISTANT_CORPUS", None)
-    done = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--json", *flags, question],
-                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=True)
-    return json.loads(done.stdout)
+_ask_cli = ask_cli
 
 
 def _table(multi, doc_id: str) -> CapTable:

@@ -6,19 +6,14 @@ The questions here are written for these tests, not taken from the documents' qu
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from document_fixtures import DISTRICT, FUND, NOTICE
 
 from assistant.query import plan_query
 from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
 from assistant.text_only import TEXT_ONLY_SCOPE, document_topic
 from evals.document_questions import DOCUMENTS_DIR
-from evals.documents_eval import stage_documents
 from indexing.corpus import load_document
-
-ROOT = Path(__file__).resolve().parent.parent
-FUND, DISTRICT, NOTICE = "fund-measures-standin", "nanshan-digital-economy-measures", "application-notice-2023"
 
 
 def _document(doc_id: str):
@@ -30,17 +25,9 @@ def _asked(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def multi(tmp_path_factory: pytest.TempPathFactory):
+def multi(documents_assistant):  # type: ignore[no-untyped-def]
     """The bundled corpus plus the three test documents, indexed once (as ``eval --documents`` does)."""
-    from assistant.service import PolicyAssistant
-    from indexing.build import build_index
-    from indexing.config import IndexConfig
-
-    home = tmp_path_factory.mktemp("text-only-home")
-    stage_documents(home, [FUND, DISTRICT, NOTICE])
-    config = IndexConfig(home=home, corpus_dir=ROOT / "corpus")
-    build_index(config)
-    return PolicyAssistant.open(index_config=config)
+    return documents_assistant
 
 
 # ---- topics the bundled measure leaves to others ----------------------------------------------------------------
