@@ -9,8 +9,6 @@ and parsed chapters.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from document_fixtures import DISTRICT, FUND, NOTICE, PRIMARY, ROOT, ask_cli
 
@@ -19,21 +17,8 @@ from indexing.numerals import find_amounts_wan, format_rmb, format_wan
 from indexing.section_ref import SectionRef, is_clause_key
 
 
-@pytest.fixture(scope="module")
-def multi_home(documents_home: Path) -> Path:
-    return documents_home
-
-
-@pytest.fixture(scope="module")
-def multi(documents_assistant):  # type: ignore[no-untyped-def]
-    return documents_assistant
-
-
-_ask_cli = ask_cli
-
-
-def _table(multi, doc_id: str) -> CapTable:
-    return multi.knowledge.cap_table(doc_id)
+def _table(documents_assistant, doc_id: str) -> CapTable:
+    return documents_assistant.knowledge.cap_table(doc_id)
 
 
 def _refs(awards) -> list[tuple[str, str]]:
@@ -52,21 +37,21 @@ def _lead(answer: dict) -> str:
 @pytest.mark.parametrize(("question", "doc_id"), [("资助办法里补得最多的是哪条", FUND),
                                                   ("南山那个措施里最高的是哪条", DISTRICT),
                                                   ("2023年申报通知里补得最多的是哪条", NOTICE)])
-def test_the_largest_cap_of_a_named_document_comes_from_its_own_table(multi, question, doc_id):
-    answer = multi.ask([question]).to_json()
-    table = _table(multi, doc_id)
+def test_the_largest_cap_of_a_named_document_comes_from_its_own_table(documents_assistant, question, doc_id):
+    answer = documents_assistant.ask([question]).to_json()
+    table = _table(documents_assistant, doc_id)
     top = table.max_amount()
     assert answer["intent"] == "largest"
     assert _cited(answer) == _refs(a for a in table.awards if a.amount_wan == top)
     assert {c["doc"] for c in answer["caps"]} == {doc_id}
     lead = _lead(answer)
     # Named first, then its top figure; no figure of the lead is outside that document's table.
-    assert lead.startswith(f"依据{multi.knowledge.facts_of(doc_id).name}：") and format_wan(top) in lead
+    assert lead.startswith(f"依据{documents_assistant.knowledge.facts_of(doc_id).name}：") and format_wan(top) in lead
     assert {amount for amount, _, _ in find_amounts_wan(lead)} <= table.amounts()
 
 
-def test_the_largest_cap_through_the_cli_cites_the_fund_measures_article(multi_home):
-    answer = _ask_cli(multi_home, "资助办法里补得最多的是哪条")
+def test_the_largest_cap_through_the_cli_cites_the_fund_measures_article(documents_home):
+    answer = ask_cli(documents_home, "资助办法里补得最多的是哪条")
     fund = [c for c in answer["caps"] if c["doc"] == FUND]
     top = max(c["amount_wan"] for c in fund)
     assert {c["doc"] for c in answer["citations"]} == {FUND}
@@ -77,28 +62,29 @@ def test_the_largest_cap_through_the_cli_cites_the_fund_measures_article(multi_h
 
 
 # ---- which clauses pay a figure or a kind of award -----------------------------------------------------
-def test_one_off_awards_of_the_district_measure_are_listed_with_figures_from_its_table(multi):
-    answer = multi.ask(["南山那个措施一次性的是哪条"]).to_json()
-    one_off = [a for a in _table(multi, DISTRICT).awards if a.qualifier == "一次性最高"]
+def test_one_off_awards_of_the_district_measure_are_listed_with_figures_from_its_table(documents_assistant):
+    answer = documents_assistant.ask(["南山那个措施一次性的是哪条"]).to_json()
+    one_off = [a for a in _table(documents_assistant, DISTRICT).awards if a.qualifier == "一次性最高"]
     assert answer["intent"] == "amount-list" and _cited(answer) == _refs(one_off)
     lead = _lead(answer)
     assert lead.startswith("依据《南山区数字经济和数字创意产业若干措施》：") and f"有{len(_refs(one_off))}条" in lead
     # （七） states its awards in 元 ("500000元"): the answer says the table's figure in 万元, never the 元 digits.
-    assert "500000元" in multi.knowledge.section(SectionRef(DISTRICT, "clause", "七")).text
+    assert "500000元" in documents_assistant.knowledge.section(SectionRef(DISTRICT, "clause", "七")).text
     assert all(format_wan(a.amount_wan) in lead for a in one_off) and "500000元" not in lead
 
 
-def test_a_figure_asked_of_the_fund_measures_through_the_cli_lists_its_articles_only(multi_home, multi):
-    answer = _ask_cli(multi_home, "资助办法500万的有哪几条")
-    paying = [a for a in _table(multi, FUND).awards if a.amount_wan == 500]
+def test_a_figure_asked_of_the_fund_measures_through_the_cli_lists_its_articles_only(documents_home,
+                                                                                    documents_assistant):
+    answer = ask_cli(documents_home, "资助办法500万的有哪几条")
+    paying = [a for a in _table(documents_assistant, FUND).awards if a.amount_wan == 500]
     assert paying and _cited(answer) == _refs(paying)
     # The bundled measure pays 500万 in four clauses; none of them is cited.
     assert all(c["doc"] == FUND for c in answer["caps"])
 
 
-def test_no_article_of_the_named_document_pays_the_figure_and_its_own_caps_are_listed(multi):
-    answer = multi.ask(["资助办法里800万的有哪几条"]).to_json()
-    fund = _table(multi, FUND)
+def test_no_article_of_the_named_document_pays_the_figure_and_its_own_caps_are_listed(documents_assistant):
+    answer = documents_assistant.ask(["资助办法里800万的有哪几条"]).to_json()
+    fund = _table(documents_assistant, FUND)
     assert 800 not in fund.amounts() and answer["citations"] == []
     assert answer["answer"].startswith("按《文化产业发展专项资金资助办法》，没有资助上限为800万元的条款。")
     listing = answer["answer"].split("\n\n")[1].split("\n")[0]
@@ -109,9 +95,9 @@ def test_no_article_of_the_named_document_pays_the_figure_and_its_own_caps_are_l
 
 
 # ---- parts ------------------------------------------------------------------------------------------------
-def test_a_chapter_of_the_fund_measures_lists_its_articles(multi):
-    answer = multi.ask(["资助办法第三章有哪几条"]).to_json()
-    document = multi.knowledge.document(FUND).document
+def test_a_chapter_of_the_fund_measures_lists_its_articles(documents_assistant):
+    answer = documents_assistant.ask(["资助办法第三章有哪几条"]).to_json()
+    document = documents_assistant.knowledge.document(FUND).document
     chapter = next(c for c in document.chapters if c.key == "三")
     clauses = [k for k in chapter.section_keys if is_clause_key(k)]
     assert answer["intent"] == "structure"
@@ -119,71 +105,71 @@ def test_a_chapter_of_the_fund_measures_lists_its_articles(multi):
     assert _lead(answer).startswith(f"依据《文化产业发展专项资金资助办法》：第三章“{chapter.title}”包括{len(clauses)}条：")
 
 
-def test_how_many_chapters_and_parts_each_document_has(multi):
-    kb = multi.knowledge
+def test_how_many_chapters_and_parts_each_document_has(documents_assistant):
+    kb = documents_assistant.knowledge
     fund = kb.document(FUND).document
-    answer = multi.ask(["资助办法一共几章"]).to_json()
+    answer = documents_assistant.ask(["资助办法一共几章"]).to_json()
     assert answer["intent"] == "structure"
     assert f"该文件分为{len(fund.chapters)}章，共{len(fund.clauses)}条：第一章" in _lead(answer)
     notice = kb.document(NOTICE).document
-    scoped = multi.for_document(NOTICE).ask(["一共几部分"]).to_json()
+    scoped = documents_assistant.for_document(NOTICE).ask(["一共几部分"]).to_json()
     assert _lead(scoped).startswith(f"依据{kb.facts_of(NOTICE).name}：该文件分为{len(notice.chapters)}个部分，"
                                     f"共{len(notice.clauses)}条：一、")
 
 
-def test_a_part_asked_by_topic_is_found_in_the_named_document(multi):
-    answer = multi.ask(["南山那个措施哪一部分讲人才"]).to_json()
-    document = multi.knowledge.document(DISTRICT).document
+def test_a_part_asked_by_topic_is_found_in_the_named_document(documents_assistant):
+    answer = documents_assistant.ask(["南山那个措施哪一部分讲人才"]).to_json()
+    document = documents_assistant.knowledge.document(DISTRICT).document
     chapter = next(c for c in document.chapters if "人才" in c.title)
     assert _cited(answer) == [(DISTRICT, k) for k in chapter.section_keys]
 
 
 # ---- one document's assistant ----------------------------------------------------------------------------
-def test_ask_doc_answers_the_largest_and_a_missing_figure_from_that_document(multi_home, multi):
-    table = _table(multi, DISTRICT)
+def test_ask_doc_answers_the_largest_and_a_missing_figure_from_that_document(documents_home, documents_assistant):
+    table = _table(documents_assistant, DISTRICT)
     top = table.max_amount()
-    answer = _ask_cli(multi_home, "哪条补得最多", "--doc", DISTRICT)
+    answer = ask_cli(documents_home, "哪条补得最多", "--doc", DISTRICT)
     assert _cited(answer) == _refs(a for a in table.awards if a.amount_wan == top)
-    missing = multi.for_document(DISTRICT).ask(["800万的有哪几条"]).to_json()
+    missing = documents_assistant.for_document(DISTRICT).ask(["800万的有哪几条"]).to_json()
     assert missing["citations"] == [] and missing["answer"].startswith("按《南山区数字经济和数字创意产业若干措施》，没有")
 
 
 # ---- English ----------------------------------------------------------------------------------------------
-def test_english_largest_and_one_off_awards_of_a_named_document(multi):
-    kb = multi.knowledge
-    fund = _table(multi, FUND)
+def test_english_largest_and_one_off_awards_of_a_named_document(documents_assistant):
+    kb = documents_assistant.knowledge
+    fund = _table(documents_assistant, FUND)
     top = fund.max_amount()
-    largest = multi.ask(["In the 资助办法, what is the largest single award?"]).to_json()
+    largest = documents_assistant.ask(["In the 资助办法, what is the largest single award?"]).to_json()
     assert largest["lang"] == "en" and _cited(largest) == _refs(a for a in fund.awards if a.amount_wan == top)
     lead = _lead(largest)
     assert lead.startswith(f"Under the text of the 《{kb.facts_of(FUND).title}》")
     assert f"the largest single cap is {format_rmb(top)} ({format_wan(top)})" in lead and "Article 21" in lead
-    one_off = multi.ask(["Which clauses give one-off awards under the 南山那个措施?"]).to_json()
-    expected = [a for a in _table(multi, DISTRICT).awards if a.qualifier == "一次性最高"]
+    one_off = documents_assistant.ask(["Which clauses give one-off awards under the 南山那个措施?"]).to_json()
+    expected = [a for a in _table(documents_assistant, DISTRICT).awards if a.qualifier == "一次性最高"]
     assert one_off["intent"] == "amount-list" and _cited(one_off) == _refs(expected)
     assert f"{len(_refs(expected))} clauses have a one-off award" in _lead(one_off)
 
 
-def test_english_missing_figure_and_chapter_of_a_named_document(multi):
-    fund = _table(multi, FUND)
-    missing = multi.ask(["Under the 资助办法, which clauses pay 8 million?"]).to_json()
+def test_english_missing_figure_and_chapter_of_a_named_document(documents_assistant):
+    fund = _table(documents_assistant, FUND)
+    missing = documents_assistant.ask(["Under the 资助办法, which clauses pay 8 million?"]).to_json()
     assert missing["citations"] == [] and "no clause has a cap of the amount you ask about" in missing["answer"]
     listing = missing["answer"].split("\n\n")[1].split("\n")[0]
     assert "Article 21" in listing and "(3)" not in listing
     assert {amount for amount, _, _ in find_amounts_wan(listing)} == fund.amounts()
-    part = multi.ask(["What does part 3 cover in the 资助办法?"]).to_json()
-    chapter = next(c for c in multi.knowledge.document(FUND).document.chapters if c.key == "三")
+    part = documents_assistant.ask(["What does part 3 cover in the 资助办法?"]).to_json()
+    chapter = next(c for c in documents_assistant.knowledge.document(FUND).document.chapters if c.key == "三")
     assert _cited(part) == [(FUND, k) for k in chapter.section_keys]
     assert f"Chapter 3 “{chapter.title}” has" in _lead(part)
 
 
 # ---- unnamed: the bundled measure, named when several documents are indexed ------------------------------
-def test_unnamed_questions_stay_on_the_bundled_measure_and_name_it(multi, assistant):
+def test_unnamed_questions_stay_on_the_bundled_measure_and_name_it(documents_assistant, assistant):
     for question in ("哪条补得最多", "一次性的是哪条", "500万的有哪几条", "第三部分有哪几条"):
-        alone, together = assistant.ask([question]).to_json(), multi.ask([question]).to_json()
+        alone, together = assistant.ask([question]).to_json(), documents_assistant.ask([question]).to_json()
         assert _cited(together) == _cited(alone) and {d for d, _ in _cited(together)} == {PRIMARY}, question
         assert together["answer"].startswith("依据《数字创意若干措施》：") and not alone["answer"].startswith("依据"), question
-    english = multi.ask(["What is the largest single award?"]).to_json()
+    english = documents_assistant.ask(["What is the largest single award?"]).to_json()
     assert "Under the text of the " in _lead(english) and "《深圳市关于加快培育数字创意产业集群的若干措施" in _lead(english)
 
 

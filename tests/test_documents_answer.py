@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from document_fixtures import DISTRICT, FUND, NOTICE, PRIMARY, ROOT, ask_cli
 
 from assistant.knowledge import KnowledgeBase
@@ -18,21 +17,8 @@ from indexing.corpus import load_corpus, load_document
 from indexing.references import label_key
 
 
-@pytest.fixture(scope="module")
-def multi_home(documents_home: Path) -> Path:
-    return documents_home
-
-
-@pytest.fixture(scope="module")
-def multi(documents_assistant):  # type: ignore[no-untyped-def]
-    return documents_assistant
-
-
-_ask_cli = ask_cli
-
-
-def test_a_question_naming_the_fund_measures_cites_its_article_with_its_own_cap(multi_home):
-    answer = _ask_cli(multi_home, "资助办法第十三条的功能游戏最多资助多少？")
+def test_a_question_naming_the_fund_measures_cites_its_article_with_its_own_cap(documents_home):
+    answer = ask_cli(documents_home, "资助办法第十三条的功能游戏最多资助多少？")
     first = answer["citations"][0]
     assert (first["doc"], first["section"]) == (FUND, "十三")
     assert first["document"] == {"id": FUND, "title": "深圳市文化产业发展专项资金资助办法",
@@ -46,17 +32,18 @@ def test_a_question_naming_the_fund_measures_cites_its_article_with_its_own_cap(
     assert any("深府规〔2020〕2号" in n and "现行有效" in n for n in answer["notices"][1:])
 
 
-
-def test_an_english_answer_citing_another_document_carries_that_documents_notice(multi):
+def test_an_english_answer_citing_another_document_carries_that_documents_notice(documents_assistant):
     # The English answer says the bundled draft's notice and, like the Chinese one, the cited document's own status
     # and 文号: the reader must not take the fund measures' article for part of a draft.
-    answer = multi.ask("What is the maximum funding for functional games under Article 13 of the 资助办法?").to_json()
+    question = "What is the maximum funding for functional games under Article 13 of the 资助办法?"
+    answer = documents_assistant.ask(question).to_json()
     assert answer["lang"] == "en" and answer["citations"][0]["doc"] == FUND
     assert "draft" in answer["notices"][0]
     assert any("深府规〔2020〕2号" in n and "现行有效" in n and "prevail" in n for n in answer["notices"][1:])
 
-def test_a_district_question_cites_the_district_measure_with_its_cap_converted_from_yuan(multi_home):
-    answer = _ask_cli(multi_home, "南山那个措施（五）的落户奖励最多给多少？")
+
+def test_a_district_question_cites_the_district_measure_with_its_cap_converted_from_yuan(documents_home):
+    answer = ask_cli(documents_home, "南山那个措施（五）的落户奖励最多给多少？")
     first = answer["citations"][0]
     assert (first["doc"], first["section"], first["document"]["status"]) == (DISTRICT, "五", "试行")
     cap = next(c for c in answer["caps"] if c["doc"] == DISTRICT and c["clause"] == "五")
@@ -65,15 +52,15 @@ def test_a_district_question_cites_the_district_measure_with_its_cap_converted_f
     assert "100万元" in answer["answer"].split("\n")[0]
 
 
-def test_a_notice_item_numbered_within_its_part_is_found_by_its_printed_label(multi):
-    answer = multi.ask(["2023年申报通知一（一）的研发项目最高资助多少？"])
+def test_a_notice_item_numbered_within_its_part_is_found_by_its_printed_label(documents_assistant):
+    answer = documents_assistant.ask(["2023年申报通知一（一）的研发项目最高资助多少？"])
     assert (answer.citations[0].doc, answer.citations[0].section) == (NOTICE, "一/一")
     assert [(a.doc_id, a.amount_wan) for a in answer.caps if a.clause == "一/一"][0] == (NOTICE, 500)
 
 
-def test_the_bundled_measures_answers_keep_their_clause_and_cap(multi, assistant):
+def test_the_bundled_measures_answers_keep_their_clause_and_cap(documents_assistant, assistant):
     for question in ("我们是做孵化器的，最多能补多少？", "第十五条产学研平台补多少"):
-        alone, together = assistant.ask([question]), multi.ask([question])
+        alone, together = assistant.ask([question]), documents_assistant.ask([question])
         assert [(c.doc, c.section) for c in together.citations][:1] == [(c.doc, c.section) for c in alone.citations][:1]
         assert together.citations[0].doc == PRIMARY
         assert [(a.clause, a.amount_wan, a.qualifier) for a in together.caps] == \
@@ -82,14 +69,14 @@ def test_the_bundled_measures_answers_keep_their_clause_and_cap(multi, assistant
         assert not alone.text.startswith("依据《") and together.text.startswith("依据《数字创意若干措施》")
 
 
-def test_the_api_answers_from_the_named_document(multi):
+def test_the_api_answers_from_the_named_document(documents_assistant):
     from starlette.testclient import TestClient
 
     from ui.config import ServeConfig
     from ui.holder import AssistantHolder
     from ui.server import create_app
 
-    holder = AssistantHolder(opener=lambda: multi)
+    holder = AssistantHolder(opener=lambda: documents_assistant)
     holder.load()
     client = TestClient(create_app(ServeConfig(home=Path(os.environ["POLICY_ASSISTANT_HOME"]), port=0),
                                    holder=holder, load=False))

@@ -24,12 +24,6 @@ def _asked(text: str) -> str:
     return plan_query(text).normalized
 
 
-@pytest.fixture(scope="module")
-def multi(documents_assistant):  # type: ignore[no-untyped-def]
-    """The bundled corpus plus the three test documents, indexed once (as ``eval --documents`` does)."""
-    return documents_assistant
-
-
 # ---- topics the bundled measure leaves to others ----------------------------------------------------------------
 def test_a_topic_named_by_the_documents_own_kind_does_not_decline():
     notice = _document(NOTICE)
@@ -59,8 +53,8 @@ def test_a_topic_no_document_covers_still_declines():
 
 
 # ---- how far is too far for text alone ---------------------------------------------------------------------------
-def test_a_short_question_a_text_only_article_answers_is_not_too_far(multi):
-    view = multi.for_document(FUND)
+def test_a_short_question_a_text_only_article_answers_is_not_too_far(documents_assistant):
+    view = documents_assistant.for_document(FUND)
     question = "弄虚作假 有什么后果"
     hits = view._retrieve(view._plan(question))
     best_bm25, best_dense = max(h.bm25_score for h in hits), max(h.dense_score for h in hits)
@@ -73,14 +67,14 @@ def test_a_short_question_a_text_only_article_answers_is_not_too_far(multi):
 
 
 @pytest.mark.parametrize("chit_chat", ["今天深圳天气怎么样", "怎么做红烧肉"])
-def test_chit_chat_is_still_too_far_from_a_text_only_document(multi, chit_chat):
-    answer = multi.for_document(FUND).ask(chit_chat)
+def test_chit_chat_is_still_too_far_from_a_text_only_document(documents_assistant, chit_chat):
+    answer = documents_assistant.for_document(FUND).ask(chit_chat)
     assert answer.refused and answer.refusal_reason == "too-far"
 
 
 # ---- follow-ups, clause numbers and questions about the document, in any document ----------------------------------
-def test_a_follow_up_leans_on_the_previous_answers_article_of_another_document(multi):
-    view = multi.for_document(FUND)
+def test_a_follow_up_leans_on_the_previous_answers_article_of_another_document(documents_assistant):
+    view = documents_assistant.for_document(FUND)
     first = view.ask("元宇宙项目能资助多少？")
     assert (first.citations[0].doc, first.citations[0].section) == (FUND, "十四")
     answer = view.ask(["元宇宙项目能资助多少？", "那投了500万呢？"])
@@ -88,14 +82,14 @@ def test_a_follow_up_leans_on_the_previous_answers_article_of_another_document(m
     assert (FUND, "十四") in leading
 
 
-def test_a_document_view_reads_clause_numbers_as_its_own(multi):
-    answer = multi.for_document(FUND).ask("第十条讲的是什么")
+def test_a_document_view_reads_clause_numbers_as_its_own(documents_assistant):
+    answer = documents_assistant.for_document(FUND).ask("第十条讲的是什么")
     assert [(c.doc, c.section) for c in answer.citations][:1] == [(FUND, "十")]
 
 
-def test_a_question_about_a_text_only_document_cites_its_closing_article_not_a_passing_mention(multi):
+def test_a_question_about_a_text_only_document_cites_its_closing_article_not_a_passing_mention(documents_assistant):
     district = _document(DISTRICT).document
     marked = [s.key for s in district.sections if "有效期" in s.text]
     assert marked[0] != "二十九"          # "有效期" is first written in passing, in an award's conditions
-    answer = multi.for_document(DISTRICT).ask("这个措施的有效期多久？")
+    answer = documents_assistant.for_document(DISTRICT).ask("这个措施的有效期多久？")
     assert [(c.doc, c.section) for c in answer.citations][:1] == [(DISTRICT, "二十九")]
