@@ -74,12 +74,6 @@ def whose(kb: KnowledgeBase, refs: list[SectionRef]) -> str:
     return "依据" + "、".join(f"{document_name(kb, r)}{kb.section(r).display_name}" for r in refs) + "："
 
 
-def cited_notices(kb: KnowledgeBase, doc_ids: Sequence[str]) -> list[str]:
-    """The notices of the documents cited or read beside the primary one (each its own status and 文号)."""
-    primary = kb.primary.meta.id
-    return [kb.facts_of(d).cited_notice for d in dict.fromkeys(doc_ids) if d != primary]
-
-
 def section_name(section: Section) -> str:
     if section.kind == "clause":
         return f"{section.label}{section.title}"
@@ -307,8 +301,8 @@ class ChineseWording:
     def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
         return whose(self.kb, decision_refs(decision)) + _lead(self.kb, plan, decision, quotes)
 
-    def cited_notices(self, doc_ids: Sequence[str]) -> list[str]:
-        return cited_notices(self.kb, doc_ids)
+    def cited_notice(self, doc_id: str) -> str:
+        return self.kb.facts_of(doc_id).cited_notice
 
     def clarify(self, clarify: Clarify) -> Clarify:
         return clarify

@@ -170,10 +170,8 @@ class EnglishWording:
     def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
         return _lead(self, plan, decision, quotes)
 
-    def cited_notices(self, doc_ids: Sequence[str]) -> list[str]:
-        primary = self.kb.primary.meta.id
-        return [english_facts(self.kb.facts_of(d), self.table).cited_notice for d in dict.fromkeys(doc_ids)
-                if d != primary]
+    def cited_notice(self, doc_id: str) -> str:
+        return english_facts(self.kb.facts_of(doc_id), self.table).cited_notice
 
     def clarify(self, clarify: Clarify) -> Clarify:
         return Clarify(CLARIFY_QUESTION, tuple(

@@ -65,8 +65,8 @@ class Wording(Protocol):
         """The first sentence(s): the conclusion to the question asked."""
         ...
 
-    def cited_notices(self, doc_ids: Sequence[str]) -> list[str]:
-        """The notices of the documents cited or read beside the primary one."""
+    def cited_notice(self, doc_id: str) -> str:
+        """The notice of a document cited or read beside the primary one: its own status and 文号."""
         ...
 
     def clarify(self, clarify: Clarify) -> Clarify:
@@ -149,6 +149,11 @@ class Wording(Protocol):
         ...
 
 
+def _cited_notices(kb: KnowledgeBase, wording: Wording, doc_ids: Sequence[str]) -> list[str]:
+    """The notices of the documents cited or read beside the primary one, each once, in the order they come."""
+    primary = kb.primary.meta.id
+    return [wording.cited_notice(d) for d in dict.fromkeys(doc_ids) if d != primary]
+
 _CLAUSE_BREAK_RE = re.compile(r"[，,。；;？?！!\n]")
 
 
@@ -162,8 +167,12 @@ def claimed_award(plan: QueryPlan, figures: Sequence[Award]) -> Award:
     pieces = [p for p in _CLAUSE_BREAK_RE.split(plan.normalized) if re.search(r"\d|万|亿", p)]
     beside = set(tokenize(pieces[-1])) if pieces else set()
     asked = set(tokenize(plan.normalized))
-    return max(figures, key=lambda a: (len(beside & set(tokenize(a.target))), len(asked & set(tokenize(a.target))),
-                                       a.amount_wan or 0))
+
+    def named(award: Award) -> tuple[int, int, float]:
+        target = set(tokenize(award.target))
+        return len(beside & target), len(asked & target), award.amount_wan or 0
+
+    return max(figures, key=named)
 
 
 def choose_quote(section: Section, plan: QueryPlan, awards: list[Award]) -> Sentence:
@@ -257,7 +266,7 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
         return answer
     if decision.route in ("amount-list", "largest") and not decision.sections:
         text, answer.reply = wording.no_such_cap(plan, decision)
-        answer.notices.extend(wording.cited_notices(decision.documents))
+        answer.notices.extend(_cited_notices(kb, wording, decision.documents))
         answer.text = text + "".join(f"\n{wording.note(n)}" for n in answer.notices)
         return answer
     if decision.route == "structure" and decision.structure is not None:
@@ -272,7 +281,8 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
     refs = decision_refs(decision)
     lead = [wording.conclusion(plan, decision, quotes) + "".join(
         wording.linked_lead(a, kb.section(a.ref), kb.awards(a.ref)) for a in decision.linked)]
-    answer.notices.extend(wording.cited_notices([kb.qualified(r).doc_id for r in refs + [a.ref for a in decision.linked]]))
+    cited_docs = [kb.qualified(r).doc_id for r in refs + [a.ref for a in decision.linked]]
+    answer.notices.extend(_cited_notices(kb, wording, cited_docs))
     if plan.injection:
         lead.append(wording.injection_note)
     tail: list[str] = []
@@ -403,7 +413,7 @@ def _structure(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: 
             listed.append((section, awards))
     if plan.money and listed:
         lead += wording.structure_caps([s for s, _ in listed], [a for _, a in listed])
-    answer.notices.extend(wording.cited_notices(decision.documents))
+    answer.notices.extend(_cited_notices(kb, wording, decision.documents))
     note = "\n".join(wording.note(n) for n in answer.notices)
     answer.text = lead + ("\n\n" + "\n".join([wording.structure_heading(), *body, note]) if body else "\n\n" + note)
     answer.reply = lead + wording.reply_note
