@@ -139,6 +139,9 @@ class EnglishWording:
         english_basis = self.doc.linked.get(award.basis_doc or "", "")
         template = self.table.qualifiers.get(award.qualifier, "{amount}")
         amount = self.amount(award) if award.amount_wan is not None else ""
+        if award.qualifier == "追加" and award.basis == THIS_MEASURE:
+            # On top of the stating document's own award ("在第十七条资助基础上"): that document, by its name.
+            return f"an additional {amount} on top of the funding under {self.doc_name(award.doc_id)}"
         said = template.format(amount=amount, basis=award.basis, basis_en=english_basis or award.basis)
         if with_basis and award.basis != THIS_MEASURE and award.qualifier not in ("追加", "按资助办法"):
             said += f", per {self.linked(award.basis_doc, award.basis)}"
@@ -357,8 +360,12 @@ def _claims_sentence(words: EnglishWording, plan: QueryPlan, awards: Sequence[Aw
     claimed = max(plan.claimed_amounts)
     top = claimed_award(plan, figures)
     cap = top.amount_wan or 0
-    base = (f"; the base funding follows {words.linked(top.basis_doc, top.basis)}, which this measure does not state"
-            if top.qualifier == "追加" else "")
+    if top.qualifier != "追加":
+        base = ""
+    elif top.basis == THIS_MEASURE:
+        base = f"; the base funding is set by the corresponding articles of {words.doc_name(top.doc_id)}"
+    else:
+        base = f"; the base funding follows {words.linked(top.basis_doc, top.basis)}, which this measure does not state"
     caveat = "a cap is not the amount you will receive; the actual amount depends on the assessment."
     if claimed > cap:
         return (f"The amount you mention exceeds the cap in the text and cannot be relied on: under {name}, "

@@ -52,6 +52,21 @@ def test_a_district_question_cites_the_district_measure_with_its_cap_converted_f
     assert "100万元" in answer["answer"].split("\n")[0]
 
 
+def test_an_addition_on_the_fund_measures_own_article_names_that_document(documents_home, documents_assistant):
+    # 第十八条: "在第十七条资助基础上追加50万元" tops up the stand-in's own 第十七条; the answer names the stand-in,
+    # not 《本措施》 (the record keeps basis 本措施: "set by the document itself").
+    title = "深圳市文化产业发展专项资金资助办法"
+    answer = ask_cli(documents_home, "第十八条给多少", "--doc", FUND)
+    assert [(c["doc"], c["section"]) for c in answer["citations"]] == [(FUND, "十八")]
+    assert "《本措施》" not in answer["answer"] + answer["reply"]
+    assert f"在《{title}》资助基础上可追加50万元资助" in answer["reply"]
+    assert f"资助上限：在《{title}》资助基础上追加50万元资助" in answer["answer"]
+    assert [(c["basis"], c["amount_text"]) for c in answer["caps"]] == [("本措施", "追加50万元")]
+    english = documents_assistant.ask("How much does Article 18 give?", doc=FUND).to_json()
+    assert english["citations"][0]["section"] == "十八" and "《本措施》" not in english["answer"]
+    assert f"an additional RMB 500,000 (50万元) on top of the funding under the 《{title}》" in english["reply"]
+
+
 def test_a_notice_item_numbered_within_its_part_is_found_by_its_printed_label(documents_assistant):
     answer = documents_assistant.ask(["2023年申报通知一（一）的研发项目最高资助多少？"])
     assert (answer.citations[0].doc, answer.citations[0].section) == (NOTICE, "一/一")
