@@ -24,6 +24,7 @@ from assistant.compose_flow import (
     render,
 )
 from assistant.detail import asked_detail
+from assistant.document_facts import reply_note_for
 from assistant.document_routes import asked_awards, counts_chapters, part_name, written_heading
 from assistant.knowledge import KnowledgeBase
 from assistant.lead import (
@@ -294,10 +295,12 @@ class ChineseWording:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.notice = kb.facts.notice
-        self.reply_note = kb.facts.reply_note
 
     def note(self, notice: str) -> str:
         return f"提示：{notice}"
+
+    def reply_note(self, doc_ids: Sequence[str]) -> str:
+        return reply_note_for(self.kb.facts, [self.kb.facts_of(d) for d in doc_ids])
 
     # ---- the conclusion ------------------------------------------------------------------------------
     def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:

@@ -19,7 +19,7 @@ from assistant import document_routes_en
 from assistant.answer import Answer, Clarify
 from assistant.compose_flow import PREPARE_ITEMS, Decision, claimed_award, conditions_of, decision_refs, render
 from assistant.detail import Detail, asked_detail
-from assistant.document_facts_en import english_facts
+from assistant.document_facts_en import english_facts, reply_note_for
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
 from assistant.knowledge import KnowledgeBase
 from assistant.linked_articles import LinkedArticle
@@ -57,7 +57,6 @@ class EnglishWording:
         self.facts = english_facts(kb.facts, table)   # the measure's status, said in English
         self.doc: DocumentEnglish = self.facts.doc
         self.notice = self.facts.notice
-        self.reply_note = self.facts.reply_note
 
     # ---- names ------------------------------------------------------------------------------------
     def title(self) -> str:
@@ -169,6 +168,9 @@ class EnglishWording:
     # ---- the flow's lines (assistant.compose_flow.Wording) ---------------------------------------------
     def note(self, notice: str) -> str:
         return f"{NOTE_PREFIX}{notice}"
+
+    def reply_note(self, doc_ids: Sequence[str]) -> str:
+        return reply_note_for(self.facts, [english_facts(self.kb.facts_of(d), self.table) for d in doc_ids])
 
     def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
         return _lead(self, plan, decision, quotes)
