@@ -115,9 +115,10 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
     """``plan`` (made for the primary document) with the documents its question names: their ids in
     ``plan.documents``, and its clause numbers read as the first named document's ("资助办法第十条" → that
     document's 第十条; "申报通知二（三）" → its item ``二/三``). A turn that names none, after a turn about another
-    document (``carried_documents``), stays with it when it is a follow-up or asks about the document as a whole or a
-    numbered section of it (``DOCUMENT_INTENTS``: "南山那个措施…" then "一次性的是哪条" reads the district measure's
-    cap table); a clause number that document lacks stays the primary's.
+    document (``carried_documents``: named, or the one its answer cited), stays with it when it asks about the document
+    as a whole or a numbered section of it (``DOCUMENT_INTENTS``: "南山那个措施…" then "一次性的是哪条" reads the
+    district measure's cap table; a clause number that document lacks stays the primary's); a follow-up keeps the
+    documents the previous turn named (its sections, in whatever document, are the previous turn's anyway).
 
     Args:
         plan: the turn planned with the primary document's clause numbers.
@@ -131,11 +132,14 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
     named = named_documents(plan.normalized, names or documents) or ([scope] if scope else [])
     carried = not named and previous is not None
     if previous is not None and not named:
+        if plan.followup:
+            # The previous turn's named documents only: a follow-up on its sections reads them whatever their
+            # document, and one searching a topic of its own ("那产业链创新示范企业给多少") is not confined to a
+            # document that retrieval alone chose for the turn before (the writers' follow-ups lost their clause).
+            plan.documents = list(previous.plan.documents)
+            return plan
         primary = documents[0].meta.id
         named = carried_documents(previous, primary)
-        if plan.followup:
-            plan.documents = named
-            return plan
         if plan.intent not in DOCUMENT_INTENTS or all(d == primary for d in named):
             return plan   # a new question, or one staying with the primary measure: as if asked first
     if not named:

@@ -205,6 +205,18 @@ def test_a_follow_up_through_the_cli_stays_with_the_document_retrieval_answered_
     assert _cited(named) == one_off
 
 
+def test_a_follow_up_with_a_topic_of_its_own_is_not_kept_to_the_document_retrieval_chose(documents_assistant):
+    # w21-076: "专精特新" is answered from the district measure's （十）, the document nobody named; "产业链创新示范企业"
+    # is the bundled measure's （二十一）, which a search kept to the district measure would not find.
+    first = documents_assistant.ask(["专精特新有支持吗"]).to_json()
+    assert {d for d, _ in _cited(first)} == {DISTRICT}
+    answer = documents_assistant.ask(["专精特新有支持吗", "那产业链创新示范企业给多少"]).to_json()
+    assert _cited(answer)[0] == (PRIMARY, "二十一")
+    # Named, the district measure is kept: the follow-up is searched in it (it has no such clause).
+    named = documents_assistant.ask(["南山那个措施专精特新有支持吗", "那产业链创新示范企业给多少"]).to_json()
+    assert {d for d, _ in _cited(named)} <= {DISTRICT}
+
+
 def test_a_named_document_or_ask_doc_still_wins_over_the_previous_turns(documents_assistant):
     fund_one_off = _refs(a for a in _table(documents_assistant, FUND).awards if a.qualifier == "一次性最高")
     assert _cited(documents_assistant.ask([ABOUT_DISTRICT, "资助办法一次性的是哪条？"]).to_json()) == fund_one_off
