@@ -24,6 +24,7 @@ from assistant.compose_flow import (
     render,
 )
 from assistant.detail import asked_detail
+from assistant.document_facts import reply_note_for
 from assistant.document_routes import asked_awards, counts_chapters, part_name, written_heading
 from assistant.knowledge import KnowledgeBase
 from assistant.lead import (
@@ -32,9 +33,11 @@ from assistant.lead import (
     STACKING_RE,
     amount_sentence,
     awards_phrase,
+    base_phrase,
     clause_name,
     detail_sentence,
     eligibility_sentence,
+    on_top_phrase,
 )
 from assistant.linked_articles import LinkedArticle
 from assistant.query import QueryPlan
@@ -93,7 +96,7 @@ def award_line(award: Award, own: str = THIS_MEASURE) -> str:
     if award.amount_wan is None:
         return f"{award.kind}金额按《{award.basis}》相关规定执行，本措施未写明具体金额（{'；'.join(details[1:])}）"
     if award.qualifier == "追加":
-        return f"在《{award.basis}》资助基础上追加{format_wan(award.amount_wan)}{award.kind}（{details[1]}）"
+        return f"{on_top_phrase(award)}追加{format_wan(award.amount_wan)}{award.kind}（{details[1]}）"
     return f"{award.qualifier}{format_wan(award.amount_wan)}{award.kind}（{'；'.join(details)}）"
 
 
@@ -114,8 +117,8 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
         return f"您提到的金额在原文中没有依据：{name}没有写明任何资助金额。"
     top = claimed_award(plan, figures)
     cap = top.amount_wan or 0
-    # 追加 is on top of the fund's own award, which this text does not state.
-    base = (f"；基础部分按《{top.basis}》相关规定执行，本措施未写明具体金额" if top.qualifier == "追加" else "")
+    # 追加 is on top of another award: the fund's (which this text does not state) or one of the document's own.
+    base = f"；{base_phrase(top)}" if top.qualifier == "追加" else ""
     if claimed > cap:
         return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{top.qualifier}{format_wan(cap)}{base}。"
     if claimed == cap:
@@ -292,10 +295,12 @@ class ChineseWording:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.notice = kb.facts.notice
-        self.reply_note = kb.facts.reply_note
 
     def note(self, notice: str) -> str:
         return f"提示：{notice}"
+
+    def reply_note(self, doc_ids: Sequence[str]) -> str:
+        return reply_note_for(self.kb.facts, [self.kb.facts_of(d) for d in doc_ids])
 
     # ---- the conclusion ------------------------------------------------------------------------------
     def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:

@@ -19,7 +19,7 @@ from assistant import document_routes_en
 from assistant.answer import Answer, Clarify
 from assistant.compose_flow import PREPARE_ITEMS, Decision, claimed_award, conditions_of, decision_refs, render
 from assistant.detail import Detail, asked_detail
-from assistant.document_facts_en import english_facts
+from assistant.document_facts_en import english_facts, reply_note_for
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
 from assistant.knowledge import KnowledgeBase
 from assistant.linked_articles import LinkedArticle
@@ -57,7 +57,6 @@ class EnglishWording:
         self.facts = english_facts(kb.facts, table)   # the measure's status, said in English
         self.doc: DocumentEnglish = self.facts.doc
         self.notice = self.facts.notice
-        self.reply_note = self.facts.reply_note
 
     # ---- names ------------------------------------------------------------------------------------
     def title(self) -> str:
@@ -139,6 +138,9 @@ class EnglishWording:
         english_basis = self.doc.linked.get(award.basis_doc or "", "")
         template = self.table.qualifiers.get(award.qualifier, "{amount}")
         amount = self.amount(award) if award.amount_wan is not None else ""
+        if award.qualifier == "追加" and award.basis == THIS_MEASURE:
+            # On top of the stating document's own award ("在第十七条资助基础上"): that document, by its name.
+            return f"an additional {amount} on top of the funding under {self.doc_name(award.doc_id)}"
         said = template.format(amount=amount, basis=award.basis, basis_en=english_basis or award.basis)
         if with_basis and award.basis != THIS_MEASURE and award.qualifier not in ("追加", "按资助办法"):
             said += f", per {self.linked(award.basis_doc, award.basis)}"
@@ -166,6 +168,9 @@ class EnglishWording:
     # ---- the flow's lines (assistant.compose_flow.Wording) ---------------------------------------------
     def note(self, notice: str) -> str:
         return f"{NOTE_PREFIX}{notice}"
+
+    def reply_note(self, doc_ids: Sequence[str]) -> str:
+        return reply_note_for(self.facts, [english_facts(self.kb.facts_of(d), self.table) for d in doc_ids])
 
     def conclusion(self, plan: QueryPlan, decision: Decision, quotes: dict[SectionRef, Sentence]) -> str:
         return _lead(self, plan, decision, quotes)
@@ -357,8 +362,12 @@ def _claims_sentence(words: EnglishWording, plan: QueryPlan, awards: Sequence[Aw
     claimed = max(plan.claimed_amounts)
     top = claimed_award(plan, figures)
     cap = top.amount_wan or 0
-    base = (f"; the base funding follows {words.linked(top.basis_doc, top.basis)}, which this measure does not state"
-            if top.qualifier == "追加" else "")
+    if top.qualifier != "追加":
+        base = ""
+    elif top.basis == THIS_MEASURE:
+        base = f"; the base funding is set by the corresponding articles of {words.doc_name(top.doc_id)}"
+    else:
+        base = f"; the base funding follows {words.linked(top.basis_doc, top.basis)}, which this measure does not state"
     caveat = "a cap is not the amount you will receive; the actual amount depends on the assessment."
     if claimed > cap:
         return (f"The amount you mention exceeds the cap in the text and cannot be relied on: under {name}, "

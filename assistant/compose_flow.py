@@ -53,11 +53,15 @@ class Wording(Protocol):
     """
 
     notice: str           # the notice under every answer (the document's status, what prevails)
-    reply_note: str       # what a 标准答复 ends with
     injection_note: str   # said when the question asked to change the rules or the amounts
 
     def note(self, notice: str) -> str:
         """A notice as its line: 提示：… / Note: …"""
+        ...
+
+    def reply_note(self, doc_ids: Sequence[str]) -> str:
+        """What a 标准答复 citing these documents ends with: the primary measure's note when they are the primary alone,
+        else each one's own status (``reply_note_for`` in ``document_facts`` and ``document_facts_en``)."""
         ...
 
     # ---- the conclusion ------------------------------------------------------------------------------
@@ -291,7 +295,7 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
         tail.append(answer.clarify.question + " " + " / ".join(o.label for o in answer.clarify.options))
     tail.extend(wording.note(n) for n in answer.notices)
     answer.text = "".join(lead) + "\n\n" + "\n".join([wording.basis_heading(brief), *body, *tail])
-    answer.reply = lead[0] + wording.reply_note
+    answer.reply = lead[0] + wording.reply_note(cited_docs)
     return answer
 
 
@@ -416,5 +420,5 @@ def _structure(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: 
     answer.notices.extend(_cited_notices(kb, wording, decision.documents))
     note = "\n".join(wording.note(n) for n in answer.notices)
     answer.text = lead + ("\n\n" + "\n".join([wording.structure_heading(), *body, note]) if body else "\n\n" + note)
-    answer.reply = lead + wording.reply_note
+    answer.reply = lead + wording.reply_note(decision.documents)
     return answer

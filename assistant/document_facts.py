@@ -10,6 +10,7 @@ document whose status is not a draft for comment (征求意见稿) gets no draft
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -22,6 +23,9 @@ _TAKES_EFFECT_RE = re.compile(r"自.{0,30}?起(?:施行|实施|生效)")
 _DATE_RE = re.compile(r"(?:\d{4}|[　 ]+)年[\d　 ]*月[\d　 ]*日")
 # A date whose month or day is left blank ("2024年 月 日"), as drafts for comment do.
 _BLANK_DATE_RE = re.compile(r"年[　 ]*月|月[　 ]*日")
+# A whole date: in the text ("2020年4月1日"), in a sidecar ("2020-04-01").
+_FULL_DATE_RE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+_ISO_DATE_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 ISSUED = "正式发布的文本"
 ANY_DEPARTMENT = "主管部门"
 
@@ -78,6 +82,25 @@ class DocumentFacts(DocumentMeta):
         return date.group().strip() if date else self.effective_date
 
     @property
+    def effective_on(self) -> str:
+        """The date it takes effect, ISO ("2020-04-01"): the sidecar's, else the text's when whole; "" when unknown."""
+        if self.effective_date:
+            return self.effective_date
+        found = _TAKES_EFFECT_RE.search(self.effective_sentence)
+        date = _FULL_DATE_RE.search(found.group()) if found else None
+        return f"{date[1]}-{int(date[2]):02d}-{int(date[3]):02d}" if date else ""
+
+    @property
+    def takes_effect(self) -> str:
+        """When it takes effect, as its text says it ("自2020年4月1日起施行"), else from the sidecar's date
+        ("自2023年10月1日起施行"); "" when neither gives a whole date (a draft's blank one is none)."""
+        found = _TAKES_EFFECT_RE.search(self.effective_sentence)
+        if found and _FULL_DATE_RE.search(found.group()):
+            return found.group()
+        iso = _ISO_DATE_RE.fullmatch(self.effective_date.strip())
+        return f"自{iso[1]}年{int(iso[2])}月{int(iso[3])}日起施行" if iso else ""
+
+    @property
     def contact(self) -> str:
         """Whom to ask about what the text does not cover: the interpreting department, else the issuer."""
         return self.interpreter or self.issuer or ANY_DEPARTMENT
@@ -104,6 +127,16 @@ class DocumentFacts(DocumentMeta):
         """What a 标准答复 ends with."""
         draft = f"本措施为{self.status}，" if self.is_draft else ""
         return f"{draft}具体以正式文本和操作规程为准。"
+
+    @property
+    def reply_status(self) -> str:
+        """Its status as a 标准答复 that cites it (not the primary measure alone) says it, by its name: a draft's
+        ("《…》为征求意见稿"), else its status and when it takes effect ("《…》状态为试行，自2023年10月1日起施行");
+        "" when its sidecar and text give neither."""
+        if self.is_draft:
+            return f"{self.name}为{self.status}"
+        said = ([f"状态为{self.status}"] if self.status else []) + ([self.takes_effect] if self.takes_effect else [])
+        return self.name + "，".join(said) if said else ""
 
     @property
     def hotline_note(self) -> str:
@@ -135,6 +168,29 @@ class DocumentFacts(DocumentMeta):
         text += (f"\n\n{self.status}的内容在正式发布时可能调整，"
                  "申报应以正式发布的文本和主管部门的年度申报指南、操作规程为准。")
         return text, reply
+
+
+def reply_note_for(primary: DocumentFacts, cited: Sequence[DocumentFacts]) -> str:
+    """What a 标准答复 citing these documents ends with: the primary measure's ``reply_note`` when it cites the primary
+    alone (so those replies read as they always have), else each cited document's status once, in order, then what
+    prevails.
+
+    Args:
+        primary: the primary measure's facts.
+        cited: the facts of the documents the answer cites (repeats allowed).
+
+    Returns:
+        The tail, e.g. "《南山区数字经济和数字创意产业若干措施》状态为试行，自2023年10月1日起施行，具体以正式文本和操作规程为准。"
+    """
+    documents = list({facts.id: facts for facts in cited}.values())
+    if all(facts.id == primary.id for facts in documents):
+        return primary.reply_note
+    said = [status for status in (facts.reply_status for facts in documents) if status]
+    if not said:
+        return "具体以正式文本和操作规程为准。"
+    if len(said) == 1:
+        return f"{said[0]}，具体以正式文本和操作规程为准。"
+    return "；".join(said) + "；均以正式文本和操作规程为准。"
 
 
 def effective_sentence(doc: CorpusDocument) -> str:

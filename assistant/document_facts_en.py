@@ -8,6 +8,7 @@ reviewed English table (``corpus/i18n/en.toml``), the rest is here. Nothing else
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.document_facts import DocumentFacts
@@ -73,6 +74,18 @@ class EnglishFacts:
         return " The official text and operating procedures prevail."
 
     @property
+    def reply_status(self) -> str:
+        """Its status as an English 标准答复 that cites it (not the primary measure alone) says it
+        (``DocumentFacts.reply_status``'s twin): "the 《…》 is a draft for comment", "the 《…》 has the status 试行 and
+        is effective from 2023-10-01"; "" when its sidecar and text give neither."""
+        facts = self.facts
+        if facts.is_draft:
+            return f"the {self.title} is {self.status}"
+        said = ([f"has the status {facts.status}"] if facts.status else []) + (
+            [f"is effective from {facts.effective_on}"] if facts.effective_on else [])
+        return f"the {self.title} " + " and ".join(said) if said else ""
+
+    @property
     def hotline_note(self) -> str:
         """What an English reply composed from a search hit (the lookup desk) ends with."""
         if self.facts.is_draft:
@@ -97,6 +110,29 @@ class EnglishFacts:
         return (f"The {self.title} is {self.status} ({facts.status}), not a measure in force{why}.\n\n"
                 "A draft for comment may change when it is officially issued; applications follow the officially "
                 "issued text and the competent department's annual application guide and operating procedures.", reply)
+
+
+def reply_note_for(primary: EnglishFacts, cited: Sequence[EnglishFacts]) -> str:
+    """What an English 标准答复 citing these documents ends with (``document_facts.reply_note_for``'s twin): the primary
+    measure's ``reply_note`` when it cites the primary alone, else each cited document's status once, then what
+    prevails.
+
+    Args:
+        primary: the primary measure's English facts.
+        cited: those of the documents the answer cites (repeats allowed).
+
+    Returns:
+        The tail, with its leading space, as ``reply_note``'s.
+    """
+    documents = list({english.facts.id: english for english in cited}.values())
+    if all(english.facts.id == primary.facts.id for english in documents):
+        return primary.reply_note
+    said = [status for status in (english.reply_status for english in documents) if status]
+    if not said:
+        return " The official text and operating procedures prevail."
+    texts = "text and operating procedures prevail" if len(said) == 1 else "texts and operating procedures prevail"
+    joined = "; ".join(said)
+    return f" {joined[0].upper()}{joined[1:]}; the official {texts}."
 
 
 def english_facts(facts: DocumentFacts, table: EnglishTable | None = None) -> EnglishFacts:

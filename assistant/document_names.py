@@ -3,6 +3,7 @@
 "资助办法第十条", "南山那个措施（七）", "深文旅体〔2023〕47号的研发项目" name one document; retrieval and the question's
 clause numbers are then that document's. Names are matched on folded text (width, traditional characters), the
 longest first, so "南山区若干措施" names the district measure and not the bundled measure's alias "若干措施".
+A turn naming none, after a turn about another document, stays with it (``carried_documents``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ MIN_NAME_CHARS = 3
 _NUM = "一二三四五六七八九十"
 # 二（三）: item （三） of part 二, in a document whose items restart per part.
 _PART_ITEM_RE = re.compile(rf"([{_NUM}]+)\s*[（(]\s*([{_NUM}]+)\s*[）)]")
+# Questions about a document as a whole or about one of its numbered sections ("一次性的是哪条", "最多的是哪条",
+# "第三章有哪几条", "有效期多久", "第九条呢"): asked without a name right after an answer about another document, they
+# are about that document. A question with a topic of its own is searched in every document, as a first one is.
+DOCUMENT_INTENTS = frozenset({"reference", "largest", "amount-list", "structure", "meta-validity", "meta-interpret",
+                              "meta-effective", "meta-status", "meta-basis", "meta-scope"})
 
 
 def document_names(doc: CorpusDocument) -> list[str]:
@@ -90,11 +96,29 @@ def part_item_refs(text: str, doc: CorpusDocument) -> list[str]:
     return found
 
 
+def carried_documents(previous: PreviousTurn, primary: str) -> list[str]:
+    """The documents a turn naming none stays with: those the previous turn named (or was kept to), else the one
+    document its answer cited when that is not the primary measure (none when it cited the primary, or several).
+
+    Args:
+        previous: the previous turn: its plan and the sections its answer cited (each with its document).
+        primary: the primary measure's id (a section without a document is the primary's).
+    """
+    if previous.plan.documents:
+        return list(previous.plan.documents)
+    cited = list(dict.fromkeys(ref.doc_id or primary for ref in previous.sections))
+    return cited if len(cited) == 1 and cited[0] != primary else []
+
+
 def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
                    documents: Sequence[CorpusDocument], names: NameIndex | None = None, scope: str = "") -> QueryPlan:
     """``plan`` (made for the primary document) with the documents its question names: their ids in
     ``plan.documents``, and its clause numbers read as the first named document's ("资助办法第十条" → that
-    document's 第十条; "申报通知二（三）" → its item ``二/三``). A follow-up that names none keeps its context's.
+    document's 第十条; "申报通知二（三）" → its item ``二/三``). A turn that names none, after a turn about another
+    document (``carried_documents``: named, or the one its answer cited), stays with it when it asks about the document
+    as a whole or a numbered section of it (``DOCUMENT_INTENTS``: "南山那个措施…" then "一次性的是哪条" reads the
+    district measure's cap table; a clause number that document lacks stays the primary's); a follow-up keeps the
+    documents the previous turn named (its sections, in whatever document, are the previous turn's anyway).
 
     Args:
         plan: the turn planned with the primary document's clause numbers.
@@ -106,10 +130,21 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
             clause numbers and "who interprets it" name that document's sections, not the primary's.
     """
     named = named_documents(plan.normalized, names or documents) or ([scope] if scope else [])
-    if not named:
-        if previous is not None and plan.followup:
+    carried = not named and previous is not None
+    if previous is not None and not named:
+        if plan.followup:
+            # The previous turn's named documents only: a follow-up on its sections reads them whatever their
+            # document, and one searching a topic of its own ("那产业链创新示范企业给多少") is not confined to a
+            # document that retrieval alone chose for the turn before (the writers' follow-ups lost their clause).
             plan.documents = list(previous.plan.documents)
+            return plan
+        primary = documents[0].meta.id
+        named = carried_documents(previous, primary)
+        if plan.intent not in DOCUMENT_INTENTS or all(d == primary for d in named):
+            return plan   # a new question, or one staying with the primary measure: as if asked first
+    if not named:
         return plan
+    unnamed = plan
     doc = next(d for d in documents if d.meta.id == named[0])
     if doc is not documents[0]:
         plan = plan_query(text, previous, len(doc.document.clauses), doc_id=doc.meta.id)
@@ -121,6 +156,8 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
         plan.forced_sections = [SectionRef.parse(key, doc.meta.id) for key in items]
     keys = {s.key for s in doc.document.sections}
     if plan.clause_refs and not any(ref.key in keys for ref in plan.forced_sections):
+        if carried:
+            return unnamed   # "第三条呢" after an answer about a notice numbered 一（一）…: the primary's 第三条
         # "（三）" of a notice whose items restart per part names no one item: retrieval decides.
         plan.clause_refs, plan.forced_sections = [], []
         plan.intent = "general"

@@ -31,6 +31,21 @@ def basis_phrase(award: Award) -> str:
     return "" if award.basis == THIS_MEASURE else f"按《{award.basis}》相关规定"
 
 
+def on_top_phrase(award: Award) -> str:
+    """What a 追加 is added on top of, in words: 在《…》资助基础上 — the document it names, or the document stating it
+    when it tops up that document's own award ("在第十七条资助基础上": never 《本措施》, which names no document)."""
+    return f"在《{award.on_top_of}》资助基础上" if award.on_top_of else "在原有资助基础上"
+
+
+def base_phrase(award: Award) -> str:
+    """Where the base of a 追加 is set: the other document it names (whose amount the text does not state), or the
+    stating document's own clauses."""
+    if award.basis == THIS_MEASURE:
+        name = f"《{award.doc_title}》" if award.doc_title else "原文"
+        return f"基础部分按{name}相应条款的资助执行"
+    return f"基础部分按《{award.basis}》相关规定执行，本措施未写明具体金额"
+
+
 def money_phrase(award: Award) -> str:
     """One award as a conclusion: 最高可获200万元资助 / 可获一次性最高200万元资助 / 每年最高可获100万元资助 /
     在《…》资助基础上可追加100万元资助 / 奖励金额按《…》相关规定执行，本措施未写明具体金额."""
@@ -39,7 +54,7 @@ def money_phrase(award: Award) -> str:
     amount = format_wan(award.amount_wan)
     basis = basis_phrase(award)
     if award.qualifier == "追加":
-        return f"在《{award.basis}》资助基础上可追加{amount}{award.kind}"
+        return f"{on_top_phrase(award)}可追加{amount}{award.kind}"
     if award.qualifier == "一次性最高":
         return f"{basis}可获一次性最高{amount}{award.kind}"
     if award.qualifier == "每年最高":

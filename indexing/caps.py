@@ -53,7 +53,8 @@ class Award:
     title; for 追加, the award it is added on top of. ``percent`` is the share of a 按比例 award
     (按投资额的30%给予资助), whose ``amount_wan`` is the ceiling (最高不超过500万元); ``None`` otherwise.
     ``doc_id`` is the document whose clause states it (kept out of the JSON contract), so that two documents' clause
-    （十六） back only their own figures.
+    （十六） back only their own figures; ``doc_title`` is that document's title (also kept out of it), so that a 追加 on
+    the document's own award ("在第十七条资助基础上", ``basis`` 本措施) names the document it is added on top of.
     """
 
     clause: str
@@ -69,6 +70,7 @@ class Award:
     end: int
     percent: float | None = None
     doc_id: str = ""
+    doc_title: str = ""
 
     @property
     def ref(self) -> SectionRef:
@@ -87,10 +89,17 @@ class Award:
             return f"按{self.percent:g}%比例，最高{amount}"
         return f"{self.qualifier}{amount}"
 
+    @property
+    def on_top_of(self) -> str:
+        """The title of the document whose award a 追加 is added on top of: the one it names ("在《资助办法》的基础上"),
+        else the document stating it ("在第十七条资助基础上", "在前述资助基础上": its own award); "" when unknown."""
+        return self.doc_title if self.basis == THIS_MEASURE else self.basis
+
     def to_json(self) -> dict[str, object]:
         """The record as ``caps --json`` prints it; ``percent`` only for 按比例 awards (older records lack it)."""
         data = asdict(self)
         del data["doc_id"]
+        del data["doc_title"]
         if isinstance(self.amount_wan, float) and self.amount_wan.is_integer():
             data["amount_wan"] = int(self.amount_wan)
         percent = data.pop("percent")
@@ -218,7 +227,7 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
     )
 
 
-def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -> list[Award]:
+def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), doc_title: str = "") -> list[Award]:
     """Extract the awards stated in one clause.
 
     Reads each sentence's 给予 and 追加 (with amounts in 万元 or 元, 一次性, 每年/每人每年, a percentage with its
@@ -227,6 +236,7 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -
     Args:
         section: a parsed clause (chapter text and the preamble state no awards, but are accepted).
         linked: linked documents, to resolve "按《…》相关规定" to a document title and id.
+        doc_title: the title of the document the section is in (each award's ``doc_title``).
 
     Returns:
         Awards in order of appearance.
@@ -242,7 +252,8 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -
             qualifier: Qualifier = "按资助办法" if basis.endswith(FUND_MEASURES) else "按其他文件"
             found.append((match.start(), [
                 Award(section.key, None, qualifier, "", _target(text[: match.start()], "", section), kind,
-                      basis, basis_doc, text, sentence.start, sentence.end, doc_id=section.doc_id)
+                      basis, basis_doc, text, sentence.start, sentence.end, doc_id=section.doc_id,
+                      doc_title=doc_title)
             ]))
         for trigger in _TRIGGER_RE.finditer(text):
             grant = _read_grant(text, trigger)
@@ -259,7 +270,7 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -
             term = _term(text, grant.end)
             found.append((trigger.start(), [
                 Award(section.key, amount, grant.qualifier, term, target, grant.kind, basis, basis_doc,
-                      text, sentence.start, sentence.end, grant.percent, section.doc_id)
+                      text, sentence.start, sentence.end, grant.percent, section.doc_id, doc_title)
                 for amount in grant.amounts
             ]))
         for _, batch in sorted(found, key=lambda item: item[0]):
@@ -268,10 +279,10 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = ()) -
 
 
 def extract_awards(document: PolicyDocument, linked: Sequence[LinkedDocument] = ()) -> list[Award]:
-    """Every award of a document, clause by clause."""
+    """Every award of a document, clause by clause (each knowing the document's title)."""
     awards: list[Award] = []
     for section in document.sections:
-        awards.extend(awards_of_section(section, linked))
+        awards.extend(awards_of_section(section, linked, document.title))
     return awards
 
 

@@ -125,6 +125,28 @@ def test_additions_are_on_top_of_what_they_name():
     assert nanshan.for_clause("十九")[1].basis == "本措施"   # 在前述资助基础上追加: after this document's 按比例
 
 
+def test_an_addition_to_a_documents_own_award_is_worded_by_that_document():
+    """在第十七条资助基础上追加 is on top of the stand-in's own award: its words name that document, never 《本措施》
+    (the record's ``basis`` stays 本措施, the contract's "set by the document itself", and its JSON is unchanged)."""
+    from assistant.compose import award_line
+    from assistant.lead import base_phrase, money_phrase
+
+    fund, nanshan, notice = (load_test_document(DOCUMENTS / d) for d in
+                             ("fund-measures-standin", "nanshan-digital-economy-measures", "application-notice-2023"))
+    (on_article,) = CapTable(extract_awards(fund.document, fund.meta.linked)).for_clause("十八")
+    on_earlier = CapTable(extract_awards(nanshan.document, nanshan.meta.linked)).for_clause("十九")[1]
+    on_fund = [a for a in CapTable(extract_awards(notice.document, notice.meta.linked)).for_clause("一/七")
+               if a.qualifier == "追加"][0]
+    assert on_article.on_top_of == fund.meta.title and on_earlier.on_top_of == nanshan.meta.title
+    assert on_fund.on_top_of == "深圳市文化产业发展专项资金资助办法"      # the document it names, as before
+    assert money_phrase(on_article) == f"在《{fund.meta.title}》资助基础上可追加50万元资助"
+    assert award_line(on_earlier, f"《{nanshan.meta.title}》").startswith(f"在《{nanshan.meta.title}》资助基础上追加50万元奖励")
+    assert base_phrase(on_article) == f"基础部分按《{fund.meta.title}》相应条款的资助执行"
+    for award in (on_article, on_earlier):
+        assert "《本措施》" not in money_phrase(award) + award_line(award) + base_phrase(award)
+        assert "doc_title" not in award.to_json() and award.to_json()["basis"] == "本措施"
+
+
 def test_json_records_carry_percent_only_for_percentage_awards():
     notice = _caps("application-notice-2023")
     share, once = notice.for_clause("一/一")

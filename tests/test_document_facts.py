@@ -117,6 +117,28 @@ def test_the_english_tables_draft_wording_agrees_with_the_sidecars_status():
             assert ("draft" in f"{english.title} {english.status}".lower()) == doc.meta.is_draft, doc.meta.id
 
 
+def test_when_each_test_document_takes_effect_comes_from_its_text_or_sidecar():
+    """What a 标准答复 citing another document says of its 施行日期: the text's words when it states a whole date, else
+    the sidecar's date; nothing for a draft's blank date or a document stating none."""
+    from evals.document_questions import DOCUMENTS_DIR
+    from indexing.corpus import load_document
+
+    ids = ("fund-measures-standin", "nanshan-digital-economy-measures", "application-notice-2023")
+    facts = {doc.meta.id: document_facts(doc)
+             for doc in [load_corpus(CORPUS)[0], *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in ids)]}
+    fund, nanshan, notice = (facts[d] for d in ids)
+    assert (fund.takes_effect, fund.effective_on) == ("自2020年4月1日起施行", "2020-04-01")
+    assert (nanshan.takes_effect, nanshan.effective_on) == ("自2023年10月1日起施行", "2023-10-01")
+    assert (notice.takes_effect, notice.effective_on) == ("", "")   # the notice states no date, nor does its sidecar
+    bundled = facts["sz-digital-creative-2022"]
+    assert (bundled.takes_effect, bundled.effective_on) == ("", "")   # "2022年 月 日" is blank
+    sidecar_only = dataclasses.replace(notice, effective_date="2023-05-01")
+    assert (sidecar_only.takes_effect, sidecar_only.effective_on) == ("自2023年5月1日起施行", "2023-05-01")
+    assert nanshan.reply_status == "《南山区数字经济和数字创意产业若干措施》状态为试行，自2023年10月1日起施行"
+    assert notice.reply_status == "《2023年度数字创意产业扶持项目申报通知》状态为现行有效"
+    assert bundled.reply_status == "《数字创意若干措施》为征求意见稿"
+
+
 # ---- a re-issued copy --------------------------------------------------------------------------------
 def test_issued_facts_come_from_the_edited_sidecar_and_text(issued):
     facts = issued.knowledge.facts

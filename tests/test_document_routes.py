@@ -163,6 +163,108 @@ def test_english_missing_figure_and_chapter_of_a_named_document(documents_assist
     assert f"Chapter 3 “{chapter.title}” has" in _lead(part)
 
 
+# ---- follow-ups stay with the document the previous turn's answer was about -------------------------------
+ABOUT_DISTRICT = "南山那个措施对游戏企业有什么支持？"
+
+
+def _part(documents_assistant, doc_id: str, key: str) -> list[tuple[str, str]]:
+    document = documents_assistant.knowledge.document(doc_id).document
+    return [(doc_id, k) for k in next(c for c in document.chapters if c.key == key).section_keys]
+
+
+def test_follow_ups_after_a_turn_about_the_district_measure_read_its_table_and_parts(documents_assistant):
+    table = _table(documents_assistant, DISTRICT)
+    top = table.max_amount()
+    first = documents_assistant.ask([ABOUT_DISTRICT]).to_json()
+    assert {d for d, _ in _cited(first)} == {DISTRICT}
+    expected = {
+        "一次性的是哪条？": _refs(a for a in table.awards if a.qualifier == "一次性最高"),
+        "最多的是哪条": _refs(a for a in table.awards if a.amount_wan == top),
+        "第三章有哪几条": _part(documents_assistant, DISTRICT, "三"),   # its part 三, as the bundled measure's would be
+        "那上限呢": _cited(first)[:2],                                # the clauses just cited, with their caps
+        "那第九条呢": [(DISTRICT, "九")],
+        "有效期多久": [(DISTRICT, "二十九")],                          # its own 解释和施行, not the draft's （二十六）
+    }
+    for follow_up, cited in expected.items():
+        answer = documents_assistant.ask([ABOUT_DISTRICT, follow_up]).to_json()
+        assert _cited(answer) == cited, follow_up
+        assert _lead(answer).startswith("依据《南山区数字经济和数字创意产业若干措施》："), follow_up
+        assert {c["doc"] for c in answer["caps"]} <= {DISTRICT}, follow_up
+
+
+def test_a_follow_up_through_the_cli_stays_with_the_document_retrieval_answered_from(documents_home,
+                                                                                     documents_assistant):
+    # The first turn names no document; its answer cites the district measure only, so "一次性的是哪条" is its.
+    one_off = _refs(a for a in _table(documents_assistant, DISTRICT).awards if a.qualifier == "一次性最高")
+    first = ask_cli(documents_home, "落户南山有什么奖励")
+    assert {d for d, _ in _cited(first)} == {DISTRICT}
+    # ``ask_cli`` puts its extra arguments before the question: `ask --json "落户南山有什么奖励" "一次性的是哪条？"`.
+    answer = ask_cli(documents_home, "一次性的是哪条？", "落户南山有什么奖励")
+    assert answer["intent"] == "amount-list" and _cited(answer) == one_off
+    named = ask_cli(documents_home, "一次性的是哪条？", ABOUT_DISTRICT)
+    assert _cited(named) == one_off
+
+
+def test_a_follow_up_with_a_topic_of_its_own_is_not_kept_to_the_document_retrieval_chose(documents_assistant):
+    # w21-076: "专精特新" is answered from the district measure's （十）, the document nobody named; "产业链创新示范企业"
+    # is the bundled measure's （二十一）, which a search kept to the district measure would not find.
+    first = documents_assistant.ask(["专精特新有支持吗"]).to_json()
+    assert {d for d, _ in _cited(first)} == {DISTRICT}
+    answer = documents_assistant.ask(["专精特新有支持吗", "那产业链创新示范企业给多少"]).to_json()
+    assert _cited(answer)[0] == (PRIMARY, "二十一")
+    # Named, the district measure is kept: the follow-up is searched in it (it has no such clause).
+    named = documents_assistant.ask(["南山那个措施专精特新有支持吗", "那产业链创新示范企业给多少"]).to_json()
+    assert {d for d, _ in _cited(named)} <= {DISTRICT}
+
+
+def test_a_named_document_or_ask_doc_still_wins_over_the_previous_turns(documents_assistant):
+    fund_one_off = _refs(a for a in _table(documents_assistant, FUND).awards if a.qualifier == "一次性最高")
+    assert _cited(documents_assistant.ask([ABOUT_DISTRICT, "资助办法一次性的是哪条？"]).to_json()) == fund_one_off
+    scoped = documents_assistant.ask([ABOUT_DISTRICT, "一次性的是哪条？"], doc=FUND).to_json()
+    assert _cited(scoped) == fund_one_off
+
+
+def test_english_follow_ups_stay_with_the_district_measure(documents_assistant):
+    table = _table(documents_assistant, DISTRICT)
+    first = "What does 南山那个措施 offer game companies?"
+    one_off = documents_assistant.ask([first, "Which clauses give one-off awards?"]).to_json()
+    assert one_off["lang"] == "en" and _cited(one_off) == _refs(a for a in table.awards if a.qualifier == "一次性最高")
+    largest = documents_assistant.ask([first, "Which clause pays the most?"]).to_json()
+    assert _cited(largest) == _refs(a for a in table.awards if a.amount_wan == table.max_amount())
+    assert _lead(largest).startswith(f"Under the text of the 《{documents_assistant.knowledge.facts_of(DISTRICT).title}》")
+
+
+def test_follow_ups_after_the_bundled_measure_or_several_documents_read_the_bundled_measure(documents_assistant,
+                                                                                           assistant):
+    # After an answer on the bundled measure alone (or on two documents: no one document to stay with), a follow-up
+    # reads the bundled measure, as with the bundled measure alone indexed.
+    for turns in (["第十六条给多少", "一次性的是哪条？"], ["第十六条给多少", "那上限呢"], ["有效期多久", "第三章有哪几条"],
+                  ["第十六条给多少", "最多的是哪条"], ["孵化器最多补多少", "一次性的是哪条？"]):
+        together, alone = documents_assistant.ask(turns).to_json(), assistant.ask(turns).to_json()
+        assert _cited(together) == _cited(alone) and {d for d, _ in _cited(together)} == {PRIMARY}, turns
+        assert together["reply"].removeprefix("依据《数字创意若干措施》：") == alone["reply"], turns
+    two = documents_assistant.ask(["孵化器最多补多少"]).to_json()
+    assert {d for d, _ in _cited(two)} == {PRIMARY, NOTICE}   # the follow-up above stayed on the bundled measure
+
+
+def test_which_documents_a_turn_naming_none_stays_with():
+    from assistant.document_names import carried_documents
+    from assistant.query import PreviousTurn, plan_query
+
+    def previous(question: str, *refs: SectionRef) -> PreviousTurn:
+        return PreviousTurn(plan_query(question), refs)
+
+    district, fund, ours = (SectionRef(DISTRICT, "clause", "五"), SectionRef(FUND, "clause", "十三"),
+                            SectionRef(PRIMARY, "clause", "十六"))
+    assert carried_documents(previous("落户奖励", district, SectionRef(DISTRICT, "clause", "十")), PRIMARY) == [DISTRICT]
+    assert carried_documents(previous("孵化器", ours), PRIMARY) == []
+    assert carried_documents(previous("孵化器", SectionRef("", "clause", "十六")), PRIMARY) == []
+    assert carried_documents(previous("游戏", ours, fund), PRIMARY) == []              # two documents: none
+    named = previous("游戏", fund)
+    named.plan.documents = [DISTRICT]
+    assert carried_documents(named, PRIMARY) == [DISTRICT]                            # what it named comes first
+
+
 # ---- unnamed: the bundled measure, named when several documents are indexed ------------------------------
 def test_unnamed_questions_stay_on_the_bundled_measure_and_name_it(documents_assistant, assistant):
     for question in ("哪条补得最多", "一次性的是哪条", "500万的有哪几条", "第三部分有哪几条"):

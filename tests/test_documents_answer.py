@@ -52,6 +52,69 @@ def test_a_district_question_cites_the_district_measure_with_its_cap_converted_f
     assert "100万元" in answer["answer"].split("\n")[0]
 
 
+NANSHAN_TAIL = "《南山区数字经济和数字创意产业若干措施》状态为试行，自2023年10月1日起施行，具体以正式文本和操作规程为准。"
+FUND_TAIL = "《文化产业发展专项资金资助办法》状态为现行有效，自2020年4月1日起施行，具体以正式文本和操作规程为准。"
+
+
+def test_the_reply_about_another_document_ends_with_that_documents_status(documents_home):
+    # The 标准答复 a hotline agent reads out: about the district measure or the stand-in, it ends with that document's
+    # own status and 施行日期 (from its .toml and its text), not with the bundled draft's sentence.
+    for answer, doc_id, tail in (
+            (ask_cli(documents_home, "南山那个措施对游戏企业有什么支持？"), DISTRICT, NANSHAN_TAIL),
+            (ask_cli(documents_home, "第十八条给多少", "--doc", FUND), FUND, FUND_TAIL),
+            (ask_cli(documents_home, "资助办法第三章有哪几条"), FUND, FUND_TAIL)):
+        assert {c["doc"] for c in answer["citations"]} == {doc_id}
+        assert answer["reply"].endswith("。" + tail) and "征求意见" not in answer["reply"]
+        assert "征求意见稿" in answer["notices"][0]   # the notices keep the bundled draft's, then the document's own
+
+
+def test_a_reply_citing_two_documents_names_each_status_once(documents_home, documents_assistant):
+    # (十九) of the bundled draft defers to the stand-in's 第十七条, cited with it: each document's status, once.
+    answer = ask_cli(documents_home, "数字创意产品出口有什么支持？")
+    assert [(c["doc"], c["section"]) for c in answer["citations"]] == [(PRIMARY, "十九"), (FUND, "十七")]
+    assert answer["reply"].endswith("。《数字创意若干措施》为征求意见稿；《文化产业发展专项资金资助办法》状态为现行有效，"
+                                    "自2020年4月1日起施行；均以正式文本和操作规程为准。")
+    assert answer["reply"].count("征求意见稿") == 1 and answer["reply"].count("现行有效") == 1
+    english = documents_assistant.ask("What support is there for exporting digital creative products?").to_json()
+    assert [c["doc"] for c in english["citations"]] == [PRIMARY, FUND]
+    assert english["reply"].endswith(
+        " is a draft for comment; the 《深圳市文化产业发展专项资金资助办法》 has the status 现行有效 and is effective "
+        "from 2020-04-01; the official texts and operating procedures prevail.")
+
+
+def test_an_english_reply_about_another_document_ends_with_that_documents_status(documents_assistant):
+    answer = documents_assistant.ask("What does 南山那个措施 offer game companies?").to_json()
+    assert {c["doc"] for c in answer["citations"]} == {DISTRICT}
+    assert answer["reply"].endswith(". The 《深圳市南山区关于促进数字经济和数字创意产业高质量发展的若干措施》 has the status 试行 "
+                                    "and is effective from 2023-10-01; the official text and operating procedures prevail.")
+    assert "draft" not in answer["reply"]
+
+
+def test_a_reply_citing_the_bundled_measure_alone_keeps_its_draft_sentence(documents_assistant, assistant):
+    # Four documents indexed or one, a reply citing only the bundled measure ends as it always has.
+    draft_tail = documents_assistant.knowledge.facts.reply_note
+    for question in (["第十六条给多少"], ["第十六条给多少", "需要什么条件"], ["有效期多久"], ["哪条补得最多"]):
+        several, alone = documents_assistant.ask(question), assistant.ask(question)
+        assert {c.doc for c in several.citations} == {PRIMARY}
+        assert several.reply.endswith(draft_tail) and alone.reply.endswith(draft_tail)
+        assert several.reply.removeprefix("依据《数字创意若干措施》：") == alone.reply
+
+
+def test_an_addition_on_the_fund_measures_own_article_names_that_document(documents_home, documents_assistant):
+    # 第十八条: "在第十七条资助基础上追加50万元" tops up the stand-in's own 第十七条; the answer names the stand-in,
+    # not 《本措施》 (the record keeps basis 本措施: "set by the document itself").
+    title = "深圳市文化产业发展专项资金资助办法"
+    answer = ask_cli(documents_home, "第十八条给多少", "--doc", FUND)
+    assert [(c["doc"], c["section"]) for c in answer["citations"]] == [(FUND, "十八")]
+    assert "《本措施》" not in answer["answer"] + answer["reply"]
+    assert f"在《{title}》资助基础上可追加50万元资助" in answer["reply"]
+    assert f"资助上限：在《{title}》资助基础上追加50万元资助" in answer["answer"]
+    assert [(c["basis"], c["amount_text"]) for c in answer["caps"]] == [("本措施", "追加50万元")]
+    english = documents_assistant.ask("How much does Article 18 give?", doc=FUND).to_json()
+    assert english["citations"][0]["section"] == "十八" and "《本措施》" not in english["answer"]
+    assert f"an additional RMB 500,000 (50万元) on top of the funding under the 《{title}》" in english["reply"]
+
+
 def test_a_notice_item_numbered_within_its_part_is_found_by_its_printed_label(documents_assistant):
     answer = documents_assistant.ask(["2023年申报通知一（一）的研发项目最高资助多少？"])
     assert (answer.citations[0].doc, answer.citations[0].section) == (NOTICE, "一/一")
