@@ -438,6 +438,10 @@ def _lead(words: EnglishWording, plan: QueryPlan, decision: Decision, quotes: di
         return ("Under the text: " + "; ".join(f"{n}: {caps_or_none(s, False)}"
                                                for n, s in zip(names, sections, strict=True)) + "." + stacking)
     claims = _claims_sentence(words, plan, awards, first)
+    if claims and asked_detail(plan.normalized) == "term":
+        # "So it pays RMB 1m every year?": the term first, then the amount checked against the table.
+        figures = [a for a in awards if a.amount_wan is not None]
+        claims = _detail_sentence(words, "term", first, [claimed_award(plan, figures)] if figures else awards, ()) + " " + claims
     if claims:
         others = [f"{n}: {caps_or_none(s)}" for n, s in zip(names[1:], sections[1:], strict=True)]
         return claims if not others else claims.rstrip(".") + "; see also " + "; ".join(others) + "."

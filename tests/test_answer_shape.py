@@ -173,6 +173,26 @@ def test_a_claim_after_a_premise_is_checked_against_the_award_beside_the_claim(a
     assert format_wan(named.amount_wan) in lead or "2 million" in lead, lead
     assert "500万元" not in lead and "5 million" not in lead, lead
 
+@pytest.mark.parametrize("turns, key", [
+    (["我们学院想和企业共建数字创意人才培养基地。", "那这个基地是不是每年都能拿100万？"], "二十四"),
+    (["我们是云渲染平台，准备申请省级公共服务平台。", "评上省级的话，是不是市里直接一次性给100万就完了？"], "二十三"),
+    (["孵化器是不是每年都给200万？"], "十六"),
+])
+def test_a_claim_that_also_asks_the_term_leads_with_the_term_of_the_award_claimed(assistant, knowledge, turns, key):
+    # "是不是每年都能拿100万" claims an amount and asks whether it is yearly: the first sentence must say what the text
+    # sets for that award's term (and not the term of another award of the same clause), then check the amount.
+    from assistant.detail import mentions_detail
+
+    answer = assistant.ask(turns)
+    assert cited(answer)[0] == key
+    lead = first_sentence(answer.text)
+    assert mentions_detail(lead, "term"), lead
+    assert any(a.amount_wan is not None and format_wan(a.amount_wan) in lead for a in knowledge.caps.for_clause(key))
+    if key == "二十四":   # the 基地 award is 最高100万, not the research results' 每年最高100万
+        assert "没有规定资助期限" in lead and "每年最高" not in lead, lead
+    assert "您提到的金额" in answer.text
+
+
 def test_the_detail_asked_is_read_from_the_last_sentence_a_question_mark_ends_one_too():
     from assistant.detail import asked_detail, mentions_detail
 
