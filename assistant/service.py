@@ -300,7 +300,11 @@ class PolicyAssistant:
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
-        verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, hit_ref(best, kb))
+        # Policy matching (``match``) reads a description, not a question: it asks for no detail the text could lack,
+        # and the model, trained on questions, must not decline one ("运营数字创意孵化器，同时建设直播基地 开拓海外市场"
+        # was, with the 2^14 n-grams). Whether the business is in scope at all is the rules' (topic, distance).
+        verdict = (None if plan.intent == "match" else
+                   self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, hit_ref(best, kb)))
         if verdict is None:
             verdict = topic is not None or far
         # The model has seen few English questions: one that matched no word of the text or the lexicon's English column

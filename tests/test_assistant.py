@@ -138,6 +138,14 @@ def test_several_clauses_for_a_business_touching_several(assistant):
     assert {"十一", "十九"} <= set(cited(answer))
 
 
+def test_a_matched_description_is_not_declined_as_lacking_a_detail(assistant):
+    # Policy matching reads a description that asks no detail: the answerability model (trained on questions) does not
+    # judge it, so a business with an incubator and a live-streaming base gets both clauses (the browser's match tab).
+    answer = assistant.match("运营数字创意孵化器，同时建设直播基地 开拓海外市场")
+    assert not answer.refused and {"十六", "九"} <= set(cited(answer)), answer.text
+    assert answer.refusal_reason != "lacks-detail"
+
+
 def test_clause_reference_forms(assistant):
     for ref in ("第十六条", "16条", "（十六）"):
         assert cited(assistant.ask([ref]))[0] == "十六"
