@@ -268,7 +268,8 @@ class PolicyAssistant:
         plan = plan_query(text, previous, self._max_clause, doc_id=kb.primary.meta.id)
         return plan_documents(plan, text, previous, kb.documents, kb.names, self._only_doc) if kb.several_documents else plan
 
-    def _decide(self, plan: QueryPlan) -> Decision:
+    def _decide(self, plan: QueryPlan, describing: bool = False) -> Decision:
+        """The sections a turn is answered from, or a refusal (``describing``: policy matching's description)."""
         kb = self.knowledge
         if plan.forced_sections:
             forced = [ScoredSection(ref, 1.0) for ref in plan.forced_sections if kb.has_section(ref)]
@@ -300,10 +301,11 @@ class PolicyAssistant:
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
-        # Policy matching (``match``) reads a description, not a question: it asks for no detail the text could lack,
+        # Policy matching (``match()``) reads a description, not a question: it asks for no detail the text could lack,
         # and the model, trained on questions, must not decline one ("运营数字创意孵化器，同时建设直播基地 开拓海外市场"
-        # was, with the 2^14 n-grams). Whether the business is in scope at all is the rules' (topic, distance).
-        verdict = (None if plan.intent == "match" else
+        # was, with the 2^14 n-grams). Whether the business is in scope at all is the rules' (topic, distance). A
+        # question the planner reads as a description ("帮我们写一份申请补贴用的商业计划书") is still judged.
+        verdict = (None if describing else
                    self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, hit_ref(best, kb)))
         if verdict is None:
             verdict = topic is not None or far
@@ -484,7 +486,7 @@ class PolicyAssistant:
         from assistant.query import split_facets
 
         plan.facets = split_facets(plan.search_text)
-        decision = self._decide(plan)
+        decision = self._decide(plan, describing=True)
         answer = self._compose([text], plan, decision)
         answer.retrieved = [self._ranked_section(h) for h in self._ranked(decision)]
         answer.latency_ms = (time.perf_counter() - started) * 1000
