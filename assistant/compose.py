@@ -17,6 +17,7 @@ from assistant.compose_flow import (
     Decision,
     ScoredSection,
     claimed_award,
+    claimed_awards,
     conditions_of,
     decision_refs,
     hit_ref,
@@ -197,11 +198,9 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[S
         return "按原文：" + "；".join(parts) + "。" + stacking
     claims = _claims_line(plan, awards, first)
     if claims and asked_detail(plan.normalized) == "term":
-        # "是不是每年都能拿100万？" claims an amount *and* asks the term: the term the text sets (or that it sets
-        # none) comes first, then the amount checked against the table.
-        # The term of the award the claim is about (（二十四）'s 基地 award is 最高, its research results' 每年最高).
-        figures = [a for a in awards if a.amount_wan is not None]
-        claims = detail_sentence("term", first, [claimed_award(plan, figures)] if figures else awards, (), None) + claims
+        # "是不是每年都能拿100万？" claims an amount *and* asks the term: the term the text sets for the award claimed
+        # (or that it sets none) comes first, then the amount checked against the table.
+        claims = detail_sentence("term", first, claimed_awards(plan, awards), (), None) + claims
     if claims:
         others = [f"{name}{awards_phrase(kb.awards(s.ref)) or '没有写明资助金额'}"
                   for name, s in zip(names[1:], sections[1:], strict=True)]

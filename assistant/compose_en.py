@@ -17,7 +17,15 @@ from collections.abc import Sequence
 
 from assistant import document_routes_en
 from assistant.answer import Answer, Clarify
-from assistant.compose_flow import PREPARE_ITEMS, Decision, claimed_award, conditions_of, decision_refs, render
+from assistant.compose_flow import (
+    PREPARE_ITEMS,
+    Decision,
+    claimed_award,
+    claimed_awards,
+    conditions_of,
+    decision_refs,
+    render,
+)
 from assistant.detail import Detail, asked_detail
 from assistant.document_facts_en import english_facts, reply_note_for
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
@@ -440,8 +448,7 @@ def _lead(words: EnglishWording, plan: QueryPlan, decision: Decision, quotes: di
     claims = _claims_sentence(words, plan, awards, first)
     if claims and asked_detail(plan.normalized) == "term":
         # "So it pays RMB 1m every year?": the term first, then the amount checked against the table.
-        figures = [a for a in awards if a.amount_wan is not None]
-        claims = _detail_sentence(words, "term", first, [claimed_award(plan, figures)] if figures else awards, ()) + " " + claims
+        claims = _detail_sentence(words, "term", first, claimed_awards(plan, awards), ()) + " " + claims
     if claims:
         others = [f"{n}: {caps_or_none(s)}" for n, s in zip(names[1:], sections[1:], strict=True)]
         return claims if not others else claims.rstrip(".") + "; see also " + "; ".join(others) + "."

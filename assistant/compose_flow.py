@@ -179,6 +179,13 @@ def claimed_award(plan: QueryPlan, figures: Sequence[Award]) -> Award:
     return max(figures, key=named)
 
 
+def claimed_awards(plan: QueryPlan, awards: Sequence[Award]) -> list[Award]:
+    """The award a claim is about (``claimed_award``) when the section states figures, else all its awards: whose
+    term a question like "是不是每年都能拿100万？" asks (（二十四）'s 基地 award is 最高, its research results' 每年最高)."""
+    figures = [a for a in awards if a.amount_wan is not None]
+    return [claimed_award(plan, figures)] if figures else list(awards)
+
+
 def choose_quote(section: Section, plan: QueryPlan, awards: list[Award]) -> Sentence:
     """The decisive sentence: the award sentence for money questions, the best-matching one otherwise."""
     sentences = list(section.sentences) or [Sentence(section.text, section.start, section.end)]
