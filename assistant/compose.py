@@ -376,6 +376,10 @@ class ChineseWording:
             near = decision.nearest[0].ref
             return (f"《{kb.facts_of(kb.qualified(near).doc_id).title}》没有规定您问的这一点：最接近的是"
                     f"{section_name(kb.section(near))}，它提到相关内容，但没有回答这个问题。")
+        if decision.refusal_reason == "business-outside" and decision.nearest:
+            near = decision.nearest[0].ref
+            return (f"根据您的描述，《{kb.facts_of(kb.qualified(near).doc_id).title}》没有适用于这类业务的条款：最接近的是"
+                    f"{section_name(kb.section(near))}，但它支持的不是您描述的主营业务。")
         return f"抱歉，现有文件（{self._asked_titles(plan)}）没有涉及{self._topic(decision)}内容，无法据此回答。"
 
     def topic_advice(self, topic: ScopeTopic | None) -> str:

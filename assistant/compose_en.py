@@ -248,6 +248,10 @@ class EnglishWording:
             nearest = self.section(self.kb.section(decision.nearest[0].ref))
             return (f"The documents do not cover this: the {self.measure()} does not say what you asked. The nearest "
                     f"is {nearest}, which mentions the subject but does not answer this question.")
+        if decision.refusal_reason == "business-outside" and decision.nearest:
+            nearest = self.section(self.kb.section(decision.nearest[0].ref))
+            return (f"From your description, no clause of the {self.measure()} applies to this kind of business. The "
+                    f"nearest is {nearest}, but it does not support the main business you describe.")
         return (f"The documents do not cover this: the {self.measure()} says nothing{self._topic(decision)[1]}, so it "
                 "cannot answer this question.")
 

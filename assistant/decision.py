@@ -52,8 +52,9 @@ class Decision:
     hits: list[ClauseHit] = field(default_factory=list)
     route: str = "retrieval"   # retrieval | reference | meta | largest | followup | match | structure | awards
     structure: StructureAsk | None = None   # the parts a structure question asks about (route "structure")
-    # Why it was declined: "topic:<name>", "too-far" (nothing close), or "lacks-detail" (a clause is close — it
-    # mentions the subject — but the learned answerability model says it does not answer what was asked).
+    # Why it was declined: "topic:<name>", "too-far" (nothing close), "lacks-detail" (a clause is close — it
+    # mentions the subject — but the learned answerability model says it does not answer what was asked), or
+    # "business-outside" (policy matching: no clause applies to the business described, by the same model).
     refusal_reason: str = ""
     # The articles of indexed documents that cited clauses defer to (assistant.linked_articles), cited with them.
     linked: tuple[LinkedArticle, ...] = ()

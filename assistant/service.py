@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("policy_assistant")
 
 # "分别补多少", "各能拿多少", "这两个": a question about several awards at once.
+# Policy matching: a description's activity counts as answered when the answerability model gives "not answered" a
+# probability under this (chosen on the m02 descriptions, evals/questions/match/README.md), and at most this many
+# activities are tried, each retrieved alone, only when the whole description was judged outside the measure.
+MATCH_ACTIVITY_CLEAR = 0.1
+MATCH_FACETS = 6
 _HOW_MUCH_RE = re.compile(r"多少|最多|最高|上限|封顶|额度|金额|几万")
 _SEVERAL_RE = re.compile(r"分别|各自|各能|各补|各给|各是|各有|两个|两项|两者|两条|几项|这几个|哪个(多|高)|哪个更")
 
@@ -194,6 +199,17 @@ class PolicyAssistant:
                       best_bm25: float, best_dense: float, best_section: SectionRef, rule_route: bool = False
                       ) -> bool | None:
         """The answerability model's verdict (True: the documents do not answer this), or None without the model."""
+        probability = self._not_answered_probability(plan, reading, topic, far, best_bm25, best_dense, best_section,
+                                                     rule_route)
+        if probability is None or self.understanding is None:
+            return None
+        return probability >= self.understanding.refuse_threshold
+
+    def _not_answered_probability(self, plan: QueryPlan, reading: Any, topic: bool, far: bool, best_bm25: float,
+                                  best_dense: float, best_section: SectionRef, rule_route: bool = False
+                                  ) -> float | None:
+        """The answerability model's probability that the documents do not answer this (None: no model, or the best
+        section is another document's)."""
         model = self.understanding
         if model is None or model.answerability is None or reading is None or reading.probabilities is None:
             return None
@@ -209,8 +225,28 @@ class PolicyAssistant:
         coverage = word_coverage(plan.search_text, section_text, kb.documents_text)
         figures = retrieval_figures(best_bm25, best_dense, topic, far, reading.probabilities[0], rule_route,
                                     coverage.figures())
-        probability = model.not_answered(reading.vectors[0], figures, plan.search_text)
-        return probability is not None and probability >= model.refuse_threshold
+        return model.not_answered(reading.vectors[0], figures, plan.search_text)
+
+    def _activity_answered(self, facet: str) -> bool:
+        """Whether one activity of a description ("运营数字创意孵化器"), retrieved alone, is clearly answered by the
+        measure: the answerability model's probability of "not answered" under ``MATCH_ACTIVITY_CLEAR``."""
+        if not facet.strip():
+            return False
+        from assistant.query import split_facets
+
+        plan = self._plan(facet)
+        plan.intent = "match"
+        plan.facets = split_facets(plan.search_text)
+        vectors = self._question_vectors(plan)
+        hits = self._retrieve(plan, vectors=vectors)
+        if not hits or vectors is None or vectors.probabilities is None or self.understanding is None:
+            return False
+        kb = self.knowledge
+        best = hit_ref(hits[0], kb)
+        best_bm25, best_dense, far = self._scope_figures(hits, best)
+        probability = self._not_answered_probability(plan, vectors, self._topic(plan.normalized, best) is not None, far,
+                                                     best_bm25, best_dense, best)
+        return probability is not None and probability < MATCH_ACTIVITY_CLEAR
 
     def _scope_figures(self, hits: list[ClauseHit], best: SectionRef) -> tuple[float, float, bool]:
         """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds: the
@@ -301,20 +337,22 @@ class PolicyAssistant:
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
-        # Policy matching (``match()``) reads a description, not a question: it asks for no detail the text could lack,
-        # and the model, trained on questions, must not decline one ("运营数字创意孵化器，同时建设直播基地 开拓海外市场"
-        # was, with the 2^14 n-grams). Whether the business is in scope at all is the rules' (topic, distance). A
-        # question the planner reads as a description ("帮我们写一份申请补贴用的商业计划书") is still judged.
-        verdict = (None if describing else
-                   self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, hit_ref(best, kb)))
+        # Policy matching (``match()``) reads a description: the business is outside the measure only when the whole
+        # is judged so and none of its activities alone is clearly answered. The model learned stacking questions
+        # ("能同时享受吗"), and a description's "同时" only joins activities ("运营数字创意孵化器，同时建设直播基地").
+        verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, hit_ref(best, kb))
+        if verdict and describing and any(self._activity_answered(facet) for facet in plan.facets[:MATCH_FACETS]):
+            verdict = False
         if verdict is None:
             verdict = topic is not None or far
         # The model has seen few English questions: one that matched no word of the text or the lexicon's English column
         # and is far on the dense channel too is not about these documents, whatever the model says.
         verdict = verdict or (plan.lang == "en" and far and best_bm25 == 0.0)
         if verdict:
-            # Without the model a refusal always has a topic or is too far; "lacks-detail" is the model's alone.
-            reason = f"topic:{topic.name}" if topic is not None else "too-far" if far else "lacks-detail"
+            # Without the model a refusal always has a topic or is too far; "lacks-detail" is the model's alone, and
+            # for a description ("business-outside") it means the business, not a detail, is outside the measure.
+            model_reason = "business-outside" if describing else "lacks-detail"
+            reason = f"topic:{topic.name}" if topic is not None else "too-far" if far else model_reason
             return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=hits, refusal_reason=reason)
         is_match = plan.intent == "match"
         ratio = self.config.match_ratio if is_match else self.config.secondary_ratio

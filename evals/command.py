@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="不在 stderr 显示进度")
     parser.add_argument("--lowo", action="store_true",
                         help="留一作者评测：每位作者的题由不含该作者的训练数据学出的模型回答（前后对比、分类别、学习曲线）")
+    parser.add_argument("--match", action="store_true",
+                        help="政策匹配：每题最后一轮当作企业描述，用匹配（match）作答（如 evals/questions/match/ 的题集）")
     parser.add_argument("--curve", action="store_true", help="与 --lowo 同用：加算学习曲线（训练题数 vs top-1）")
     parser.add_argument("--documents", action="store_true",
                         help="多文档评测：把内置措施和 evals/documents/ 的三份测试文件建进临时索引，"
@@ -144,6 +146,10 @@ def _runs(args: argparse.Namespace, cases: list[Any]) -> list[Any]:
     use_profiles, expand = not args.no_profiles, not args.no_expansion
     assistant = _open(args.retriever, use_profiles, expand)
     label = args.retriever + ("" if use_profiles else "-no-profiles") + ("" if expand else "-no-expansion")
+    if args.match:
+        from evals.runner import Matching
+
+        assistant, label = Matching(assistant), label + "-match"
     settings = {"retriever": args.retriever, "use_profiles": use_profiles, "expand": expand}
     return [evaluate(assistant, cases, known_amounts_of(assistant), label, settings=settings,
                      progress=_progress(args.quiet, label))]

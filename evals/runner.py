@@ -38,6 +38,23 @@ Progress = Callable[[int, int, EvalCase], None]
 
 
 @dataclass
+class Matching:
+    """An assistant graded on policy matching (``eval --match``, the match tab's path): each case's last turn is a
+    company description, answered by ``match``."""
+
+    assistant: Any
+
+    @property
+    def knowledge(self) -> Any:
+        return self.assistant.knowledge
+
+    def ask(self, turns: list[str], id: str | None = None) -> Answer:
+        answer: Answer = self.assistant.match(turns[-1])
+        answer.id = id
+        return answer
+
+
+@dataclass
 class EvalRun:
     """The graded answers of one configuration on one question set.
 

@@ -146,6 +146,31 @@ def test_a_matched_description_is_not_declined_as_lacking_a_detail(assistant):
     assert answer.refusal_reason != "lacks-detail"
 
 
+def test_a_business_outside_the_measure_is_declined_in_matching(assistant):
+    # A restaurant chain or a clinic that uses an app or short videos in passing is not a digital creative business:
+    # matching says no clause applies and shows the nearest only as context, in the description's language.
+    for description in ("我们在罗湖开了三家连锁火锅店，顾客用小程序点餐排号，平时也在抖音发探店视频引流。",
+                        "我们是做仿制药生产的药企，在坪山有GMP车间，一百多个工人。"):
+        answer = assistant.match(description)
+        assert answer.refused and answer.refusal_reason == "business-outside", (description, answer.text)
+        assert not answer.citations and "没有适用于这类业务的条款" in answer.text
+
+
+
+def test_the_business_outside_refusal_is_worded_in_both_languages(assistant, knowledge):
+    # The same decision, said in English: no clause applies to the business; the nearest clause is named as context.
+    from assistant.compose import Decision, ScoredSection, compose
+    from assistant.compose_en import compose_english
+
+    plan = assistant._plan("We run four dental clinics; patients book visits in our app.")
+    near = knowledge.section("七").ref
+    decision = Decision([], refused=True, nearest=[ScoredSection(near, 1.0)], refusal_reason="business-outside")
+    chinese = compose(knowledge, plan, decision)
+    english = compose_english(knowledge, plan, decision, chinese)
+    assert "没有适用于这类业务的条款" in chinese.text and "（七）" in chinese.text
+    assert "no clause of the" in english.text and "clause (7)" in english.text and english.refused
+
+
 def test_clause_reference_forms(assistant):
     for ref in ("第十六条", "16条", "（十六）"):
         assert cited(assistant.ask([ref]))[0] == "十六"
@@ -198,6 +223,31 @@ def test_cli_ask_json_and_batch(built_home, tmp_path):
     assert rows[3]["citations"][0]["clause"] == "二十二"
     assert [r["lang"] for r in rows] == ["zh", "zh", "zh", "zh", "en"]
     assert rows[4]["citations"][0]["clause"] == "十六" and "RMB 2 million (200万元)" in rows[4]["answer"]
+
+
+def test_cli_batch_with_match_matches_each_description(built_home, tmp_path):
+    # `ask --match --jsonl`: every line is matched as a description (it used to be asked as a question, silently).
+    env = {"POLICY_ASSISTANT_HOME": str(built_home), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"}
+    batch = tmp_path / "descriptions.jsonl"
+    batch.write_text('{"id": "vr", "turns": ["我们是做VR游戏的工作室，还打算把游戏出口到东南亚"]}\n', encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "--match", "--jsonl", str(batch)],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    row = json.loads(out.stdout)
+    direct = subprocess.run([sys.executable, "-m", "assistant", "ask", "--match", "--json",
+                             "我们是做VR游戏的工作室，还打算把游戏出口到东南亚"], capture_output=True, text=True, env=env,
+                            timeout=120)
+    assert row["id"] == "vr" and {"十一", "十九"} <= {c["clause"] for c in row["citations"]}
+    assert row["answer"] == json.loads(direct.stdout)["answer"]
+
+
+def test_eval_match_grades_policy_matching(assistant):
+    # `eval --match` answers each case's last turn with match(), as the match tab does, under the case's id.
+    from evals.runner import Matching
+
+    description = "我们是做VR游戏的工作室，还打算把游戏出口到东南亚"
+    graded = Matching(assistant).ask(["你好", description], id="m-1")
+    assert graded.id == "m-1" and graded.text == assistant.match(description).text
 
 
 def test_clarifying_question_when_close_clauses_pay_differently(assistant, knowledge):

@@ -6,8 +6,13 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from assistant.commands.session import add_retrieval_arguments
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
+    from assistant.service import PolicyAssistant
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,6 +99,17 @@ def _parse_line(raw: bytes, number: int) -> tuple[str, object]:
     raise LineError(f"第{number}行缺少 turns 或 question 字段", line_id)
 
 
+def _answer(assistant: PolicyAssistant, args: argparse.Namespace, turns: list[str], line_id: str | None) -> Answer:
+    """One line's or the command line's answer: policy matching of the last turn with ``--match`` (a batch of
+    descriptions too), else the conversation asked."""
+    if not args.match:
+        return assistant.ask(turns, id=line_id)
+    answer = assistant.match(turns[-1])
+    if line_id is not None:
+        answer.id = line_id
+    return answer
+
+
 def run(args: argparse.Namespace) -> int:
     from assistant.answer import Answer
     from assistant.cli import CliError
@@ -123,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
                     else:
                         line_id, turns = item
                         try:
-                            result = assistant.ask(turns, id=line_id)  # type: ignore[arg-type]
+                            result = _answer(assistant, args, turns, line_id)  # type: ignore[arg-type]
                         except (ValueError, BadInput) as exc:
                             result = Answer.rejected("", str(exc), line_id)
                             result.lang = getattr(exc, "lang", "zh")   # the refusal speaks the question's language
@@ -135,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"无法读取批量文件 {args.jsonl}：{exc.strerror or exc}") from None
         return 0
     with answering_errors():
-        answer = assistant.match(args.turns[-1]) if args.match else assistant.ask(list(args.turns))
+        answer = _answer(assistant, args, list(args.turns), None)
     if args.json:
         sys.stdout.write(json.dumps(answer.to_json(), ensure_ascii=False, indent=2) + "\n")
         return 0
