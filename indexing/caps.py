@@ -30,8 +30,10 @@ _WAN_PER_UNIT = {"亿元": 10_000.0, "万元": 1.0, "元": 0.0001}
 # What grants money: 给予 (an amount, or a ceiling in the next phrase) and 追加 (on top of another award).
 _TRIGGER_RE = re.compile(r"给予|追加")
 _CEILING_RE = re.compile(r"^(?P<scope>[^，,]*?)(?:最高不超过|最高|不超过)" + _AMOUNT_RE.pattern)
-_DEFER_RE = re.compile(r"按《(?P<doc>[^》]+)》相关规定")
-_DEFER_ONLY_RE = re.compile(_DEFER_RE.pattern + r"(?:予以(?P<kind>" + _KIND_RE.pattern + r")|执行)")
+# 按《…》相关规定: the clause leaves the amount to another document. The one definition of a deferral in the text, read
+# here for the cap records and by ``assistant.linked_articles`` for which indexed document a clause defers to.
+DEFER_RE = re.compile(r"按《(?P<doc>[^》]+)》(?:的)?相关规定")
+_DEFER_ONLY_RE = re.compile(DEFER_RE.pattern + r"(?:予以(?P<kind>" + _KIND_RE.pattern + r")|执行)")
 _PERCENT_RE = re.compile(r"按[^，,]*?(?P<percent>\d+(?:\.\d+)?)%$")
 _ON_TOP_RE = re.compile(r"在(?:《(?P<doc>[^》]+)》的?|[^，,]*?)基础上")
 # Words between 给予 and the amount that are no part of whom the award is for.
@@ -107,6 +109,11 @@ class Award:
             data["percent"] = int(percent) if float(percent).is_integer() else percent
         data["amount_text"] = self.amount_text
         return data
+
+
+def deferred_names(text: str) -> set[str]:
+    """The documents a text leaves its amounts to, as it names them in 按《…》相关规定."""
+    return {match.group("doc") for match in DEFER_RE.finditer(text)}
 
 
 def _linked_by_name(name: str, linked: Sequence[LinkedDocument]) -> LinkedDocument | None:
@@ -192,7 +199,7 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
             return None
         amounts, before_amount, after_amount, end = [ceiling], ceiling.group("scope"), "", next_end
     kind_match = _KIND_RE.match(after_amount.lstrip("的")) or _KIND_RE.search(head)
-    defer, percent, on_top = _DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
+    defer, percent, on_top = DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
     once = pre.endswith("一次性") or "一次性" in before_amount
     yearly = pre.endswith("每年") or "每年" in before_amount
     qualifier: Qualifier

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assistant import linked_articles
 from evals.cap_review import compare, document_caps, load_test_document
-from indexing.caps import CapTable, extract_awards
+from indexing.caps import CapTable, deferred_names, extract_awards
 from indexing.parser import ParseError, parse_policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,6 +153,24 @@ def test_json_records_carry_percent_only_for_percentage_awards():
     share, once = notice.for_clause("一/一")
     assert share.to_json()["percent"] == 30 and share.amount_text == "按30%比例，最高500万元"
     assert "percent" not in once.to_json()
+
+
+def test_one_deferral_pattern_reads_the_cap_records_and_the_linked_articles(document):
+    # Each clause's deferral records (按资助办法 / 按其他文件) name exactly the documents its text defers to, as read by
+    # the one pattern that assistant.linked_articles also reads.
+    assert linked_articles.deferred_names is deferred_names
+    awards = extract_awards(document.document)
+    assert any(a.amount_wan is None for a in awards)
+    for section in document.document.clauses:
+        deferring = {a.basis for a in awards if a.clause == section.key and a.amount_wan is None}
+        assert deferring <= deferred_names(section.text)
+
+
+def test_a_deferral_written_with_de_is_the_same_deferral():
+    # "按《…》的相关规定" is how some texts write it: linked articles always read it; the cap records now read it too.
+    plain, with_de = (parse_policy(f"措施\n（一）对出口项目，按《资助办法》{de}相关规定予以支持。\n", "x") for de in ("", "的"))
+    assert deferred_names(with_de.clauses[0].text) == deferred_names(plain.clauses[0].text) == {"资助办法"}
+    assert [(a.qualifier, a.basis) for a in extract_awards(with_de)] == [("按资助办法", "资助办法")]
 
 
 _FRAGMENTS = ["（一）", "\n（二）", "一、", "对企业", "给予", "追加", "一次性", "每年", "最高", "不超过", "最高不超过",
