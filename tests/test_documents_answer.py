@@ -32,6 +32,21 @@ def test_a_question_naming_the_fund_measures_cites_its_article_with_its_own_cap(
     assert any("深府规〔2020〕2号" in n and "现行有效" in n for n in answer["notices"][1:])
 
 
+def test_a_percentage_award_is_answered_with_its_share_and_base(documents_assistant):
+    # 一（四）: 按项目建设实际投资额的20%给予补贴，最高不超过500万元. The conclusion, the reply and the cap line say the share
+    # and what it is of with the ceiling, in Chinese and in English (not "按比例500万元", "a share of the eligible cost").
+    said = "按项目建设实际投资额的20%给予补贴，最高500万元"
+    answer = documents_assistant.ask("我们在前海建了一个网络视听创新基地，2022年9月建成投用，实际建设投资3000万元左右。"
+                                     "认定下来的话能补多少？")
+    assert (answer.citations[0].doc, answer.citations[0].section) == (NOTICE, "一/四")
+    assert f"一（四）规定的是{said}；" in answer.reply and f"资助上限：{said}（" in answer.text
+    assert "按比例" not in answer.reply
+    english = documents_assistant.ask("We built a virtual production studio in Shenzhen that went into use in October "
+                                      "2022; total investment was about RMB 8 million. What is the maximum subsidy we "
+                                      "can get under this notice?")
+    assert "the 补贴 is 20% of “项目建设实际投资额”, up to RMB 5 million (500万元)" in english.reply
+
+
 def test_an_english_answer_citing_another_document_carries_that_documents_notice(documents_assistant):
     # The English answer says the bundled draft's notice and, like the Chinese one, the cited document's own status
     # and 文号: the reader must not take the fund measures' article for part of a draft.
