@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 from assistant.answer import Answer, Clarify
 from assistant.compose_flow import (
+    ASKED_TITLES_MAX,
     MIN_CONDITION_CHARS,
     Decision,
     ScoredSection,
+    asked_documents,
     claimed_award,
     claimed_awards,
     conditions_of,
@@ -56,9 +58,6 @@ __all__ = ["MIN_CONDITION_CHARS", "ChineseWording", "Decision", "ScoredSection",
 
 _OPEN_QUESTION_RE = re.compile(r"多少|几|哪|什么|怎么|如何")
 # "九和十七哪个高", "哪条补得多": a comparison of caps is a money question.
-# A refusal names the documents it looked in: every one up to this many, else the first ones and the count (a
-# hotline's 1,000 policies are not one sentence).
-ASKED_TITLES_MAX = 5
 _COMPARE_RE = re.compile(r"哪(个|条|项)[^，。？?]{0,4}(高|多|大|少|低)|比[^，。？?]{1,12}(高|多|少|低)")
 _STATES_CAP_RE = re.compile(r"(最多|最高|上限|封顶|顶格)(就|只有|只能|才|也就)?")
 
@@ -373,7 +372,7 @@ class ChineseWording:
     def _asked_titles(self, plan: QueryPlan) -> str:
         """The documents a question is about: those it names, else every indexed one."""
         kb = self.kb
-        ids = list(plan.documents) or [d.meta.id for d in kb.documents]
+        ids = asked_documents(kb, plan)
         titles = "".join(f"《{kb.facts_of(d).title}》" for d in ids[:ASKED_TITLES_MAX])
         return titles if len(ids) <= ASKED_TITLES_MAX else f"{titles}等{len(ids)}份文件"
 

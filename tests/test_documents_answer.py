@@ -83,6 +83,18 @@ def test_the_reply_about_another_document_ends_with_that_documents_status(docume
         assert "征求意见稿" in answer["notices"][0]   # the notices keep the bundled draft's, then the document's own
 
 
+def test_a_refusal_ends_with_the_status_of_the_documents_asked(documents_assistant):
+    # Named, the district measure alone: its status. Not named: every indexed document's, each once.
+    named = documents_assistant.ask("公司上个月刚在深圳证监局完成上市辅导备案，明年计划去港交所IPO。按南山数字经济措施，"
+                                    "这两步加起来一共能拿多少奖励？")
+    assert named.refused and named.reply.endswith("建议向主管部门咨询。" + NANSHAN_TAIL)
+    unnamed = documents_assistant.ask("房租补贴怎么申请")
+    assert unnamed.refused and unnamed.reply.endswith("；均以正式文本和操作规程为准。")
+    assert [unnamed.reply.count(s) for s in ("为征求意见稿；", "试行", "自2020年4月1日起施行")] == [1, 1, 1]
+    english = documents_assistant.ask("Is there a rent subsidy?")
+    assert english.refused and english.reply.endswith("; the official texts and operating procedures prevail.")
+
+
 def test_a_reply_citing_two_documents_names_each_status_once(documents_home, documents_assistant):
     # (十九) of the bundled draft defers to the stand-in's 第十七条, cited with it: each document's status, once.
     answer = ask_cli(documents_home, "数字创意产品出口有什么支持？")
