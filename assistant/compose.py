@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 from assistant.answer import Answer, Clarify
 from assistant.compose_flow import (
+    ASKED_TITLES_MAX,
     MIN_CONDITION_CHARS,
     Decision,
     ScoredSection,
+    asked_documents,
     claimed_award,
     claimed_awards,
     conditions_of,
@@ -39,6 +41,7 @@ from assistant.lead import (
     detail_sentence,
     eligibility_sentence,
     on_top_phrase,
+    share_phrase,
 )
 from assistant.linked_articles import LinkedArticle
 from assistant.query import QueryPlan
@@ -55,9 +58,6 @@ __all__ = ["MIN_CONDITION_CHARS", "ChineseWording", "Decision", "ScoredSection",
 
 _OPEN_QUESTION_RE = re.compile(r"多少|几|哪|什么|怎么|如何")
 # "九和十七哪个高", "哪条补得多": a comparison of caps is a money question.
-# A refusal names the documents it looked in: every one up to this many, else the first ones and the count (a
-# hotline's 1,000 policies are not one sentence).
-ASKED_TITLES_MAX = 5
 _COMPARE_RE = re.compile(r"哪(个|条|项)[^，。？?]{0,4}(高|多|大|少|低)|比[^，。？?]{1,12}(高|多|少|低)")
 _STATES_CAP_RE = re.compile(r"(最多|最高|上限|封顶|顶格)(就|只有|只能|才|也就)?")
 
@@ -98,6 +98,8 @@ def award_line(award: Award, own: str = THIS_MEASURE) -> str:
         return f"{award.kind}金额按《{award.basis}》相关规定执行，本措施未写明具体金额（{'；'.join(details[1:])}）"
     if award.qualifier == "追加":
         return f"{on_top_phrase(award)}追加{format_wan(award.amount_wan)}{award.kind}（{details[1]}）"
+    if award.qualifier == "按比例":
+        return f"{share_phrase(award)}（{'；'.join(details)}）"
     return f"{award.qualifier}{format_wan(award.amount_wan)}{award.kind}（{'；'.join(details)}）"
 
 
@@ -118,17 +120,18 @@ def _claims_line(plan: QueryPlan, awards: list[Award], section: Section) -> str 
         return f"您提到的金额在原文中没有依据：{name}没有写明任何资助金额。"
     top = claimed_award(plan, figures)
     cap = top.amount_wan or 0
+    stated = share_phrase(top) if top.qualifier == "按比例" else f"{top.qualifier}{format_wan(cap)}"
     # 追加 is on top of another award: the fund's (which this text does not state) or one of the document's own.
     base = f"；{base_phrase(top)}" if top.qualifier == "追加" else ""
     if claimed > cap:
-        return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{top.qualifier}{format_wan(cap)}{base}。"
+        return f"您提到的金额超出了原文上限，不能按此计算：{name}规定的是{stated}{base}。"
     if claimed == cap:
-        return f"您提到的金额与{name}的上限一致（{top.qualifier}{format_wan(cap)}）{base}，实际金额以评审结果为准。"
+        return f"您提到的金额与{name}的上限一致（{stated}）{base}，实际金额以评审结果为准。"
     if _STATES_CAP_RE.search(plan.normalized):
         # "最多就200万是吧": the asker states the cap, and states it too low.
-        return (f"按原文，{name}的上限是{top.qualifier}{format_wan(cap)}，比您提到的金额高{base}；"
+        return (f"按原文，{name}的上限是{stated}，比您提到的金额高{base}；"
                 "上限不等于实际可得，具体金额以评审结果为准。")
-    return (f"您提到的金额在{name}的上限（{top.qualifier}{format_wan(cap)}）以内{base}；"
+    return (f"您提到的金额在{name}的上限（{stated}）以内{base}；"
             "上限不等于实际可得，具体金额以评审结果为准。")
 
 
@@ -140,13 +143,16 @@ def _linked_line(linked: LinkedDocument, in_corpus: bool = False) -> str:
 
 
 def standard_phrase(awards: Sequence[Award]) -> str:
-    """What an article a clause defers to sets, from its cap records: 按30%比例，最高200万元资助 (each with its target
-    when there are several)."""
+    """What an article a clause defers to sets, from its cap records: 按项目实际研发投入的30%给予资助，最高200万元 /
+    一次性最高100万元奖励 (each with its target when there are several)."""
     parts = []
     for award in awards:
         target = f"对{award.target}，" if len(awards) > 1 and award.target else ""
-        amount = f"按《{award.basis}》相关规定" if award.amount_wan is None else award.amount_text
-        parts.append(f"{target}{amount}{award.kind}" + (f"，{award.term}" if award.term else ""))
+        if award.amount_wan is None:
+            said = f"按《{award.basis}》相关规定{award.kind}"
+        else:
+            said = share_phrase(award) if award.qualifier == "按比例" else f"{award.amount_text}{award.kind}"
+        parts.append(f"{target}{said}" + (f"，{award.term}" if award.term else ""))
     return "；".join(parts)
 
 
@@ -366,7 +372,7 @@ class ChineseWording:
     def _asked_titles(self, plan: QueryPlan) -> str:
         """The documents a question is about: those it names, else every indexed one."""
         kb = self.kb
-        ids = list(plan.documents) or [d.meta.id for d in kb.documents]
+        ids = asked_documents(kb, plan)
         titles = "".join(f"《{kb.facts_of(d).title}》" for d in ids[:ASKED_TITLES_MAX])
         return titles if len(ids) <= ASKED_TITLES_MAX else f"{titles}等{len(ids)}份文件"
 

@@ -141,7 +141,8 @@ class EnglishWording:
         return self.table.kinds.get(award.kind, award.kind)
 
     def predicate(self, award: Award, with_basis: bool = True) -> str:
-        """What the award is: up to RMB 2 million (200万元) / a one-off award of up to … / set per the 《…》 …
+        """What the award is: up to RMB 2 million (200万元) / a one-off award of up to … / 30% of “项目投入”, up to … /
+        set per the 《…》 …
         (``with_basis``: name the fund's measures when they, not this measure, set the amount)."""
         english_basis = self.doc.linked.get(award.basis_doc or "", "")
         template = self.table.qualifiers.get(award.qualifier, "{amount}")
@@ -149,7 +150,10 @@ class EnglishWording:
         if award.qualifier == "追加" and award.basis == THIS_MEASURE:
             # On top of the stating document's own award ("在第十七条资助基础上"): that document, by its name.
             return f"an additional {amount} on top of the funding under {self.doc_name(award.doc_id)}"
-        said = template.format(amount=amount, basis=award.basis, basis_en=english_basis or award.basis)
+        # 按比例: the share and its base before the ceiling, as the Chinese says it (assistant.lead.share_phrase).
+        share_of = f"“{award.percent_of}”" if award.percent_of else "the eligible cost"
+        said = template.format(amount=amount, basis=award.basis, basis_en=english_basis or award.basis,
+                               percent=f"{award.percent or 0:g}", percent_of=share_of)
         if with_basis and award.basis != THIS_MEASURE and award.qualifier not in ("追加", "按资助办法"):
             said += f", per {self.linked(award.basis_doc, award.basis)}"
         return said

@@ -30,7 +30,7 @@ from indexing.section_ref import SectionRef
 from indexing.tokenize_zh import tokenize
 
 # The decision rendered here is defined with its parts in assistant.decision; importers of it from here keep working.
-__all__ = ["Decision", "LinkedArticle", "ScoredSection", "Wording", "render"]
+__all__ = ["ASKED_TITLES_MAX", "Decision", "LinkedArticle", "ScoredSection", "Wording", "asked_documents", "render"]
 
 _META_MARKERS = {
     "meta-validity": ("有效期",),
@@ -44,6 +44,9 @@ PREPARE_CLAUSES = 2
 PREPARE_ITEMS = 4
 # The lines under a cited section's heading are indented by this much.
 INDENT = "   "
+# A refusal names the documents it looked in: every one up to this many, else the first ones and the count (a
+# hotline's 1,000 policies are not one sentence); its 标准答复 ends with the status of those it names.
+ASKED_TITLES_MAX = 5
 
 
 class Wording(Protocol):
@@ -126,7 +129,9 @@ class Wording(Protocol):
         """The nearest sections, named as possibly related (not an answer)."""
         ...
 
-    def refusal_reply(self, plan: QueryPlan, decision: Decision) -> str: ...
+    def refusal_reply(self, plan: QueryPlan, decision: Decision) -> str:
+        """The 标准答复 of a refusal, before the status of the documents asked (``reply_note``, added by the flow)."""
+        ...
 
     # ---- answers without cited sections, and structure -------------------------------------------------
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
@@ -135,7 +140,7 @@ class Wording(Protocol):
 
     def no_such_cap(self, plan: QueryPlan, decision: Decision) -> tuple[str, str]:
         """No clause has the cap asked about: the caps the documents read (``decision.documents``) do state (before the
-        notice), and the 标准答复."""
+        notice), and the 标准答复 (before the status of those documents, added by the flow)."""
         ...
 
     def structure_lead(self, decision: Decision) -> str:
@@ -241,6 +246,17 @@ def conditions_of(section: Section, profile: Profile | None, awards: list[Award]
     return whole[:3]
 
 
+def asked_documents(kb: KnowledgeBase, plan: QueryPlan) -> list[str]:
+    """The documents a question is about: those it names, else every indexed one."""
+    return list(plan.documents) or [d.meta.id for d in kb.documents]
+
+
+def _with_status(reply: str, note: str) -> str:
+    """A 标准答复 ending with the status of the documents it is about, said once: a reply that already says it (its
+    wording, or a caller, may have) is left as it is."""
+    return reply if note.strip() in reply else reply + note
+
+
 def decision_refs(decision: Decision) -> list[SectionRef]:
     """The sections a decision rests on, in order."""
     return [ref for ref, _ in decision.sections]
@@ -276,7 +292,9 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
         answer.text = f"{text}\n{wording.note(wording.notice)}"
         return answer
     if decision.route in ("amount-list", "largest") and not decision.sections:
-        text, answer.reply = wording.no_such_cap(plan, decision)
+        text, reply = wording.no_such_cap(plan, decision)
+        # Like every answer's, the 标准答复 ends with the status of the documents whose cap tables were read.
+        answer.reply = _with_status(reply, wording.reply_note(list(decision.documents) or [kb.primary.meta.id]))
         answer.notices.extend(_cited_notices(kb, wording, decision.documents))
         answer.text = text + "".join(f"\n{wording.note(n)}" for n in answer.notices)
         return answer
@@ -403,7 +421,10 @@ def _refusal(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wo
                        kb.qualified(ref).doc_id if kb.several_documents else None)
         for ref, score in decision.nearest[:3]
     ]
-    answer.reply = wording.refusal_reply(plan, decision)
+    # A refusal cites nothing: its 标准答复 ends with the status of the documents it says do not cover the question
+    # (for the bundled measure alone, its draft sentence), as a hotline agent reads every reply to the end.
+    asked = asked_documents(kb, plan)[:ASKED_TITLES_MAX]
+    answer.reply = _with_status(wording.refusal_reply(plan, decision), wording.reply_note(asked))
     return answer
 
 

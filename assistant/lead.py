@@ -46,13 +46,21 @@ def base_phrase(award: Award) -> str:
     return f"基础部分按《{award.basis}》相关规定执行，本措施未写明具体金额"
 
 
+def share_phrase(award: Award) -> str:
+    """A 按比例 award as the text grants it, its share and base before its ceiling: 按项目投入的30%给予资助，最高500万元
+    (the ceiling alone, 按比例可获500万元, would read as a sum anyone gets)."""
+    return f"{award.share_text}给予{award.kind}，最高{format_wan(award.amount_wan or 0.0)}"
+
+
 def money_phrase(award: Award) -> str:
     """One award as a conclusion: 最高可获200万元资助 / 可获一次性最高200万元资助 / 每年最高可获100万元资助 /
-    在《…》资助基础上可追加100万元资助 / 奖励金额按《…》相关规定执行，本措施未写明具体金额."""
+    在《…》资助基础上可追加100万元资助 / 按项目投入的30%给予资助，最高500万元 / 奖励金额按《…》相关规定执行，本措施未写明具体金额."""
     if award.amount_wan is None:
         return f"{award.kind}金额按《{award.basis}》相关规定执行，本措施未写明具体金额"
     amount = format_wan(award.amount_wan)
     basis = basis_phrase(award)
+    if award.qualifier == "按比例":
+        return f"{basis}{share_phrase(award)}"
     if award.qualifier == "追加":
         return f"{on_top_phrase(award)}可追加{amount}{award.kind}"
     if award.qualifier == "一次性最高":

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from assistant.decision import Decision, LinkedArticle
 from assistant.knowledge import KnowledgeBase
+from indexing.caps import deferred_names
 from indexing.document import LinkedDocument
 from indexing.section_ref import SectionRef
 
@@ -49,13 +50,14 @@ def deferrals(kb: KnowledgeBase, ref: SectionRef) -> Iterator[tuple[LinkedDocume
     section = kb.section(ref)
     holder = ref.doc_id
     bases = {a.basis_doc for a in kb.awards(ref)}
+    named = deferred_names(section.text)
     for link in kb.document(holder).meta.linked:
         if link.id not in section.linked:
             continue
         target = kb.linked_target(link, holder)
         if target is None:
             continue
-        if link.id in bases or any(re.search(f"按《{re.escape(name)}》(?:的)?相关规定", section.text) for name in link.names):
+        if link.id in bases or named & set(link.names):
             yield link, target
 
 

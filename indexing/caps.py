@@ -30,9 +30,12 @@ _WAN_PER_UNIT = {"亿元": 10_000.0, "万元": 1.0, "元": 0.0001}
 # What grants money: 给予 (an amount, or a ceiling in the next phrase) and 追加 (on top of another award).
 _TRIGGER_RE = re.compile(r"给予|追加")
 _CEILING_RE = re.compile(r"^(?P<scope>[^，,]*?)(?:最高不超过|最高|不超过)" + _AMOUNT_RE.pattern)
-_DEFER_RE = re.compile(r"按《(?P<doc>[^》]+)》相关规定")
-_DEFER_ONLY_RE = re.compile(_DEFER_RE.pattern + r"(?:予以(?P<kind>" + _KIND_RE.pattern + r")|执行)")
-_PERCENT_RE = re.compile(r"按[^，,]*?(?P<percent>\d+(?:\.\d+)?)%$")
+# 按《…》相关规定: the clause leaves the amount to another document. The one definition of a deferral in the text, read
+# here for the cap records and by ``assistant.linked_articles`` for which indexed document a clause defers to.
+DEFER_RE = re.compile(r"按《(?P<doc>[^》]+)》(?:的)?相关规定")
+_DEFER_ONLY_RE = re.compile(DEFER_RE.pattern + r"(?:予以(?P<kind>" + _KIND_RE.pattern + r")|执行)")
+# 按项目投入的30%: the share, and what it is a share of (the base, after the last 按 or 按照; "" in 按30%给予资助).
+_PERCENT_RE = re.compile(r"按(?:[^，,]*按)?照?(?P<of>[^，,按]*?)的?(?P<percent>\d+(?:\.\d+)?)%$")
 _ON_TOP_RE = re.compile(r"在(?:《(?P<doc>[^》]+)》的?|[^，,]*?)基础上")
 # Words between 给予 and the amount that are no part of whom the award is for.
 _INNER_END_RE = re.compile(r"一次性|最高|每人|每年|每项|分别|\d|" + _KIND_RE.pattern)
@@ -52,6 +55,8 @@ class Award:
     ``basis`` names where the amount is set: ``本措施`` (the awarding document itself) or the linked document's
     title; for 追加, the award it is added on top of. ``percent`` is the share of a 按比例 award
     (按投资额的30%给予资助), whose ``amount_wan`` is the ceiling (最高不超过500万元); ``None`` otherwise.
+    ``percent_of`` is what that share is of, as the text names it (投资额; "" when it names nothing, and for other
+    awards); kept out of the JSON contract, where ``amount_text`` and ``quote`` say it.
     ``doc_id`` is the document whose clause states it (kept out of the JSON contract), so that two documents' clause
     （十六） back only their own figures; ``doc_title`` is that document's title (also kept out of it), so that a 追加 on
     the document's own award ("在第十七条资助基础上", ``basis`` 本措施) names the document it is added on top of.
@@ -71,6 +76,7 @@ class Award:
     percent: float | None = None
     doc_id: str = ""
     doc_title: str = ""
+    percent_of: str = ""
 
     @property
     def ref(self) -> SectionRef:
@@ -86,8 +92,13 @@ class Award:
         if self.qualifier == "追加":
             return f"追加{amount}" if self.basis == THIS_MEASURE else f"在《{self.basis}》资助基础上追加{amount}"
         if self.qualifier == "按比例":
-            return f"按{self.percent:g}%比例，最高{amount}"
+            return f"{self.share_text}，最高{amount}"
         return f"{self.qualifier}{amount}"
+
+    @property
+    def share_text(self) -> str:
+        """A 按比例 award's share with its base, as the text says it: 按项目投资额的30% (按30%比例 when it names none)."""
+        return f"按{self.percent_of}的{self.percent:g}%" if self.percent_of else f"按{self.percent:g}%比例"
 
     @property
     def on_top_of(self) -> str:
@@ -100,6 +111,7 @@ class Award:
         data = asdict(self)
         del data["doc_id"]
         del data["doc_title"]
+        del data["percent_of"]
         if isinstance(self.amount_wan, float) and self.amount_wan.is_integer():
             data["amount_wan"] = int(self.amount_wan)
         percent = data.pop("percent")
@@ -107,6 +119,11 @@ class Award:
             data["percent"] = int(percent) if float(percent).is_integer() else percent
         data["amount_text"] = self.amount_text
         return data
+
+
+def deferred_names(text: str) -> set[str]:
+    """The documents a text leaves its amounts to, as it names them in 按《…》相关规定."""
+    return {match.group("doc") for match in DEFER_RE.finditer(text)}
 
 
 def _linked_by_name(name: str, linked: Sequence[LinkedDocument]) -> LinkedDocument | None:
@@ -163,6 +180,7 @@ class _Grant:
     amounts: tuple[float, ...]
     qualifier: Qualifier
     percent: float | None
+    percent_of: str        # what the percentage is of (按投资额的30%: 投资额)
     kind: str
     doc: str | None        # the document named in 按《…》相关规定 / 在《…》的基础上
     on_top: bool           # 追加 on an award the text does not name (在此基础上, 在前述资助基础上)
@@ -192,7 +210,7 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
             return None
         amounts, before_amount, after_amount, end = [ceiling], ceiling.group("scope"), "", next_end
     kind_match = _KIND_RE.match(after_amount.lstrip("的")) or _KIND_RE.search(head)
-    defer, percent, on_top = _DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
+    defer, percent, on_top = DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
     once = pre.endswith("一次性") or "一次性" in before_amount
     yearly = pre.endswith("每年") or "每年" in before_amount
     qualifier: Qualifier
@@ -218,6 +236,7 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
         amounts=tuple(_wan(m) for m in amounts),
         qualifier=qualifier,
         percent=float(percent.group("percent")) if percent and qualifier == "按比例" else None,
+        percent_of=percent.group("of") if percent and qualifier == "按比例" else "",
         kind=kind_match.group(0) if kind_match else "资助",
         doc=doc,
         on_top=qualifier == "追加" and doc is None,
@@ -270,7 +289,8 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), d
             term = _term(text, grant.end)
             found.append((trigger.start(), [
                 Award(section.key, amount, grant.qualifier, term, target, grant.kind, basis, basis_doc,
-                      text, sentence.start, sentence.end, grant.percent, section.doc_id, doc_title)
+                      text, sentence.start, sentence.end, grant.percent, section.doc_id, doc_title,
+                      grant.percent_of)
                 for amount in grant.amounts
             ]))
         for _, batch in sorted(found, key=lambda item: item[0]):

@@ -14,8 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from assistant import linked_articles
 from evals.cap_review import compare, document_caps, load_test_document
-from indexing.caps import CapTable, extract_awards
+from indexing.caps import CapTable, deferred_names, extract_awards
+from indexing.numerals import format_wan
 from indexing.parser import ParseError, parse_policy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,8 +152,52 @@ def test_an_addition_to_a_documents_own_award_is_worded_by_that_document():
 def test_json_records_carry_percent_only_for_percentage_awards():
     notice = _caps("application-notice-2023")
     share, once = notice.for_clause("一/一")
-    assert share.to_json()["percent"] == 30 and share.amount_text == "按30%比例，最高500万元"
+    assert share.to_json()["percent"] == 30 and share.amount_text == "按项目经审计确认的项目投入的30%，最高500万元"
     assert "percent" not in once.to_json()
+    # What the share is of is said by amount_text and the quote; the record's JSON keeps its fields.
+    assert "percent_of" not in share.to_json() and share.percent_of == "项目经审计确认的项目投入"
+
+
+def test_a_percentage_award_is_said_with_its_share_and_base_before_its_ceiling(document):
+    """按项目经审计确认的项目投入的30%给予资助，单个项目最高不超过500万元: every Chinese wording of the award says the
+    share and what it is of, in the text's own words, with the ceiling (not 按比例可获500万元, a sum to read as given)."""
+    from assistant.compose import award_line, standard_phrase
+    from assistant.lead import money_phrase, share_phrase
+
+    shares = [a for a in extract_awards(document.document, document.meta.linked) if a.qualifier == "按比例"]
+    assert shares
+    for award in shares:
+        assert award.share_text in award.quote and award.percent_of
+        said = f"{award.share_text}给予{award.kind}，最高{format_wan(award.amount_wan or 0)}"
+        assert share_phrase(award) == said and award.amount_text == f"{award.share_text}，最高{format_wan(award.amount_wan or 0)}"
+        for phrase in (money_phrase(award), award_line(award), standard_phrase([award])):
+            assert said in phrase and "按比例" not in phrase
+    if document.meta.id == "application-notice-2023":
+        assert money_phrase(shares[0]) == "按项目经审计确认的项目投入的30%给予资助，最高500万元"
+
+
+def test_a_percentage_without_a_named_base_keeps_the_share():
+    (award,) = extract_awards(parse_policy("措施\n（一）对展会项目，按30%给予补贴，最高不超过50万元。\n", "x"))
+    assert (award.qualifier, award.percent, award.percent_of) == ("按比例", 30, "")
+    assert award.amount_text == "按30%比例，最高50万元"
+
+
+def test_one_deferral_pattern_reads_the_cap_records_and_the_linked_articles(document):
+    # Each clause's deferral records (按资助办法 / 按其他文件) name exactly the documents its text defers to, as read by
+    # the one pattern that assistant.linked_articles also reads.
+    assert linked_articles.deferred_names is deferred_names
+    awards = extract_awards(document.document)
+    assert any(a.amount_wan is None for a in awards)
+    for section in document.document.clauses:
+        deferring = {a.basis for a in awards if a.clause == section.key and a.amount_wan is None}
+        assert deferring <= deferred_names(section.text)
+
+
+def test_a_deferral_written_with_de_is_the_same_deferral():
+    # "按《…》的相关规定" is how some texts write it: linked articles always read it; the cap records now read it too.
+    plain, with_de = (parse_policy(f"措施\n（一）对出口项目，按《资助办法》{de}相关规定予以支持。\n", "x") for de in ("", "的"))
+    assert deferred_names(with_de.clauses[0].text) == deferred_names(plain.clauses[0].text) == {"资助办法"}
+    assert [(a.qualifier, a.basis) for a in extract_awards(with_de)] == [("按资助办法", "资助办法")]
 
 
 _FRAGMENTS = ["（一）", "\n（二）", "一、", "对企业", "给予", "追加", "一次性", "每年", "最高", "不超过", "最高不超过",

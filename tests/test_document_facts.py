@@ -160,6 +160,13 @@ def test_chinese_answers_state_the_issued_facts_and_no_draft_wording(issued, que
     assert answer.reply and not answer.error
 
 
+def test_a_refusal_of_the_issued_text_ends_with_its_status_and_no_draft_wording(issued):
+    for question in ("房租补贴怎么申请", "有没有补贴3000万的条款"):
+        answer = issued.ask([question])
+        assert answer.reply.endswith("。" + issued.knowledge.facts.reply_note), answer.reply
+        assert not [w for w in DRAFT_WORDS if w in answer.reply]
+
+
 def test_status_validity_and_effective_date_answers_quote_the_issued_text(issued):
     status = issued.ask(["是不是正式版"])
     assert NEW_TITLE in status.text and ("正式" in status.reply)
@@ -231,3 +238,33 @@ def test_english_status_wording_has_one_place_that_answers_and_pages_read(knowle
             assert assistant.ask(["How much can an incubator get?"]).notices == [english.notice]
             hit = assistant.search("incubator cap", k=1)
             assert render.compose_reply(hit, kb.facts, lang="en").endswith(english.hotline_note)
+
+
+# ---- refusals and missing caps end like every 标准答复 ---------------------------------------------------
+@pytest.mark.parametrize("question", ["房租补贴怎么申请", "800万的有哪几条", "Is there a rent subsidy?",
+                                      "Which clauses pay 8 million?"])
+def test_refusals_and_missing_caps_end_with_the_bundled_drafts_status_once(assistant, knowledge, question):
+    # A hotline agent reads the 标准答复 out: a refusal, or "no clause pays that", is about the bundled draft too.
+    from assistant.document_facts_en import english_facts
+
+    answer = assistant.ask([question])
+    assert answer.refused or not answer.citations
+    tail = knowledge.facts.reply_note if answer.lang == "zh" else english_facts(knowledge.facts).reply_note
+    assert answer.reply.endswith(tail) and answer.reply.count(tail.strip()) == 1
+
+
+def test_a_reply_that_already_says_the_status_does_not_say_it_twice(assistant):
+    from assistant.compose import ChineseWording
+    from assistant.compose_flow import render
+
+    kb = assistant.knowledge
+
+    class SaysItself(ChineseWording):   # a wording whose refusal already ends with the status
+        def refusal_reply(self, plan, decision):
+            return super().refusal_reply(plan, decision) + self.reply_note([kb.primary.meta.id])
+
+    plan = assistant._plan("房租补贴怎么申请")
+    decision = assistant._decide(plan)
+    reply = render(kb, plan, decision, SaysItself(kb)).reply
+    assert decision.refused and reply.count(kb.facts.reply_note) == 1
+    assert reply == assistant.ask(["房租补贴怎么申请"]).reply

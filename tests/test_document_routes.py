@@ -91,6 +91,9 @@ def test_no_article_of_the_named_document_pays_the_figure_and_its_own_caps_are_l
     assert "第二十一条" in listing and "（三）" not in listing   # its articles, not the measure's clauses
     assert {amount for amount, _, _ in find_amounts_wan(listing)} == fund.amounts()
     assert answer["reply"].startswith("《深圳市文化产业发展专项资金资助办法》中没有")
+    # Like an answer citing it, the 标准答复 ends with the status of the document whose caps were read.
+    assert answer["reply"].endswith("。《文化产业发展专项资金资助办法》状态为现行有效，自2020年4月1日起施行，"
+                                    "具体以正式文本和操作规程为准。")
     assert any("深府规〔2020〕2号" in n for n in answer["notices"][1:])
 
 
@@ -285,7 +288,7 @@ def test_bundled_only_answers_of_these_routes_are_unchanged(assistant, knowledge
     assert largest.text.split("\n")[0] == f"按原文，单项资助上限最高为{format_wan(top)}（均为“最高”，是上限而非实际可得），见{names}。"
     missing = assistant.ask(["800万的有哪几条"])
     assert missing.text.startswith("按原文，没有资助上限为800万元的条款。\n\n原文写明的资助上限有：500万元：（三）、（九）")
-    assert missing.reply == f"《{knowledge.primary.meta.title}》中没有资助上限为800万元的条款。"
+    assert missing.reply == f"《{knowledge.primary.meta.title}》中没有资助上限为800万元的条款。{knowledge.facts.reply_note}"
     assert missing.notices == [knowledge.facts.notice]
     toc = assistant.ask(["一共几部分"])
     assert toc.text.startswith(f"本措施在序言之后分为9个部分和附则，共{len(knowledge.primary.document.clauses)}条：一、重点支持领域")
@@ -296,7 +299,8 @@ def test_bundled_only_answers_of_these_routes_are_unchanged(assistant, knowledge
     english_missing = assistant.ask(["Which clauses pay 8 million?"])
     assert english_missing.text.startswith("Under the text, no clause has a cap of the amount you ask about.\n\n"
                                            "The caps the text states are: RMB 5 million (500万元): (3), (9)")
-    assert english_missing.reply == "No clause of the measure has a cap of that amount."
+    assert english_missing.reply == ("No clause of the measure has a cap of that amount. This measure is a draft for "
+                                     "comment; the official text and operating procedures prevail.")
 
 
 def test_a_document_stating_no_amount_has_no_largest_cap(tmp_path):

@@ -32,6 +32,21 @@ def test_a_question_naming_the_fund_measures_cites_its_article_with_its_own_cap(
     assert any("深府规〔2020〕2号" in n and "现行有效" in n for n in answer["notices"][1:])
 
 
+def test_a_percentage_award_is_answered_with_its_share_and_base(documents_assistant):
+    # 一（四）: 按项目建设实际投资额的20%给予补贴，最高不超过500万元. The conclusion, the reply and the cap line say the share
+    # and what it is of with the ceiling, in Chinese and in English (not "按比例500万元", "a share of the eligible cost").
+    said = "按项目建设实际投资额的20%给予补贴，最高500万元"
+    answer = documents_assistant.ask("我们在前海建了一个网络视听创新基地，2022年9月建成投用，实际建设投资3000万元左右。"
+                                     "认定下来的话能补多少？")
+    assert (answer.citations[0].doc, answer.citations[0].section) == (NOTICE, "一/四")
+    assert f"一（四）规定的是{said}；" in answer.reply and f"资助上限：{said}（" in answer.text
+    assert "按比例" not in answer.reply
+    english = documents_assistant.ask("We built a virtual production studio in Shenzhen that went into use in October "
+                                      "2022; total investment was about RMB 8 million. What is the maximum subsidy we "
+                                      "can get under this notice?")
+    assert "the 补贴 is 20% of “项目建设实际投资额”, up to RMB 5 million (500万元)" in english.reply
+
+
 def test_an_english_answer_citing_another_document_carries_that_documents_notice(documents_assistant):
     # The English answer says the bundled draft's notice and, like the Chinese one, the cited document's own status
     # and 文号: the reader must not take the fund measures' article for part of a draft.
@@ -66,6 +81,18 @@ def test_the_reply_about_another_document_ends_with_that_documents_status(docume
         assert {c["doc"] for c in answer["citations"]} == {doc_id}
         assert answer["reply"].endswith("。" + tail) and "征求意见" not in answer["reply"]
         assert "征求意见稿" in answer["notices"][0]   # the notices keep the bundled draft's, then the document's own
+
+
+def test_a_refusal_ends_with_the_status_of_the_documents_asked(documents_assistant):
+    # Named, the district measure alone: its status. Not named: every indexed document's, each once.
+    named = documents_assistant.ask("公司上个月刚在深圳证监局完成上市辅导备案，明年计划去港交所IPO。按南山数字经济措施，"
+                                    "这两步加起来一共能拿多少奖励？")
+    assert named.refused and named.reply.endswith("建议向主管部门咨询。" + NANSHAN_TAIL)
+    unnamed = documents_assistant.ask("房租补贴怎么申请")
+    assert unnamed.refused and unnamed.reply.endswith("；均以正式文本和操作规程为准。")
+    assert [unnamed.reply.count(s) for s in ("为征求意见稿；", "试行", "自2020年4月1日起施行")] == [1, 1, 1]
+    english = documents_assistant.ask("Is there a rent subsidy?")
+    assert english.refused and english.reply.endswith("; the official texts and operating procedures prevail.")
 
 
 def test_a_reply_citing_two_documents_names_each_status_once(documents_home, documents_assistant):

@@ -87,6 +87,22 @@ def test_the_cap_vocabulary_covers_every_award_of_the_cap_table(knowledge):
                                                         *doc.targets.values()))
 
 
+
+def test_a_percentage_award_reads_with_its_share_and_base_as_in_chinese(knowledge):
+    # 按项目经审计确认的项目投入的30%给予资助，单个项目最高不超过500万元: the English says the share and its base
+    # (the text's Chinese words, quoted) with the ceiling, as the Chinese answer does (assistant.lead.share_phrase).
+    from pathlib import Path
+
+    from assistant.compose_en import EnglishWording
+    from evals.cap_review import load_test_document
+    from indexing.caps import extract_awards
+
+    notice = load_test_document(Path(__file__).parent.parent / "evals" / "documents" / "application-notice-2023")
+    share = extract_awards(notice.document, notice.meta.linked)[0]
+    words = EnglishWording(knowledge, english_table())
+    assert words.predicate(share) == "30% of “项目经审计确认的项目投入”, up to RMB 5 million (500万元)"
+    assert words.award(share) == "the funding is 30% of “项目经审计确认的项目投入”, up to RMB 5 million (500万元)"
+
 def test_every_out_of_scope_topic_has_an_english_name():
     from assistant.scope import scope_topics
 

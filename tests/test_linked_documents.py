@@ -144,7 +144,7 @@ def test_the_cli_answer_cites_the_clause_then_the_article_it_defers_to(fund_home
     assert (PRIMARY, "十九", None, "按资助办法") in caps and (FUND, "十七", 300, "按比例") in caps
     # Which document says what: the measure's clause first, then the standard the stand-in sets.
     lead = answer["answer"].split("\n")[0]
-    assert lead.index("（十九）") < lead.index(f"具体标准见《{FUND_TITLE}》第十七条：按5%比例，最高300万元资助")
+    assert lead.index("（十九）") < lead.index(f"具体标准见《{FUND_TITLE}》第十七条：按企业上一年度该项目出口收入的5%给予资助，最高300万元")
     assert f"依据：《{FUND_TITLE}》" in answer["answer"]      # the article's cap names its own document
     assert "全文不在本助手的资料库中" not in answer["answer"]
     assert [(d["id"], d["in_corpus"]) for d in answer["linked"]] == [(FUND_LINK, True)]

@@ -242,8 +242,10 @@ def test_a_cap_stated_as_a_fixed_sum_is_a_violation(kb):
 
 
 def test_percentage_awards_of_another_document_are_checked_as_caps():
-    # The notice's 一（一）: 按30%比例，最高500万元. Stated with its ceiling the amount passes; as a fixed sum it does not.
+    # The notice's 一（一）: 按项目经审计确认的项目投入的30%，最高500万元. Stated with its ceiling the amount passes (as the
+    # answers word it, too); as a fixed sum it does not.
     # (Only the amount checks are asked here: references such as 一（一） are not read as part-qualified yet.)
+    from assistant.lead import money_phrase
     from evals.cap_review import load_test_document
     from indexing.caps import extract_awards
 
@@ -256,6 +258,7 @@ def test_percentage_awards_of_another_document_are_checked_as_caps():
         return [c for c in codes(check_generated(text, {share.ref}, {share.ref}, [share])) if c in money]
 
     assert amount_codes(f"按投入的30%给予资助，{share.amount_text}。") == []
+    assert amount_codes(f"{money_phrase(share)}。") == []
     assert amount_codes("可获500万元资助。") == ["qualifier_missing"]
     assert amount_codes("每年最高500万元。") == ["qualifier_mismatch"]
 
