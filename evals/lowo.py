@@ -8,6 +8,10 @@ do (they are graded under their writer, ``w01``).
 What is not rebuilt per writer, and why it matters: the fusion weights, the scope thresholds, the lexicon and the
 clause profiles were tuned by hand on writers w01–w07, so their figures stay flattered; writers from w08 on were
 never seen by any hand-tuned part, and their mean is reported separately.
+
+Sets written for policy matching (every case tagged ``match``: company descriptions, m01–m02) train the models like
+any writer's, but they are a different task: each is answered by ``match`` (as the match tab does) and reported in a
+row of its own, outside the question writers' pooled figures and the gate.
 """
 
 from __future__ import annotations
@@ -51,6 +55,11 @@ CATEGORIES = ("business (short)", "business (long)", "hotline", "money", "struct
               "follow-up", "not covered", "other")
 
 
+def is_matching_set(cases: Sequence[EvalCase]) -> bool:
+    """Whether a writer's set was written for policy matching: company descriptions, every case tagged ``match``."""
+    return bool(cases) and all("match" in c.tags for c in cases)
+
+
 def summarize_by_category(graded: Iterable[Graded]) -> dict[str, Summary]:
     """One summary per category of the graded questions, in the report's order."""
     groups: dict[str, list[Graded]] = {}
@@ -67,6 +76,7 @@ class WriterResult:
     before: list[Graded]
     after: list[Graded]
     settings: dict[str, Any] = field(default_factory=dict)
+    matching: bool = False      # a policy-matching set, answered by ``match`` (see the module's docstring)
 
     def graded(self, which: str) -> list[Graded]:
         return self.before if which == "before" else self.after
@@ -84,14 +94,15 @@ class LowoReport:
     curve: list[tuple[int, float]] = field(default_factory=list)   # (training questions, held-out top-1)
 
     def _results(self, writers: Sequence[str] | None) -> list[WriterResult]:
-        return [r for r in self.results if writers is None or r.writer in writers]
+        """The named writers' results; ``None``: every question writer (the headline, without matching sets)."""
+        return [r for r in self.results if (not r.matching if writers is None else r.writer in writers)]
 
     def mean(self, metric: str, which: str = "after", writers: Sequence[str] | None = None) -> float:
         values = [v for r in self._results(writers) for v in [getattr(r.summary(which), metric)] if v is not None]
         return float(np.mean(values)) if values else float("nan")
 
     def worst(self, metric: str, which: str = "after") -> tuple[str, float]:
-        pairs = [(r.writer, getattr(r.summary(which), metric)) for r in self.results]
+        pairs = [(r.writer, getattr(r.summary(which), metric)) for r in self._results(None)]
         pairs = [p for p in pairs if p[1] is not None]
         return min(pairs, key=lambda p: p[1]) if pairs else ("", float("nan"))
 
@@ -102,7 +113,10 @@ class LowoReport:
         return summarize_by_category(g for r in self._results(writers) for g in r.graded(which))
 
     def unseen_writers(self) -> list[str]:
-        return [r.writer for r in self.results if r.writer not in HAND_TUNED_WRITERS]
+        return [r.writer for r in self._results(None) if r.writer not in HAND_TUNED_WRITERS]
+
+    def matching_writers(self) -> list[str]:
+        return [r.writer for r in self.results if r.matching]
 
 
 def run_lowo(
@@ -124,7 +138,7 @@ def run_lowo(
         known_amounts: the cap table's figures (for the unsupported-amount check).
         curve_fractions: also train on these shares of each fold's training writers' questions (a learning curve).
     """
-    from evals.runner import ask_all, grade_answers
+    from evals.runner import Matching, ask_all, grade_answers
     from evals.training import prepare, train
 
     data = prepare(assistant, train_cases, cache)
@@ -135,21 +149,23 @@ def run_lowo(
     try:
         for writer in writers:
             cases = [c for c in eval_cases if c.writer == writer]
+            matching = is_matching_set(cases)
+            asker = Matching(assistant) if matching else assistant
             if progress:
                 progress(writer)
             assistant.understanding = None
             assistant.turn_cache.clear()
-            before = grade_answers(cases, ask_all(assistant, cases), known_amounts)
+            before = grade_answers(cases, ask_all(asker, cases), known_amounts)
             keep = [i for i, e in enumerate(data.examples) if e.writer != writer]
             fold = data.subset(keep)
             models = train(fold, embed_model)
             assistant.understanding = models
             assistant.turn_cache.clear()
-            after = grade_answers(cases, ask_all(assistant, cases), known_amounts)
+            after = grade_answers(cases, ask_all(asker, cases), known_amounts)
             results.append(WriterResult(writer, before, after,
                                         {"prior_weight": models.prior_weight, "context_weight": models.context_weight,
                                          "refuse_threshold": models.refuse_threshold,
-                                         "training_questions": len(fold.examples)}))
+                                         "training_questions": len(fold.examples)}, matching))
     finally:
         assistant.understanding = saved
         assistant.turn_cache.clear()
@@ -157,8 +173,7 @@ def run_lowo(
     if curve_fractions:
         weight = float(np.median([r.settings["prior_weight"] for r in results]))
         context = float(np.median([r.settings["context_weight"] for r in results]))
-        report.curve = learning_curve(data, [w for w in writers if w not in HAND_TUNED_WRITERS], curve_fractions, weight,
-                                      context)
+        report.curve = learning_curve(data, report.unseen_writers(), curve_fractions, weight, context)
     return report
 
 

@@ -25,10 +25,13 @@ def render_markdown(report: LowoReport) -> str:
         b, a = r.summary("before"), r.summary("after")
         business = [g for g in r.after if "business" in g.case.tags and not g.case.must_refuse]
         biz = sum(int(g.top1_correct) for g in business) / len(business) if business else None
-        lines.append(f"| {r.writer} | {b.n} | {_fmt(b.top1_accuracy)} | {_fmt(a.top1_accuracy)} | {_fmt(biz)} | "
+        name = f"{r.writer} (matching)" if r.matching else r.writer
+        lines.append(f"| {name} | {b.n} | {_fmt(b.top1_accuracy)} | {_fmt(a.top1_accuracy)} | {_fmt(biz)} | "
                      f"{_fmt(a.caps_accuracy)} | {_fmt(a.refusal_recall)} / {_fmt(a.refusal_precision)} |")
     unseen = report.unseen_writers()
-    for label, writers in (("all writers", None), ("writers never seen by hand-tuned parts", unseen)):
+    matching = report.matching_writers()
+    for label, writers in (("all question writers", None), ("writers never seen by hand-tuned parts", unseen),
+                           ("policy-matching sets, answered by match", matching)):
         if writers is not None and not writers:
             continue
         b, a = report.pooled("before", writers), report.pooled("after", writers)
@@ -68,6 +71,10 @@ def to_json(report: LowoReport) -> dict[str, Any]:
         ],
         "pooled": {"before": report.pooled("before").to_json(), "after": report.pooled("after").to_json()},
         "unseen_writers": unseen,
+        "matching_writers": report.matching_writers(),
+        "pooled_matching": ({"before": report.pooled("before", report.matching_writers()).to_json(),
+                             "after": report.pooled("after", report.matching_writers()).to_json()}
+                            if report.matching_writers() else None),
         "pooled_unseen": ({"before": report.pooled("before", unseen).to_json(),
                            "after": report.pooled("after", unseen).to_json()} if unseen else None),
         "by_category_unseen": {k: v.to_json() for k, v in report.pooled_by_category("after", unseen or None).items()},

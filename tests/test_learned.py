@@ -244,8 +244,9 @@ def test_each_writer_is_answered_by_models_trained_without_that_writer(assistant
     for case in cases:
         by_writer.setdefault(case.writer, []).append(case)
     # A small but real slice: three writers (one of them an earlier, hand-tuned one) and the off-topic set.
-    train_cases = [c for w in ("w02", "w09", "w13") for c in by_writer[w][:40]] + by_writer["offtopic"]
-    eval_cases = [c for w in ("w09", "w13") for c in by_writer[w][:12]]
+    # m01 is a policy-matching set (company descriptions): answered by match, reported apart from the questions.
+    train_cases = [c for w in ("w02", "w09", "w13", "m01") for c in by_writer[w][:40]] + by_writer["offtopic"]
+    eval_cases = [c for w in ("w09", "w13", "m01") for c in by_writer[w][:12]]
     seen: list[tuple[str, set[str]]] = []
     real_train = training.train
 
@@ -256,11 +257,20 @@ def test_each_writer_is_answered_by_models_trained_without_that_writer(assistant
     monkeypatch.setattr(training, "train", recording_train)
     cache = VectorCache(assistant.retriever.dense.embedder)
     models_before = assistant.understanding
+    matched_descriptions: list[str] = []
+    real_match = assistant.match
+    monkeypatch.setattr(assistant, "match", lambda text: matched_descriptions.append(text) or real_match(text))
     report = lowo.run_lowo(assistant, train_cases, eval_cases, cache, None)
-    assert [r.writer for r in report.results] == ["w09", "w13"]
-    assert [writers for _, writers in seen] == [{"w02", "w13", "offtopic"}, {"w02", "w09", "offtopic"}]
+    assert [r.writer for r in report.results] == ["m01", "w09", "w13"]
+    assert [writers for _, writers in seen] == [{"w02", "w09", "w13", "offtopic"}, {"w02", "w13", "m01", "offtopic"},
+                                                {"w02", "w09", "m01", "offtopic"}]
     for result in report.results:
         assert len(result.before) == len(result.after) == 12
         assert 0.0 <= result.settings["refuse_threshold"] <= 1.0
     assert assistant.understanding is models_before     # the shared assistant gets its own models back
-    assert report.unseen_writers() == ["w09", "w13"]
+    assert report.unseen_writers() == ["w09", "w13"] and report.matching_writers() == ["m01"]
+    matched = report.results[0]
+    assert matched.matching and not any(r.matching for r in report.results[1:])
+    m01 = {c.turns[-1] for c in by_writer["m01"][:12]}
+    assert len(matched_descriptions) == 24 and set(matched_descriptions) == m01   # before and after, by match alone
+    assert report.pooled().n == 24 and report.pooled("after", ["m01"]).n == 12   # the headline holds questions only
