@@ -42,14 +42,28 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("policy_assistant")
 
-# "分别补多少", "各能拿多少", "这两个": a question about several awards at once.
 # Policy matching: a description's activity counts as answered when the answerability model gives "not answered" a
 # probability under this (chosen on the m02 descriptions, evals/questions/match/README.md), and at most this many
 # activities are tried, each retrieved alone, only when the whole description was judged outside the measure.
 MATCH_ACTIVITY_CLEAR = 0.1
 MATCH_FACETS = 6
 _HOW_MUCH_RE = re.compile(r"多少|最多|最高|上限|封顶|额度|金额|几万")
+# "分别补多少", "各能拿多少", "这两个": a question about several awards at once.
 _SEVERAL_RE = re.compile(r"分别|各自|各能|各补|各给|各是|各有|两个|两项|两者|两条|几项|这几个|哪个(多|高)|哪个更")
+
+
+@dataclass(frozen=True)
+class _Retrieved:
+    """A turn retrieved and measured: what the scope and answerability judgements read (``best`` is None when
+    nothing was found)."""
+
+    vectors: Any
+    hits: list[ClauseHit]
+    best: SectionRef | None = None
+    topic: Any = None
+    best_bm25: float = 0.0
+    best_dense: float = 0.0
+    far: bool = True
 
 
 @dataclass(frozen=True)
@@ -237,16 +251,23 @@ class PolicyAssistant:
         plan = self._plan(facet)
         plan.intent = "match"
         plan.facets = split_facets(plan.search_text)
-        vectors = self._question_vectors(plan)
-        hits = self._retrieve(plan, vectors=vectors)
-        if not hits or vectors is None or vectors.probabilities is None or self.understanding is None:
+        found = self._retrieved(plan)
+        if found.best is None:
             return False
+        probability = self._not_answered_probability(plan, found.vectors, found.topic is not None, found.far,
+                                                     found.best_bm25, found.best_dense, found.best)
+        return probability is not None and probability < MATCH_ACTIVITY_CLEAR
+
+    def _retrieved(self, plan: QueryPlan) -> _Retrieved:
+        """Retrieve a turn (without the sections it excludes) and measure its best hit for the scope judgements."""
         kb = self.knowledge
+        vectors = self._question_vectors(plan)
+        hits = [h for h in self._retrieve(plan, vectors=vectors) if hit_ref(h, kb) not in plan.excluded_sections]
+        if not hits:
+            return _Retrieved(vectors, hits)
         best = hit_ref(hits[0], kb)
         best_bm25, best_dense, far = self._scope_figures(hits, best)
-        probability = self._not_answered_probability(plan, vectors, self._topic(plan.normalized, best) is not None, far,
-                                                     best_bm25, best_dense, best)
-        return probability is not None and probability < MATCH_ACTIVITY_CLEAR
+        return _Retrieved(vectors, hits, best, self._topic(plan.normalized, best), best_bm25, best_dense, far)
 
     def _scope_figures(self, hits: list[ClauseHit], best: SectionRef) -> tuple[float, float, bool]:
         """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds: the
@@ -326,14 +347,13 @@ class PolicyAssistant:
             from assistant.document_routes import amount_list_decision, largest_decision
 
             return (largest_decision if plan.intent == "largest" else amount_list_decision)(kb, plan)
-        vectors = self._question_vectors(plan)
-        hits = [h for h in self._retrieve(plan, vectors=vectors) if hit_ref(h, kb) not in plan.excluded_sections]
+        found = self._retrieved(plan)
+        vectors, hits = found.vectors, found.hits
         nearest = [ScoredSection(hit_ref(h, kb), h.score) for h in hits[:3]]
-        if not hits:
+        if found.best is None:
             return Decision([], refused=True, scope_topic=out_of_scope_topic(plan.normalized), nearest=[], hits=hits)
         best = hits[0]
-        topic = self._topic(plan.normalized, hit_ref(best, kb))
-        best_bm25, best_dense, far = self._scope_figures(hits, hit_ref(best, kb))
+        topic, best_bm25, best_dense, far = found.topic, found.best_bm25, found.best_dense, found.far
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
