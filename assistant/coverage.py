@@ -34,12 +34,17 @@ class WordCoverage:
         return self.in_section, self.in_documents, self.outside / UNCOVERED_CAP
 
 
-def word_coverage(question: str, section_text: str, documents_text: str) -> WordCoverage:
-    """The coverage of ``question``'s topic words by ``section_text`` and by ``documents_text``."""
+def topic_words(question: str) -> list[str]:
+    """The question's topic words: its own tokens without intent-only words, one-character words and English asking
+    words (one character is mostly grammar: 谁, 归, 按; "cap" in a Chinese question asks, it is not a topic)."""
     from assistant.query import is_english_intent_word, own_topic_tokens
 
-    # One character is mostly grammar (谁, 归, 按) and "cap" in a Chinese question is an asking word, not a topic.
-    words = [w for w in own_topic_tokens(question) if len(w) > 1 and not is_english_intent_word(w)]
+    return [w for w in own_topic_tokens(question) if len(w) > 1 and not is_english_intent_word(w)]
+
+
+def word_coverage(question: str, section_text: str, documents_text: str) -> WordCoverage:
+    """The coverage of ``question``'s topic words by ``section_text`` and by ``documents_text``."""
+    words = topic_words(question)
     if not words:
         return WordCoverage()
     in_section = sum(w in section_text for w in words) / len(words)

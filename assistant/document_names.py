@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from indexing.corpus import CorpusDocument
 from indexing.references import label_key
-from indexing.retrieval.hits import ClauseHit
 from indexing.section_ref import SectionRef
 from indexing.tokenize_zh import fold
 
@@ -163,15 +162,3 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
         plan.intent = "general"
     return plan
 
-
-def retrieval_leads(hits: list[ClauseHit]) -> list[ClauseHit]:
-    """Hits with the document retrieval alone puts first leading: the learned prior (``ClauseHit.score`` beyond
-    ``retrieval_score``) knows the bundled measure's sections only, so it orders sections within that document but
-    does not choose between documents. Unchanged when every hit is of one document."""
-    if len({h.doc_id for h in hits}) < 2:
-        return hits
-    lead_doc = max(hits, key=lambda h: h.retrieval_score).doc_id
-    if hits[0].doc_id == lead_doc:
-        return hits
-    first = next(h for h in hits if h.doc_id == lead_doc)
-    return [first, *(h for h in hits if h is not first)]

@@ -53,6 +53,7 @@ class KnowledgeBase:
         # What answers say about the measure itself (title, status, effective date): from its sidecar and text.
         self.facts: DocumentFacts = document_facts(self.primary)
         self._facts = {self.primary.meta.id: self.facts}
+        self._texts: dict[str, str] = {}
 
     @property
     def several_documents(self) -> bool:
@@ -77,6 +78,12 @@ class KnowledgeBase:
     def documents_text(self) -> str:
         """Every section's text of every document, joined (what "does the text contain this word" looks in)."""
         return "\n".join(s.text for doc in self.documents for s in doc.document.sections)
+
+    def document_text(self, doc_id: str) -> str:
+        """One document's section texts, joined (what "does this document contain this word" looks in); cached."""
+        if doc_id not in self._texts:
+            self._texts[doc_id] = "\n".join(s.text for s in self.document(doc_id).document.sections)
+        return self._texts[doc_id]
 
     @property
     def primary_caps(self) -> CapTable:

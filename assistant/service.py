@@ -20,7 +20,7 @@ from assistant.answer import Answer, RankedSection
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import word_coverage
-from assistant.document_names import retrieval_leads
+from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
 from assistant.meta_section import meta_section
@@ -182,7 +182,7 @@ class PolicyAssistant:
         hits = self.retriever.retrieve(request)
         if named:   # an injected retriever may not know ``docs``
             hits = [h for h in hits if (h.doc_id or primary) in named][: k or self.config.k]
-        hits = retrieval_leads(hits)
+        hits = retrieval_leads(hits, plan.search_text, self.knowledge)
         if self.reranker is not None and hits:
             hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(hit_ref(h, self.knowledge)).text)
         return hits

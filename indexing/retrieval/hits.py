@@ -60,6 +60,9 @@ class ClauseHit:
     best_chunk_id: str = ""
     via: list[str] = field(default_factory=list)   # "reference", "text", "profile", "expansion", "facet", "rerank"
     base_score: float | None = None   # the fused score before the learned prior (None: no prior was added)
+    # The fused score over the text channels alone, the channels every document has (None: not computed, when the
+    # index's documents all have the same channels): what compares a profiled section with another document's.
+    text_score: float | None = None
 
     @property
     def ref(self) -> SectionRef:

@@ -103,6 +103,9 @@ class HybridRetriever:
         # channels, so they are fused over those alone (see ``score``).
         profiled = {chunk.doc_id for chunk in self.chunks if chunk.source == "profile"}
         self._unprofiled = frozenset(chunk.doc_id for chunk in self.chunks) - profiled
+        # Profiled and unprofiled documents side by side: hits then carry their text-channel score as well (see
+        # ``ClauseHit.text_score``), the one score measured the same way in every document.
+        self._mixed = bool(profiled) and bool(self._unprofiled) and use_profiles
         self._doc_rows: dict[str, ChunkFilter] | None = None   # built on the first filtered search
 
     def document_filter(self, doc_id: str) -> ChunkFilter | None:
@@ -201,6 +204,10 @@ class HybridRetriever:
         if self.mode in ("dense", "hybrid") and self.dense is not None:
             self.dense.prefetch(texts)   # it skips blanks and repeats
 
+    def text_scores(self, channels: ChannelScores) -> dict[SectionRef, float]:
+        """Sections fused over the text channels alone: a profiled section as a document without profiles is scored."""
+        return fuse({c: raw for c, raw in channels.raw.items() if c.endswith("_text")}, self.weights)
+
     def score(
         self, text: str, expansion: Sequence[str] = (), dense: dict[str, list[ChunkHit]] | None = None,
         within: ChunkFilter | None = None,
@@ -235,14 +242,18 @@ class HybridRetriever:
         fused, channels = self.score(request.text, request.expansion, dense, within)
         home = request.doc_id or (self.chunks[0].doc_id if self.chunks else "")
         via: dict[SectionRef, list[str]] = {ref: ["text"] for ref in fused}
+        text_fused = self.text_scores(channels) if self._mixed else {}
         for facet in request.facets:
-            facet_scores, _ = self.score(facet, (), dense, within)
+            facet_scores, facet_channels = self.score(facet, (), dense, within)
             for ref, value in facet_scores.items():
                 # A facet's leader counts a little less than the whole question's leader.
                 value *= 0.9
                 if value > fused.get(ref, 0.0):
                     fused[ref] = value
                     via.setdefault(ref, []).append("facet")
+            if self._mixed:
+                for ref, value in self.text_scores(facet_channels).items():
+                    text_fused[ref] = max(text_fused.get(ref, 0.0), 0.9 * value)
         base = dict(fused)
         for ref, bonus in ((SectionRef.parse(k, home), b) for k, b in request.prior.items()):
             if bonus > 0 and (ref in fused or bonus >= 0.05):
@@ -279,6 +290,7 @@ class HybridRetriever:
                     best_chunk_id=self.chunks[best[1]].chunk_id if best else "",
                     via=via.get(ref, []),
                     base_score=base.get(ref, 0.0) if request.prior else None,
+                    text_score=text_fused.get(ref, 0.0) if self._mixed else None,
                 )
             )
         return hits
