@@ -365,9 +365,6 @@ class PolicyAssistant:
             verdict = False
         if verdict is None:
             verdict = topic is not None or far
-        # The model has seen few English questions: one that matched no word of the text or the lexicon's English column
-        # and is far on the dense channel too is not about these documents, whatever the model says.
-        verdict = verdict or (plan.lang == "en" and far and best_bm25 == 0.0)
         if verdict:
             # Without the model a refusal always has a topic or is too far; "lacks-detail" is the model's alone, and
             # for a description ("business-outside") it means the business, not a detail, is outside the measure.

@@ -195,10 +195,23 @@ def test_english_out_of_scope_question_is_declined_first_in_english(assistant):
 
 
 @pytest.mark.parametrize("question", ["What's the weather in Shenzhen tomorrow?", "Where can I buy a cheap phone?",
-                                      "How do I renew my passport?"])
+                                      "How do I renew my passport?", "Can you recommend a good movie for tonight?"])
 def test_english_questions_about_nothing_in_the_documents_are_declined(assistant, question):
+    # Declined by the answerability model, which learned English chit-chat from the calibration set (none of these
+    # questions is in it): no English-only rule on retrieval distance decides it any more.
     answer = assistant.ask([question])
     assert answer.refused and answer.lang == "en" and answer.text.startswith("The documents do not cover this")
+
+
+def test_an_english_question_matching_no_word_of_the_text_is_still_answered(assistant):
+    # No word of it is in the text or the lexicon's English column, and it is far on the dense channel by the
+    # Chinese questions' thresholds: the rule that declined such English questions declined more answerable ones
+    # than it caught (evals/questions/writers/README.md, w39–w42); the learned model decides.
+    question = "Which four business types does the measure support?"
+    found = assistant._retrieved(assistant._plan(question))
+    assert found.far and found.best_bm25 == 0.0
+    answer = assistant.ask([question])
+    assert not answer.refused and cited(answer)[0] == "chapter:一", cited(answer)
 
 
 def test_english_questions_about_the_measure_itself(assistant, knowledge):
@@ -368,7 +381,10 @@ def test_english_what_to_prepare_comes_from_the_profile_and_the_clause(assistant
     profile = knowledge.profile(section.ref)
     doc = english_table().document(knowledge.primary.meta.id)
     target = knowledge.caps.for_clause("十六")[0].target
-    for turns in (["What should I prepare to apply for the incubator funding?"],
+    # Whether the text answers "what to prepare" at all is the answerability model's call (the writers label most such
+    # questions "the text does not say", and "What should I prepare to apply for the incubator funding?" sits at the
+    # threshold): this test is about the advice's English wording once the clause answers.
+    for turns in (["What should we prepare to apply for incubator support?"],
                   ["How much can an incubator get?", "What should we prepare?"]):
         answer = assistant.ask(turns)
         assert cited(answer)[0] == "十六" and answer.lang == "en", turns
