@@ -38,6 +38,14 @@ _MONEY_RE = re.compile(
     # English beyond the words above: the text is folded to lower case.
     r"subsidies|\bfund(s|ed|ing)?\b|\bawards?\b|\brewards?\b|maximum|\bmax\b|\bup to\b|\brmb\b|\byuan\b"
 )
+# A figure right after a word for the business's own money (营收2000万, 投入大概1200万元, "revenue of RMB 30 million") describes
+# the business: it is not an award the asker claims or asks about, so the answer must not call it "the amount you
+# mentioned" and compare it with a cap. Up to eight characters may stand between (约, 大概, 去年, 加起来).
+_BUSINESS_FIGURE_RE = re.compile(
+    r"(营收|营业收入|收入|营业额|销售额|流水|产值|投入|投资额|总投资|融资|估值|成本|利润|注册资本|gmv|revenue|sales|"
+    r"turnover|invested|investment|raised|valuation|costs?|budget|spent)[^，。,.;；！？!?]{0,8}$",
+    re.IGNORECASE,
+)
 _TERM_RE = re.compile(r"期限|几年|多久|多长时间|年限|连续|每年|一次性|分几次|"
                       r"how long|how many years|per year|every year|each year|one-off|one-time|\bterm\b|duration")
 _LARGEST_RE = re.compile(
@@ -275,6 +283,12 @@ def _english_cap_list(text: str) -> tuple[list[float], str] | None:
     return (figures, kind) if figures or kind else None
 
 
+def claimed_amounts(text: str) -> list[float]:
+    """The amounts (万元) a question claims or asks about: every figure except those describing the business's own
+    money (``_BUSINESS_FIGURE_RE``). ``find_amounts_wan`` reads the width-folded text, whose offsets are the text's."""
+    return [amount for amount, start, _ in find_amounts_wan(text) if not _BUSINESS_FIGURE_RE.search(text[:start])]
+
+
 def looks_like_description(text: str) -> bool:
     """A founder describing their business in their own words (long, first person, a doing verb)."""
     return len(text) >= 8 and bool(_FIRST_PERSON_RE.search(text)) and bool(_BUSINESS_VERB_RE.search(text))
@@ -344,7 +358,7 @@ def plan_query(
     plan = QueryPlan(original=text, normalized=normalized, rewritten=normalized, search_text=normalized)
     plan.clause_refs = refs
     plan.injection = bool(_INJECTION_RE.search(normalized))
-    plan.claimed_amounts = [amount for amount, _, _ in find_amounts_wan(normalized)]
+    plan.claimed_amounts = claimed_amounts(normalized)
     plan.money = bool(_MONEY_RE.search(normalized)) or bool(plan.claimed_amounts)
     plan.cap_kind = next((kind for word, kind in _CAP_KIND if word in normalized), "")
     plan.asks_term = bool(_TERM_RE.search(normalized))

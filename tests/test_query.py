@@ -66,6 +66,24 @@ def test_money_amounts_and_injection():
     assert not plan_query("孵化器的申请条件", None, 26).claimed_amounts
 
 
+@pytest.mark.parametrize("text, claimed", [
+    ("会计师事务所审计确认的项目投入大概1200万元。这个项目最多能拿到多少资助？", []),
+    ("我们去年营收2000万，游戏研发能补200万吗", [200]),
+    ("公司注册资本1000万元，听说能补500万", [500]),
+    ("Our revenue was RMB 30 million last year. Can we get RMB 5 million?", [500]),
+    ("听说孵化器能补500万？", [500]),
+])
+def test_figures_describing_the_business_are_not_claimed_amounts(text, claimed):
+    # Revenue, investment or registered capital describe the business; only the other figures are claims to check.
+    assert plan_query(text, None, 26).claimed_amounts == claimed
+
+
+def test_an_answer_does_not_call_the_businesss_revenue_the_amount_you_mentioned(assistant):
+    answer = assistant.ask(["我们是做原创手游的，30个人，去年营收大概2000万。游戏研发最多能补多少？"])
+    assert answer.citations and answer.citations[0].section == "十一"
+    assert "您提到的金额" not in answer.text
+
+
 def test_ellipsis_follow_up_keeps_the_money_intent_and_changes_topic():
     plan = follow(["孵化器能补多少？", "那动漫的呢？"], [["十六"], []])
     assert plan.followup == "ellipsis" and plan.money
