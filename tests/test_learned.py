@@ -233,6 +233,29 @@ def test_categories(turns, tags, refuse, expected):
 
 
 @pytest.mark.slow
+def test_folds_run_in_forked_workers_give_the_same_report(assistant):
+    """``eval --lowo --workers 2`` (what CI runs beside the tests) must publish exactly what one process does."""
+    from evals import lowo
+    from evals.questions_io import QUESTIONS_DIR, load_cases, split_files
+    from evals.training import VectorCache
+
+    cases = load_cases([*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"])
+    by_writer: dict[str, list] = {}
+    for case in cases:
+        by_writer.setdefault(case.writer, []).append(case)
+    train_cases = [c for w in ("w02", "w09", "w13", "w40") for c in by_writer[w][:30]] + by_writer["offtopic"]
+    eval_cases = [c for w in ("w09", "w13", "w40") for c in by_writer[w][:8]]
+    models_before = assistant.understanding
+    reports = [lowo.run_lowo(assistant, train_cases, eval_cases, VectorCache(assistant.retriever.dense.embedder), None,
+                             workers=workers) for workers in (1, 2)]
+    assert assistant.understanding is models_before
+    one, two = ([(r.writer, r.settings, [g.top1_correct for g in r.after], [g.top1_correct for g in r.before])
+                 for r in report.results] for report in reports)
+    assert [w for w, *_ in one] == ["w09", "w13", "w40"] and one == two
+    assert reports[0].pooled().top1_accuracy == reports[1].pooled().top1_accuracy
+
+
+@pytest.mark.slow
 def test_each_writer_is_answered_by_models_trained_without_that_writer(assistant, monkeypatch):
     """The honesty of the headline figure: no fold's training data holds the writer it is then judged on."""
     from evals import lowo
