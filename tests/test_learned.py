@@ -237,17 +237,21 @@ def test_folds_fork_only_with_a_single_threaded_embedder(monkeypatch):
     from evals.lowo import fork_is_safe
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("POLICY_ASSISTANT_EMBED_THREADS", "1")
     assert not fork_is_safe()
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     assert not fork_is_safe()
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert fork_is_safe()
+    monkeypatch.delenv("POLICY_ASSISTANT_EMBED_THREADS")   # batches would open a pool of every core
+    assert not fork_is_safe()
 
 
 @pytest.mark.slow
 def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch):
     """``eval --lowo --workers 2`` (what CI runs beside the tests) must publish exactly what one process does."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")   # what the command sets; these folds' questions are embedded already
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")   # what CI sets; these folds' questions are embedded already
+    monkeypatch.setenv("POLICY_ASSISTANT_EMBED_THREADS", "1")
     from evals import lowo
     from evals.questions_io import QUESTIONS_DIR, load_cases, split_files
     from evals.training import VectorCache
