@@ -387,7 +387,7 @@ def test_llm_api_key_never_appears_in_logs_or_responses(locked_server, llm):
 # ---- rate limiting -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_rate_limit_answers_429_with_retry_after(limited_server):
-    responses = [httpx.post(limited_server.api("api/ask"), json={"question": QUESTION}, timeout=60) for _ in range(RATE + 1)]
+    responses = [httpx.post(limited_server.api("api/ask"), json={"question": QUESTION}, timeout=60) for _ in range(RATE + 3)]
     limited = [r for r in responses if r.status_code == 429]
     assert limited, [r.status_code for r in responses]
     assert all(r.status_code in (200, 429) for r in responses)
@@ -946,12 +946,16 @@ def test_serve_switches_off_uvicorns_own_forwarded_header_trust(monkeypatch):
 
 @pytest.mark.slow
 def test_forged_forwarded_for_does_not_refill_an_empty_bucket(limited_server):
+    import time
+
     search = limited_server.api("api/search")
+    started = time.monotonic()
     for _ in range(RATE + 2):
         httpx.post(search, json={"query": "孵化器"}, timeout=30)
     forged = [httpx.post(search, json={"query": "孵化器"}, headers={"X-Forwarded-For": f"10.3.0.{i}"}, timeout=30).status_code
               for i in range(10)]
-    assert forged == [429] * 10
+    earned = int((time.monotonic() - started) * RATE / 60)        # continuous refill on a slow machine, see below
+    assert forged.count(429) >= 10 - earned, forged
 
 
 # ---- 5. the same limit on every door, and on token guesses -------------------------------------------
@@ -982,11 +986,19 @@ def test_web_events_that_do_work_take_from_the_clients_bucket(tmp_path):
 
 @pytest.mark.slow
 def test_web_page_routes_are_rate_limited_on_the_real_server(limited_server):
-    for _ in range(RATE + 2):
-        httpx.post(limited_server.api("api/search"), json={"query": "孵化器"}, timeout=30)
+    import time
+
+    started = time.monotonic()
+    searches = [httpx.post(limited_server.api("api/search"), json={"query": "孵化器"}, timeout=30).status_code
+                for _ in range(RATE + 2)]
     codes = [httpx.post(limited_server.api("gradio_api/run/lookup"), json={"data": ["孵化器"]}, timeout=30).status_code
              for _ in range(20)]
-    assert codes == [429] * 20, codes                                  # reported: 70 × 200 with the /api bucket empty
+    # The bucket refills continuously (one token every 60/RATE s): a slow, busy machine earns a few tokens back
+    # while it sends these; more than that means the page's route does not take from the /api bucket.
+    earned = int((time.monotonic() - started) * RATE / 60)
+    assert set(searches + codes) <= {200, 429}, (searches, codes)
+    assert (searches + codes).count(200) <= RATE + earned, (searches, codes)   # reported: 70 × 200 with /api empty
+    assert codes.count(429) >= 20 - earned, codes
 
 
 def test_admin_token_guesses_are_locked_out(tmp_path):
