@@ -166,6 +166,9 @@ class Understanding:
 
     ``prior_weight``: how much of the section probability is added to the fused retrieval score;
     ``refuse_threshold``: "not answered" probability at or above which the answer says the documents do not say;
+    ``refuse_thresholds``: the same for the questions of one language (``assistant.language``), where its own
+    held-out questions allow a lower one (``evals.training.choose_language_thresholds``); other languages use
+    ``refuse_threshold``.
     ``context_weight``: extra bonus for the previous turn's sections in a follow-up. The section model reads only
     the last turn, and its peaked prior outweighed retrieval's small fixed bonus for the conversation's clause
     (leave-one-writer-out, choosing it in the folds: section top-1 0.946 → 0.950, all of it on follow-ups).
@@ -179,6 +182,7 @@ class Understanding:
     inputs_hash: str = ""
     info: Mapping[str, object] = field(default_factory=dict)
     context_weight: float = 0.0
+    refuse_thresholds: Mapping[str, float] = field(default_factory=dict)
 
     # ---- use -------------------------------------------------------------------------------------
     def read(self, vectors: np.ndarray, texts: Sequence[str]) -> QuestionReading:
@@ -205,6 +209,10 @@ class Understanding:
                 bonus[key] += self.context_weight
         return bonus
 
+    def threshold_for(self, lang: str) -> float:
+        """The "not answered" probability at or above which a question in ``lang`` is declined."""
+        return self.refuse_thresholds.get(lang, self.refuse_threshold)
+
     def not_answered(self, vector: np.ndarray, figures: np.ndarray, text: str) -> float | None:
         """Probability that the documents do not answer the question, or None without that model."""
         if self.answerability is None:
@@ -222,6 +230,7 @@ class Understanding:
             "prior_weight": self.prior_weight,
             "context_weight": self.context_weight,
             "refuse_threshold": self.refuse_threshold,
+            "refuse_thresholds": dict(self.refuse_thresholds),
             "inputs_hash": self.inputs_hash,
             "features": list(ANSWERABILITY_FEATURES),
             "info": dict(self.info),
@@ -286,6 +295,7 @@ class Understanding:
             inputs_hash=meta.get("inputs_hash", ""),
             info=meta.get("info", {}),
             context_weight=float(meta["context_weight"]),
+            refuse_thresholds={str(k): float(v) for k, v in meta.get("refuse_thresholds", {}).items()},
         )
 
 

@@ -209,23 +209,21 @@ class PolicyAssistant:
             return {}
         return self.understanding.prior_of(reading, carried)
 
-    def _not_answered(self, plan: QueryPlan, reading: Any, topic: bool, far: bool,
-                      best_bm25: float, best_dense: float, best_section: SectionRef, rule_route: bool = False
-                      ) -> bool | None:
-        """The answerability model's verdict (True: the documents do not answer this), or None without the model."""
-        probability = self._not_answered_probability(plan, reading, topic, far, best_bm25, best_dense, best_section,
-                                                     rule_route)
+    def _not_answered(self, plan: QueryPlan, found: _Retrieved, rule_route: bool = False) -> bool | None:
+        """The answerability model's verdict (True: the documents do not answer this), or None without the model;
+        the threshold is the question's language's."""
+        probability = self._not_answered_probability(plan, found, rule_route)
         if probability is None or self.understanding is None:
             return None
-        return probability >= self.understanding.refuse_threshold
+        return probability >= self.understanding.threshold_for(plan.lang)
 
-    def _not_answered_probability(self, plan: QueryPlan, reading: Any, topic: bool, far: bool, best_bm25: float,
-                                  best_dense: float, best_section: SectionRef, rule_route: bool = False
-                                  ) -> float | None:
+    def _not_answered_probability(self, plan: QueryPlan, found: _Retrieved, rule_route: bool = False) -> float | None:
         """The answerability model's probability that the documents do not answer this (None: no model, or the best
         section is another document's)."""
         model = self.understanding
-        if model is None or model.answerability is None or reading is None or reading.probabilities is None:
+        reading, best_section = found.vectors, found.best
+        if (model is None or model.answerability is None or reading is None or reading.probabilities is None
+                or best_section is None):
             return None
         if self.knowledge.qualified(best_section).doc_id != self.knowledge.primary.meta.id:
             # The model learned the bundled measure's questions and sections: another document's best section is
@@ -237,8 +235,8 @@ class PolicyAssistant:
         # The best section's own text, of its own document (``coverage_in`` reads the primary measure's by key).
         section_text = kb.section(best_section).text if kb.has_section(best_section) else ""
         coverage = word_coverage(plan.search_text, section_text, kb.documents_text)
-        figures = retrieval_figures(best_bm25, best_dense, topic, far, reading.probabilities[0], rule_route,
-                                    coverage.figures())
+        figures = retrieval_figures(found.best_bm25, found.best_dense, found.topic is not None, found.far,
+                                    reading.probabilities[0], rule_route, coverage.figures())
         return model.not_answered(reading.vectors[0], figures, plan.search_text)
 
     def _activity_answered(self, facet: str) -> bool:
@@ -251,11 +249,7 @@ class PolicyAssistant:
         plan = self._plan(facet)
         plan.intent = "match"
         plan.facets = split_facets(plan.search_text)
-        found = self._retrieved(plan)
-        if found.best is None:
-            return False
-        probability = self._not_answered_probability(plan, found.vectors, found.topic is not None, found.far,
-                                                     found.best_bm25, found.best_dense, found.best)
+        probability = self._not_answered_probability(plan, self._retrieved(plan))
         return probability is not None and probability < MATCH_ACTIVITY_CLEAR
 
     def _retrieved(self, plan: QueryPlan) -> _Retrieved:
@@ -296,10 +290,11 @@ class PolicyAssistant:
         answerability model decides, and the chosen section becomes the context of "the text does not say"."""
         if not decision.sections or not decision.hits:
             return decision
-        best_bm25, best_dense, far = self._scope_figures(decision.hits, decision.sections[0].ref)
-        topic = self._topic(plan.normalized, decision.sections[0].ref)
-        if not self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense,
-                                  decision.sections[0].ref, rule_route=True):
+        chosen = decision.sections[0].ref
+        best_bm25, best_dense, far = self._scope_figures(decision.hits, chosen)
+        topic = self._topic(plan.normalized, chosen)
+        found = _Retrieved(vectors, decision.hits, chosen, topic, best_bm25, best_dense, far)
+        if not self._not_answered(plan, found, rule_route=True):
             return decision
         nearest = [ScoredSection(ref, 1.0) for ref in decision_refs(decision)[:3]]
         return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=decision.hits,
@@ -348,19 +343,19 @@ class PolicyAssistant:
 
             return (largest_decision if plan.intent == "largest" else amount_list_decision)(kb, plan)
         found = self._retrieved(plan)
-        vectors, hits = found.vectors, found.hits
+        hits = found.hits
         nearest = [ScoredSection(hit_ref(h, kb), h.score) for h in hits[:3]]
         if found.best is None:
             return Decision([], refused=True, scope_topic=out_of_scope_topic(plan.normalized), nearest=[], hits=hits)
-        best = hits[0]
-        topic, best_bm25, best_dense, far = found.topic, found.best_bm25, found.best_dense, found.far
+        best, best_ref = hits[0], found.best
+        topic, far = found.topic, found.far
         # Learned when the model is there: the lexicon's topics and the score thresholds are two of its inputs, so a
         # topic word used in passing no longer declines a question the text answers, and a question the nearest
         # clause only mentions is declined although its words match.
         # Policy matching (``match()``) reads a description: the business is outside the measure only when the whole
         # is judged so and none of its activities alone is clearly answered. The model learned stacking questions
         # ("能同时享受吗"), and a description's "同时" only joins activities ("运营数字创意孵化器，同时建设直播基地").
-        verdict = self._not_answered(plan, vectors, topic is not None, far, best_bm25, best_dense, hit_ref(best, kb))
+        verdict = self._not_answered(plan, found)
         if verdict and describing and any(self._activity_answered(facet) for facet in plan.facets[:MATCH_FACETS]):
             verdict = False
         if verdict is None:
@@ -378,7 +373,7 @@ class PolicyAssistant:
         # retrieval alone found them nearly as strong (the prior is peaked: compared with it, every second clause
         # of a description touching two would look weak).
         top_retrieval = max(h.retrieval_score for h in hits)
-        chosen = [ScoredSection(hit_ref(best, kb), best.score)] + [
+        chosen = [ScoredSection(best_ref, best.score)] + [
             ScoredSection(hit_ref(h, kb), h.score) for h in hits[1:] if h.retrieval_score >= ratio * top_retrieval
         ][: limit - 1]
         clarify = None
@@ -387,7 +382,7 @@ class PolicyAssistant:
         if ((plan.money or plan.claimed_amounts) and len(hits) > 1
                 and hits[1].retrieval_score >= self.config.clarify_ratio * max(best.retrieval_score, 1e-9)):
             second = hit_ref(hits[1], kb)
-            clarify = clarify_between(kb, hit_ref(hits[0], kb), second)
+            clarify = clarify_between(kb, best_ref, second)
             if clarify is not None and all(ref != second for ref, _ in chosen):
                 # The question offers both: the best-effort answer shows both, with their caps.
                 chosen.append(ScoredSection(second, hits[1].score))

@@ -57,6 +57,13 @@ CATEGORIES = ("business (short)", "business (long)", "hotline", "money", "struct
               "follow-up", "not covered", "other")
 
 
+def question_language(case: EvalCase) -> str:
+    """The language a question is asked (and answered) in: its conversation's, as the assistant detects it."""
+    from assistant.language import detect_language
+
+    return detect_language(list(case.turns))
+
+
 def is_matching_set(cases: Sequence[EvalCase]) -> bool:
     """Whether a writer's set was written for policy matching: company descriptions, every case tagged ``match``."""
     return bool(cases) and all("match" in c.tags for c in cases)
@@ -113,6 +120,18 @@ class LowoReport:
 
     def pooled_by_category(self, which: str = "after", writers: Sequence[str] | None = None) -> dict[str, Summary]:
         return summarize_by_category(g for r in self._results(writers) for g in r.graded(which))
+
+    def pooled_language(self, lang: str, which: str = "after") -> Summary:
+        """The question writers' questions asked in one language (``assistant.language``), pooled: English questions
+        are a few hundred among thousands, and a loss there (or in Chinese, from English data) must show."""
+        return summarize([g for r in self._results(None) for g in r.graded(which) if question_language(g.case) == lang])
+
+    def languages(self) -> list[str]:
+        """The languages the question writers' questions are asked in, in ``LANGS`` order."""
+        from assistant.language import LANGS
+
+        asked = {question_language(g.case) for r in self._results(None) for g in r.after}
+        return [lang for lang in LANGS if lang in asked]
 
     def unseen_writers(self) -> list[str]:
         return [r.writer for r in self._results(None) if r.writer not in HAND_TUNED_WRITERS]
@@ -204,7 +223,8 @@ class _Fold:
             assistant.turn_cache.clear()
         return WriterResult(writer, before, after,
                             {"prior_weight": models.prior_weight, "context_weight": models.context_weight,
-                             "refuse_threshold": models.refuse_threshold, "training_questions": len(fold.examples)},
+                             "refuse_threshold": models.refuse_threshold,
+                             "refuse_thresholds": dict(models.refuse_thresholds), "training_questions": len(fold.examples)},
                             matching)
 
 

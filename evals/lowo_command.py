@@ -6,11 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evals.lowo import CATEGORIES, LowoReport
 
+if TYPE_CHECKING:
+    from evals.gate import Thresholds
+
 DEFAULT_LOWO_THRESHOLDS = Path(__file__).resolve().parent / "thresholds-lowo.toml"
+LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
 
 
 def _fmt(value: float | None) -> str:
@@ -37,6 +41,11 @@ def render_markdown(report: LowoReport) -> str:
         b, a = report.pooled("before", writers), report.pooled("after", writers)
         lines.append(f"| **{label} (pooled)** | {a.n} | {_fmt(b.top1_accuracy)} | {_fmt(a.top1_accuracy)} | | "
                      f"{_fmt(a.caps_accuracy)} | {_fmt(a.refusal_recall)} / {_fmt(a.refusal_precision)} |")
+    for lang in report.languages():
+        b, a = report.pooled_language(lang, "before"), report.pooled_language(lang)
+        lines.append(f"| **questions in {LANGUAGE_NAMES.get(lang, lang)} (pooled)** | {a.n} | {_fmt(b.top1_accuracy)} | "
+                     f"{_fmt(a.top1_accuracy)} | | {_fmt(a.caps_accuracy)} | {_fmt(a.refusal_recall)} / "
+                     f"{_fmt(a.refusal_precision)} |")
     worst = report.worst("top1_accuracy")
     lines.append("")
     lines.append(f"Mean over writers, top-1 after: {_fmt(report.mean('top1_accuracy'))} "
@@ -70,6 +79,8 @@ def to_json(report: LowoReport) -> dict[str, Any]:
             for r in report.results
         ],
         "pooled": {"before": report.pooled("before").to_json(), "after": report.pooled("after").to_json()},
+        "pooled_languages": {lang: {"before": report.pooled_language(lang, "before").to_json(),
+                                    "after": report.pooled_language(lang).to_json()} for lang in report.languages()},
         "unseen_writers": unseen,
         "matching_writers": report.matching_writers(),
         "pooled_matching": ({"before": report.pooled("before", report.matching_writers()).to_json(),
@@ -84,10 +95,20 @@ def to_json(report: LowoReport) -> dict[str, Any]:
     }
 
 
+def gate_failures(report: LowoReport, thresholds: Thresholds) -> list[str]:
+    """What fails the gate: the question writers' pooled figures, then each language's questions alone."""
+    from evals.gate import check
+
+    failures = check(report.pooled("after"), thresholds)
+    for lang, bounds in thresholds.languages.items():
+        failures += [f"[{lang}] {message}" for message in check(report.pooled_language(lang), bounds)]
+    return failures
+
+
 def run_lowo_command(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from assistant.commands.session import open_assistant
-    from evals.gate import check, load_thresholds, print_verdict
+    from evals.gate import load_thresholds, print_verdict
     from evals.lowo import fork_is_safe, run_lowo
     from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
     from evals.runner import known_amounts_of
@@ -127,5 +148,5 @@ def run_lowo_command(args: argparse.Namespace) -> int:
             thresholds = load_thresholds(args.thresholds or DEFAULT_LOWO_THRESHOLDS)
         except ValueError as exc:
             raise CliError(f"阈值文件错误：{exc}") from None
-        return print_verdict(check(report.pooled("after"), thresholds), "（留一作者）")
+        return print_verdict(gate_failures(report, thresholds), "（留一作者）")
     return 0

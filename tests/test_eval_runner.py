@@ -240,6 +240,12 @@ def test_threshold_file_is_validated(tmp_path):
         parse_thresholds({"min": {"accuracy": 0.5}}, "t.toml")
     with pytest.raises(ValueError, match="must be a number"):
         parse_thresholds({"min": {"mrr": "high"}}, "t.toml")
+    both = parse_thresholds({"min": {"top1_accuracy": 0.9}, "languages": {"en": {"min": {"refusal_recall": 0.7}}}})
+    assert both.minimum == {"top1_accuracy": 0.9} and both.languages["en"].minimum == {"refusal_recall": 0.7}
+    with pytest.raises(ValueError, match="unknown language 'fr'"):
+        parse_thresholds({"languages": {"fr": {"min": {"top1_accuracy": 0.5}}}}, "t.toml")
+    with pytest.raises(ValueError, match=r"unknown metric 'accuracy' in \[min\]"):
+        parse_thresholds({"languages": {"zh": {"min": {"accuracy": 0.5}}}}, "t.toml")
     bad = tmp_path / "t.toml"
     bad.write_text("[min\n", encoding="utf-8")
     with pytest.raises(ValueError, match="invalid TOML"):

