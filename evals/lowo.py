@@ -174,7 +174,11 @@ def run_lowo(
         _FORKED_FOLD = fold
         try:
             with multiprocessing.get_context("fork").Pool(min(workers, len(writers))) as pool:
-                results = pool.map_async(_run_forked_fold, writers, chunksize=1).get(timeout=FOLDS_TIMEOUT_S)
+                try:
+                    results = pool.map_async(_run_forked_fold, writers, chunksize=1).get(timeout=FOLDS_TIMEOUT_S)
+                except multiprocessing.TimeoutError:
+                    raise FoldsTimeout(f"{min(workers, len(writers))} 个并行进程 {FOLDS_TIMEOUT_S} 秒内未答完"
+                                       f" {len(writers)} 位作者的题") from None
         finally:
             _FORKED_FOLD = None
     else:
@@ -226,6 +230,10 @@ class _Fold:
                              "refuse_threshold": models.refuse_threshold,
                              "refuse_thresholds": dict(models.refuse_thresholds), "training_questions": len(fold.examples)},
                             matching)
+
+
+class FoldsTimeout(RuntimeError):
+    """Forked folds did not finish in ``FOLDS_TIMEOUT_S`` (a worker stuck on a lock it inherited mid-use)."""
 
 
 _FORKED_FOLD: _Fold | None = None   # set in the parent just before the pool forks; read by its workers

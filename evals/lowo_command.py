@@ -109,7 +109,7 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from assistant.commands.session import open_assistant
     from evals.gate import load_thresholds, print_verdict
-    from evals.lowo import fork_is_safe, run_lowo
+    from evals.lowo import FoldsTimeout, fork_is_safe, run_lowo
     from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
     from evals.runner import known_amounts_of
     from evals.train_command import question_embedder
@@ -131,8 +131,11 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     embedder = question_embedder(assistant)
     cache = VectorCache(embedder, home_dir() / "cache" / f"question-vectors-{embedder.model_id}.npz")
     progress = None if args.quiet else (lambda writer: print(f"[lowo] {writer}", file=sys.stderr, flush=True))
-    report = run_lowo(assistant, train_cases, eval_cases, cache, known_amounts_of(assistant), progress,
-                      curve_fractions=(0.25, 0.5, 0.75) if args.curve else (), workers=args.workers)
+    try:
+        report = run_lowo(assistant, train_cases, eval_cases, cache, known_amounts_of(assistant), progress,
+                          curve_fractions=(0.25, 0.5, 0.75) if args.curve else (), workers=args.workers)
+    except FoldsTimeout as exc:
+        raise CliError(f"留一作者评测未完成：{exc}；可去掉 --workers 按顺序运行") from None
     markdown = render_markdown(report)
     if args.report:
         Path(args.report).mkdir(parents=True, exist_ok=True)

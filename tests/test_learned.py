@@ -275,6 +275,25 @@ def test_folds_fork_only_with_a_single_threaded_embedder(monkeypatch):
     assert not fork_is_safe()
 
 
+def test_forked_folds_that_never_finish_fail_with_a_message(monkeypatch):
+    """A worker stuck on a lock it inherited must end the run with a message (the command turns it into a CLI
+    error), not hang CI nor leave a traceback."""
+    import time
+    from types import SimpleNamespace
+
+    from evals import lowo
+
+    monkeypatch.setattr(training, "prepare", lambda *args: None)
+    monkeypatch.setattr(lowo, "fork_is_safe", lambda: True)
+    monkeypatch.setattr(lowo, "FOLDS_TIMEOUT_S", 1)
+    monkeypatch.setattr(lowo._Fold, "run", lambda self, writer: time.sleep(60))
+    cases = [EvalCase(f"{w}-1", ("孵化器上限",), writer=w) for w in ("w08", "w09")]
+    started = time.monotonic()
+    with pytest.raises(lowo.FoldsTimeout, match="2 个并行进程 1 秒内未答完 2 位作者的题"):
+        lowo.run_lowo(SimpleNamespace(index=None), [], cases, None, None, workers=2)
+    assert time.monotonic() - started < 30        # the stuck workers are ended, not waited for
+
+
 @pytest.mark.slow
 def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch):
     """``eval --lowo --workers 2`` (what CI runs beside the tests) must publish exactly what one process does."""
