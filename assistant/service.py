@@ -378,14 +378,17 @@ class PolicyAssistant:
         ][: limit - 1]
         clarify = None
         # Two candidates close by retrieval that pay differently: ask which one fits (the best-effort answer cites
-        # both). Closeness is retrieval's alone, like second citations: the peaked prior widens every gap.
-        if ((plan.money or plan.claimed_amounts) and len(hits) > 1
-                and hits[1].retrieval_score >= self.config.clarify_ratio * max(best.retrieval_score, 1e-9)):
-            second = hit_ref(hits[1], kb)
+        # both). Closeness is retrieval's alone, like second citations: the peaked prior widens every gap. So the
+        # candidate beside the best is the runner-up *by retrieval*, not the second by the combined score: the
+        # prior reorders the rest, and a clause retrieval found nearly as strong could sit third.
+        runner_up = max(hits[1:], key=lambda h: h.retrieval_score, default=None)
+        if ((plan.money or plan.claimed_amounts) and runner_up is not None
+                and runner_up.retrieval_score >= self.config.clarify_ratio * max(best.retrieval_score, 1e-9)):
+            second = hit_ref(runner_up, kb)
             clarify = clarify_between(kb, best_ref, second)
             if clarify is not None and all(ref != second for ref, _ in chosen):
                 # The question offers both: the best-effort answer shows both, with their caps.
-                chosen.append(ScoredSection(second, hits[1].score))
+                chosen.append(ScoredSection(second, runner_up.score))
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
     def _route(self, plan: QueryPlan) -> Decision:

@@ -100,8 +100,12 @@ def _write_small_png(png: bytes, path: Path) -> None:
 
 
 def open_tab(page, name: str) -> None:
+    from playwright.sync_api import expect
+
     tab = page.get_by_role("tab", name=name)
-    assert tab.is_visible(), f"tab {name} is not in the tab bar at {page.viewport_size['width']}px"
+    # Waits (up to the step timeout) rather than reads once: the tab bar is re-laid out after each tab switch, and a
+    # loaded machine (CI runs the leave-one-writer-out gate beside the tests) caught it mid-layout.
+    expect(tab, f"tab {name} is not in the tab bar at {page.viewport_size['width']}px").to_be_visible()
     tab.click()
 
 
