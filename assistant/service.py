@@ -259,7 +259,10 @@ class PolicyAssistant:
         hits = [h for h in self._retrieve(plan, vectors=vectors) if hit_ref(h, kb) not in plan.excluded_sections]
         if not hits:
             return _Retrieved(vectors, hits)
-        best = hit_ref(hits[0], kb)
+        return self._measured(plan, vectors, hits, hit_ref(hits[0], kb))
+
+    def _measured(self, plan: QueryPlan, vectors: Any, hits: list[ClauseHit], best: SectionRef) -> _Retrieved:
+        """``hits`` measured for the scope and answerability judgements, with ``best`` the section answered from."""
         best_bm25, best_dense, far = self._scope_figures(hits, best)
         return _Retrieved(vectors, hits, best, self._topic(plan.normalized, best), best_bm25, best_dense, far)
 
@@ -290,14 +293,11 @@ class PolicyAssistant:
         answerability model decides, and the chosen section becomes the context of "the text does not say"."""
         if not decision.sections or not decision.hits:
             return decision
-        chosen = decision.sections[0].ref
-        best_bm25, best_dense, far = self._scope_figures(decision.hits, chosen)
-        topic = self._topic(plan.normalized, chosen)
-        found = _Retrieved(vectors, decision.hits, chosen, topic, best_bm25, best_dense, far)
+        found = self._measured(plan, vectors, decision.hits, decision.sections[0].ref)
         if not self._not_answered(plan, found, rule_route=True):
             return decision
         nearest = [ScoredSection(ref, 1.0) for ref in decision_refs(decision)[:3]]
-        return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=decision.hits,
+        return Decision([], refused=True, scope_topic=found.topic, nearest=nearest, hits=decision.hits,
                         route=decision.route, refusal_reason="lacks-detail")
 
     def _topic(self, question: str, best: SectionRef) -> Any:
