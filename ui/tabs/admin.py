@@ -263,7 +263,10 @@ def admin_tab(ctx: TabContext) -> None:
                 remove_btn = gr.Button("删除文档", variant="stop", scale=1, elem_id="pa-admin-remove")
             build_status = gr.Markdown("", elem_id="pa-admin-build-status")
             gr.Markdown("#### 用户反馈（“没帮助”在前）")
+            # Widths fixed rather than left to Gradio's sizing from content: with few or no rows it gave the ID
+            # column 39 px in CI's Chromium (the header alone), below the readable 40 px the layout test holds.
             fb_table = gr.Dataframe(headers=FEEDBACK_HEADERS, interactive=False, wrap=True,
+                                    column_widths=["7%", "15%", "9%", "22%", "20%", "27%"],
                                     elem_id="pa-admin-feedback")
             with gr.Row():
                 fb_refresh = gr.Button("刷新反馈", size="sm", elem_id="pa-admin-fb-refresh")
