@@ -27,7 +27,7 @@ _CHINESE_GRAMMAR_RE = re.compile(r"[吗呢吧么]|多少|什么|怎么|怎样|�
 WORD_WEIGHT = 2.0
 
 
-def _signal(text: str) -> Lang | None:
+def shown_language(text: str) -> Lang | None:
     """The language one turn shows by itself, or None when it shows none (digits, marks, capitals only)."""
     words = [w for w in _LATIN_WORD_RE.findall(text) if not w.isupper()]
     chinese = len(_CJK_RE.findall(text))
@@ -50,7 +50,7 @@ def detect_language(turns: str | Sequence[str]) -> Lang:
     if isinstance(turns, str):
         turns = [turns]
     for turn in reversed(list(turns)):
-        lang = _signal(turn)
+        lang = shown_language(turn)
         if lang is not None:
             return lang
     return "zh"

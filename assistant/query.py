@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from assistant.language import Lang, detect_language
+from assistant.language import Lang, detect_language, shown_language
 from assistant.lexicon import Lexicon, default_lexicon
 from assistant.structure import looks_structural
 from indexing.numerals import find_amounts_wan
@@ -197,7 +197,7 @@ class QueryPlan:
     excluded_sections: list[SectionRef] = field(default_factory=list)  # "还有别的吗": sections already given
     ordinal: int | None = None
     followup: str = ""  # "", "anaphora", "ordinal", "ellipsis", "bare"
-    lang: Lang = "zh"   # the turn's own language (assistant.language); the answer's is the conversation's
+    lang: Lang = "zh"   # the turn's language (assistant.language), else the conversation's when it shows none ("16?")
     documents: list[str] = field(default_factory=list)   # ids of the documents the question names (or its context's)
 
     def carried_keys(self, doc_id: str) -> list[str]:
@@ -375,7 +375,9 @@ def plan_query(
 
     if plan.intent == "match":
         plan.facets = split_facets(plan.search_text)
-    plan.lang = detect_language(text)
+    # A turn with no language of its own ("16?", "VR?") is read in the conversation's, as its answer is: the
+    # refusal threshold and the English expansion follow the asker, not the default (Chinese).
+    plan.lang = shown_language(text) or (previous.plan.lang if previous is not None else "zh")
     plan.expansion = lexicon.expand(plan.search_text, english=plan.lang == "en")
     return plan
 

@@ -503,10 +503,15 @@ class PolicyAssistant:
         if doc:
             return self.for_document(doc).ask(turns, id)
         started = time.perf_counter()
-        clean = self.validate_turns(turns)
+        answer, _ = self.answer_turns(self.validate_turns(turns))
+        answer.id = id
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def answer_turns(self, clean: list[str]) -> tuple[Answer, _Turn]:
+        """``ask`` on validated turns, with the last turn's plan and decision (training reads both from one run)."""
         last, _ = self._run_turns(clean)
         answer = self._compose(clean, last.plan, last.decision)
-        answer.id = id
         ranked = self._ranked(last.decision)
         answer.retrieved = [self._ranked_section(h) for h in ranked]
         # English answers stay deterministic templates: the guard reads Chinese amounts and qualifiers.
@@ -516,8 +521,7 @@ class PolicyAssistant:
             sections = [self.knowledge.section(c.ref) for c in answer.citations]
             retrieved = {hit_ref(h, self.knowledge) for h in ranked} | {c.ref for c in answer.citations}
             answer = apply_llm(answer, sections, retrieved, self.phraser, log)
-        answer.latency_ms = (time.perf_counter() - started) * 1000
-        return answer
+        return answer, last
 
     def _compose(self, turns: Sequence[str], plan: QueryPlan, decision: Decision) -> Answer:
         """The answer in the question's language: Chinese, or the same decision in English templates."""

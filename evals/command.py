@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="政策匹配：每题最后一轮当作企业描述，用匹配（match）作答（如 evals/questions/match/ 的题集）")
     parser.add_argument("--curve", action="store_true", help="与 --lowo 同用：加算学习曲线（训练题数 vs top-1）")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="与 --lowo 同用：各作者的折在 N 个进程里并行（结果相同；默认 1）")
+                        help="与 --lowo 同用：训练题的规则回答与各作者的折在 N 个进程里并行（结果相同；默认 1）")
     parser.add_argument("--documents", action="store_true",
                         help="多文档评测：把内置措施和 evals/documents/ 的三份测试文件建进临时索引，"
                              "按文件报告各自题集（evals/questions/documents/）和 dev 的 top-1、上限、资料未涉及")

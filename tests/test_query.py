@@ -233,3 +233,13 @@ def test_a_pronoun_asking_the_measures_facts_after_another_is_the_measure_not_th
 def test_a_pronoun_asking_a_measure_fact_after_a_clause_question_keeps_the_clause():
     plan = follow(["孵化器最多能补多少", "它有期限吗？"], [["十六"], []])
     assert keys(plan.forced_sections) == ["十六"]
+
+
+def test_a_turn_without_a_language_of_its_own_is_read_in_the_conversations():
+    # The plan's language picks the refusal threshold and the English expansion: "16?" after an English question is
+    # an English user's, and three turns on it still is; a Chinese turn in between switches it.
+    assert follow(["How much can an incubator get?", "16?"], [["十六"], []]).lang == "en"
+    assert follow(["How much can an incubator get?", "16?", "VR?"], [["十六"], ["十六"], []]).lang == "en"
+    assert follow(["孵化器能补多少？", "16?"], [["十六"], []]).lang == "zh"
+    assert follow(["How much can an incubator get?", "那期限呢？", "16?"], [["十六"], ["十六"], []]).lang == "zh"
+    assert plan_query("16?", None, 26, doc_id=MEASURE).lang == "zh"
