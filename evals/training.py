@@ -15,6 +15,7 @@ which is what makes leave-one-writer-out evaluation (``evals/lowo.py``) affordab
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -86,12 +87,21 @@ def rules_key(case: EvalCase) -> str:
     return "\x1f".join((case.id, *case.turns))
 
 
-def collect(assistant: Any, cases: Sequence[EvalCase], workers: int = 1) -> tuple[list[Example], list[Answer]]:
-    """Run each question through the base assistant (no learned parts): what training needs, and the answer itself
-    (the rules-only answer leave-one-writer-out reports as "before").
+@dataclass
+class Collected:
+    """What one pass of a training question through the base assistant gives."""
+
+    example: Example
+    answer: Answer              # the rules-only answer (leave-one-writer-out's "before")
+    vector: np.ndarray | None   # its search text's vector, from the embedder's cache after answering (None: no embedder)
+
+
+def collect(assistant: Any, cases: Sequence[EvalCase], workers: int = 1, embedder: Any = None) -> list[Collected]:
+    """Run each question through the base assistant (no learned parts) and keep what training needs.
 
     ``workers``: the questions are spread over this many forked processes (``evals.forked``), in blocks, when that is
-    safe; the result is the same and in the same order.
+    safe; the result is the same and in the same order. ``embedder``: the dense channel's; each question's vector is
+    read back from it (answering put it in its cache), so that forked workers embed the training questions too.
     """
     from evals.forked import forked_map
 
@@ -103,16 +113,15 @@ def collect(assistant: Any, cases: Sequence[EvalCase], workers: int = 1) -> tupl
         # blocks per worker even out the workers' loads.
         size = max(1, -(-len(cases) // (workers * 8)))
         blocks = [range(start, min(start + size, len(cases))) for start in range(0, len(cases), size)]
-        done = forked_map(lambda block: [_collect_one(assistant, cases[i]) for i in block], blocks, workers,
+        done = forked_map(lambda block: [_collect_one(assistant, cases[i], embedder) for i in block], blocks, workers,
                           f"跑完 {len(cases)} 道训练题")
     finally:
         assistant.understanding = saved
         assistant.turn_cache.clear()
-    pairs = [pair for block in done for pair in block]
-    return [example for example, _ in pairs], [answer for _, answer in pairs]
+    return [item for block in done for item in block]
 
 
-def _collect_one(assistant: Any, case: EvalCase) -> tuple[Example, Answer]:
+def _collect_one(assistant: Any, case: EvalCase, embedder: Any) -> Collected:
     from assistant.coverage import coverage_in
     from assistant.scope import out_of_scope_topic, too_far
     from indexing.retrieval.hybrid import RetrievalRequest
@@ -142,7 +151,8 @@ def _collect_one(assistant: Any, case: EvalCase) -> tuple[Example, Answer]:
         coverage=coverage_in(assistant.knowledge, plan.search_text, best_section).figures(),
         lang=plan.lang,
     )
-    return example, answer
+    vector = embedder.embed_queries([plan.search_text])[0] if embedder is not None and plan.search_text.strip() else None
+    return Collected(example, answer, vector)
 
 
 class VectorCache:
@@ -159,6 +169,13 @@ class VectorCache:
                     self.vectors = dict(zip(texts, data["vectors"], strict=True))
             except (OSError, ValueError, KeyError):
                 self.vectors = {}
+
+    def put(self, vectors: dict[str, np.ndarray]) -> None:
+        """Vectors embedded elsewhere by the same embedder (``collect`` reads them back from it): kept, and saved."""
+        fresh = {t: np.asarray(v, dtype=np.float32) for t, v in vectors.items() if t not in self.vectors}
+        self.vectors.update(fresh)
+        if fresh and self.path is not None:
+            self.save()
 
     def embed(self, texts: Iterable[str]) -> np.ndarray:
         texts = list(texts)
@@ -248,9 +265,11 @@ def prepare(assistant: Any, cases: Sequence[EvalCase], cache: VectorCache, worke
     ``workers``: see ``collect``. ``rules_answers``: when given, each case's rules-only answer is put in it by
     ``rules_key`` (leave-one-writer-out's "before" column comes from this same pass).
     """
-    examples, answers = collect(assistant, cases, workers)
+    collected = collect(assistant, cases, workers, cache.embedder)
+    examples = [c.example for c in collected]
+    cache.put({c.example.search_text: c.vector for c in collected if c.vector is not None})
     if rules_answers is not None:
-        rules_answers.update((rules_key(case), answer) for case, answer in zip(cases, answers, strict=True))
+        rules_answers.update((rules_key(case), c.answer) for case, c in zip(cases, collected, strict=True))
     sections = tuple(s.key for s in assistant.knowledge.primary.document.sections if s.kind in ("clause", "chapter", "preamble"))
     profiles = [(t, k) for t, k in profile_examples(assistant.knowledge) if k in sections]
     vectors = cache.embed([e.search_text for e in examples])
@@ -279,17 +298,18 @@ def fit_sections(x: Any, targets: np.ndarray, sections: tuple[str, ...], l2: flo
     x = x.astype(np.float64) if not sparse.issparse(x) else x.tocsr().astype(np.float64)
     n, dim = x.shape
     classes = len(sections)
+    times, times_transposed = _products(x, vector_dim or 0)
 
     def loss_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
         w = flat[: dim * classes].reshape(dim, classes)
         b = flat[dim * classes:]
-        logits = np.asarray(x @ w) + b
+        logits = times(w) + b
         logits -= logits.max(axis=1, keepdims=True)
         log_z = np.log(np.exp(logits).sum(axis=1, keepdims=True))
         log_p = logits - log_z
         loss = -(targets * log_p).sum() / n + 0.5 * l2 * (w * w).sum()
         d = (np.exp(log_p) - targets) / n
-        return float(loss), np.concatenate([(np.asarray(x.T @ d) + l2 * w).ravel(), d.sum(axis=0)])
+        return float(loss), np.concatenate([(times_transposed(d) + l2 * w).ravel(), d.sum(axis=0)])
 
     flat = _minimize(loss_grad, np.zeros(dim * classes + classes))
     w = flat[: dim * classes].reshape(dim, classes).astype(np.float32)
@@ -299,11 +319,33 @@ def fit_sections(x: Any, targets: np.ndarray, sections: tuple[str, ...], l2: flo
     return SectionModel(sections, w[:vector_dim], bias, w[vector_dim:], ngram_scale)
 
 
+def _products(x: Any, dense_columns: int) -> tuple[Any, Any]:
+    """``w ↦ x @ w`` and ``d ↦ x.T @ d`` for a design matrix whose first ``dense_columns`` columns are dense (the
+    question vectors) and the rest sparse (n-grams, figures): each block multiplied its own way. Why: a fold's fits
+    spent most of their time multiplying the vector columns as if they were sparse (CI runs a fold per writer)."""
+    import scipy.sparse as sparse
+
+    if not sparse.issparse(x) or dense_columns <= 0:
+        return (lambda w: np.asarray(x @ w)), (lambda d: np.asarray(x.T @ d))
+    dense = x[:, :dense_columns].toarray()
+    rest = x[:, dense_columns:].tocsr()
+    rest_transposed = rest.T.tocsr()
+    return ((lambda w: dense @ w[:dense_columns] + np.asarray(rest @ w[dense_columns:])),
+            (lambda d: np.concatenate([dense.T @ d, np.asarray(rest_transposed @ d)])))
+
+
+@functools.cache
+def _ngram_slots(text: str, dim: int) -> np.ndarray:
+    """``ngram_indices`` once per text and size: every fit of every fold reads the same questions' n-grams (computing
+    them again was a third of a fold's time). Training processes only; they see a bounded set of texts."""
+    return ngram_indices(text, dim)
+
+
 def ngram_matrix(texts: Sequence[str], dim: int) -> Any:
     """The texts' hashed n-grams (``ask_ngrams``) as one sparse 0/1 matrix, built without the dense rows."""
     import scipy.sparse as sparse
 
-    slots = [ngram_indices(t, dim) for t in texts]
+    slots = [_ngram_slots(t, dim) for t in texts]
     indptr = np.cumsum([0, *[len(s) for s in slots]])
     indices = np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64)
     return sparse.csr_matrix((np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(texts), dim))
@@ -316,8 +358,9 @@ def section_features(vectors: np.ndarray, texts: Sequence[str]) -> Any:
     return sparse.hstack([sparse.csr_matrix(vectors), ngram_matrix(texts, NGRAM_DIM) * SECTION_NGRAM_SCALE]).tocsr()
 
 
-def fit_binary(x: Any, y: np.ndarray, l2: float = ANSWER_L2) -> tuple[np.ndarray, float]:
-    """Logistic regression with the two classes weighted equally, L2 on the weights; ``x`` dense or scipy sparse."""
+def fit_binary(x: Any, y: np.ndarray, l2: float = ANSWER_L2, dense_columns: int = 0) -> tuple[np.ndarray, float]:
+    """Logistic regression with the two classes weighted equally, L2 on the weights; ``x`` dense or scipy sparse
+    (its first ``dense_columns`` columns dense: see ``_products``)."""
     import scipy.sparse as sparse
 
     x = x.tocsr().astype(np.float64) if sparse.issparse(x) else x.astype(np.float64)
@@ -326,14 +369,15 @@ def fit_binary(x: Any, y: np.ndarray, l2: float = ANSWER_L2) -> tuple[np.ndarray
     neg = max(len(y) - y.sum(), 1.0)
     sample_w = np.where(y > 0, 0.5 / pos, 0.5 / neg)
     dim = x.shape[1]
+    times, times_transposed = _products(x, dense_columns)
 
     def loss_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
         w, b = flat[:dim], flat[dim]
-        z = np.asarray(x @ w) + b
+        z = times(w) + b
         # log(1 + e^z) - y z, computed stably
         loss = (sample_w * (np.logaddexp(0.0, z) - y * z)).sum() + 0.5 * l2 * (w * w).sum()
         d = (1.0 / (1.0 + np.exp(-np.clip(z, -40, 40))) - y) * sample_w
-        return float(loss), np.concatenate([np.asarray(x.T @ d) + l2 * w, [d.sum()]])
+        return float(loss), np.concatenate([times_transposed(d) + l2 * w, [d.sum()]])
 
     flat = _minimize(loss_grad, np.zeros(dim + 1))
     return flat[:dim].astype(np.float32), float(flat[dim])
@@ -414,7 +458,7 @@ def fit_answerability(data: TrainingData, probs: np.ndarray) -> AnswerabilityMod
     grams = ngram_matrix([data.examples[i].search_text for i in rows], ANSWER_NGRAM_DIM)
     x = sparse.hstack([sparse.csr_matrix(data.vectors[rows]), grams * ANSWER_NGRAM_SCALE,
                        sparse.csr_matrix((figures - mean) / scale)]).tocsr()
-    w, b = fit_binary(x, y)
+    w, b = fit_binary(x, y, dense_columns=data.vectors.shape[1])
     return AnswerabilityModel(w, b, mean.astype(np.float32), scale.astype(np.float32), ANSWER_NGRAM_DIM,
                               ANSWER_NGRAM_SCALE)
 

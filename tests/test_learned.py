@@ -150,6 +150,26 @@ def test_sparse_ngram_matrix_and_fit_match_the_dense_ones(measure_text):
     assert np.allclose(sparse_w, dense_w, atol=1e-4) and sparse_b == pytest.approx(dense_b, abs=1e-4)
 
 
+def test_fits_with_the_vector_columns_multiplied_apart_match_the_plain_ones(measure_text):
+    # Training multiplies the question vectors (dense) and the n-grams (sparse) each its own way, for speed: the
+    # models must be the ones the plain sparse product gives.
+    import scipy.sparse as sparse
+
+    texts = _policy_lines(measure_text, 40)
+    vectors, _ = _blobs(per_class=14, dim=8)
+    vectors = vectors[:len(texts)]
+    x = sparse.hstack([sparse.csr_matrix(vectors), training.ngram_matrix(texts, 256)]).tocsr()
+    y = np.array([i % 3 == 0 for i in range(len(texts))], dtype=float)
+    apart_w, apart_b = training.fit_binary(x, y, dense_columns=8)
+    plain_w, plain_b = training.fit_binary(x, y)
+    assert np.allclose(apart_w, plain_w, atol=1e-5) and apart_b == pytest.approx(plain_b, abs=1e-5)
+    targets = np.eye(3)[np.arange(len(texts)) % 3]
+    apart = training.fit_sections(x, targets, ("一", "二", "三"), vector_dim=8)
+    plain = training.fit_sections(x, targets, ("一", "二", "三"))
+    assert np.allclose(apart.weights, plain.weights[:8], atol=1e-5)
+    assert np.allclose(apart.ngram_weights, plain.weights[8:], atol=1e-5)
+
+
 @dataclass(frozen=True)
 class _CountingSections(SectionModel):
     calls: list = field(default_factory=list)
