@@ -225,6 +225,7 @@ class _Fold:
             assistant.turn_cache.clear()
         return WriterResult(writer, before, after,
                             {"prior_weight": models.prior_weight, "context_weight": models.context_weight,
+                             "neighbour_share": models.neighbour_share,
                              "refuse_threshold": models.refuse_threshold,
                              "refuse_thresholds": dict(models.refuse_thresholds), "training_questions": len(fold.examples)},
                             matching)

@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     info = understanding.info
     writers = cast("list[str]", info["writers"])   # train() records them as a list; info is typed loosely
     print(f"已训练：{info['questions']} 题（{len(writers)} 位作者）+ {info['profile_examples']} 条画像示例；"
+          f"近邻票占比 {understanding.neighbour_share}，"
           f"先验权重 {understanding.prior_weight}，追问上下文权重 {understanding.context_weight}，"
           f"拒答阈值 {understanding.refuse_threshold}"
           + "".join(f"（{lang} {value}）" for lang, value in understanding.refuse_thresholds.items())

@@ -3,9 +3,11 @@
 What is learned, and from what:
 - the section model: every answerable question's search text (its embedding) → its gold sections (soft labels when
   there are several), plus the clause profiles' example businesses;
-- the answerability model: question embedding and retrieval figures → ``must_refuse``;
-- the settings that combine them with retrieval — the prior's weight, the conversation context's weight and the
-  refusal threshold — chosen on
+- the answerability model: question embedding, retrieval figures and the nearest other writers' questions' figures
+  → ``must_refuse``;
+- the neighbours: the training questions themselves, kept with the models (``Neighbours``);
+- the settings that combine them with retrieval — the neighbours' share, the prior's weight, the conversation
+  context's weight and the refusal threshold — chosen on
   *held-out writers inside the training data* (each training writer's questions scored by models trained without
   that writer), so no setting is fitted on the questions it is then judged on.
 
@@ -32,6 +34,7 @@ from assistant.learned import (
     ANSWERABILITY_FEATURES,
     NGRAM_DIM,
     AnswerabilityModel,
+    Neighbours,
     SectionModel,
     Understanding,
     ngram_indices,
@@ -42,12 +45,13 @@ from evals.metrics import EvalCase
 if TYPE_CHECKING:
     from assistant.answer import Answer
 
-TRAINING_VERSION = 7          # bump when the features or the fitting change: the bundled models are then stale
+TRAINING_VERSION = 8          # bump when the features or the fitting change: the bundled models are then stale
 SECTION_L2 = 1e-3
 SECTION_NGRAM_SCALE = 0.3   # n-gram block's scale beside the unit-length vector (leave-one-writer-out: 0.3 ≈ 1.0)
 ANSWER_L2 = 3e-3
 PRIOR_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 CONTEXT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0)   # extra bonus for the previous turn's sections, beside the prior
+SHARE_GRID = (0.0, 0.1, 0.2, 0.3, 0.5)       # the nearest questions' votes' share in the section probabilities
 REFUSAL_PRECISION = 0.95
 PRECISION_CONFIDENCE_Z = 1.645   # one-sided 95%: the refusal threshold keeps the precision's lower bound at the target
 INNER_FOLDS = 5   # writers are held out in this many groups when choosing settings (one group per writer costs 3×)
@@ -398,6 +402,54 @@ def _targets(examples: Sequence[Example], sections: tuple[str, ...]) -> tuple[np
     return np.array(rows, dtype=int), np.array(targets).reshape(-1, len(sections))
 
 
+def _gold_matrix(examples: Sequence[Example], sections: tuple[str, ...]) -> np.ndarray:
+    """Every example's soft target (``_targets``), a zero row where it has none (refused, or no gold section)."""
+    gold = np.zeros((len(examples), len(sections)), dtype=np.float32)
+    rows, targets = _targets(examples, sections)
+    if len(rows):
+        gold[rows] = targets
+    return gold
+
+
+def build_neighbours(data: TrainingData) -> Neighbours:
+    """The training questions as ``Neighbours`` (vectors, gold sections, refused, judged, writer codes)."""
+    return Neighbours(
+        vectors=data.vectors,
+        gold=_gold_matrix(data.examples, data.sections),
+        refused=np.array([e.must_refuse for e in data.examples], dtype=bool),
+        judged=np.array([e.route not in TABLE_ROUTES for e in data.examples], dtype=bool),
+        writers=writer_codes(data.examples),
+    )
+
+
+def writer_codes(examples: Sequence[Example]) -> np.ndarray:
+    """Each example's writer as a number (within these examples); one without a writer has a number of its own, so
+    it is only its own neighbour. Passed with a question's vectors, they keep a training question from being read by
+    its own writer's questions: a new writer's question never is."""
+    names = [e.writer or f"\x00{i}" for i, e in enumerate(examples)]
+    return np.unique(np.array(names, dtype=object).astype(str), return_inverse=True)[1].astype(np.int32)
+
+
+def section_votes_oof(data: TrainingData) -> np.ndarray:
+    """Each example's neighbour votes (``Neighbours.section_votes``) from questions outside its writer's group."""
+    votes = np.zeros((len(data.examples), len(data.sections)), dtype=np.float32)
+    writers = np.array([e.writer for e in data.examples])
+    for group in data.writer_folds():
+        held = np.flatnonzero(np.isin(writers, group))
+        votes[held] = build_neighbours(data.subset(np.flatnonzero(~np.isin(writers, group)))).section_votes(
+            data.vectors[held])
+    unassigned = np.flatnonzero(writers == "")
+    if len(unassigned):
+        votes[unassigned] = build_neighbours(data).section_votes(data.vectors[unassigned],
+                                                                 writer_codes(data.examples)[unassigned])
+    return votes
+
+
+def blend(probs: np.ndarray, votes: np.ndarray, share: float) -> np.ndarray:
+    """The section probabilities as ``Understanding.read`` computes them: the model's, with ``share`` of the votes."""
+    return (1.0 - share) * probs + share * votes
+
+
 def train_section_model(data: TrainingData) -> SectionModel:
     import scipy.sparse as sparse
 
@@ -426,7 +478,8 @@ def section_probabilities_oof(data: TrainingData) -> np.ndarray:
         held = np.flatnonzero(np.isin(writers, group))
         rest = np.flatnonzero(~np.isin(writers, group))
         model = train_section_model(data.subset(rest))
-        probs[held] = model.probabilities(data.vectors[held], _texts(data, held))
+        probs[held] = model.probabilities(data.vectors[held], _texts(data, held),
+                                          [_ngram_slots(t, NGRAM_DIM) for t in _texts(data, held)])
     unassigned = np.flatnonzero(writers == "")
     if len(unassigned):
         probs[unassigned] = train_section_model(data).probabilities(data.vectors[unassigned], _texts(data, unassigned))
@@ -452,7 +505,8 @@ def fit_answerability(data: TrainingData, probs: np.ndarray) -> AnswerabilityMod
         return None
     import scipy.sparse as sparse
 
-    figures = _figures(data, probs)[rows]
+    near = build_neighbours(data).refusal_figures(data.vectors[rows], writer_codes(data.examples)[rows])
+    figures = np.concatenate([_figures(data, probs)[rows], near], axis=1)
     mean = figures.mean(axis=0)
     scale = figures.std(axis=0) + 1e-6
     grams = ngram_matrix([data.examples[i].search_text for i in rows], ANSWER_NGRAM_DIM)
@@ -467,18 +521,28 @@ def _learned_rows(data: TrainingData) -> list[int]:
     return [i for i, e in enumerate(data.examples) if e.route not in RULE_ROUTES]
 
 
-def choose_prior_weights(data: TrainingData, probs: np.ndarray) -> tuple[float, float]:
-    """The prior's weight and the context's weight that put a gold section first most often on held-out writers
-    (ties → the smaller weights, the prior's first)."""
+def choose_prior_weights(data: TrainingData, probs: np.ndarray, votes: np.ndarray | None = None
+                         ) -> tuple[float, float, float]:
+    """The neighbours' share, the prior's weight and the context's weight that put a gold section first most often
+    on held-out writers (ties → the smaller share, then weights, the prior's first). ``votes``: ``section_votes_oof``
+    (None: the share stays 0)."""
     rows = [i for i in _learned_rows(data) if not data.examples[i].must_refuse and data.examples[i].gold]
     if not rows:
-        return 0.0, 0.0
-    best, best_hits = (0.0, 0.0), -1
-    for weight in PRIOR_GRID:
-        for context in CONTEXT_GRID:
-            hits = data.top1_hits(rows, probs[rows], weight, context)
-            if hits > best_hits:
-                best, best_hits = (weight, context), hits
+        return 0.0, 0.0, 0.0
+    fused, carried = data.fused_matrix(rows), data.carried_matrix(rows)
+    section_index = {s: i for i, s in enumerate(data.sections)}
+    is_gold = np.zeros((len(rows), len(data.sections)), dtype=bool)
+    for r, i in enumerate(rows):
+        is_gold[r, [section_index[g] for g in data.examples[i].gold if g in section_index]] = True
+    best, best_hits = (0.0, 0.0, 0.0), -1
+    for share in SHARE_GRID if votes is not None else (0.0,):
+        blended = probs[rows] if votes is None else blend(probs[rows], votes[rows], share)
+        for weight in PRIOR_GRID:
+            for context in CONTEXT_GRID:
+                top = np.argmax(fused + weight * blended + context * carried, axis=1)
+                hits = int(is_gold[np.arange(len(rows)), top].sum())
+                if hits > best_hits:
+                    best, best_hits = (share, weight, context), hits
     return best
 
 
@@ -542,18 +606,23 @@ def answerability_scores_oof(data: TrainingData, probs: np.ndarray) -> np.ndarra
     figures = _figures(data, probs)
     for group in data.writer_folds():
         held = np.flatnonzero(np.isin(writers, group))
-        rest = ~np.isin(writers, group)
-        model = fit_answerability(data.subset(np.flatnonzero(rest)), probs[rest])
+        rest = data.subset(np.flatnonzero(~np.isin(writers, group)))
+        model = fit_answerability(rest, probs[~np.isin(writers, group)])
         if model is not None:
-            scores[held] = model.probability(data.vectors[held], figures[held],
-                                             [data.examples[i].search_text for i in held])
+            near = build_neighbours(rest).refusal_figures(data.vectors[held])
+            texts = _texts(data, held)
+            scores[held] = model.probability(data.vectors[held], np.concatenate([figures[held], near], axis=1), texts,
+                                             [_ngram_slots(t, model.ngram_dim) for t in texts])
     return scores
 
 
 def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Understanding:
-    """Fit both models on all of ``data`` and choose their settings on its writers held out one at a time."""
-    probs = section_probabilities_oof(data)
-    prior_weight, context_weight = choose_prior_weights(data, probs)
+    """Fit both models on all of ``data``, keep its questions as the models' neighbours, and choose the settings on
+    its writers held out in groups."""
+    votes = section_votes_oof(data)
+    model_probs = section_probabilities_oof(data)
+    share, prior_weight, context_weight = choose_prior_weights(data, model_probs, votes)
+    probs = blend(model_probs, votes, share)
     answer_scores = answerability_scores_oof(data, probs)
     threshold = choose_refuse_threshold(data, answer_scores)
     language_thresholds = choose_language_thresholds(data, answer_scores, threshold)
@@ -566,6 +635,8 @@ def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Unders
         refuse_threshold=threshold,
         context_weight=context_weight,
         refuse_thresholds=language_thresholds,
+        neighbours=build_neighbours(data),
+        neighbour_share=share,
         inputs_hash=inputs_hash,
         info={
             "questions": len(data.examples),
