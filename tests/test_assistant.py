@@ -118,6 +118,17 @@ def test_out_of_scope_is_refused_without_citation(assistant, question):
     assert "没有涉及" in answer.text
 
 
+@pytest.mark.parametrize("question,section", [
+    ("直播基地能拿什么资助？", "九"), ("What help can a digital creative park get?", "十七"),
+    ("孵化器能拿什么资助？", "十六"), ("数字创意产业园区有什么支持？", "十七"),
+])
+def test_a_plain_question_about_a_clause_much_asked_about_is_answered(assistant, question, section):
+    """Many training questions ask the details of these clauses that the text lacks (last year's winners, the
+    deadline, a district's top-up); a plain question about the clause's subject must still be answered by it."""
+    answer = assistant.ask([question])
+    assert not answer.refused and answer.citations[0].section == section, (question, answer.refusal_reason)
+
+
 def test_every_answer_carries_the_draft_notice(assistant):
     for turns in (["孵化器上限"], ["个税优惠"], ["第一条"]):
         answer = assistant.ask(turns)
