@@ -240,17 +240,30 @@ class TrainingData:
                     carried[r, index[key]] = 1.0
         return carried
 
+    def gold_mask(self, rows: Sequence[int]) -> np.ndarray:
+        """True where a section is among an example's gold sections (columns in ``sections`` order)."""
+        index = {s: i for i, s in enumerate(self.sections)}
+        mask = np.zeros((len(rows), len(self.sections)), dtype=bool)
+        for r, i in enumerate(rows):
+            mask[r, [index[g] for g in self.examples[i].gold if g in index]] = True
+        return mask
+
     def top1_hits(self, rows: Sequence[int], probs: np.ndarray, weight: float, context: float = 0.0) -> int:
         """How many of these examples get a gold section first from fused retrieval plus ``weight`` × ``probs`` plus
         ``context`` on the previous turn's sections."""
-        top = np.argmax(self.fused_matrix(rows) + weight * probs + context * self.carried_matrix(rows), axis=1)
-        return sum(int(self.sections[t] in self.examples[i].gold) for t, i in zip(top, rows, strict=True))
+        return first_is_gold(self.fused_matrix(rows) + weight * probs + context * self.carried_matrix(rows),
+                             self.gold_mask(rows))
 
     def writer_folds(self, folds: int = INNER_FOLDS) -> list[list[str]]:
         """The writers in ``folds`` groups, dealt round-robin in sorted order (deterministic)."""
         writers = self.writers()
         groups = [writers[i::folds] for i in range(min(folds, len(writers)))]
         return [g for g in groups if g]
+
+
+def first_is_gold(scores: np.ndarray, gold: np.ndarray) -> int:
+    """How many rows of ``scores`` have their highest-scoring section marked in ``gold`` (``TrainingData.gold_mask``)."""
+    return int(gold[np.arange(len(scores)), np.argmax(scores, axis=1)].sum())
 
 
 def profile_examples(knowledge: Any) -> list[tuple[str, str]]:
@@ -422,7 +435,7 @@ def writer_codes(examples: Sequence[Example]) -> np.ndarray:
     it is only its own neighbour. Passed with a question's vectors, they keep a training question from being read by
     its own writer's questions: a new writer's question never is."""
     names = [e.writer or f"\x00{i}" for i, e in enumerate(examples)]
-    return np.unique(np.array(names, dtype=object).astype(str), return_inverse=True)[1].astype(np.int32)
+    return np.unique(names, return_inverse=True)[1].astype(np.int32)
 
 
 def section_votes_oof(data: TrainingData) -> np.ndarray:
@@ -473,8 +486,8 @@ def section_probabilities_oof(data: TrainingData) -> np.ndarray:
         held = np.flatnonzero(np.isin(writers, group))
         rest = np.flatnonzero(~np.isin(writers, group))
         model = train_section_model(data.subset(rest))
-        probs[held] = model.probabilities(data.vectors[held], _texts(data, held),
-                                          [_ngram_slots(t, NGRAM_DIM) for t in _texts(data, held)])
+        texts = _texts(data, held)
+        probs[held] = model.probabilities(data.vectors[held], texts, [_ngram_slots(t, NGRAM_DIM) for t in texts])
     unassigned = np.flatnonzero(writers == "")
     if len(unassigned):
         probs[unassigned] = train_section_model(data).probabilities(data.vectors[unassigned], _texts(data, unassigned))
@@ -523,18 +536,14 @@ def choose_prior_weights(data: TrainingData, probs: np.ndarray, votes: np.ndarra
     rows = [i for i in _learned_rows(data) if not data.examples[i].must_refuse and data.examples[i].gold]
     if not rows:
         return 0.0, 0.0, 0.0
-    fused, carried = data.fused_matrix(rows), data.carried_matrix(rows)
-    section_index = {s: i for i, s in enumerate(data.sections)}
-    is_gold = np.zeros((len(rows), len(data.sections)), dtype=bool)
-    for r, i in enumerate(rows):
-        is_gold[r, [section_index[g] for g in data.examples[i].gold if g in section_index]] = True
+    # The matrices once, not once per setting (``top1_hits`` would build them 250 times).
+    fused, carried, gold = data.fused_matrix(rows), data.carried_matrix(rows), data.gold_mask(rows)
     best, best_hits = (0.0, 0.0, 0.0), -1
     for share in SHARE_GRID if votes is not None else (0.0,):
         blended = probs[rows] if votes is None else blend(probs[rows], votes[rows], share)
         for weight in PRIOR_GRID:
             for context in CONTEXT_GRID:
-                top = np.argmax(fused + weight * blended + context * carried, axis=1)
-                hits = int(is_gold[np.arange(len(rows)), top].sum())
+                hits = first_is_gold(fused + weight * blended + context * carried, gold)
                 if hits > best_hits:
                     best, best_hits = (share, weight, context), hits
     return best
