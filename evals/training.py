@@ -3,8 +3,9 @@
 What is learned, and from what:
 - the section model: every answerable question's search text (its embedding) → its gold sections (soft labels when
   there are several), plus the clause profiles' example businesses;
-- the answerability model: question embedding and retrieval figures → ``must_refuse``;
-- the neighbours: the answered training questions themselves, kept with the models (``Neighbours``);
+- the answerability model: question embedding, retrieval figures and the nearest other writers' questions' figures
+  → ``must_refuse``;
+- the neighbours: the training questions themselves, kept with the models (``Neighbours``);
 - the settings that combine them with retrieval — the neighbours' share, the prior's weight, the conversation
   context's weight and the refusal threshold — chosen on
   *held-out writers inside the training data* (each training writer's questions scored by models trained without
@@ -44,7 +45,7 @@ from evals.metrics import EvalCase
 if TYPE_CHECKING:
     from assistant.answer import Answer
 
-TRAINING_VERSION = 8          # bump when the features or the fitting change: the bundled models are then stale
+TRAINING_VERSION = 9          # bump when the features or the fitting change: the bundled models are then stale
 SECTION_L2 = 1e-3
 SECTION_NGRAM_SCALE = 0.3   # n-gram block's scale beside the unit-length vector (leave-one-writer-out: 0.3 ≈ 1.0)
 ANSWER_L2 = 3e-3
@@ -424,10 +425,22 @@ def _gold_matrix(examples: Sequence[Example], sections: tuple[str, ...]) -> np.n
 
 
 def build_neighbours(data: TrainingData) -> Neighbours:
-    """The answered training questions with a gold section, as ``Neighbours`` (with their writer codes)."""
-    gold = _gold_matrix(data.examples, data.sections)
-    rows = np.flatnonzero(gold.sum(axis=1) > 0)
-    return Neighbours(vectors=data.vectors[rows], gold=gold[rows], writers=writer_codes(data.examples)[rows])
+    """The training questions as ``Neighbours`` (vectors, gold sections, refused, judged, writer codes, and their
+    answerability n-grams)."""
+    slots = _answer_slots([e.search_text for e in data.examples])
+    return Neighbours(
+        vectors=data.vectors,
+        gold=_gold_matrix(data.examples, data.sections),
+        refused=np.array([e.must_refuse for e in data.examples], dtype=bool),
+        judged=np.array([e.route not in TABLE_ROUTES for e in data.examples], dtype=bool),
+        writers=writer_codes(data.examples),
+        gram_slots=np.concatenate(slots) if slots else np.zeros(0, dtype=np.int64),
+        gram_starts=np.cumsum([0, *[len(s) for s in slots]]),
+    )
+
+
+def _answer_slots(texts: Sequence[str]) -> list[np.ndarray]:
+    return [_ngram_slots(t, ANSWER_NGRAM_DIM) for t in texts]
 
 
 def writer_codes(examples: Sequence[Example]) -> np.ndarray:
@@ -513,7 +526,9 @@ def fit_answerability(data: TrainingData, probs: np.ndarray) -> AnswerabilityMod
         return None
     import scipy.sparse as sparse
 
-    figures = _figures(data, probs)[rows]
+    near = build_neighbours(data).refusal_figures(data.vectors[rows], writer_codes(data.examples)[rows],
+                                                  _answer_slots([data.examples[i].search_text for i in rows]))
+    figures = np.concatenate([_figures(data, probs)[rows], near], axis=1)
     mean = figures.mean(axis=0)
     scale = figures.std(axis=0) + 1e-6
     grams = ngram_matrix([data.examples[i].search_text for i in rows], ANSWER_NGRAM_DIM)
@@ -609,18 +624,19 @@ def answerability_scores_oof(data: TrainingData, probs: np.ndarray) -> np.ndarra
     figures = _figures(data, probs)
     for group in data.writer_folds():
         held = np.flatnonzero(np.isin(writers, group))
-        rest = ~np.isin(writers, group)
-        model = fit_answerability(data.subset(np.flatnonzero(rest)), probs[rest])
+        rest = data.subset(np.flatnonzero(~np.isin(writers, group)))
+        model = fit_answerability(rest, probs[~np.isin(writers, group)])
         if model is not None:
             texts = _texts(data, held)
-            scores[held] = model.probability(data.vectors[held], figures[held], texts,
+            near = build_neighbours(rest).refusal_figures(data.vectors[held], slots=_answer_slots(texts))
+            scores[held] = model.probability(data.vectors[held], np.concatenate([figures[held], near], axis=1), texts,
                                              [_ngram_slots(t, model.ngram_dim) for t in texts])
     return scores
 
 
 def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Understanding:
-    """Fit both models on all of ``data``, keep its answered questions as the section model's neighbours, and choose
-    the settings on its writers held out in groups."""
+    """Fit both models on all of ``data``, keep its questions as the models' neighbours, and choose the settings on
+    its writers held out in groups."""
     votes = section_votes_oof(data)
     model_probs = section_probabilities_oof(data)
     share, prior_weight, context_weight = choose_prior_weights(data, model_probs, votes)

