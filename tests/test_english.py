@@ -381,11 +381,13 @@ def test_english_what_to_prepare_comes_from_the_profile_and_the_clause(assistant
     profile = knowledge.profile(section.ref)
     doc = english_table().document(knowledge.primary.meta.id)
     target = knowledge.caps.for_clause("十六")[0].target
-    # Whether the text answers "what to prepare" at all is the answerability model's call (the writers label most such
-    # questions "the text does not say", and "What should I prepare to apply for the incubator funding?" sits at the
-    # threshold): this test is about the advice's English wording once the clause answers.
-    for turns in (["What should we prepare to apply for incubator support?"],
-                  ["How much can an incubator get?", "What should we prepare?"]):
+    # Whether the text answers "what to prepare" at all is the answerability model's call: the writers label most such
+    # questions "the text does not say" (the text lists no materials), and a single-turn one is declined like
+    # "孵化器资助需要准备哪些材料？" (session 23: "What should we prepare to apply for incubator support?" went over the
+    # threshold once the answerability model read the nearest training questions). This test is about the advice's
+    # English wording once the clause answers: a follow-up to a question about the clause.
+    for turns in (["How much can an incubator get?", "What should we prepare?"],
+                  ["What does clause 16 give an incubator?", "And what should we prepare?"]):
         answer = assistant.ask(turns)
         assert cited(answer)[0] == "十六" and answer.lang == "en", turns
         paragraph = answer.text.split("\n\n")[0]
