@@ -198,7 +198,7 @@ class Neighbours:
     judged: np.ndarray       # (n,) bool: its answerability is learned (not a question about the whole cap table)
     writers: np.ndarray | None = None   # (n,) writer codes, in training only: a question is not its writer's neighbour
     # Each question's answerability n-gram slots (``ngram_indices`` at ``ANSWER_NGRAM_DIM``), end to end, and where
-    # each question's start (n + 1,): what ``CONTAINED`` compares. None: no texts (containment not checked).
+    # each question's slots start (n + 1,): what ``CONTAINED`` compares. None: no texts (containment not checked).
     gram_slots: np.ndarray | None = None
     gram_starts: np.ndarray | None = None
 
@@ -383,10 +383,10 @@ class Understanding:
         if self.answerability is None:
             return None
         figures = np.asarray(figures, dtype=np.float32)[None, :]
+        slots = [ngram_indices(text, self.answerability.ngram_dim)]   # read once: the neighbours and the model
         if self.neighbours is not None:
-            slots = [ngram_indices(text, self.answerability.ngram_dim)]
             figures = np.concatenate([figures, self.neighbours.refusal_figures(vector, slots=slots)], axis=1)
-        return float(self.answerability.probability(np.asarray(vector)[None, :], figures, [text])[0])
+        return float(self.answerability.probability(np.asarray(vector)[None, :], figures, [text], slots)[0])
 
     # ---- files -----------------------------------------------------------------------------------
     def save(self, path: Path | str) -> None:

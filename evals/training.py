@@ -628,9 +628,10 @@ def answerability_scores_oof(data: TrainingData, probs: np.ndarray) -> np.ndarra
         model = fit_answerability(rest, probs[~np.isin(writers, group)])
         if model is not None:
             texts = _texts(data, held)
-            near = build_neighbours(rest).refusal_figures(data.vectors[held], slots=_answer_slots(texts))
+            slots = [_ngram_slots(t, model.ngram_dim) for t in texts]
+            near = build_neighbours(rest).refusal_figures(data.vectors[held], slots=slots)
             scores[held] = model.probability(data.vectors[held], np.concatenate([figures[held], near], axis=1), texts,
-                                             [_ngram_slots(t, model.ngram_dim) for t in texts])
+                                             slots)
     return scores
 
 
