@@ -13,6 +13,7 @@ measured leave-one-writer-out generalises instead.
 
 from __future__ import annotations
 
+import functools
 import json
 import zipfile
 import zlib
@@ -214,18 +215,20 @@ class Neighbours:
             blocks[name] = (rows, np.ascontiguousarray(vectors[rows]))
         object.__setattr__(self, "_blocks", blocks)
         object.__setattr__(self, "_gold_block", np.asarray(self.gold, dtype=np.float32)[blocks["gold"][0]])
-        if self.gram_slots is not None and self.gram_starts is not None:
-            # Which questions hold each slot (slot-major), for counting a new question's shared n-grams.
-            slots = np.asarray(self.gram_slots, dtype=np.int64)
-            owners = np.repeat(np.arange(len(self.gram_starts) - 1), np.diff(self.gram_starts))
-            order = np.argsort(slots, kind="stable")
-            holders_start = np.searchsorted(slots[order], np.arange(int(slots.max(initial=0)) + 2))
-            object.__setattr__(self, "_holders", (owners[order], holders_start))
-            object.__setattr__(self, "_gram_counts", np.diff(self.gram_starts).astype(np.float32))
 
-    def _shared_grams(self, query_slots: Sequence[np.ndarray]) -> np.ndarray:
+    @functools.cached_property
+    def _holders(self) -> tuple[np.ndarray, np.ndarray]:
+        """Which questions hold each n-gram slot (slot-major), and where each slot's holders start. Built on first
+        use: training builds many ``Neighbours`` that are handed their containment ready-made."""
+        assert self.gram_slots is not None and self.gram_starts is not None
+        slots = np.asarray(self.gram_slots, dtype=np.int64)
+        owners = np.repeat(np.arange(len(self.gram_starts) - 1), np.diff(self.gram_starts))
+        order = np.argsort(slots, kind="stable")
+        return owners[order], np.searchsorted(slots[order], np.arange(int(slots.max(initial=0)) + 2))
+
+    def shared_grams(self, query_slots: Sequence[np.ndarray]) -> np.ndarray:
         """(m, n): how many of each query's n-gram slots each training question holds."""
-        holders, start = self._holders  # type: ignore[attr-defined]
+        holders, start = self._holders
         shared = np.zeros((len(query_slots), len(self.vectors)), dtype=np.float32)
         for row, slots in enumerate(query_slots):
             slots = np.asarray(slots, dtype=np.int64)
@@ -258,25 +261,30 @@ class Neighbours:
         gold = self._gold_block[top]  # type: ignore[attr-defined]     # (m, k, n_sections)
         return ((gold * weights[:, :, None]).sum(axis=1) / weights.sum(axis=1, keepdims=True)).astype(np.float32)
 
+    def containment(self, slots: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(m, n) bool each, for questions with these answerability n-gram slots: the neighbours that hold a question
+        and say more (no evidence on the refused side), and those a question holds and says more than (none on the
+        answered side)."""
+        assert self.gram_starts is not None
+        shared = self.shared_grams(slots)
+        query_in_neighbour = holds(shared, np.array([len(s) for s in slots], dtype=np.float32))
+        neighbour_in_query = holds(shared.T, np.diff(self.gram_starts).astype(np.float32)).T
+        return query_in_neighbour & ~neighbour_in_query, neighbour_in_query & ~query_in_neighbour
+
     def refusal_figures(self, vectors: np.ndarray, writers: np.ndarray | None = None,
-                        slots: Sequence[np.ndarray] | None = None) -> np.ndarray:
+                        slots: Sequence[np.ndarray] | None = None,
+                        contained: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """(m, len(NEIGHBOUR_FEATURES)): how near the questions the documents do / do not answer are. ``slots``: the
         m questions' answerability n-gram slots; with them, a refused neighbour that holds a question and more, and an
-        answered one a question holds and more, are left out (see the class)."""
-        contained = None
-        if slots is not None and self.gram_starts is not None:
-            shared = self._shared_grams(slots)
-            of_query = shared / np.maximum(np.array([len(s) for s in slots], dtype=np.float32), 1.0)[:, None]
-            of_neighbour = shared / np.maximum(self._gram_counts, 1.0)[None, :]  # type: ignore[attr-defined]
-            query_in_neighbour = of_query >= CONTAINED
-            neighbour_in_query = of_neighbour >= CONTAINED
-            contained = {"refused": query_in_neighbour & ~neighbour_in_query,     # the neighbour says more
-                         "answered": neighbour_in_query & ~query_in_neighbour}    # the question says more
+        answered one a question holds and more, are left out (see the class). ``contained``: ``containment``'s two
+        masks when the caller has them already (training computes them once for all its questions)."""
+        if contained is None and slots is not None and self.gram_starts is not None:
+            contained = self.containment(slots)
         nearest = []
-        for side in ("refused", "answered"):
+        for side, masked in zip(("refused", "answered"), contained or (None, None), strict=True):
             rows, sims = self._similarities(side, vectors, writers)
-            if contained is not None:
-                sims[contained[side][:, rows]] = MASKED
+            if masked is not None:
+                sims[masked[:, rows]] = MASKED
             nearest.append(_largest(sims, VOTE_NEIGHBOURS))
         columns = []
         for near in nearest:
@@ -289,6 +297,12 @@ class Neighbours:
         vote = is_refused[np.argsort(-both, axis=1, kind="stable")[:, :k]].mean(axis=1) if k else np.zeros(len(both))
         columns += [vote, columns[0] - columns[2]]
         return np.stack(columns, axis=1).astype(np.float32)
+
+
+def holds(shared: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """(m, n) bool: the n-grams counted in ``shared`` (``Neighbours.shared_grams``) are at least ``CONTAINED`` of each
+    row's own ``sizes`` n-grams (a row of no n-grams is held by nothing)."""
+    return shared / np.maximum(sizes, 1.0)[:, None] >= CONTAINED
 
 
 def _largest(values: np.ndarray, k: int) -> np.ndarray:

