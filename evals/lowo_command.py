@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -63,9 +64,11 @@ def render_markdown(report: LowoReport) -> str:
                      f"{_fmt(a.caps_accuracy)} | {_fmt(b.refusal_recall)} | {_fmt(a.refusal_recall)} |")
     if report.curve:
         lines.append("")
-        lines.append("| training questions (mean per fold) | held-out top-1 on retrieved questions (writers w08 on) |")
-        lines.append("|---|---|")
-        lines.extend(f"| {n} | {acc:.3f} |" for n, acc in report.curve)
+        lines.append("| training questions (mean per group) | held-out top-1 on retrieved questions | "
+                     "not-covered recall / precision (writers w08 on) |")
+        lines.append("|---|---|---|")
+        lines.extend(f"| {p.questions} | {p.top1:.3f} | {_fmt(p.not_covered_recall)} / {_fmt(p.not_covered_precision)} |"
+                     for p in report.curve)
     return "\n".join(lines) + "\n"
 
 
@@ -91,7 +94,7 @@ def to_json(report: LowoReport) -> dict[str, Any]:
         "by_category_unseen": {k: v.to_json() for k, v in report.pooled_by_category("after", unseen or None).items()},
         "mean_top1_after": report.mean("top1_accuracy"),
         "worst_top1_after": report.worst("top1_accuracy"),
-        "curve": report.curve,
+        "curve": [dataclasses.asdict(p) for p in report.curve],
     }
 
 
