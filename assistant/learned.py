@@ -3,8 +3,8 @@
 Both are small linear models over the question's embedding (the same vector the dense search already computed, so
 they add no model inference) and a few retrieval figures, read beside the training questions nearest to it
 (``Neighbours``: their gold sections vote, and how near the refused ones are is a figure). They are trained from the
-question files by ``policy-assistant train`` (``evals/training.py``), stored as one ``.npz`` of plain arrays beside the corpus, and
-loaded on first use. Pure numpy: no pickle, no scikit-learn at run time.
+question files by ``policy-assistant train`` (``evals/training.py``), stored as one ``.npz`` of plain arrays beside
+the corpus, and loaded on first use. Pure numpy: no pickle, no scikit-learn at run time.
 
 Why learned instead of more patterns: every hand-written rule fitted the writers it was written for, and the next
 unseen writer found new gaps (see ``evals/questions/README.md``). A model trained on many writers' wording and

@@ -227,7 +227,7 @@ class TrainingData:
         """(n, n) bool: question i's answerability n-grams are held by question j and not the other way round — for
         every pair at once, what ``Neighbours.containment`` works out for one question. Why here: it depends on the
         two texts alone, and computing it in every fit (about 300 in a leave-one-writer-out run, ~7,000² pairs
-        each) was a third of the gate's time. Computed on first use; compute it before forking or subsetting."""
+        each) was a third of the gate's time. ``prepare`` computes it, before any subset or fork."""
         if self.contained is None:
             slots = _answer_slots([e.search_text for e in self.examples])
             neighbours = build_neighbours(self)
@@ -312,7 +312,9 @@ def prepare(assistant: Any, cases: Sequence[EvalCase], cache: VectorCache, worke
     profiles = [(t, k) for t, k in profile_examples(assistant.knowledge) if k in sections]
     vectors = cache.embed([e.search_text for e in examples])
     profile_vectors = cache.embed([t for t, _ in profiles]) if profiles else np.zeros((0, vectors.shape[1]), np.float32)
-    return TrainingData(examples, vectors, sections, profiles, profile_vectors)
+    data = TrainingData(examples, vectors, sections, profiles, profile_vectors)
+    data.containment()   # here, once: every fold's and group's subset takes its part (and forked workers inherit it)
+    return data
 
 
 # ---- fitting ------------------------------------------------------------------------------------

