@@ -271,8 +271,7 @@ def learning_curve(data: Any, writers: Sequence[str], fractions: Sequence[float]
 def _curve_counts(data: Any, group: Sequence[str], fraction: float, embed_model: str) -> tuple[int, ...]:
     """One group's counts at one share: (training questions, top-1 hits, retrieved questions, declined, declined
     rightly, must be declined)."""
-    from assistant.learned import retrieval_figures
-    from evals.training import RULE_ROUTES, TABLE_ROUTES, _ngram_slots, train
+    from evals.training import RULE_ROUTES, TABLE_ROUTES, _figures, _ngram_slots, train
 
     held = [i for i, e in enumerate(data.examples) if e.writer in group]
     rest = [i for i, e in enumerate(data.examples) if e.writer not in group]
@@ -292,12 +291,10 @@ def _curve_counts(data: Any, group: Sequence[str], fraction: float, embed_model:
     flagged = np.zeros(len(judged), dtype=bool)
     if models.answerability is not None and models.neighbours is not None and judged:
         model = models.answerability
-        examples = [data.examples[held[r]] for r in judged]
         slots = [_ngram_slots(texts[r], model.ngram_dim) for r in judged]
-        figures = np.stack([retrieval_figures(e.best_bm25, e.best_dense, e.topic, e.too_far, probs[r],
-                                              e.route in RULE_ROUTES, e.coverage) for e, r in zip(examples, judged, strict=True)])
+        figures = _figures(data.subset(held), probs)[judged]      # the retrieval figures training reads
         near = models.neighbours.refusal_figures(vectors[judged], slots=slots)
         scores = model.probability(vectors[judged], np.concatenate([figures, near], axis=1),
                                    [texts[r] for r in judged], slots)
-        flagged = scores >= np.array([models.threshold_for(e.lang) for e in examples])
+        flagged = scores >= np.array([models.threshold_for(data.examples[held[r]].lang) for r in judged])
     return (len(chosen), hits, len(retrieved), int(flagged.sum()), int((flagged & must).sum()), int(must.sum()))
