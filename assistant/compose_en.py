@@ -398,20 +398,25 @@ def _claims_sentence(words: EnglishWording, plan: QueryPlan, awards: Sequence[Aw
 
 def _meta_sentence(words: EnglishWording, plan: QueryPlan, section: Section, quote: str) -> str:
     """The measure itself: who interprets it, how long it is valid, when it takes effect, what it rests on."""
-    kb, doc = words.kb, words.doc
-    meta = kb.primary.meta
+    kb = words.kb
+    # The facts of the document the section is in: another document's date is not the bundled draft's blank one.
+    primary = section.doc_id in ("", kb.primary.meta.id)
+    doc = words.doc if primary else None          # the English table is the bundled measure's
+    meta = kb.document(section.doc_id or None).meta
+    facts = kb.facts_of(meta.id)
     quoted = f"“{quote.rstrip('。；;')}。”"
     name = words.short(section)
     if plan.intent == "meta-interpret" and section.kind == "clause":
-        who = doc.interpreter or meta.interpreter
+        who = (doc.interpreter if doc else "") or meta.interpreter
         return f"Under {name}, {who} is responsible for interpreting the measure: {quoted}"
-    if plan.intent == "meta-validity" and section.kind == "clause" and doc.validity:
-        blank = ", which the text leaves blank" if kb.facts.date_left_blank else ""
-        return f"Under {name}, the measure is {doc.validity} from its effective date{blank}: {quoted}"
+    validity = doc.validity if doc else meta.validity
+    if plan.intent == "meta-validity" and section.kind == "clause" and validity:
+        blank = ", which the text leaves blank" if facts.date_left_blank else ""
+        return f"Under {name}, the measure is {validity} from its effective date{blank}: {quoted}"
     if plan.intent in ("meta-validity", "meta-effective") and section.kind == "clause":
-        english = doc.clauses.get(section.key, "")
+        english = doc.clauses.get(section.key, "") if doc else ""
         said = f" (“{english}”)" if english and section.title in quote else ""
-        if kb.facts.date_left_blank:
+        if facts.date_left_blank:
             return f"The text leaves the effective date blank: {name} reads {quoted}{said}"
         if meta.effective_date:
             return f"Under {name}, the measure takes effect on {meta.effective_date}: {quoted}{said}"
@@ -421,9 +426,9 @@ def _meta_sentence(words: EnglishWording, plan: QueryPlan, section: Section, quo
         if named:
             return ("Under the preamble, the measure is formulated to implement and in the spirit of: "
                     + "; ".join(words.linked(d.id, d.title) for d in named) + ".")
-        return f"The preamble reads {quoted}" + (f" In English: {doc.preamble}" if doc.preamble else "")
+        return f"The preamble reads {quoted}" + (f" In English: {doc.preamble}" if doc and doc.preamble else "")
     if section.kind == "chapter":
-        english = doc.chapter_text.get(section.chapter or "", "")
+        english = doc.chapter_text.get(section.chapter or "", "") if doc else ""
         return f"{_cap(words.section(section))} reads {quoted}" + (f" In English: {english}" if english else "")
     return f"{_cap(name)} reads {quoted}"
 

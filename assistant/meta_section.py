@@ -15,14 +15,28 @@ from indexing.section_ref import PREAMBLE_KEY, SectionRef
 if TYPE_CHECKING:
     from assistant.knowledge import KnowledgeBase
     from assistant.query import QueryPlan
+    from indexing.document import PolicyDocument
     from indexing.retrieval.hits import ClauseHit
 
 # What the section answering each question about the document itself says.
+# Measures write their start as "自……起实施" or "自……起施行", their end as "有效期"; any of an intent's markers counts.
 META_SECTION_MARKERS = {
-    "meta-validity": "有效期",
-    "meta-interpret": "负责解释",
-    "meta-effective": "起实施",
+    "meta-validity": ("有效期",),
+    "meta-interpret": ("负责解释",),
+    "meta-effective": ("起实施", "起施行", "起执行"),
 }
+# What the sentence giving a document's basis says of the document itself (see ``basis_section``).
+BASIS_MARKERS = ("制定本", "通知如下")
+
+
+def basis_section(document: PolicyDocument) -> str | None:
+    """The key of the section stating what a document is made on: the first that says it makes the document
+    ("…根据《…》，制定本办法" — a 章/条 measure's 第一条; a measure's preamble, "制定本措施") or sends it ("…通知如下"),
+    else the preamble (None: the document has neither)."""
+    stated = next((s.key for s in document.sections if any(m in s.text for m in BASIS_MARKERS)), None)
+    if stated is not None:
+        return stated
+    return PREAMBLE_KEY if any(s.kind == "preamble" for s in document.sections) else None
 
 
 def meta_section(kb: KnowledgeBase, plan: QueryPlan, hits: Sequence[ClauseHit] = ()) -> SectionRef | None:
@@ -42,11 +56,11 @@ def meta_section(kb: KnowledgeBase, plan: QueryPlan, hits: Sequence[ClauseHit] =
     doc_id = corpus_doc.meta.id
     key = None
     if plan.intent == "meta-basis":
-        key = PREAMBLE_KEY if any(s.kind == "preamble" for s in document.sections) else None
+        key = basis_section(document)
     elif plan.intent == "meta-scope":
         key = next((s.key for s in document.sections if s.kind == "chapter"), None)
-    elif marker := META_SECTION_MARKERS.get(plan.intent):
-        marked = [s.key for s in document.sections if marker in s.text]
+    elif markers := META_SECTION_MARKERS.get(plan.intent):
+        marked = [s.key for s in document.sections if any(m in s.text for m in markers)]
         retrieved = [h.section_key for h in hits if (h.doc_id or kb.primary.meta.id) == doc_id]
         if doc_id != kb.primary.meta.id:
             marked.sort(key=lambda k: retrieved.index(k) if k in retrieved else len(retrieved))
