@@ -45,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--documents", action="store_true",
                         help="多文档评测：把内置措施和 evals/documents/ 的三份测试文件建进临时索引，"
                              "按文件报告各自题集（evals/questions/documents/）和 dev 的 top-1、上限、资料未涉及")
+    parser.add_argument("--training-documents", action="store_true",
+                        help="与 --documents 同用：改用 evals/training_documents/ 的四份训练用文件及其题集"
+                             "（evals/questions/training_documents/）")
     parser.add_argument("--calibrate", action="store_true",
                         help="在题集上重算“资料未涉及”的阈值（用 --split train），打印网格与建议值")
 
@@ -167,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
         return run_lowo_command(args)
     if args.documents:
         return _run_documents(args)
+    if args.training_documents:
+        raise CliError("--training-documents 只能与 --documents 同用")
     files = _question_files(args)
     cases = _load_cases(args, files)
     thresholds = None
@@ -224,12 +229,21 @@ def _run_documents(args: argparse.Namespace) -> int:
 
     if args.files or args.split or args.answers or args.baselines:
         raise CliError("--documents 自带题集，不能与 FILE、--split、--answers、--baselines 同用")
+    from evals.document_questions import (
+        DOCUMENT_QUESTIONS_DIR,
+        DOCUMENTS_DIR,
+        TRAINING_DOCUMENTS_DIR,
+        TRAINING_QUESTIONS_DIR,
+    )
+
+    documents_dir, questions_dir = ((TRAINING_DOCUMENTS_DIR, TRAINING_QUESTIONS_DIR) if args.training_documents
+                                    else (DOCUMENTS_DIR, DOCUMENT_QUESTIONS_DIR))
     try:
-        sets = load_document_sets()
+        sets = load_document_sets(documents_dir=documents_dir, questions_dir=questions_dir)
     except QuestionFileError as exc:
         raise CliError(f"题目文件格式错误：{exc}") from None
     sets = {name: filter_cases for name, cases in sets.items() if (filter_cases := _filter(cases, args.tag))}
-    runs = run_documents(sets, progress=lambda name: _progress(args.quiet, name))
+    runs = run_documents(sets, progress=lambda name: _progress(args.quiet, name), documents_dir=documents_dir)
     rows = [r.row() for r in runs]
     if args.json:
         data = {"sets": rows, "runs": {r.name: r.run.to_json(cases=True) for r in runs}}

@@ -21,6 +21,11 @@ from indexing.references import label_key
 
 DOCUMENTS_DIR = Path(__file__).resolve().parent / "documents"
 DOCUMENT_QUESTIONS_DIR = Path(__file__).resolve().parent / "questions" / "documents"
+# Four more fictional documents of other shapes, each with a question set written from its text alone: data for
+# learning what does not depend on one document (``evals/training_documents/README.md``). The three test documents
+# above stay held out for measuring.
+TRAINING_DOCUMENTS_DIR = Path(__file__).resolve().parent / "training_documents"
+TRAINING_QUESTIONS_DIR = Path(__file__).resolve().parent / "questions" / "training_documents"
 
 
 def fixture_document_ids(documents_dir: Path = DOCUMENTS_DIR) -> list[str]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evals.document_questions import DOCUMENTS_DIR, fixture_document_ids, question_file
+from evals.document_questions import DOCUMENT_QUESTIONS_DIR, DOCUMENTS_DIR, fixture_document_ids, question_file
 from evals.metrics import EvalCase, Summary
 from evals.runner import EvalRun, evaluate, known_amounts_of
 
@@ -60,14 +60,14 @@ def stage_documents(home: Path, doc_ids: Sequence[str], documents_dir: Path = DO
     return copied
 
 
-def open_multi_document_assistant(home: Path, doc_ids: Sequence[str]) -> Any:
-    """Index the bundled corpus plus the test documents into ``home`` and open the assistant over it."""
+def open_multi_document_assistant(home: Path, doc_ids: Sequence[str], documents_dir: Path = DOCUMENTS_DIR) -> Any:
+    """Index the bundled corpus plus the test documents (of ``documents_dir``) into ``home`` and open the assistant."""
     from assistant.service import PolicyAssistant
     from indexing.build import build_index
     from indexing.config import IndexConfig
     from indexing.corpus import BUNDLED_CORPUS
 
-    stage_documents(home, doc_ids)
+    stage_documents(home, doc_ids, documents_dir)
     config = IndexConfig(home=home, corpus_dir=BUNDLED_CORPUS)
     build_index(config)
     return PolicyAssistant.open(index_config=config)
@@ -78,6 +78,7 @@ def run_documents(
     doc_ids: Sequence[str] | None = None,
     home: Path | None = None,
     progress: Callable[[str], Any] | None = None,
+    documents_dir: Path = DOCUMENTS_DIR,
 ) -> list[DocumentRun]:
     """Ask each set of questions of one assistant that has every test document indexed beside the bundled measure.
 
@@ -86,13 +87,14 @@ def run_documents(
         doc_ids: the test documents to index (default: all of ``evals/documents/``).
         home: where to build the index (default: a temporary directory, removed afterwards).
         progress: called with a set's name, returns the per-question progress callback (or None).
+        documents_dir: where the documents are (the test documents, or ``TRAINING_DOCUMENTS_DIR``).
 
     Returns:
         One run per set, in the order given.
     """
-    doc_ids = list(doc_ids if doc_ids is not None else fixture_document_ids())
+    doc_ids = list(doc_ids if doc_ids is not None else fixture_document_ids(documents_dir))
     with tempfile.TemporaryDirectory(prefix="pa-documents-") as scratch:
-        assistant = open_multi_document_assistant(Path(home or scratch), doc_ids)
+        assistant = open_multi_document_assistant(Path(home or scratch), doc_ids, documents_dir)
         primary = assistant.knowledge.primary.meta.id
         known = known_amounts_of(assistant)
         runs = []
@@ -102,12 +104,14 @@ def run_documents(
         return runs
 
 
-def load_document_sets(doc_ids: Sequence[str] | None = None, with_dev: bool = True) -> dict[str, list[EvalCase]]:
-    """The test documents' question sets (and the bundled dev split), by set name."""
+def load_document_sets(doc_ids: Sequence[str] | None = None, with_dev: bool = True,
+                       documents_dir: Path = DOCUMENTS_DIR, questions_dir: Path = DOCUMENT_QUESTIONS_DIR
+                       ) -> dict[str, list[EvalCase]]:
+    """The documents' question sets (and the bundled dev split), by set name."""
     from evals.questions_io import load_cases, split_files
 
-    sets = {doc_id: load_cases([question_file(doc_id)])
-            for doc_id in (doc_ids if doc_ids is not None else fixture_document_ids())}
+    sets = {doc_id: load_cases([question_file(doc_id, questions_dir)])
+            for doc_id in (doc_ids if doc_ids is not None else fixture_document_ids(documents_dir))}
     if with_dev:
         sets[BUNDLED_DEV] = load_cases(split_files("dev"))
     return sets

@@ -441,3 +441,20 @@ def test_eval_modules_import_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_training_documents_are_scored_from_their_own_folder(tmp_path, capsys):
+    """``eval --documents --training-documents`` indexes the training documents (not the test ones) beside the
+    bundled measure and grades each set against its own document; the flag alone is refused."""
+    from evals.document_questions import TRAINING_DOCUMENTS_DIR, TRAINING_QUESTIONS_DIR
+    from evals.documents_eval import load_document_sets, run_documents
+
+    assert cli_main(["eval", "--training-documents"]) == 1
+    assert "--training-documents" in capsys.readouterr().err
+    doc_id = "longgang-animation-game-measures"
+    sets = load_document_sets([doc_id], with_dev=False, documents_dir=TRAINING_DOCUMENTS_DIR,
+                              questions_dir=TRAINING_QUESTIONS_DIR)
+    asked = [c for c in sets[doc_id] if "names-document" in c.tags and not c.must_refuse][:3]
+    [run] = run_documents({doc_id: asked}, [doc_id], home=tmp_path / "home", documents_dir=TRAINING_DOCUMENTS_DIR)
+    assert run.summary.n == 3
+    assert {g.answer.cited_docs[0] for g in run.run.graded if g.answer.cited_docs} == {doc_id}
