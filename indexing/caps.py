@@ -45,6 +45,13 @@ _TARGET_RE = re.compile(r"(?:^|[，,：:])\s*(?:对于|对)(?P<target>[^，,]+)"
 # "…的，给予": the condition phrase just before the award names whom it is for when no 对… phrase does.
 _CONDITION_RE = re.compile(r"(?:^|[，,：:])(?P<target>[^，,：:]+的)[，,]\s*$")
 _PHRASE_END = "，,"
+# After a grant, phrases that state its amounts: a per-unit amount (每家10万元, 每款5万元) and a rate's basis
+# (每平方米每月不超过60元: a price, not a cap — passed over to the ceiling after it).
+_PER_UNIT_RE = re.compile(r"^(?P<scope>每[家款项人部个场件次名所][^，,\d]{0,6}?)" + _AMOUNT_RE.pattern
+                          + r"(?:的?(?:" + _KIND_RE.pattern + r"))?$")
+_RATE_RE = re.compile(r"每(?:平方米|月|小时|天|日)")
+_YEARLY_RE = re.compile(r"每年(?:最高)?$")
+_ONCE_RE = re.compile(r"一次性(?:最高)?$")
 
 
 @dataclass(frozen=True)
@@ -187,6 +194,28 @@ class _Grant:
     cut: int               # where the phrase naming the award begins: the 对… target is before it
     inner: str             # words between 给予 and the amount
     end: int               # where the award's wording ends: a term is looked for after it
+    totals: tuple[tuple[float, Qualifier], ...] = ()   # ceilings on the sum of the awards (同一企业每年最高不超过30万元)
+
+
+def _following_amounts(text: str, phrase_end: int) -> tuple[list[tuple[re.Match[str], str]], int]:
+    """The phrases right after a grant's own that state its amounts, each as (match, "ceiling" | "unit"), and where
+    the last of them ends. A rate (每平方米每月不超过60元) is passed over; any other phrase, or another grant, ends them."""
+    found: list[tuple[re.Match[str], str]] = []
+    end = phrase_end
+    while end < len(text) and text[end] in _PHRASE_END:
+        next_end = _phrase_bounds(text, end + 1)[1]
+        phrase = text[end + 1:next_end]
+        if _TRIGGER_RE.search(phrase):
+            break
+        ceiling, unit = _CEILING_RE.match(phrase), _PER_UNIT_RE.match(phrase)
+        if ceiling and not _RATE_RE.search(ceiling.group("scope")):
+            found.append((ceiling, "ceiling"))
+        elif unit:
+            found.append((unit, "unit"))
+        elif not (ceiling or _RATE_RE.search(phrase) and _AMOUNT_RE.search(phrase)):
+            break
+        end = next_end
+    return found, end
 
 
 def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
@@ -199,20 +228,33 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
     phrase_start, phrase_end = _phrase_bounds(text, trigger.start())
     pre, head = text[phrase_start:trigger.start()], text[trigger.start():phrase_end]
     amounts = list(_AMOUNT_RE.finditer(head))
+    defer, percent, on_top = DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
+    following, following_end = _following_amounts(text, phrase_end)
+    totals: list[tuple[float, Qualifier]] = []
     if amounts:
         before_amount, after_amount, end = head[:amounts[0].start()], head[amounts[-1].end():], phrase_end
+        # "每款给予5万元奖励，同一企业每年最高不超过30万元": the yearly ceiling on their sum is a cap of its own.
+        totals = [(_wan(m), "每年最高") for m, how in following if how == "ceiling" and "每年" in m.group("scope")]
+        if totals:
+            end = following_end
     else:
-        if trigger.group(0) != "给予" or phrase_end >= len(text):
+        if trigger.group(0) != "给予" or not following:
             return None
-        next_end = _phrase_bounds(text, phrase_end + 1)[1]
-        ceiling = _CEILING_RE.match(text[phrase_end + 1:next_end])
-        if not ceiling:
-            return None
-        amounts, before_amount, after_amount, end = [ceiling], ceiling.group("scope"), "", next_end
+        if percent:
+            # 按…30%给予资助，(补贴标准每平方米每月不超过60元，)单个项目最高不超过500万元: the ceiling of the share.
+            ceilings = [m for m, how in following if how == "ceiling"]
+            if not ceilings:
+                return None
+            amounts, before_amount = [ceilings[0]], ceilings[0].group("scope")
+        else:
+            # 给予奖励，每家10万元，每年最高100万元: the amount per unit, then the yearly ceiling.
+            amounts, before_amount = [following[0][0]], following[0][0].group("scope")
+            totals = [(_wan(m), "每年最高" if "每年" in m.group("scope") else "最高") for m, how in following[1:]
+                      if how == "ceiling"]
+        after_amount, end = "", following_end
     kind_match = _KIND_RE.match(after_amount.lstrip("的")) or _KIND_RE.search(head)
-    defer, percent, on_top = DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
-    once = pre.endswith("一次性") or "一次性" in before_amount
-    yearly = pre.endswith("每年") or "每年" in before_amount
+    once = bool(_ONCE_RE.search(pre)) or "一次性" in before_amount
+    yearly = bool(_YEARLY_RE.search(pre)) or "每年" in before_amount
     qualifier: Qualifier
     if trigger.group(0) == "追加":
         qualifier = "追加"
@@ -243,6 +285,7 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
         cut=phrase_start + cut,
         inner=inner[: inner_end.start()] if inner_end else inner,
         end=end,
+        totals=tuple(totals),
     )
 
 
@@ -292,6 +335,10 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), d
                       text, sentence.start, sentence.end, grant.percent, section.doc_id, doc_title,
                       grant.percent_of)
                 for amount in grant.amounts
+            ] + [
+                Award(section.key, amount, qualifier, term, target, grant.kind, basis, basis_doc,
+                      text, sentence.start, sentence.end, None, section.doc_id, doc_title)
+                for amount, qualifier in grant.totals
             ]))
         for _, batch in sorted(found, key=lambda item: item[0]):
             awards.extend(batch)

@@ -93,6 +93,27 @@ def test_amounts_in_yuan_percentages_tiers_and_yearly_caps():
     assert fund.for_clause("二十")[0].kind == "补贴" and fund.for_clause("二十二")[0].term == "贴息期限最长不超过3年"
 
 
+def test_amounts_stated_after_the_grant_phrase_are_read_and_a_rate_is_passed_over():
+    # Shapes from the training documents (evals/training_documents/), read the same way in any document.
+    training = ROOT / "evals" / "training_documents"
+
+    def caps(doc_id: str) -> CapTable:
+        document = load_test_document(training / doc_id)
+        return CapTable(extract_awards(document.document, document.meta.linked))
+
+    longgang, incubator, futian = (caps(i) for i in ("longgang-animation-game-measures", "creative-incubator-rules",
+                                                      "futian-culture-talent-space-rules"))
+    # 每款给予5万元奖励，同一企业每年最高不超过30万元: the per-item award and the yearly ceiling on their sum.
+    assert _amounts(longgang, "十二") == [(5, "最高", None), (30, "每年最高", None)]
+    # 按照其上年度新增毕业企业数量给予奖励，每家10万元，每年最高100万元 (and a 追加 after it).
+    assert _amounts(incubator, "二十三") == [(10, "最高", None), (100, "每年最高", None), (20, "追加", None)]
+    # 每人每年最高给予30万元奖励: 每年 before 最高 and 给予 is still a yearly cap.
+    assert _amounts(futian, "八") == [(30, "每年最高", None), (10, "每年最高", None)]
+    # 按照实际租金的50%给予补贴，补贴标准每平方米每月不超过60元，每家企业每年最高100万元: 60元 is a price, not a cap.
+    assert _amounts(futian, "十四")[0] == (100, "按比例", 50)
+    assert all(a.amount_wan is None or a.amount_wan >= 1 for t in (longgang, incubator, futian) for a in t.awards)
+
+
 def test_thresholds_and_overall_limits_are_no_caps():
     fund, nanshan, notice = (_caps(i) for i in IDS)
     assert fund.for_clause("十一") == []            # 总额原则上不超过1000万元: a limit on all awards together
