@@ -97,7 +97,12 @@ _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
                                   r"开始算数|什么时候算数|从哪一?天|"
                                   r"takes? effect|effective date|comes? into (force|effect)|(already|currently|now) in force|"
                                   r"in force (yet|now|already)|start date of (the|this) (measure|policy)")),
-    ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式发布|正式文件|正式印发|定稿|草案|草稿|最终版|是不是正式|还在征求意见|征求意见阶段|"
+    # "正式发布", "草案", "定稿" say the state of anything: of the measure when it is their subject or they are asked
+    # ("这个政策正式发布了吗"); "我们主导制定的国家标准已经正式发布了" tells of the asker's own standard.
+    ("meta-status", re.compile(r"征求意见稿|正式稿|正式版|正式文件|是不是正式|还在征求意见|征求意见阶段|"
+                               r"(措施|政策|办法|文件|通知|细则|规定|意见|这个|这份|它|本)[^，。？?；;]{0,8}"
+                               r"(正式发布|正式印发|定稿|草案|草稿|最终版)|"
+                               r"(正式发布|正式印发|定稿|草案|草稿|最终版)[^，。；;]{0,6}(吗|没有?|了没|是不是|还是|[?？])|"
                                r"(still|only|just) a draft|\bdraft or (final|official)|(final|official) (version|regulation|text|"
                                r"measure|policy)? ?or (still )?(a )?draft|officially (issued|published|adopted)|"
                                r"\bis (this|it|the (measure|policy|document)) (still |only |just )?(a |the )?(draft|final)\b")),
@@ -384,6 +389,9 @@ def plan_query(
 
 # The measure's own facts: asked after another of them, a pronoun names the measure, not the clause that answered.
 _MEASURE_FACT_INTENTS = frozenset({"meta-validity", "meta-effective", "meta-interpret", "meta-status"})
+# A turn whose subject is the document as a whole ("那这个办法什么时候施行？", "Is the policy still in force?").
+_WHOLE_DOCUMENT_RE = re.compile(r"(这个|这份|这项|本|该|整个)(措施|办法|政策|文件|通知|细则|规定|指南)|"
+                                r"(the|this|that) (measure|policy|document|notice|regulation)", re.IGNORECASE)
 
 
 def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[str] | None = None) -> None:
@@ -422,9 +430,9 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         plan.carried_sections = []
         return
 
-    if plan.intent in _MEASURE_FACT_INTENTS and previous.plan.intent.startswith("meta"):
+    if plan.intent in _MEASURE_FACT_INTENTS and (previous.plan.intent.startswith("meta") or _WHOLE_DOCUMENT_RE.search(text)):
         # "它什么时候生效？", "How long is it valid?" after a question about the measure itself: "it" is the measure,
-        # whose own facts answer, not the clause that answered the previous question.
+        # whose own facts answer, not the clause that answered the previous question; so is "这个办法" after a clause.
         plan.followup = "bare"
         plan.carried_sections = []
         return

@@ -119,12 +119,34 @@ def collect(assistant: Any, cases: Sequence[EvalCase], workers: int = 1, embedde
         # blocks per worker even out the workers' loads.
         size = max(1, -(-len(cases) // (workers * 8)))
         blocks = [range(start, min(start + size, len(cases))) for start in range(0, len(cases), size)]
-        done = forked_map(lambda block: [_collect_one(assistant, cases[i], embedder) for i in block], blocks, workers,
-                          f"跑完 {len(cases)} 道训练题")
+        done = forked_map(lambda block: _collect_block(assistant, [cases[i] for i in block], embedder), blocks,
+                          workers, f"跑完 {len(cases)} 道训练题")
     finally:
         assistant.understanding = saved
         assistant.turn_cache.clear()
-    return [item for block in done for item in block]
+    # Every text the workers embedded (questions, earlier turns, facets), kept by this process's embedder: a
+    # leave-one-writer-out fold asks these questions again (forked from here), and embedding is most of asking.
+    remember = getattr(embedder, "remember_queries", None)
+    if remember is not None:
+        remember({text: vector for _, seen in done for text, vector in seen.items()})
+    return [item for block, _ in done for item in block]
+
+
+# Room kept in the embedder's cache per question of a block: its turns and a long description's facets.
+QUERY_TEXTS_PER_QUESTION = 16
+
+
+def _collect_block(assistant: Any, cases: Sequence[EvalCase], embedder: Any
+                   ) -> tuple[list[Collected], dict[str, np.ndarray]]:
+    """``_collect_one`` for consecutive questions, and the query vectors the embedder computed for them (its cache
+    grows first, so that none of the block's is dropped)."""
+    known, reserve = getattr(embedder, "known_queries", None), getattr(embedder, "reserve_queries", None)
+    if known is None or reserve is None:
+        return [_collect_one(assistant, case, embedder) for case in cases], {}
+    reserve(QUERY_TEXTS_PER_QUESTION * len(cases))
+    before = set(known())
+    collected = [_collect_one(assistant, case, embedder) for case in cases]
+    return collected, {text: vector for text, vector in known().items() if text not in before}
 
 
 def _collect_one(assistant: Any, case: EvalCase, embedder: Any) -> Collected:

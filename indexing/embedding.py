@@ -182,6 +182,7 @@ class QueryCache(LRUCache[str, np.ndarray]):
 
     def __init__(self, size: int = DEFAULT_QUERY_CACHE_SIZE) -> None:
         super().__init__(size)
+        self.working_size = size    # as configured; ``size`` may grow to hold remembered vectors
 
     def put(self, text: str, vector: np.ndarray) -> None:
         vector = np.array(vector, dtype=np.float32)   # a private copy: callers may modify what they got
@@ -228,6 +229,23 @@ class CachedQueryEmbedder:
         if not texts:
             return self._empty()
         return l2_normalize(self._encode(texts, False))
+
+    def known_queries(self) -> dict[str, np.ndarray]:
+        """The query vectors this embedder holds (its cache), by text."""
+        return dict(self.query_cache.items())
+
+    def remember_queries(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Keep query vectors this model computed elsewhere (another process's ``known_queries``), every one: the
+        cache grows to hold them. Training answers thousands of questions in forked workers and then asks them
+        again; the vectors are the engine's own, so answers are the same as when they are embedded again. The cache
+        keeps its usual room besides, for what is asked next."""
+        self.reserve_queries(len(vectors) + self.query_cache.working_size)
+        for text, vector in vectors.items():
+            self.query_cache.put(text, vector)
+
+    def reserve_queries(self, count: int) -> None:
+        """Grow the cache so that the next ``count`` new query texts push none out."""
+        self.query_cache.size = max(self.query_cache.size, len(self.query_cache) + count)
 
 
 def _openmp_thread_setter(package_dir: Path) -> Callable[[int], object] | None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -187,6 +187,21 @@ class _LazyEmbedder:
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self.loaded().embed_passages(texts)
+
+    def known_queries(self) -> dict[str, np.ndarray]:
+        """The loaded model's cached query vectors (``CachedQueryEmbedder.known_queries``); none before it loads."""
+        known = getattr(self._embedder, "known_queries", None)
+        return known() if known is not None else {}
+
+    def remember_queries(self, vectors: Mapping[str, np.ndarray]) -> None:
+        remember = getattr(self.loaded(), "remember_queries", None)
+        if remember is not None:
+            remember(vectors)
+
+    def reserve_queries(self, count: int) -> None:
+        reserve = getattr(self.loaded(), "reserve_queries", None)
+        if reserve is not None:
+            reserve(count)
 
 
 @dataclass

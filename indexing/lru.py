@@ -43,5 +43,10 @@ class LRUCache(Generic[K, V]):
         with self._lock:
             self._items.clear()
 
+    def items(self) -> list[tuple[K, V]]:
+        """Every item, least recently used first (a copy)."""
+        with self._lock:
+            return list(self._items.items())
+
     def __len__(self) -> int:
         return len(self._items)

@@ -7,10 +7,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from document_fixtures import DISTRICT, FUND, NOTICE, PRIMARY, ROOT, ask_cli
 
 from assistant.knowledge import KnowledgeBase
-from evals.document_questions import DOCUMENTS_DIR, fixture_document_ids, question_file
+from evals.document_questions import (
+    DOCUMENT_QUESTIONS_DIR,
+    DOCUMENTS_DIR,
+    TRAINING_DOCUMENTS_DIR,
+    TRAINING_QUESTIONS_DIR,
+    fixture_document_ids,
+    question_file,
+)
 from evals.metrics import AnswerView, CapRecord, EvalCase, grade
 from evals.questions_io import load_cases
 from indexing.corpus import load_corpus, load_document
@@ -204,14 +212,19 @@ def test_printed_labels_read_as_stored_keys():
         ["十三", "七", "二/三", "preamble", "chapter:一", None]
 
 
-def test_every_document_question_names_sections_of_its_own_document():
-    for doc_id in fixture_document_ids():
-        cases = load_cases([question_file(doc_id)])
+@pytest.mark.parametrize("documents_dir, questions_dir", [(DOCUMENTS_DIR, DOCUMENT_QUESTIONS_DIR),
+                                                          (TRAINING_DOCUMENTS_DIR, TRAINING_QUESTIONS_DIR)])
+def test_every_document_question_names_sections_of_its_own_document(documents_dir, questions_dir):
+    ids = fixture_document_ids(documents_dir)
+    assert len(ids) >= 3
+    for doc_id in ids:
+        cases = load_cases([question_file(doc_id, questions_dir)])
         assert len(cases) >= 30
-        keys = {s.key for s in load_document(DOCUMENTS_DIR / doc_id / f"{doc_id}.txt").document.sections}
+        keys = {s.key for s in load_document(documents_dir / doc_id / f"{doc_id}.txt").document.sections}
         for case in cases:
             assert case.doc == doc_id
             assert set(case.gold_clauses) <= keys and {c.clause for c in case.gold_caps} <= keys, case.id
+            assert not (case.must_refuse and case.gold_clauses), case.id
 
 
 def test_the_right_number_in_the_wrong_document_is_wrong():
@@ -234,3 +247,29 @@ def test_a_yearly_ceiling_is_graded_from_the_records_own_fields():
     assert yearly.matches(per_year) and not yearly.matches(per_project)
     assert CapRecord("八", 30.0, "按比例").matches(per_year) and not per_year.matches(yearly)
     assert CapRecord("十", None, "按其他文件").matches(CapRecord("十", None, "按资助办法"))
+
+
+def test_what_a_document_is_made_on_is_read_where_the_document_says_it(documents_assistant):
+    # A 章/条 measure states its basis in 第一条 ("为……根据……，制定本办法"), it has no preamble; a measure with a
+    # preamble states it there, and so does a notice ("……通知如下"). The bundled measure's answer stays its preamble.
+    fund = documents_assistant.ask("资助办法是依据什么制定的？")
+    assert [(c.doc, c.section) for c in fund.citations[:1]] == [(FUND, "一")]
+    district = documents_assistant.ask("南山数字经济措施是依据哪些文件制定的？")
+    assert [(c.doc, c.section) for c in district.citations[:1]] == [(DISTRICT, "preamble")]
+    bundled = documents_assistant.ask("本措施是依据哪些文件制定的？", doc=PRIMARY)
+    assert [(c.doc, c.section) for c in bundled.citations[:1]] == [(PRIMARY, "preamble")]
+
+
+def test_a_follow_up_about_the_document_itself_reads_that_documents_own_facts(documents_assistant):
+    # "那这个办法什么时候施行？" after an article names the measure, not the article: the answer is the article that
+    # says when the fund measures take effect ("自……起施行"), and in English its own date, not the draft's blank one.
+    first = "资助办法第十三条的功能游戏最多资助多少？"
+    answer = documents_assistant.ask([first, "那这个办法什么时候施行？"])
+    assert [(c.doc, c.section) for c in answer.citations[:1]] == [(FUND, "四十")]
+    english = documents_assistant.ask(["What is the maximum funding for functional games under Article 13 of the 资助办法?",
+                                       "When does this measure take effect?"])
+    assert [(c.doc, c.section) for c in english.citations[:1]] == [(FUND, "四十")]
+    assert "takes effect on 2020-04-01" in english.reply and "blank" not in english.reply
+    # A bare "这个有期限吗？" still asks the clause's own term.
+    term = documents_assistant.ask(["孵化器能补多少？", "这个有期限吗？"], doc=PRIMARY)
+    assert [(c.doc, c.section) for c in term.citations[:1]] == [(PRIMARY, "十六")]

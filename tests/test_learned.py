@@ -553,6 +553,40 @@ def test_the_rules_only_answers_kept_by_prepare_are_what_ask_gives_without_model
         assert shown(kept[rules_key(case)]) == shown(answer), case.id
 
 
+def test_prepare_keeps_every_text_it_embedded_so_asking_again_embeds_nothing(assistant):
+    """A leave-one-writer-out fold asks training questions again, forked after ``prepare``: every text ``prepare``'s
+    workers embedded (each turn, each facet of a description) is kept by this process's embedder, whatever the
+    size of its cache, and asking again gives the same answers without embedding."""
+    from evals.runner import ask_all
+    from evals.training import VectorCache, prepare
+
+    by_writer = _training_cases_by_writer()
+    cases = [c for c in by_writer["w30"] if len(c.turns) > 1][:3]
+    cases += [c for c in by_writer["w09"] if len(c.turns[-1]) > 80][:3]     # business descriptions: facets
+    embedder = assistant.retriever.dense.embedder
+    cache = embedder.loaded().query_cache
+    size = cache.size
+    cache.clear()
+    cache.size = 2     # far fewer than the texts embedded: without room kept, asking again would embed most
+    models = assistant.understanding
+    assistant.understanding = None
+    kept: dict = {}
+    try:
+        prepare(assistant, cases, VectorCache(embedder), rules_answers=kept)
+        assert len(cache) > 2 * len(cases)
+        misses = cache.misses
+        assistant.turn_cache.clear()
+        asked = ask_all(assistant, cases)
+        assert cache.misses == misses
+    finally:
+        assistant.understanding = models
+        assistant.turn_cache.clear()
+        cache.size = size
+    shown = [{k: v for k, v in a.to_json().items() if k != "latency_ms"} for a in asked]
+    assert shown == [{k: v for k, v in kept[training.rules_key(c)].to_json().items() if k != "latency_ms"}
+                     for c in cases]
+
+
 @pytest.mark.slow
 def test_each_writer_is_answered_by_models_trained_without_that_writer(assistant, monkeypatch):
     """The honesty of the headline figure: no fold's training data holds the writer it is then judged on."""

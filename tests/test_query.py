@@ -55,6 +55,10 @@ def test_typos_from_the_lexicon_are_repaired():
     ("文旅部前几年发过一个推动数字文化产业高质量发展的意见，深圳这份跟它有关系吗？", "meta-basis"),
     ("我们这种做品牌设计服务的小公司，在不在你们重点支持的范围里？", "meta-scope"),
     ("我们是造沉浸式影院设备的硬件厂，在你们划的那四大块里算哪一块？", "meta-scope"),
+    # The state of the asker's own work is not the measure's status.
+    ("这个政策正式发布了吗？", "meta-status"), ("现在这个是草案还是最终版？", "meta-status"),
+    ("我们公司主导制定了2项国家标准，都已经正式发布了，按规定最多能奖多少？", "general"),
+    ("我们做AIGC的，团队12个人在南山，现在主要给游戏公司出原画草稿，月流水30w左右。", "match"),
 ])
 def test_intents(text, intent):
     assert plan_query(text, None, 26).intent == intent
