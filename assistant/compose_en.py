@@ -18,8 +18,10 @@ from collections.abc import Sequence
 from assistant import document_routes_en
 from assistant.answer import Answer, Clarify
 from assistant.compose_flow import (
+    ASKED_TITLES_MAX,
     PREPARE_ITEMS,
     Decision,
+    asked_documents,
     claimed_award,
     claimed_awards,
     conditions_of,
@@ -247,17 +249,30 @@ class EnglishWording:
         about = f" about {english.name}" if english is not None else (f" about “{topic.name}”" if topic else " about this")
         return english, about
 
+    def _named(self, doc_ids: Sequence[str]) -> tuple[str, bool]:
+        """How a refusal names the documents it speaks for, and whether they are one: the bundled measure by its
+        English short name, another document by its Chinese title (as the Chinese refusal lists them)."""
+        primary = self.kb.primary.meta.id
+        if list(doc_ids) == [primary]:
+            return f"the {self.measure()}", True
+        titles = ", ".join(f"the {self.measure()}" if d == primary else f"《{self.kb.facts_of(d).title}》"
+                           for d in doc_ids[:ASKED_TITLES_MAX])
+        more = f" and {len(doc_ids) - ASKED_TITLES_MAX} more" if len(doc_ids) > ASKED_TITLES_MAX else ""
+        return titles + more, len(doc_ids) == 1
+
     def not_covered(self, plan: QueryPlan, decision: Decision) -> str:
-        if decision.refusal_reason == "lacks-detail" and decision.nearest:
-            nearest = self.section(self.kb.section(decision.nearest[0].ref))
-            return (f"The documents do not cover this: the {self.measure()} does not say what you asked. The nearest "
-                    f"is {nearest}, which mentions the subject but does not answer this question.")
-        if decision.refusal_reason == "business-outside" and decision.nearest:
-            nearest = self.section(self.kb.section(decision.nearest[0].ref))
-            return (f"From your description, no clause of the {self.measure()} applies to this kind of business. The "
+        if decision.refusal_reason in ("lacks-detail", "business-outside") and decision.nearest:
+            near = decision.nearest[0].ref
+            nearest = self.section(self.kb.section(near))
+            document, _ = self._named([self.kb.qualified(near).doc_id])
+            if decision.refusal_reason == "lacks-detail":
+                return (f"The documents do not cover this: {document} does not say what you asked. The nearest "
+                        f"is {nearest}, which mentions the subject but does not answer this question.")
+            return (f"From your description, no clause of {document} applies to this kind of business. The "
                     f"nearest is {nearest}, but it does not support the main business you describe.")
-        return (f"The documents do not cover this: the {self.measure()} says nothing{self._topic(decision)[1]}, so it "
-                "cannot answer this question.")
+        documents, one = self._named(asked_documents(self.kb, plan))
+        return (f"The documents do not cover this: {documents} {'says' if one else 'say'} nothing"
+                f"{self._topic(decision)[1]}, so {'it' if one else 'they'} cannot answer this question.")
 
     def topic_advice(self, topic: ScopeTopic | None) -> str:
         english = self.table.scope_topics.get(topic.name) if topic is not None else None
@@ -268,7 +283,9 @@ class EnglishWording:
         return f"Possibly related (for reference only, not an answer to your question): {names}."
 
     def refusal_reply(self, plan: QueryPlan, decision: Decision) -> str:
-        return f"The {self.measure()} says nothing{self._topic(decision)[1]}; please ask the competent department."
+        documents, one = self._named(asked_documents(self.kb, plan))
+        return (f"{_cap(documents)} {'says' if one else 'say'} nothing{self._topic(decision)[1]}; please ask the "
+                "competent department.")
 
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
         return self.facts.status_answer()

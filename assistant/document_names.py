@@ -17,6 +17,7 @@ from indexing.references import label_key
 from indexing.section_ref import SectionRef
 from indexing.tokenize_zh import fold
 
+_LATIN_RE = re.compile(r"[A-Za-z]{4}")
 # Shorter names are ordinary words ("办法", "通知"), not a document's name.
 MIN_NAME_CHARS = 3
 _NUM = "一二三四五六七八九十"
@@ -27,6 +28,30 @@ _PART_ITEM_RE = re.compile(rf"([{_NUM}]+)\s*[（(]\s*([{_NUM}]+)\s*[）)]")
 # are about that document. A question with a topic of its own is searched in every document, as a first one is.
 DOCUMENT_INTENTS = frozenset({"reference", "largest", "amount-list", "structure", "meta-validity", "meta-interpret",
                               "meta-effective", "meta-status", "meta-basis", "meta-scope"})
+
+
+# Shenzhen's districts (and 前海) as English questions spell them: "the Nanshan measure" names a document whose title
+# is a 南山区 one. City names are not used: most documents are 深圳市 ones.
+DISTRICTS_EN = {"福田": "Futian", "罗湖": "Luohu", "南山": "Nanshan", "盐田": "Yantian", "宝安": "Bao'?an",
+                "龙岗": "Longgang", "龙华": "Longhua", "坪山": "Pingshan", "光明": "Guangming", "大鹏": "Dapeng",
+                "前海": "Qianhai"}
+# What an English question calls a document; the district must be said with it ("in Nanshan" alone is where the
+# asker is, not a document's name).
+_KIND_EN = r"(?:measures?|polic(?:y|ies)|rules|regulations?|notice|guides?|guidelines|implementation rules)"
+
+
+def english_name_patterns(doc: CorpusDocument) -> list[re.Pattern[str]]:
+    """How an English question names a district's document: "the Nanshan measure", "Nanshan's digital economy
+    policy", "the measures of Nanshan district" — for each district its title or short title names (南山区…)."""
+    meta = doc.meta
+    names = f"{meta.short_title} {' '.join(meta.aliases)}"
+    patterns = []
+    for chinese, english in DISTRICTS_EN.items():
+        if f"{chinese}区" in meta.title or chinese in names:
+            patterns.append(re.compile(
+                rf"\b{english}(?:'s)?(?:\s+district)?(?:\s+[a-z-]+){{0,4}}?\s+{_KIND_EN}\b|"
+                rf"\b{_KIND_EN}\s+(?:of|for|from|in)\s+(?:the\s+)?{english}(?:\s+district)?\b", re.IGNORECASE))
+    return patterns
 
 
 def document_names(doc: CorpusDocument) -> list[str]:
@@ -50,6 +75,7 @@ class NameIndex:
         self._by_start: dict[str, list[int]] = {}
         for position, (name, _) in enumerate(self.names):
             self._by_start.setdefault(name[:2], []).append(position)
+        self._english = [(pattern, doc.meta.id) for doc in documents for pattern in english_name_patterns(doc)]
 
     def find(self, text: str) -> list[str]:
         """The ids of the documents ``text`` names, in order of first mention (see ``named_documents``)."""
@@ -66,6 +92,9 @@ class NameIndex:
                         taken[i] = True
                     found.append((start, doc_id))
                 start = text.find(name, start + 1)
+        if self._english and _LATIN_RE.search(text):
+            found += [(match.start(), doc_id) for pattern, doc_id in self._english
+                      if (match := pattern.search(text)) is not None]
         return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
 
 

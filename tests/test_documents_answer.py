@@ -273,3 +273,27 @@ def test_a_follow_up_about_the_document_itself_reads_that_documents_own_facts(do
     # A bare "这个有期限吗？" still asks the clause's own term.
     term = documents_assistant.ask(["孵化器能补多少？", "这个有期限吗？"], doc=PRIMARY)
     assert [(c.doc, c.section) for c in term.citations[:1]] == [(PRIMARY, "十六")]
+
+
+def test_an_english_question_names_a_district_document_by_its_district():
+    # "this Nanshan measure" names the district measure (南山区…); "a startup in Nanshan" is only where the asker is,
+    # and a city's name names no document (most documents are the city's).
+    from assistant.document_names import named_documents
+
+    kb = KnowledgeBase([*load_corpus(ROOT / "corpus"),
+                        *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in (FUND, DISTRICT, NOTICE))])
+    for text in ("can a university apply for support under this nanshan measure?",
+                 "what does nanshan's digital economy policy give for office rent?",
+                 "how much rent subsidy do the measures of nanshan district give?"):
+        assert named_documents(text, kb.names) == [DISTRICT], text
+    for text in ("we are an ai startup in nanshan. what support is there for games?",
+                 "what does the shenzhen measure give for incubators?"):
+        assert named_documents(text, kb.names) == [], text
+
+
+def test_an_english_refusal_names_the_documents_it_speaks_for(documents_assistant):
+    # The Chinese refusal lists the documents asked; the English one named the bundled measure whatever was asked.
+    answer = documents_assistant.ask("Does the Nanshan measure help foreign staff get work visas?")
+    assert answer.refused
+    assert "《深圳市南山区关于促进数字经济和数字创意产业高质量发展的若干措施》 says nothing" in answer.text
+    assert "Digital Creative Measures" not in answer.text.split("\n")[0]
