@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from indexing.corpus import CorpusDocument
@@ -40,18 +41,20 @@ DISTRICTS_EN = {"福田": "Futian", "罗湖": "Luohu", "南山": "Nanshan", "盐
 _KIND_EN = r"(?:measures?|polic(?:y|ies)|rules|regulations?|notice|guides?|guidelines|implementation rules)"
 
 
-def english_name_patterns(doc: CorpusDocument) -> list[re.Pattern[str]]:
-    """How an English question names a district's document: "the Nanshan measure", "Nanshan's digital economy
-    policy", "the measures of Nanshan district" — for each district its title or short title names (南山区…)."""
+def english_districts(doc: CorpusDocument) -> list[str]:
+    """The districts (their English spelling) a document is named by: those its title says as a 区 ("南山区…") or
+    its short title or an alias names."""
     meta = doc.meta
     names = f"{meta.short_title} {' '.join(meta.aliases)}"
-    patterns = []
-    for chinese, english in DISTRICTS_EN.items():
-        if f"{chinese}区" in meta.title or chinese in names:
-            patterns.append(re.compile(
-                rf"\b{english}(?:'s)?(?:\s+district)?(?:\s+[a-z-]+){{0,4}}?\s+{_KIND_EN}\b|"
-                rf"\b{_KIND_EN}\s+(?:of|for|from|in)\s+(?:the\s+)?{english}(?:\s+district)?\b", re.IGNORECASE))
-    return patterns
+    return [english for chinese, english in DISTRICTS_EN.items() if f"{chinese}区" in meta.title or chinese in names]
+
+
+@cache
+def _english_name_re(district: str) -> re.Pattern[str]:
+    """How an English question names a district's document: "the Nanshan measure", "Nanshan's digital economy
+    policy", "the measures of Nanshan district"."""
+    return re.compile(rf"\b{district}(?:'s)?(?:\s+district)?(?:\s+[a-z-]+){{0,4}}?\s+{_KIND_EN}\b|"
+                      rf"\b{_KIND_EN}\s+(?:of|for|from|in)\s+(?:the\s+)?{district}(?:\s+district)?\b", re.IGNORECASE)
 
 
 def document_names(doc: CorpusDocument) -> list[str]:
@@ -75,7 +78,11 @@ class NameIndex:
         self._by_start: dict[str, list[int]] = {}
         for position, (name, _) in enumerate(self.names):
             self._by_start.setdefault(name[:2], []).append(position)
-        self._english = [(pattern, doc.meta.id) for doc in documents for pattern in english_name_patterns(doc)]
+        # District → the documents it names, one pattern per district however many documents there are.
+        self._english: dict[str, list[str]] = {}
+        for doc in documents:
+            for district in english_districts(doc):
+                self._english.setdefault(district, []).append(doc.meta.id)
 
     def find(self, text: str) -> list[str]:
         """The ids of the documents ``text`` names, in order of first mention (see ``named_documents``)."""
@@ -93,8 +100,8 @@ class NameIndex:
                     found.append((start, doc_id))
                 start = text.find(name, start + 1)
         if self._english and _LATIN_RE.search(text):
-            found += [(match.start(), doc_id) for pattern, doc_id in self._english
-                      if (match := pattern.search(text)) is not None]
+            found += [(match.start(), doc_id) for district, doc_ids in self._english.items()
+                      if (match := _english_name_re(district).search(text)) is not None for doc_id in doc_ids]
         return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
 
 
