@@ -253,8 +253,6 @@ class EnglishWording:
         """How a refusal names the documents it speaks for, and whether they are one: the bundled measure by its
         English short name, another document by its Chinese title (as the Chinese refusal lists them)."""
         primary = self.kb.primary.meta.id
-        if list(doc_ids) == [primary]:
-            return f"the {self.measure()}", True
         titles = ", ".join(f"the {self.measure()}" if d == primary else f"《{self.kb.facts_of(d).title}》"
                            for d in doc_ids[:ASKED_TITLES_MAX])
         more = f" and {len(doc_ids) - ASKED_TITLES_MAX} more" if len(doc_ids) > ASKED_TITLES_MAX else ""

@@ -212,8 +212,8 @@ def _following_amounts(text: str, phrase_end: int) -> tuple[list[tuple[re.Match[
             found.append((ceiling, "ceiling"))
         elif unit:
             found.append((unit, "unit"))
-        elif not (ceiling or _RATE_RE.search(phrase) and _AMOUNT_RE.search(phrase)):
-            break
+        elif not (_RATE_RE.search(phrase) and _AMOUNT_RE.search(phrase)):
+            break   # a phrase stating no amount of this grant; a rate (a ceiling's or not) is passed over
         end = next_end
     return found, end
 
