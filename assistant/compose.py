@@ -185,7 +185,7 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[S
 
     if plan.intent == "largest":
         # The cited clauses are those stating the top figure of the cap table read (assistant.document_routes).
-        tops = [a for ref in refs for a in kb.awards(ref) if a.amount_wan is not None]
+        tops = [a for ref in refs for a in kb.awards(ref) if a.single]
         top = max(a.amount_wan or 0.0 for a in tops)
         kind = "均为“最高”，是上限而非实际可得" if all("最高" in a.amount_text for a in tops if a.amount_wan == top) \
             else "是上限而非实际可得"

@@ -51,7 +51,7 @@ def largest_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision:
     """"哪条补得最多": every clause stating the largest figure of the documents' cap tables (none when no award of
     theirs names a figure: the answer then says which caps there are)."""
     docs = route_documents(kb, plan)
-    awards = [a for a in table_awards(kb, docs) if a.amount_wan is not None]
+    awards = [a for a in table_awards(kb, docs) if a.single]
     top = max((a.amount_wan or 0.0 for a in awards), default=None)
     refs = dict.fromkeys(a.ref for a in awards if a.amount_wan == top)
     return Decision([ScoredSection(ref, 1.0) for ref in refs], route="largest", documents=docs)

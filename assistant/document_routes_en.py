@@ -111,7 +111,7 @@ def cap_listing(words: EnglishWording, awards: Sequence[Award]) -> str:
 def largest_sentence(words: EnglishWording, decision: Decision, sections: Sequence[Section]) -> str:
     """The largest cap of the documents read and every clause stating it."""
     kb = words.kb
-    top = max(a.amount_wan or 0.0 for s in sections for a in kb.awards(s.ref) if a.amount_wan is not None)
+    top = max(a.amount_wan or 0.0 for s in sections for a in kb.awards(s.ref) if a.single)
     return (f"Under the text{_of(words, decision)}, the largest single cap is {format_rmb(top)} ({format_wan(top)}) "
             "(each is an upper limit, not what an applicant will receive), in "
             + "; ".join(words.section(s) for s in sections) + ".")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Literal
 
 from indexing.document import LinkedDocument, PolicyDocument, Section
@@ -31,15 +31,17 @@ _WAN_PER_UNIT = {"亿元": 10_000.0, "万元": 1.0, "元": 0.0001}
 _TRIGGER_RE = re.compile(r"给予|追加")
 _CEILING_RE = re.compile(r"^(?P<scope>[^，,]*?)(?:最高不超过|最高|不超过)" + _AMOUNT_RE.pattern)
 # 按《…》相关规定: the clause leaves the amount to another document. The one definition of a deferral in the text, read
-# here for the cap records and by ``assistant.linked_articles`` for which indexed document a clause defers to.
-DEFER_RE = re.compile(r"按《(?P<doc>[^》]+)》(?:的)?相关规定")
+# here for the cap records and by ``assistant.linked_articles`` for which indexed document a clause defers to. Texts
+# also write it with the document's 文号 and what part of it applies: "按《…资助办法》（深府规〔2020〕2号）有关人才培养项目的
+# 规定执行", "按照《…管理办法》有关规定执行".
+DEFER_RE = re.compile(r"按照?《(?P<doc>[^》]+)》(?:（[^）]{1,30}）)?(?:的)?(?:相关|有关)(?:[^，,。；《》]{0,20}?的)?规定")
 _DEFER_ONLY_RE = re.compile(DEFER_RE.pattern + r"(?:予以(?P<kind>" + _KIND_RE.pattern + r")|执行)")
 # 按项目投入的30%: the share, and what it is a share of (the base, after the last 按 or 按照; "" in 按30%给予资助).
 _PERCENT_RE = re.compile(r"按(?:[^，,]*按)?照?(?P<of>[^，,按]*?)的?(?P<percent>\d+(?:\.\d+)?)%$")
 _ON_TOP_RE = re.compile(r"在(?:《(?P<doc>[^》]+)》的?|[^，,]*?)基础上")
 # Words between 给予 and the amount that are no part of whom the award is for.
 _INNER_END_RE = re.compile(r"一次性|最高|每人|每年|每项|分别|\d|" + _KIND_RE.pattern)
-_ADVERBS_RE = re.compile(r"(?:每年|一次性|分别)$")
+_ADVERBS_RE = re.compile(r"(?:每年|一次性|分别|再)$")
 _TERM_RE = re.compile(r"[^，。；]*(?:期限|连续支持)[^，。；]*")
 _TARGET_RE = re.compile(r"(?:^|[，,：:])\s*(?:对于|对)(?P<target>[^，,]+)")
 # "…的，给予": the condition phrase just before the award names whom it is for when no 对… phrase does.
@@ -52,6 +54,27 @@ _PER_UNIT_RE = re.compile(r"^(?P<scope>每[家款项人部个场件次名所][^�
 _RATE_RE = re.compile(r"每(?:平方米|月|小时|天|日)")
 _YEARLY_RE = re.compile(r"每年(?:最高)?$")
 _ONCE_RE = re.compile(r"一次性(?:最高)?$")
+# "按照每人每年2万元给予补助", "按每场3000元给予运营补贴": the amount per unit is stated before 给予, as its standard. The unit
+# (每人每年) says what one amount is for, not a ceiling on a year's total: the record is 最高 (the yearly ceiling on the
+# sum, when the text states one, follows: "每家孵化载体每年最高20万元").
+_UNIT_STANDARD_RE = re.compile(r"按照?(?P<scope>每[家款项人部个场件次名所][^，,\d]{0,6}?)" + _AMOUNT_RE.pattern + r"(?:的标准)?$")
+# Ceilings a sentence states with no 给予 of their own: a kind's ceiling ("运营补贴每年最高300万元"), what one unit gets as a
+# standard ("租房补贴标准为每人每月3000元"), and the total a company may receive ("单个企业年度获得本措施扶持资金累计不超过
+# 1000万元", "同一企业每年获得本措施支持的资金总额原则上不超过1000万元"). A figure with no award word before it ("营业收入不
+# 超过1000万元") is a condition, and so is one a "的" or "以上/以下" follows.
+_MONEY_WORD_RE = re.compile(_KIND_RE.pattern + r"|资金")
+_STANDALONE_CEILING_RE = re.compile(r"(?P<scope>[^，,]*?(?:" + _MONEY_WORD_RE.pattern + r")[^，,]*?)"
+                                    r"(?:最高不超过|最高|累计不超过|不超过|不得超过)" + _AMOUNT_RE.pattern + r"(?![的以])")
+_STANDARD_RE = re.compile(r"(?P<kind>" + _KIND_RE.pattern + r")标准(?:为|是)?(?P<scope>每[家款项人部个场件次名所][^，,\d]{0,6}?)"
+                          + _AMOUNT_RE.pattern + r"(?![的以])")
+_YEARLY_SCOPE_RE = re.compile(r"每年|年度")
+_OVERALL_RE = re.compile(r"累计|总额|合计")
+# Where whom such a ceiling is for ends: "单个企业|年度获得…", "同一单位|同一年度…", "市级孵化载体|运营补贴每年最高…".
+_SUBJECT_END_RE = re.compile(r"同一年度|每年|年度|获得|享受|" + _MONEY_WORD_RE.pattern)
+# "资助比例提高至40%，最高不超过800万元": a share stated without 给予 (raised for some applicants), then its ceiling.
+_RAISED_SHARE_RE = re.compile(r"比例(?:提高至|提高到|调整为|为)(?P<percent>\d+(?:\.\d+)?)%$")
+# "同一企业同一档次只奖励一次": the clause's awards are one-off.
+_ONLY_ONCE_RE = re.compile(r"只(?:奖励|资助|支持|享受|给予)一次")
 
 
 @dataclass(frozen=True)
@@ -63,7 +86,8 @@ class Award:
     title; for 追加, the award it is added on top of. ``percent`` is the share of a 按比例 award
     (按投资额的30%给予资助), whose ``amount_wan`` is the ceiling (最高不超过500万元); ``None`` otherwise.
     ``percent_of`` is what that share is of, as the text names it (投资额; "" when it names nothing, and for other
-    awards); kept out of the JSON contract, where ``amount_text`` and ``quote`` say it.
+    awards); kept out of the JSON contract, where ``amount_text`` and ``quote`` say it. ``overall`` marks a limit on
+    the sum of a company's awards (kept out of it too: ``amount_text`` says 各项合计).
     ``doc_id`` is the document whose clause states it (kept out of the JSON contract), so that two documents' clause
     （十六） back only their own figures; ``doc_title`` is that document's title (also kept out of it), so that a 追加 on
     the document's own award ("在第十七条资助基础上", ``basis`` 本措施) names the document it is added on top of.
@@ -84,6 +108,13 @@ class Award:
     doc_id: str = ""
     doc_title: str = ""
     percent_of: str = ""
+    overall: bool = False
+
+    @property
+    def single(self) -> bool:
+        """Whether this is one award's stated figure: not a deferral, and not a limit on the sum of everything a
+        company receives ("单个企业年度获得本措施扶持资金累计不超过1000万元", ``overall``), which no one award reaches."""
+        return self.amount_wan is not None and not self.overall
 
     @property
     def ref(self) -> SectionRef:
@@ -100,7 +131,7 @@ class Award:
             return f"追加{amount}" if self.basis == THIS_MEASURE else f"在《{self.basis}》资助基础上追加{amount}"
         if self.qualifier == "按比例":
             return f"{self.share_text}，最高{amount}"
-        return f"{self.qualifier}{amount}"
+        return f"各项合计{self.qualifier}{amount}" if self.overall else f"{self.qualifier}{amount}"
 
     @property
     def share_text(self) -> str:
@@ -119,6 +150,7 @@ class Award:
         del data["doc_id"]
         del data["doc_title"]
         del data["percent_of"]
+        del data["overall"]
         if isinstance(self.amount_wan, float) and self.amount_wan.is_integer():
             data["amount_wan"] = int(self.amount_wan)
         percent = data.pop("percent")
@@ -157,7 +189,7 @@ def _target(prefix: str, inner: str, section: Section) -> str:
 def _term(text: str, after: int) -> str:
     """How long the award runs (资助期限不超过3年, 连续支持不超过3年), stated after it in the sentence."""
     for match in _TERM_RE.finditer(text, after):
-        return match.group(0).strip()
+        return match.group(0).strip().lstrip("、")
     return ""
 
 
@@ -231,7 +263,15 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
     defer, percent, on_top = DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
     following, following_end = _following_amounts(text, phrase_end)
     totals: list[tuple[float, Qualifier]] = []
-    if amounts:
+    unit_standard = None if amounts or percent else _UNIT_STANDARD_RE.search(pre)
+    if unit_standard:
+        # 按照每人每年2万元给予补助，每家孵化载体每年最高20万元: the standard, then the ceilings on the sum.
+        amounts, before_amount, after_amount = [unit_standard], "", head[2:]
+        totals = [(_wan(m), "每年最高" if "每年" in m.group("scope") else "最高") for m, how in following
+                  if how == "ceiling"]
+        end = following_end if totals else phrase_end
+        pre = pre[: unit_standard.start()]
+    elif amounts:
         before_amount, after_amount, end = head[:amounts[0].start()], head[amounts[-1].end():], phrase_end
         # "每款给予5万元奖励，同一企业每年最高不超过30万元": the yearly ceiling on their sum is a cap of its own.
         totals = [(_wan(m), "每年最高") for m, how in following if how == "ceiling" and "每年" in m.group("scope")]
@@ -252,11 +292,12 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
             totals = [(_wan(m), "每年最高" if "每年" in m.group("scope") else "最高") for m, how in following[1:]
                       if how == "ceiling"]
         after_amount, end = "", following_end
-    kind_match = _KIND_RE.match(after_amount.lstrip("的")) or _KIND_RE.search(head)
-    once = bool(_ONCE_RE.search(pre)) or "一次性" in before_amount
+    kind_match = _KIND_RE.match(after_amount.lstrip("的").removeprefix("一次性")) or _KIND_RE.search(head)
+    # 一次性 before the amount ("一次性给予", "给予一次性奖励500000元") or after it ("分别给予300万元、200万元一次性奖励").
+    once = bool(_ONCE_RE.search(pre)) or "一次性" in before_amount or after_amount.lstrip("的").startswith("一次性")
     yearly = bool(_YEARLY_RE.search(pre)) or "每年" in before_amount
     qualifier: Qualifier
-    if trigger.group(0) == "追加":
+    if trigger.group(0) == "追加" or pre.endswith("再"):   # "…的，再给予200000元奖励": on top of the award before it
         qualifier = "追加"
     elif percent:
         qualifier = "按比例"
@@ -289,6 +330,83 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
     )
 
 
+@dataclass(frozen=True)
+class _Ceiling:
+    """A ceiling a sentence states without a 给予 of its own (``_STANDALONE_CEILING_RE``, ``_STANDARD_RE``, a raised
+    share's ceiling)."""
+
+    at: int                # where its phrase begins: whom it is for is read before it
+    subject: str           # whom the phrase names ("单个企业", "市级孵化载体"; "" when it names none)
+    end: int               # where its amount ends: a term is looked for after it
+    amount: float
+    qualifier: Qualifier
+    kind: str
+    percent: float | None = None
+    overall: bool = False  # a limit on the sum of a company's awards (累计, 总额)
+
+
+def _phrases(text: str) -> list[tuple[int, int]]:
+    """The comma-separated phrases of a sentence, as (start, end)."""
+    bounds, start = [], 0
+    for i, ch in enumerate(text):
+        if ch in _PHRASE_END:
+            bounds.append((start, i))
+            start = i + 1
+    bounds.append((start, len(text)))
+    return bounds
+
+
+def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> list[_Ceiling]:
+    """The ceilings of a sentence's phrases that no 给予/追加 or deferral read (``covered``: their spans)."""
+    found: list[_Ceiling] = []
+    phrases = _phrases(text)
+    for index, (start, end) in enumerate(phrases):
+        if any(start < span_end and span_start < end for span_start, span_end in covered):
+            continue
+        phrase = text[start:end]
+        if _RATE_RE.search(phrase.split("标准")[0]) and not _STANDARD_RE.search(phrase):
+            continue   # 补贴标准每平方米每月不超过60元: a price
+        standard, ceiling = _STANDARD_RE.search(phrase), _STANDALONE_CEILING_RE.search(phrase)
+        share = _RAISED_SHARE_RE.search(phrase)
+        if share and index + 1 < len(phrases):
+            next_start, next_end = phrases[index + 1]
+            share_ceiling = _CEILING_RE.match(text[next_start:next_end])
+            if share_ceiling and not any(next_start < e and s < next_end for s, e in covered):
+                kind = _KIND_RE.search(phrase)
+                found.append(_Ceiling(start, "", next_start + share_ceiling.end(), _wan(share_ceiling), "按比例", kind.group(0) if kind else "资助",
+                                      float(share.group("percent"))))
+        elif standard:
+            found.append(_Ceiling(start, phrase[: standard.end("kind")].strip(), start + standard.end(), _wan(standard), "最高",
+                                  standard.group("kind")))
+        elif ceiling and not _RATE_RE.search(ceiling.group("scope")):
+            scope = ceiling.group("scope")
+            kind, subject_end = _KIND_RE.search(scope), _SUBJECT_END_RE.search(scope)
+            qualifier: Qualifier = "每年最高" if _YEARLY_SCOPE_RE.search(scope) else "最高"
+            found.append(_Ceiling(start, scope[: subject_end.start() if subject_end else 0].strip(),
+                                  start + ceiling.end(), _wan(ceiling), qualifier, kind.group(0) if kind else "资助",
+                                  overall=bool(_OVERALL_RE.search(ceiling.group(0)))))
+    return found
+
+
+def _clause_wide(awards: list[Award], section: Section, kind_ceilings: Sequence[Award]) -> list[Award]:
+    """What a clause says of all its awards: "同一档次只奖励一次" makes its plain ceilings one-off, and a kind's
+    yearly ceiling stated on its own (``kind_ceilings``: "运营补贴每年最高300万元") makes the plain ceilings of that
+    kind stated after it yearly ("孵化器…分别给予200万元、120万元、60万元运营补贴")."""
+    once = bool(_ONLY_ONCE_RE.search(section.text))
+    yearly_kinds: set[str] = set()
+    out = []
+    for award in awards:
+        if award.qualifier == "最高":
+            if award.kind in yearly_kinds:
+                award = replace(award, qualifier="每年最高")
+            elif once:
+                award = replace(award, qualifier="一次性最高")
+        elif award.qualifier == "每年最高" and any(award is c for c in kind_ceilings):
+            yearly_kinds.add(award.kind)
+        out.append(award)
+    return out
+
+
 def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), doc_title: str = "") -> list[Award]:
     """Extract the awards stated in one clause.
 
@@ -304,10 +422,13 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), d
         Awards in order of appearance.
     """
     awards: list[Award] = []
+    kind_ceilings: list[Award] = []
     for sentence in section.sentences:
         text = sentence.text
         found: list[tuple[int, list[Award]]] = []
+        covered: list[tuple[int, int]] = []   # spans the grants and deferrals read
         for match in _DEFER_ONLY_RE.finditer(text):
+            covered.append(match.span())
             basis, basis_doc = _basis(match.group("doc"), linked)
             kinds = _KIND_RE.findall(text, 0, match.start())
             kind = match.group("kind") or (kinds[-1] if kinds else "资助")
@@ -321,6 +442,7 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), d
             grant = _read_grant(text, trigger)
             if grant is None:
                 continue
+            covered.append((_phrase_bounds(text, trigger.start())[0], grant.end))
             if grant.on_top:
                 # 在此基础上追加: on top of the award stated just before it in this clause, else of this document's.
                 earlier = awards + [a for at, batch in sorted(found, key=lambda item: item[0])
@@ -340,9 +462,17 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), d
                       text, sentence.start, sentence.end, None, section.doc_id, doc_title)
                 for amount, qualifier in grant.totals
             ]))
+        for ceiling in _ceilings_without_grant(text, covered):
+            award = Award(section.key, ceiling.amount, ceiling.qualifier, _term(text, ceiling.end),
+                          ceiling.subject or _target(text[: ceiling.at], "", section), ceiling.kind, THIS_MEASURE, None, text,
+                          sentence.start, sentence.end, ceiling.percent, section.doc_id, doc_title,
+                          overall=ceiling.overall)
+            found.append((ceiling.at, [award]))
+            if ceiling.qualifier == "每年最高" and not ceiling.overall:
+                kind_ceilings.append(award)
         for _, batch in sorted(found, key=lambda item: item[0]):
             awards.extend(batch)
-    return awards
+    return _clause_wide(awards, section, kind_ceilings)
 
 
 def extract_awards(document: PolicyDocument, linked: Sequence[LinkedDocument] = ()) -> list[Award]:
@@ -367,13 +497,13 @@ class CapTable:
         return list(self._by_clause.get(key, ()))
 
     def largest(self, limit: int | None = None) -> list[Award]:
-        """Awards with a figure, largest first (ties in clause order); deferrals without figure last."""
-        with_figure = [a for a in self.awards if a.amount_wan is not None]
+        """Single awards with a figure, largest first (ties in clause order): no deferral, no limit on a sum."""
+        with_figure = [a for a in self.awards if a.single]
         ranked = sorted(with_figure, key=lambda a: -(a.amount_wan or 0))
         return ranked[:limit] if limit else ranked
 
     def max_amount(self) -> float:
-        return max((a.amount_wan for a in self.awards if a.amount_wan is not None), default=0.0)
+        return max((a.amount_wan for a in self.awards if a.single and a.amount_wan is not None), default=0.0)
 
     def by_target_words(self, words: Iterable[str]) -> list[Award]:
         """Awards whose target or quote contains any of ``words``, most words matched first."""

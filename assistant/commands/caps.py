@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
     kb = knowledge(args)
     awards = list(kb.caps.awards)
     if args.sort == "amount":
-        awards = kb.caps.largest() + [a for a in awards if a.amount_wan is None]
+        awards = kb.caps.largest() + [a for a in awards if not a.single]   # limits on a sum and deferrals last
     if args.json:
         print_json({"doc": kb.primary.meta.id, "status": kb.primary.meta.status, "caps": [a.to_json() for a in awards]})
         return 0
