@@ -14,7 +14,7 @@ from functools import cache
 
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from indexing.corpus import CorpusDocument
-from indexing.references import label_key
+from indexing.references import find_clause_refs, label_key
 from indexing.section_ref import SectionRef
 from indexing.tokenize_zh import fold
 
@@ -24,6 +24,8 @@ MIN_NAME_CHARS = 3
 _NUM = "一二三四五六七八九十"
 # 二（三）: item （三） of part 二, in a document whose items restart per part.
 _PART_ITEM_RE = re.compile(rf"([{_NUM}]+)\s*[（(]\s*([{_NUM}]+)\s*[）)]")
+# Topic words that are only a section's number ("第二十五条", "二十五"): no word of what the section says.
+_NUMERAL_WORD_RE = re.compile(rf"^[第{_NUM}百零〇条章款项]+$")
 # Questions about a document as a whole or about one of its numbered sections ("一次性的是哪条", "最多的是哪条",
 # "第三章有哪几条", "有效期多久", "第九条呢"): asked without a name right after an answer about another document, they
 # are about that document. A question with a topic of its own is searched in every document, as a first one is.
@@ -39,6 +41,30 @@ DISTRICTS_EN = {"福田": "Futian", "罗湖": "Luohu", "南山": "Nanshan", "盐
 # What an English question calls a document; the district must be said with it ("in Nanshan" alone is where the
 # asker is, not a document's name).
 _KIND_EN = r"(?:measures?|polic(?:y|ies)|rules|regulations?|notice|guides?|guidelines|implementation rules)"
+
+
+# What a Chinese question calls a document after its district ("龙岗那个动漫游戏措施", "福田这个细则"), and the words
+# between the two that name no part of it.
+_KIND_ZH = ("措施", "办法", "细则", "指南", "通知", "规定", "方案")
+_POINTING_RE = re.compile(r"那个|这个|那份|这份|那一份|这一份|区里|关于|的|里")
+
+
+@cache
+def _chinese_name_re(district: str) -> re.Pattern[str]:
+    return re.compile(rf"{district}区?(?P<between>[\u4e00-\u9fff]{{0,12}}?)(?P<kind>{'|'.join(_KIND_ZH)})")
+
+
+def _said_of(words: str, names: str) -> bool:
+    """Whether ``words`` are pieces (two characters or more each) of ``names``, pointing words aside: "动漫游戏那个"
+    of the 龙岗区促进动漫游戏产业高质量发展的若干措施 is; "企业适用这个" is not."""
+    rest = _POINTING_RE.sub("", words)
+    i = 0
+    while i < len(rest):
+        j = next((j for j in range(len(rest), i + 1, -1) if rest[i:j] in names), None)
+        if j is None:
+            return False
+        i = j
+    return True
 
 
 def english_districts(doc: CorpusDocument) -> list[str]:
@@ -80,9 +106,12 @@ class NameIndex:
             self._by_start.setdefault(name[:2], []).append(position)
         # District → the documents it names, one pattern per district however many documents there are.
         self._english: dict[str, list[str]] = {}
+        self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
         for doc in documents:
             for district in english_districts(doc):
                 self._english.setdefault(district, []).append(doc.meta.id)
+            for chinese in (c for c, english in DISTRICTS_EN.items() if english in english_districts(doc)):
+                self._chinese.setdefault(chinese, []).append((doc.meta.id, " ".join(document_names(doc))))
 
     def find(self, text: str) -> list[str]:
         """The ids of the documents ``text`` names, in order of first mention (see ``named_documents``)."""
@@ -90,6 +119,15 @@ class NameIndex:
                           if text.startswith(self.names[position][0], i)})
         taken = [False] * len(text)
         found: list[tuple[int, str]] = []
+        # "龙岗那个动漫游戏措施": the district, pieces of the document's names, and what kind of document it is. Read
+        # first, as the longer name: "南山区数字经济的若干措施" names the district measure, not one called 若干措施.
+        for district in (d for d in self._chinese if d in text):
+            for match in _chinese_name_re(district).finditer(text):
+                named = [doc_id for doc_id, names in self._chinese[district]
+                         if match.group("kind") in names and _said_of(match.group("between"), names)]
+                if named:
+                    found += [(match.start(), doc_id) for doc_id in named]
+                    taken[match.start():match.end()] = [True] * (match.end() - match.start())
         for name, doc_id in (self.names[position] for position in present):
             start = text.find(name)
             while start >= 0:
@@ -131,6 +169,37 @@ def part_item_refs(text: str, doc: CorpusDocument) -> list[str]:
     return found
 
 
+def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[str]:
+    """The document a question naming none means by a section number, when several documents are indexed: one whose
+    items restart per part has "二（七）" (no other numbering does); a clause number ("第二十五条 人才奖励") is the
+    document's whose numbered clause holds most of the question's other words — the primary measure's when it holds
+    as many ("第十六条" alone), the only one's that has it when the primary lacks it ("第二十九条"). Empty: the
+    primary's numbering, as with the primary alone.
+
+    Args:
+        text: the question, folded (``QueryPlan.normalized``).
+        documents: the indexed documents, the primary first.
+    """
+    from assistant.coverage import topic_words
+
+    by_items = [doc.meta.id for doc in documents if part_item_refs(text, doc)]
+    if by_items:
+        return by_items[:1]
+    words = [w for w in topic_words(text) if not _NUMERAL_WORD_RE.match(w)]
+    scores: list[tuple[float, int, str]] = []
+    for order, doc in enumerate(documents):
+        sections = {s.key: s.text for s in doc.document.sections}
+        keys = [k for k in find_clause_refs(text, len(doc.document.clauses)) if k in sections]
+        if keys:
+            said = " ".join(sections[k] for k in keys)
+            scores.append((sum(w in said for w in words) / len(words) if words else 0.0, -order, doc.meta.id))
+    if not scores:
+        return []
+    best = max(scores)
+    primary = next((score for score in scores if score[2] == documents[0].meta.id), None)
+    return [] if primary is not None and primary[0] >= best[0] else [best[2]]
+
+
 def carried_documents(previous: PreviousTurn, primary: str) -> list[str]:
     """The documents a turn naming none stays with: those the previous turn named (or was kept to), else the one
     document its answer cited when that is not the primary measure (none when it cited the primary, or several).
@@ -165,6 +234,8 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
             clause numbers and "who interprets it" name that document's sections, not the primary's.
     """
     named = named_documents(plan.normalized, names or documents) or ([scope] if scope else [])
+    if not named and previous is None and (find_clause_refs(plan.normalized) or _PART_ITEM_RE.search(plan.normalized)):
+        named = numbered_documents(plan.normalized, documents)
     carried = not named and previous is not None
     if previous is not None and not named:
         if plan.followup:

@@ -42,7 +42,7 @@ def test_the_largest_cap_of_a_named_document_comes_from_its_own_table(documents_
     table = _table(documents_assistant, doc_id)
     top = table.max_amount()
     assert answer["intent"] == "largest"
-    assert _cited(answer) == _refs(a for a in table.awards if a.amount_wan == top)
+    assert _cited(answer) == _refs(a for a in table.awards if a.single and a.amount_wan == top)
     assert {c["doc"] for c in answer["caps"]} == {doc_id}
     lead = _lead(answer)
     # Named first, then its top figure; no figure of the lead is outside that document's table.
@@ -132,7 +132,7 @@ def test_ask_doc_answers_the_largest_and_a_missing_figure_from_that_document(doc
     table = _table(documents_assistant, DISTRICT)
     top = table.max_amount()
     answer = ask_cli(documents_home, "哪条补得最多", "--doc", DISTRICT)
-    assert _cited(answer) == _refs(a for a in table.awards if a.amount_wan == top)
+    assert _cited(answer) == _refs(a for a in table.awards if a.single and a.amount_wan == top)
     missing = documents_assistant.for_document(DISTRICT).ask(["800万的有哪几条"]).to_json()
     assert missing["citations"] == [] and missing["answer"].startswith("按《南山区数字经济和数字创意产业若干措施》，没有")
 
@@ -143,7 +143,7 @@ def test_english_largest_and_one_off_awards_of_a_named_document(documents_assist
     fund = _table(documents_assistant, FUND)
     top = fund.max_amount()
     largest = documents_assistant.ask(["In the 资助办法, what is the largest single award?"]).to_json()
-    assert largest["lang"] == "en" and _cited(largest) == _refs(a for a in fund.awards if a.amount_wan == top)
+    assert largest["lang"] == "en" and _cited(largest) == _refs(a for a in fund.awards if a.single and a.amount_wan == top)
     lead = _lead(largest)
     assert lead.startswith(f"Under the text of the 《{kb.facts_of(FUND).title}》")
     assert f"the largest single cap is {format_rmb(top)} ({format_wan(top)})" in lead and "Article 21" in lead
@@ -182,7 +182,7 @@ def test_follow_ups_after_a_turn_about_the_district_measure_read_its_table_and_p
     assert {d for d, _ in _cited(first)} == {DISTRICT}
     expected = {
         "一次性的是哪条？": _refs(a for a in table.awards if a.qualifier == "一次性最高"),
-        "最多的是哪条": _refs(a for a in table.awards if a.amount_wan == top),
+        "最多的是哪条": _refs(a for a in table.awards if a.single and a.amount_wan == top),
         "第三章有哪几条": _part(documents_assistant, DISTRICT, "三"),   # its part 三, as the bundled measure's would be
         "那上限呢": _cited(first)[:2],                                # the clauses just cited, with their caps
         "那第九条呢": [(DISTRICT, "九")],
@@ -233,7 +233,7 @@ def test_english_follow_ups_stay_with_the_district_measure(documents_assistant):
     one_off = documents_assistant.ask([first, "Which clauses give one-off awards?"]).to_json()
     assert one_off["lang"] == "en" and _cited(one_off) == _refs(a for a in table.awards if a.qualifier == "一次性最高")
     largest = documents_assistant.ask([first, "Which clause pays the most?"]).to_json()
-    assert _cited(largest) == _refs(a for a in table.awards if a.amount_wan == table.max_amount())
+    assert _cited(largest) == _refs(a for a in table.awards if a.single and a.amount_wan == table.max_amount())
     assert _lead(largest).startswith(f"Under the text of the 《{documents_assistant.knowledge.facts_of(DISTRICT).title}》")
 
 
@@ -284,7 +284,7 @@ def test_bundled_only_answers_of_these_routes_are_unchanged(assistant, knowledge
     top = table.max_amount()
     largest = assistant.ask(["哪条补得最多"])
     names = "、".join(f"{knowledge.section(r).label}{knowledge.section(r).title}"
-                     for r in dict.fromkeys(a.ref for a in table.awards if a.amount_wan == top))
+                     for r in dict.fromkeys(a.ref for a in table.awards if a.single and a.amount_wan == top))
     assert largest.text.split("\n")[0] == f"按原文，单项资助上限最高为{format_wan(top)}（均为“最高”，是上限而非实际可得），见{names}。"
     missing = assistant.ask(["800万的有哪几条"])
     assert missing.text.startswith("按原文，没有资助上限为800万元的条款。\n\n原文写明的资助上限有：500万元：（三）、（九）")

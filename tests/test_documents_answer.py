@@ -297,3 +297,38 @@ def test_an_english_refusal_names_the_documents_it_speaks_for(documents_assistan
     assert answer.refused
     assert "《深圳市南山区关于促进数字经济和数字创意产业高质量发展的若干措施》 says nothing" in answer.text
     assert "Digital Creative Measures" not in answer.text.split("\n")[0]
+
+
+def test_a_chinese_question_names_a_district_document_by_its_district_and_pieces_of_its_title():
+    # The training documents' writers named documents this way ("按龙岗动漫游戏那个措施", "福田这个细则"): the district,
+    # pieces of the document's names or pointing words, and the kind of document its title says.
+    from assistant.document_names import named_documents
+    from indexing.tokenize_zh import fold
+
+    kb = KnowledgeBase([*load_corpus(ROOT / "corpus"),
+                        *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in (FUND, DISTRICT, NOTICE))])
+    for text in ("按南山数字创意那个措施，游戏企业能拿多少", "南山这个措施的落户奖励", "南山区数字经济的若干措施里有没有算力补贴"):
+        assert named_documents(fold(text), kb.names) == [DISTRICT], text
+    for text in ("南山企业适用这个措施吗",        # 企业适用: no piece of the district measure's names
+                 "我们在南山，有什么措施",         # where the asker is, then a new phrase
+                 "南山区那个通知什么时候截止"):    # the district measure is no 通知
+        assert named_documents(fold(text), kb.names) == [], text
+
+
+def test_a_section_number_names_the_document_whose_numbering_and_words_it_fits(documents_assistant):
+    from assistant.document_names import numbered_documents
+
+    kb = documents_assistant.knowledge
+    # "一（五）" is printed only by the notice, whose items restart per part.
+    assert numbered_documents("一（五）动漫游戏项目资助标准", kb.documents) == [NOTICE]
+    # 第十三条 of the fund measures is 支持游戏研发; the bundled measure's （十三） is 深化数字创意融合.
+    assert numbered_documents("第十三条 游戏研发 资助", kb.documents) == [FUND]
+    # The bundled measure's own words, or none at all: its numbering, as with it alone.
+    assert numbered_documents("第十三条", kb.documents) == []
+    assert numbered_documents("第十三条 数字创意融合", kb.documents) == []
+    # A clause number the bundled measure lacks: the document that has it.
+    assert numbered_documents("第三十五条讲什么", kb.documents) == [FUND]
+    answer = documents_assistant.ask(["第十三条 游戏研发 资助"])
+    assert (answer.citations[0].doc, answer.citations[0].section) == (FUND, "十三")
+    bundled = documents_assistant.ask(["第十三条"])
+    assert (bundled.citations[0].doc, bundled.citations[0].section) == (PRIMARY, "十三")
