@@ -138,8 +138,8 @@ class NameIndex:
                     found.append((start, doc_id))
                 start = text.find(name, start + 1)
         if self._english and _LATIN_RE.search(text):
-            found += [(match.start(), doc_id) for district, doc_ids in self._english.items()
-                      if (match := _english_name_re(district).search(text)) is not None for doc_id in doc_ids]
+            found += [(said.start(), doc_id) for district, doc_ids in self._english.items()
+                      if (said := _english_name_re(district).search(text)) is not None for doc_id in doc_ids]
         return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
 
 
