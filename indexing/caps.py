@@ -364,8 +364,6 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
         if any(start < span_end and span_start < end for span_start, span_end in covered):
             continue
         phrase = text[start:end]
-        if _RATE_RE.search(phrase.split("标准")[0]) and not _STANDARD_RE.search(phrase):
-            continue   # 补贴标准每平方米每月不超过60元: a price
         standard, ceiling = _STANDARD_RE.search(phrase), _STANDALONE_CEILING_RE.search(phrase)
         share = _RAISED_SHARE_RE.search(phrase)
         if share and index + 1 < len(phrases):
@@ -373,12 +371,12 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
             share_ceiling = _CEILING_RE.match(text[next_start:next_end])
             if share_ceiling and not any(next_start < e and s < next_end for s, e in covered):
                 kind = _KIND_RE.search(phrase)
-                found.append(_Ceiling(start, "", next_start + share_ceiling.end(), _wan(share_ceiling), "按比例", kind.group(0) if kind else "资助",
-                                      float(share.group("percent"))))
-        elif standard:
-            found.append(_Ceiling(start, phrase[: standard.end("kind")].strip(), start + standard.end(), _wan(standard), "最高",
-                                  standard.group("kind")))
-        elif ceiling and not _RATE_RE.search(ceiling.group("scope")):
+                found.append(_Ceiling(start, "", next_start + share_ceiling.end(), _wan(share_ceiling), "按比例",
+                                      kind.group(0) if kind else "资助", float(share.group("percent"))))
+        elif standard:   # its unit is a 每人/每家/每场…: 每平方米每月 (a price) is never one
+            found.append(_Ceiling(start, phrase[: standard.end("kind")].strip(), start + standard.end(),
+                                  _wan(standard), "最高", standard.group("kind")))
+        elif ceiling and not _RATE_RE.search(ceiling.group("scope")):   # 补贴标准每平方米每月不超过60元: a price
             scope = ceiling.group("scope")
             kind, subject_end = _KIND_RE.search(scope), _SUBJECT_END_RE.search(scope)
             qualifier: Qualifier = "每年最高" if _YEARLY_SCOPE_RE.search(scope) else "最高"
@@ -464,8 +462,8 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), d
             ]))
         for ceiling in _ceilings_without_grant(text, covered):
             award = Award(section.key, ceiling.amount, ceiling.qualifier, _term(text, ceiling.end),
-                          ceiling.subject or _target(text[: ceiling.at], "", section), ceiling.kind, THIS_MEASURE, None, text,
-                          sentence.start, sentence.end, ceiling.percent, section.doc_id, doc_title,
+                          ceiling.subject or _target(text[: ceiling.at], "", section), ceiling.kind, THIS_MEASURE,
+                          None, text, sentence.start, sentence.end, ceiling.percent, section.doc_id, doc_title,
                           overall=ceiling.overall)
             found.append((ceiling.at, [award]))
             if ceiling.qualifier == "每年最高" and not ceiling.overall:
