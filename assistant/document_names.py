@@ -182,16 +182,19 @@ def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[s
     """
     from assistant.coverage import topic_words
 
-    by_items = [doc.meta.id for doc in documents if part_item_refs(text, doc)]
+    items = [key for match in _PART_ITEM_RE.finditer(text) if (key := label_key(match.group(0)))]
+    by_items = [doc.meta.id for doc in documents if any(key in doc.document.by_key for key in items)]
     if by_items:
         return by_items[:1]
+    refs = find_clause_refs(text)
+    if not refs:
+        return []
     words = [w for w in topic_words(text) if not _NUMERAL_WORD_RE.match(w)]
     scores: list[tuple[float, int, str]] = []
     for order, doc in enumerate(documents):
-        sections = {s.key: s.text for s in doc.document.sections}
-        keys = [k for k in find_clause_refs(text, len(doc.document.clauses)) if k in sections]
-        if keys:
-            said = " ".join(sections[k] for k in keys)
+        sections = doc.document.by_key
+        said = " ".join(sections[k].text for k in refs if k in sections and sections[k].kind == "clause")
+        if said:
             scores.append((sum(w in said for w in words) / len(words) if words else 0.0, -order, doc.meta.id))
     if not scores:
         return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 # Section keys and kinds are defined with SectionRef, the one place they are decoded and labelled.
 from indexing.section_ref import SectionKind, SectionRef
@@ -113,10 +114,15 @@ class PolicyDocument:
 
     def section(self, key: str) -> Section:
         """Look up a section by citation key; raises KeyError if absent."""
+        return self.by_key[key]
+
+    @cached_property
+    def by_key(self) -> dict[str, Section]:
+        """Sections by citation key (built once: a question can look a number up in each of 1,000 documents)."""
+        found: dict[str, Section] = {}
         for section in self.sections:
-            if section.key == key:
-                return section
-        raise KeyError(key)
+            found.setdefault(section.key, section)
+        return found
 
     @property
     def clauses(self) -> tuple[Section, ...]:
