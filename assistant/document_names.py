@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
-from assistant.query import PreviousTurn, QueryPlan, plan_query
+from assistant.query import PreviousTurn, QueryPlan, own_topic_tokens, plan_query
 from indexing.corpus import CorpusDocument
 from indexing.references import find_clause_refs, label_key
 from indexing.section_ref import SectionRef
@@ -180,8 +180,6 @@ def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[s
         text: the question, folded (``QueryPlan.normalized``).
         documents: the indexed documents, the primary first.
     """
-    from assistant.coverage import topic_words
-
     items = [key for match in _PART_ITEM_RE.finditer(text) if (key := label_key(match.group(0)))]
     by_items = [doc.meta.id for doc in documents if any(key in doc.document.by_key for key in items)]
     if by_items:
@@ -189,7 +187,9 @@ def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[s
     refs = find_clause_refs(text)
     if not refs:
         return []
-    words = [w for w in topic_words(text) if not _NUMERAL_WORD_RE.match(w)]
+    # The question's own words of two characters or more, its numbers aside (as assistant.coverage.topic_words reads
+    # them, which this module cannot import: coverage needs the knowledge base, which needs this module).
+    words = [w for w in own_topic_tokens(text) if len(w) > 1 and not _NUMERAL_WORD_RE.match(w)]
     scores: list[tuple[float, int, str]] = []
     for order, doc in enumerate(documents):
         sections = doc.document.by_key
