@@ -412,16 +412,3 @@ def test_a_prepare_phrase_missing_from_the_table_is_quoted_in_chinese(knowledge)
     bare = dataclasses.replace(table, documents={knowledge.primary.meta.id: dataclasses.replace(doc, prepare={})})
     assert EnglishWording(knowledge, bare).prepare([phrase]) == f"“{phrase}”"
     assert EnglishWording(knowledge, table).prepare([phrase]) == doc.prepare[phrase]
-
-
-def test_the_english_column_reaches_other_kinds_of_documents_words(documents_assistant):
-    # A notice's procedure and contacts, a district measure's premises: an English question has no Chinese word for
-    # keyword search, and a document without English profiles has only its Chinese text. The column's procedure
-    # words (phone → 咨询电话/联系电话) reach the notice's part 六、联系方式; without them this was declined.
-    from assistant.lexicon import default_lexicon
-
-    expanded = default_lexicon().expand("we pay a booth fee for the trade fair and rent office space", english=True)
-    assert {"展位", "展会", "租金", "办公用房"} <= set(expanded)
-    answer = documents_assistant.ask(["What phone number is there for help with the application system?"])
-    assert not answer.refused and (answer.citations[0].doc, answer.citations[0].section.split("/")[0]) == (
-        "application-notice-2023", "六")
