@@ -101,7 +101,7 @@ def test_a_refusal_ends_with_the_status_of_the_documents_asked(documents_assista
     unnamed = documents_assistant.ask("公积金缴存比例是多少")
     assert unnamed.refused and unnamed.reply.endswith("；均以正式文本和操作规程为准。")
     assert [unnamed.reply.count(s) for s in ("为征求意见稿；", "试行", "自2020年4月1日起施行")] == [1, 1, 1]
-    # ("Is there a rent subsidy?" is no example in English either since the English column reads rent as 租金.)
+    # (Not "Is there a rent subsidy?": the district measure pays one, and an English question may yet reach it.)
     english = documents_assistant.ask("What is the provident fund contribution rate?")
     assert english.refused and english.reply.endswith("; the official texts and operating procedures prevail.")
 
