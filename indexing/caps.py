@@ -49,7 +49,9 @@ _CONDITION_RE = re.compile(r"(?:^|[，,：:])(?P<target>[^，,：:]+的)[，,]\s
 _PHRASE_END = "，,"
 # After a grant, phrases that state its amounts: a per-unit amount (每家10万元, 每款5万元) and a rate's basis
 # (每平方米每月不超过60元: a price, not a cap — passed over to the ceiling after it).
-_PER_UNIT_RE = re.compile(r"^(?P<scope>每[家款项人部个场件次名所][^，,\d]{0,6}?)" + _AMOUNT_RE.pattern
+# A unit an amount is stated for: 每家, 每款, 每人每年, 每个标准展位 (never 每平方米: that is a price's).
+_UNIT = r"每[家款项人部个场件次名所][^，,\d]{0,6}?"
+_PER_UNIT_RE = re.compile(r"^(?P<scope>" + _UNIT + ")" + _AMOUNT_RE.pattern
                           + r"(?:的?(?:" + _KIND_RE.pattern + r"))?$")
 _RATE_RE = re.compile(r"每(?:平方米|月|小时|天|日)")
 _YEARLY_RE = re.compile(r"每年(?:最高)?$")
@@ -57,7 +59,7 @@ _ONCE_RE = re.compile(r"一次性(?:最高)?$")
 # "按照每人每年2万元给予补助", "按每场3000元给予运营补贴": the amount per unit is stated before 给予, as its standard. The unit
 # (每人每年) says what one amount is for, not a ceiling on a year's total: the record is 最高 (the yearly ceiling on the
 # sum, when the text states one, follows: "每家孵化载体每年最高20万元").
-_UNIT_STANDARD_RE = re.compile(r"按照?(?P<scope>每[家款项人部个场件次名所][^，,\d]{0,6}?)" + _AMOUNT_RE.pattern + r"(?:的标准)?$")
+_UNIT_STANDARD_RE = re.compile(r"按照?(?P<scope>" + _UNIT + ")" + _AMOUNT_RE.pattern + r"(?:的标准)?$")
 # Ceilings a sentence states with no 给予 of their own: a kind's ceiling ("运营补贴每年最高300万元"), what one unit gets as a
 # standard ("租房补贴标准为每人每月3000元"), and the total a company may receive ("单个企业年度获得本措施扶持资金累计不超过
 # 1000万元", "同一企业每年获得本措施支持的资金总额原则上不超过1000万元"). A figure with no award word before it ("营业收入不
@@ -65,8 +67,8 @@ _UNIT_STANDARD_RE = re.compile(r"按照?(?P<scope>每[家款项人部个场件�
 _MONEY_WORD_RE = re.compile(_KIND_RE.pattern + r"|资金")
 _STANDALONE_CEILING_RE = re.compile(r"(?P<scope>[^，,]*?(?:" + _MONEY_WORD_RE.pattern + r")[^，,]*?)"
                                     r"(?:最高不超过|最高|累计不超过|不超过|不得超过)" + _AMOUNT_RE.pattern + r"(?![的以])")
-_STANDARD_RE = re.compile(r"(?P<kind>" + _KIND_RE.pattern + r")标准(?:为|是)?(?P<scope>每[家款项人部个场件次名所][^，,\d]{0,6}?)"
-                          + _AMOUNT_RE.pattern + r"(?![的以])")
+_STANDARD_RE = re.compile(r"(?P<kind>" + _KIND_RE.pattern + r")标准(?:为|是)?(?P<scope>" + _UNIT + ")" + _AMOUNT_RE.pattern
+                          + r"(?![的以])")
 _YEARLY_SCOPE_RE = re.compile(r"每年|年度")
 _OVERALL_RE = re.compile(r"累计|总额|合计")
 # Where whom such a ceiling is for ends: "单个企业|年度获得…", "同一单位|同一年度…", "市级孵化载体|运营补贴每年最高…".
@@ -356,12 +358,17 @@ def _phrases(text: str) -> list[tuple[int, int]]:
     return bounds
 
 
+def _read_already(start: int, end: int, covered: Sequence[tuple[int, int]]) -> bool:
+    """Whether the phrase ``start``–``end`` overlaps a span a grant or a deferral read."""
+    return any(start < span_end and span_start < end for span_start, span_end in covered)
+
+
 def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> list[_Ceiling]:
     """The ceilings of a sentence's phrases that no 给予/追加 or deferral read (``covered``: their spans)."""
     found: list[_Ceiling] = []
     phrases = _phrases(text)
     for index, (start, end) in enumerate(phrases):
-        if any(start < span_end and span_start < end for span_start, span_end in covered):
+        if _read_already(start, end, covered):
             continue
         phrase = text[start:end]
         standard, ceiling = _STANDARD_RE.search(phrase), _STANDALONE_CEILING_RE.search(phrase)
@@ -369,7 +376,7 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
         if share and index + 1 < len(phrases):
             next_start, next_end = phrases[index + 1]
             share_ceiling = _CEILING_RE.match(text[next_start:next_end])
-            if share_ceiling and not any(next_start < e and s < next_end for s, e in covered):
+            if share_ceiling and not _read_already(next_start, next_end, covered):
                 kind = _KIND_RE.search(phrase)
                 found.append(_Ceiling(start, "", next_start + share_ceiling.end(), _wan(share_ceiling), "按比例",
                                       kind.group(0) if kind else "资助", float(share.group("percent"))))
