@@ -67,12 +67,17 @@ def _said_of(words: str, names: str) -> bool:
     return True
 
 
-def english_districts(doc: CorpusDocument) -> list[str]:
-    """The districts (their English spelling) a document is named by: those its title says as a 区 ("南山区…") or
-    its short title or an alias names."""
+def districts(doc: CorpusDocument) -> list[str]:
+    """The districts a document is named by: those its title says as a 区 ("南山区…") or its short title or an alias
+    names."""
     meta = doc.meta
     names = f"{meta.short_title} {' '.join(meta.aliases)}"
-    return [english for chinese, english in DISTRICTS_EN.items() if f"{chinese}区" in meta.title or chinese in names]
+    return [chinese for chinese in DISTRICTS_EN if f"{chinese}区" in meta.title or chinese in names]
+
+
+def english_districts(doc: CorpusDocument) -> list[str]:
+    """``districts`` as English questions spell them."""
+    return [DISTRICTS_EN[chinese] for chinese in districts(doc)]
 
 
 @cache
@@ -108,9 +113,8 @@ class NameIndex:
         self._english: dict[str, list[str]] = {}
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
         for doc in documents:
-            for district in english_districts(doc):
-                self._english.setdefault(district, []).append(doc.meta.id)
-            for chinese in (c for c, english in DISTRICTS_EN.items() if english in english_districts(doc)):
+            for chinese in districts(doc):
+                self._english.setdefault(DISTRICTS_EN[chinese], []).append(doc.meta.id)
                 self._chinese.setdefault(chinese, []).append((doc.meta.id, " ".join(document_names(doc))))
 
     def find(self, text: str) -> list[str]:
@@ -160,7 +164,7 @@ def named_documents(text: str, documents: Sequence[CorpusDocument] | NameIndex) 
 def part_item_refs(text: str, doc: CorpusDocument) -> list[str]:
     """Keys of the items a question names as printed in a document whose items restart per part ("二（三）" →
     ``二/三``); empty for other documents, and for labels that name none of its sections."""
-    keys = {s.key for s in doc.document.sections}
+    keys = doc.document.by_key
     found = []
     for match in _PART_ITEM_RE.finditer(text):
         key = label_key(match.group(0))
@@ -180,10 +184,10 @@ def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[s
         text: the question, folded (``QueryPlan.normalized``).
         documents: the indexed documents, the primary first.
     """
-    items = [key for match in _PART_ITEM_RE.finditer(text) if (key := label_key(match.group(0)))]
-    by_items = [doc.meta.id for doc in documents if any(key in doc.document.by_key for key in items)]
-    if by_items:
-        return by_items[:1]
+    if _PART_ITEM_RE.search(text):
+        by_items = next((doc.meta.id for doc in documents if part_item_refs(text, doc)), None)
+        if by_items is not None:
+            return [by_items]
     refs = find_clause_refs(text)
     if not refs:
         return []
@@ -237,7 +241,7 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
             clause numbers and "who interprets it" name that document's sections, not the primary's.
     """
     named = named_documents(plan.normalized, names or documents) or ([scope] if scope else [])
-    if not named and previous is None and (find_clause_refs(plan.normalized) or _PART_ITEM_RE.search(plan.normalized)):
+    if not named and previous is None:
         named = numbered_documents(plan.normalized, documents)
     carried = not named and previous is not None
     if previous is not None and not named:
