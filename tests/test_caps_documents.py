@@ -102,16 +102,16 @@ def test_amounts_in_yuan_percentages_tiers_and_yearly_caps():
     assert fund.for_clause("二十")[0].kind == "补贴" and fund.for_clause("二十二")[0].term == "贴息期限最长不超过3年"
 
 
+def _training_caps(doc_id: str) -> CapTable:
+    """The cap table of one of the training documents (evals/training_documents/)."""
+    document = load_test_document(ROOT / "evals" / "training_documents" / doc_id)
+    return CapTable(extract_awards(document.document, document.meta.linked))
+
+
 def test_amounts_stated_after_the_grant_phrase_are_read_and_a_rate_is_passed_over():
     # Shapes from the training documents (evals/training_documents/), read the same way in any document.
-    training = ROOT / "evals" / "training_documents"
-
-    def caps(doc_id: str) -> CapTable:
-        document = load_test_document(training / doc_id)
-        return CapTable(extract_awards(document.document, document.meta.linked))
-
-    longgang, incubator, futian = (caps(i) for i in ("longgang-animation-game-measures", "creative-incubator-rules",
-                                                      "futian-culture-talent-space-rules"))
+    longgang, incubator, futian = (_training_caps(i) for i in (
+        "longgang-animation-game-measures", "creative-incubator-rules", "futian-culture-talent-space-rules"))
     # 每款给予5万元奖励，同一企业每年最高不超过30万元: the per-item award and the yearly ceiling on their sum.
     assert _amounts(longgang, "十二") == [(5, "最高", None), (30, "每年最高", None)]
     # 按照其上年度新增毕业企业数量给予奖励，每家10万元，每年最高100万元 (and a 追加 after it).
@@ -125,13 +125,7 @@ def test_amounts_stated_after_the_grant_phrase_are_read_and_a_rate_is_passed_ove
 
 def test_ceilings_standards_and_one_off_awards_stated_around_the_grant():
     # More shapes from the training documents, each found where the question writers' caps and the table differed.
-    training = ROOT / "evals" / "training_documents"
-
-    def caps(doc_id: str) -> CapTable:
-        document = load_test_document(training / doc_id)
-        return CapTable(extract_awards(document.document, document.meta.linked))
-
-    longgang, incubator, futian, film = (caps(i) for i in (
+    longgang, incubator, futian, film = (_training_caps(i) for i in (
         "longgang-animation-game-measures", "creative-incubator-rules", "futian-culture-talent-space-rules",
         "film-tv-guide-2024"))
     # "市级孵化载体运营补贴每年最高300万元、连续支持不超过3年。具体标准如下：…分别给予200万元、120万元、60万元运营补贴":
