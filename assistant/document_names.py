@@ -207,9 +207,27 @@ def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[s
     return [] if primary is not None and primary[0] >= best[0] else [best[2]]
 
 
+def brings_other_topic(text: str, doc_ids: Sequence[str], documents: Sequence[CorpusDocument]) -> bool:
+    """Whether a turn brings a topic of its own away from the documents the conversation is about: one of its own
+    words (two characters or more, numbers aside) is written in another indexed document and in none of those.
+    Words no document writes ("这笔钱", "冲到", "没签") are how people ask, not a topic: the turn stays.
+
+    Args:
+        text: the turn, folded (``QueryPlan.normalized``).
+        doc_ids: the documents the conversation is about (``carried_documents``).
+        documents: the indexed documents.
+    """
+    words = [w for w in own_topic_tokens(text) if len(w) > 1 and not _NUMERAL_WORD_RE.match(w)]
+    if not words:
+        return False
+    here = [d.document.folded_text for d in documents if d.meta.id in doc_ids]
+    elsewhere = [d.document.folded_text for d in documents if d.meta.id not in doc_ids]
+    return any(not any(w in t for t in here) and any(w in t for t in elsewhere) for w in words)
+
+
 def carried_documents(previous: PreviousTurn, primary: str) -> list[str]:
-    """The documents a turn naming none stays with: those the previous turn named (or was kept to), else the one
-    document its answer cited when that is not the primary measure (none when it cited the primary, or several).
+    """The documents a turn naming none stays with: those the previous turn named (or was kept to), else the
+    document its answer cited first, the one it led with (none when that is the primary measure, or nothing was cited).
 
     Args:
         previous: the previous turn: its plan and the sections its answer cited (each with its document).
@@ -217,8 +235,8 @@ def carried_documents(previous: PreviousTurn, primary: str) -> list[str]:
     """
     if previous.plan.documents:
         return list(previous.plan.documents)
-    cited = list(dict.fromkeys(ref.doc_id or primary for ref in previous.sections))
-    return cited if len(cited) == 1 and cited[0] != primary else []
+    lead = (previous.sections[0].doc_id or primary) if previous.sections else primary
+    return [] if lead == primary else [lead]
 
 
 def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
@@ -226,10 +244,12 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
     """``plan`` (made for the primary document) with the documents its question names: their ids in
     ``plan.documents``, and its clause numbers read as the first named document's ("资助办法第十条" → that
     document's 第十条; "申报通知二（三）" → its item ``二/三``). A turn that names none, after a turn about another
-    document (``carried_documents``: named, or the one its answer cited), stays with it when it asks about the document
-    as a whole or a numbered section of it (``DOCUMENT_INTENTS``: "南山那个措施…" then "一次性的是哪条" reads the
-    district measure's cap table; a clause number that document lacks stays the primary's); a follow-up keeps the
-    documents the previous turn named (its sections, in whatever document, are the previous turn's anyway).
+    document (``carried_documents``: named, or the one its answer led with), stays with it when it asks about the
+    document as a whole or a numbered section of it (``DOCUMENT_INTENTS``: "南山那个措施…" then "一次性的是哪条" reads
+    the district measure's cap table; a clause number that document lacks stays the primary's), and when it brings no
+    topic that only other documents write (``brings_other_topic``: "那如果是国家级的呢", "这笔钱怎么申请" stay; the
+    training documents' follow-ups had drifted to other documents' clauses); a follow-up keeps the documents the
+    previous turn named (its sections, in whatever document, are the previous turn's anyway).
 
     Args:
         plan: the turn planned with the primary document's clause numbers.
@@ -245,16 +265,18 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
         named = numbered_documents(plan.normalized, documents)
     carried = not named and previous is not None
     if previous is not None and not named:
-        if plan.followup:
-            # The previous turn's named documents only: a follow-up on its sections reads them whatever their
-            # document, and one searching a topic of its own ("那产业链创新示范企业给多少") is not confined to a
-            # document that retrieval alone chose for the turn before (the writers' follow-ups lost their clause).
+        if plan.followup and previous.plan.documents:
+            # A follow-up on sections of documents the previous turn named reads them whatever their document.
             plan.documents = list(previous.plan.documents)
             return plan
         primary = documents[0].meta.id
         named = carried_documents(previous, primary)
-        if plan.intent not in DOCUMENT_INTENTS or all(d == primary for d in named):
-            return plan   # a new question, or one staying with the primary measure: as if asked first
+        if not named or named == [primary]:
+            return plan   # after an answer led by the primary measure (or none): as if asked first
+        if plan.intent not in DOCUMENT_INTENTS and brings_other_topic(plan.normalized, named, documents):
+            # "那产业链创新示范企业给多少" after an answer from the district measure: a topic only other documents
+            # write is searched in every document, as a first question is.
+            return plan
     if not named:
         return plan
     unnamed = plan

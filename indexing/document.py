@@ -124,6 +124,13 @@ class PolicyDocument:
             found.setdefault(section.key, section)
         return found
 
+    @cached_property
+    def folded_text(self) -> str:
+        """The text folded as questions are (``tokenize_zh.fold``: full-width, traditional), for word look-ups."""
+        from indexing.tokenize_zh import fold
+
+        return fold(self.text)
+
     @property
     def clauses(self) -> tuple[Section, ...]:
         return tuple(s for s in self.sections if s.kind == "clause")

@@ -220,6 +220,24 @@ def test_a_follow_up_with_a_topic_of_its_own_is_not_kept_to_the_document_retriev
     assert {d for d, _ in _cited(named)} <= {DISTRICT}
 
 
+def test_a_follow_up_without_a_topic_of_its_own_stays_with_the_document_the_answer_led_with(documents_assistant):
+    # "专精特新" is answered from the district measure, which nobody named. A follow-up made of words no other document
+    # writes alone ("国家级", "这笔钱怎么申请") is about that measure, not a search of every document.
+    for follow_up in ("那如果是国家级的呢？", "这笔钱怎么申请？"):
+        answer = documents_assistant.ask(["专精特新有支持吗", follow_up]).to_json()
+        assert _cited(answer) and {d for d, _ in _cited(answer)} == {DISTRICT}, follow_up
+
+
+def test_whether_a_turn_brings_a_topic_only_other_documents_write(documents_assistant):
+    from assistant.document_names import brings_other_topic
+
+    documents = documents_assistant.knowledge.documents
+    assert brings_other_topic("那产业链创新示范企业给多少", [DISTRICT], documents)   # the bundled measure's （二十一）
+    assert not brings_other_topic("那如果是国家级的呢", [DISTRICT], documents)
+    assert not brings_other_topic("这笔钱怎么申请，什么时候能拿到", [DISTRICT], documents)   # words of asking only
+    assert not brings_other_topic("那产业链创新示范企业给多少", [DISTRICT, PRIMARY], documents)
+
+
 def test_a_named_document_or_ask_doc_still_wins_over_the_previous_turns(documents_assistant):
     fund_one_off = _refs(a for a in _table(documents_assistant, FUND).awards if a.qualifier == "一次性最高")
     assert _cited(documents_assistant.ask([ABOUT_DISTRICT, "资助办法一次性的是哪条？"]).to_json()) == fund_one_off
@@ -262,7 +280,8 @@ def test_which_documents_a_turn_naming_none_stays_with():
     assert carried_documents(previous("落户奖励", district, SectionRef(DISTRICT, "clause", "十")), PRIMARY) == [DISTRICT]
     assert carried_documents(previous("孵化器", ours), PRIMARY) == []
     assert carried_documents(previous("孵化器", SectionRef("", "clause", "十六")), PRIMARY) == []
-    assert carried_documents(previous("游戏", ours, fund), PRIMARY) == []              # two documents: none
+    assert carried_documents(previous("游戏", ours, fund), PRIMARY) == []              # led by the primary: none
+    assert carried_documents(previous("游戏", fund, ours), PRIMARY) == [FUND]          # the document it led with
     named = previous("游戏", fund)
     named.plan.documents = [DISTRICT]
     assert carried_documents(named, PRIMARY) == [DISTRICT]                            # what it named comes first
