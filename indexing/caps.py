@@ -38,6 +38,9 @@ DEFER_RE = re.compile(r"按照?《(?P<doc>[^》]+)》(?:（[^）]{1,30}）)?(?:�
 _DEFER_ONLY_RE = re.compile(DEFER_RE.pattern + r"(?:予以(?P<kind>" + _KIND_RE.pattern + r")|执行)")
 # 按项目投入的30%: the share, and what it is a share of (the base, after the last 按 or 按照; "" in 按30%给予资助).
 _PERCENT_RE = re.compile(r"按(?:[^，,]*按)?照?(?P<of>[^，,按]*?)的?(?P<percent>\d+(?:\.\d+)?)%$")
+# "按照…金额的30%核定资助额，单个企业给予最高500万元资助": the share stated in the phrase before, as how the amount is
+# worked out, and granted with its ceiling in the next.
+_SHARE_RECKONED_RE = re.compile(r"按照?(?P<of>[^，,按]*?)的?(?P<percent>\d+(?:\.\d+)?)%(?:核定|计算|测算|确定)[^，,]{0,6}$")
 _ON_TOP_RE = re.compile(r"在(?:《(?P<doc>[^》]+)》的?|[^，,]*?)基础上")
 # Words between 给予 and the amount that are no part of whom the award is for.
 _INNER_END_RE = re.compile(r"一次性|最高|每人|每年|每项|分别|\d|" + _KIND_RE.pattern)
@@ -59,7 +62,11 @@ _ONCE_RE = re.compile(r"一次性(?:最高)?$")
 # "按照每人每年2万元给予补助", "按每场3000元给予运营补贴": the amount per unit is stated before 给予, as its standard. The unit
 # (每人每年) says what one amount is for, not a ceiling on a year's total: the record is 最高 (the yearly ceiling on the
 # sum, when the text states one, follows: "每家孵化载体每年最高20万元").
-_UNIT_STANDARD_RE = re.compile(r"按照?(?P<scope>" + _UNIT + ")" + _AMOUNT_RE.pattern + r"(?:的标准)?$")
+# What the standard is counted by may stand between 按 and the unit ("按考核合格人数每人500元给予补贴"), and an area
+# is a unit of its own there ("按改造面积每平方米200元给予补贴": a subsidy per square metre, stated before 给予).
+_AREA_UNIT = r"每平方米(?:每月|每年)?"
+_UNIT_STANDARD_RE = re.compile(r"按照?(?:[^，,每按]{0,10}?)(?P<scope>" + _UNIT + "|" + _AREA_UNIT + ")" + _AMOUNT_RE.pattern
+                               + r"(?:的标准)?$")
 # Ceilings a sentence states with no 给予 of their own: a kind's ceiling ("运营补贴每年最高300万元"), what one unit gets as a
 # standard ("租房补贴标准为每人每月3000元"), and the total a company may receive ("单个企业年度获得本措施扶持资金累计不超过
 # 1000万元", "同一企业每年获得本措施支持的资金总额原则上不超过1000万元"). A figure with no award word before it ("营业收入不
@@ -69,14 +76,21 @@ _STANDALONE_CEILING_RE = re.compile(r"(?P<scope>[^，,]*?(?:" + _MONEY_WORD_RE.p
                                     r"(?:最高不超过|最高|累计不超过|不超过|不得超过)" + _AMOUNT_RE.pattern + r"(?![的以])")
 _STANDARD_RE = re.compile(r"(?P<kind>" + _KIND_RE.pattern + r")标准(?:为|是)?(?P<scope>" + _UNIT + ")" + _AMOUNT_RE.pattern
                           + r"(?![的以])")
+# "每个标准展位（9平方米）补贴5000元", "按照实际租赁面积每平方米每月补贴30元": what one unit gets, said with the award word
+# and no 给予.
+_UNIT_AWARD_RE = re.compile(r"(?P<scope>" + _UNIT + "|" + _AREA_UNIT + r")(?:（[^）]{0,12}）)?(?P<kind>"
+                            + _KIND_RE.pattern + ")" + _AMOUNT_RE.pattern + r"(?![的以])")
+# A ceiling whose phrase names only whom it is for ("每家单位每年最高不超过30万元" after the standards per booth): the
+# sum of that one's awards. Any other phrase needs an award word before the figure (a condition has none).
+_SUBJECT_ONLY_RE = re.compile(r"^(?:每家|每个|单个|同一)(?:企业|单位|机构|主体|项目)(?:每年|年度|每个年度)?$")
 _YEARLY_SCOPE_RE = re.compile(r"每年|年度")
 _OVERALL_RE = re.compile(r"累计|总额|合计")
 # Where whom such a ceiling is for ends: "单个企业|年度获得…", "同一单位|同一年度…", "市级孵化载体|运营补贴每年最高…".
 _SUBJECT_END_RE = re.compile(r"同一年度|每年|年度|获得|享受|" + _MONEY_WORD_RE.pattern)
 # "资助比例提高至40%，最高不超过800万元": a share stated without 给予 (raised for some applicants), then its ceiling.
 _RAISED_SHARE_RE = re.compile(r"比例(?:提高至|提高到|调整为|为)(?P<percent>\d+(?:\.\d+)?)%$")
-# "同一企业同一档次只奖励一次": the clause's awards are one-off.
-_ONLY_ONCE_RE = re.compile(r"只(?:奖励|资助|支持|享受|给予)一次")
+# "同一企业同一档次只奖励一次": the clause's awards are one-off ("同一展会每年只资助一次" is once a year, not one-off).
+_ONLY_ONCE_RE = re.compile(r"(?<!每年)只(?:奖励|资助|支持|享受|给予)一次")
 
 
 @dataclass(frozen=True)
@@ -263,6 +277,11 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
     pre, head = text[phrase_start:trigger.start()], text[trigger.start():phrase_end]
     amounts = list(_AMOUNT_RE.finditer(head))
     defer, percent, on_top = DEFER_RE.search(pre), _PERCENT_RE.search(pre), _ON_TOP_RE.search(pre)
+    percent_at = percent.start() if percent else 0   # where the share is stated, from the phrase's start
+    if percent is None and phrase_start > 0:
+        before_start = _phrase_bounds(text, phrase_start - 1)[0]
+        percent = _SHARE_RECKONED_RE.search(text, before_start, phrase_start - 1)
+        percent_at = percent.start() - phrase_start if percent else 0
     following, following_end = _following_amounts(text, phrase_end)
     totals: list[tuple[float, Qualifier]] = []
     unit_standard = None if amounts or percent else _UNIT_STANDARD_RE.search(pre)
@@ -308,7 +327,7 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
     if defer:
         cut = defer.start()
     elif percent:
-        cut = percent.start()
+        cut = percent_at
     elif qualifier == "追加" and on_top:
         cut = on_top.start()
     else:
@@ -345,6 +364,7 @@ class _Ceiling:
     kind: str
     percent: float | None = None
     overall: bool = False  # a limit on the sum of a company's awards (累计, 总额)
+    of_kind: bool = True   # a ceiling of a kind of award ("运营补贴每年最高…"); False: of whom a phrase names alone
 
 
 def _phrases(text: str) -> list[tuple[int, int]]:
@@ -372,7 +392,10 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
             continue
         phrase = text[start:end]
         standard, ceiling = _STANDARD_RE.search(phrase), _STANDALONE_CEILING_RE.search(phrase)
-        share = _RAISED_SHARE_RE.search(phrase)
+        share, unit_award = _RAISED_SHARE_RE.search(phrase), _UNIT_AWARD_RE.search(phrase)
+        bare = None if ceiling else _CEILING_RE.match(phrase.strip())
+        if bare and not _SUBJECT_ONLY_RE.match(bare.group("scope").strip()):
+            bare = None
         if share and index + 1 < len(phrases):
             next_start, next_end = phrases[index + 1]
             share_ceiling = _CEILING_RE.match(text[next_start:next_end])
@@ -383,6 +406,14 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
         elif standard:   # its unit is a 每人/每家/每场…: 每平方米每月 (a price) is never one
             found.append(_Ceiling(start, phrase[: standard.end("kind")].strip(), start + standard.end(),
                                   _wan(standard), "最高", standard.group("kind")))
+        elif unit_award:   # a standard per unit, per square metre too: with the award word it is no price
+            found.append(_Ceiling(start, "", start + unit_award.end(), _wan(unit_award), "最高",
+                                  unit_award.group("kind")))
+        elif bare:
+            scope = bare.group("scope")
+            found.append(_Ceiling(start, scope[: _SUBJECT_END_RE.search(scope).start()].strip()
+                                  if _SUBJECT_END_RE.search(scope) else scope.strip(), start + bare.end(), _wan(bare),
+                                  "每年最高" if _YEARLY_SCOPE_RE.search(scope) else "最高", "资助", of_kind=False))
         elif ceiling and not _RATE_RE.search(ceiling.group("scope")):   # 补贴标准每平方米每月不超过60元: a price
             scope = ceiling.group("scope")
             kind, subject_end = _KIND_RE.search(scope), _SUBJECT_END_RE.search(scope)
@@ -473,7 +504,7 @@ def awards_of_section(section: Section, linked: Sequence[LinkedDocument] = (), d
                           None, text, sentence.start, sentence.end, ceiling.percent, section.doc_id, doc_title,
                           overall=ceiling.overall)
             found.append((ceiling.at, [award]))
-            if ceiling.qualifier == "每年最高" and not ceiling.overall:
+            if ceiling.qualifier == "每年最高" and not ceiling.overall and ceiling.of_kind:
                 kind_ceilings.append(award)
         for _, batch in sorted(found, key=lambda item: item[0]):
             awards.extend(batch)

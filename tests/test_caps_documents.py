@@ -298,3 +298,30 @@ def test_amounts_in_yi_yuan_are_converted():
     document = parse_policy("措施\n（一）对龙头企业，给予最高1.5亿元资助。\n", "x")
     (award,) = extract_awards(document)
     assert (award.amount_wan, award.amount_text) == (15000, "最高1.5亿元")
+
+
+def test_standards_per_unit_or_area_and_ceilings_naming_only_whom_they_are_for():
+    # Shapes of the two training documents written in session 27 (a district notice, a district 办法).
+    luohu = _training_caps("luohu-culture-fund-notice-2025")
+    guangming = _training_caps("guangming-digital-culture-equipment-measures")
+    # 境内展会每个标准展位（9平方米）补贴5000元，境外展会每个标准展位补贴10000元 … 每家单位每年最高不超过30万元: standards
+    # with the award word and no 给予, then a ceiling whose phrase names only whom it is for. The 办展 tiers after them
+    # stay plain: "同一展会每年只资助一次" is once a year, not one-off, and that ceiling is no kind's yearly ceiling.
+    assert _amounts(luohu, "二/七") == [(0.5, "最高", None), (1.0, "最高", None), (30, "每年最高", None),
+                                       (30, "最高", None), (60, "最高", None)]
+    # 按考核合格人数每人500元给予补贴 / 按改造面积每平方米200元给予补贴: what the standard counts by stands between 按 and
+    # the unit; per square metre is a standard here, not a price (it is granted).
+    assert _amounts(luohu, "二/八")[:2] == [(0.05, "最高", None), (20, "每年最高", None)]
+    assert (0.02, "最高", None) in _amounts(luohu, "二/六")
+    assert _amounts(guangming, "十") == [(0.003, "最高", None)]   # 按照实际租赁面积每平方米每月补贴30元
+    # 按照…首年度销售合同金额的30%核定资助额，单个企业给予最高500万元资助: the share is reckoned in the phrase before.
+    fourteen = guangming.for_clause("十四")
+    assert [(a.amount_wan, a.qualifier, a.percent) for a in fourteen] == [(500, "按比例", 30)]
+    assert fourteen[0].percent_of == "首台（套）产品首年度销售合同金额"
+
+
+def test_a_yearly_only_once_is_not_one_off():
+    from indexing.caps import _ONLY_ONCE_RE
+
+    assert _ONLY_ONCE_RE.search("同一企业同一档次只奖励一次")
+    assert not _ONLY_ONCE_RE.search("同一展会每年只资助一次")
