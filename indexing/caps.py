@@ -411,8 +411,10 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
                                   unit_award.group("kind")))
         elif bare:
             scope = bare.group("scope")
-            found.append(_Ceiling(start, scope[: _SUBJECT_END_RE.search(scope).start()].strip()
-                                  if _SUBJECT_END_RE.search(scope) else scope.strip(), start + bare.end(), _wan(bare),
+            subject_end = _SUBJECT_END_RE.search(scope)
+            indent = len(phrase) - len(phrase.lstrip())
+            found.append(_Ceiling(start, scope[: subject_end.start() if subject_end else len(scope)].strip(),
+                                  start + indent + bare.end(), _wan(bare),
                                   "每年最高" if _YEARLY_SCOPE_RE.search(scope) else "最高", "资助", of_kind=False))
         elif ceiling and not _RATE_RE.search(ceiling.group("scope")):   # 补贴标准每平方米每月不超过60元: a price
             scope = ceiling.group("scope")
