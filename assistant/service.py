@@ -211,7 +211,10 @@ class PolicyAssistant:
 
     def _not_answered(self, plan: QueryPlan, found: _Retrieved, rule_route: bool = False) -> bool | None:
         """The answerability model's verdict (True: the documents do not answer this), or None without the model;
-        the threshold is the question's language's."""
+        the threshold is the question's language's. A section of a document without models of its own is judged by
+        the document answerability model (``_document_not_answered``)."""
+        if found.best is not None and not self._has_models(found.best):
+            return self._document_not_answered(plan, found, rule_route)
         probability = self._not_answered_probability(plan, found, rule_route)
         if probability is None or self.understanding is None:
             return None
@@ -238,6 +241,29 @@ class PolicyAssistant:
         figures = retrieval_figures(found.best_bm25, found.best_dense, found.topic is not None, found.far,
                                     reading.probabilities[0], rule_route, coverage.figures())
         return model.not_answered(reading.vectors[0], figures, plan.search_text)
+
+    def _document_not_answered(self, plan: QueryPlan, found: _Retrieved, rule_route: bool = False) -> bool | None:
+        """For a section of a document without models of its own: True when the document answerability model
+        (``assistant.document_answerability``) says the document does not answer; None leaves it to the rules for
+        text alone. The measure's model judges the section too, as one of that model's figures."""
+        model, reading, best = self.understanding, found.vectors, found.best
+        if (model is None or model.answerability is None or reading is None or reading.probabilities is None
+                or best is None):
+            return None
+        from assistant.document_answerability import DocumentFeatures, document_figures, judge, load_document_model
+        from assistant.learned import retrieval_figures
+
+        kb = self.knowledge
+        ref = kb.qualified(best)
+        coverage = word_coverage(plan.search_text, kb.section(ref).text, kb.document_text(ref.doc_id))
+        figures = retrieval_figures(found.best_bm25, found.best_dense, found.topic is not None, found.far,
+                                    reading.probabilities[0], rule_route, coverage.figures())
+        measure = model.not_answered(reading.vectors[0], figures, plan.search_text)
+        if measure is None:
+            return None
+        features = DocumentFeatures(reading.vectors[0], document_figures(
+            measure, coverage, found.best_bm25, found.best_dense, rule_route, plan.lang == "en"))
+        return judge(features, load_document_model(model.embed_model))
 
     def _activity_answered(self, facet: str) -> bool:
         """Whether one activity of a description ("运营数字创意孵化器"), retrieved alone, is clearly answered by the
