@@ -96,7 +96,7 @@ def test_leave_one_document_out_prefers_fewer_wrong_refusals():
 def test_a_detail_the_district_measure_does_not_write_is_declined_by_the_model(documents_assistant, monkeypatch):
     # The district measure is a test document: no profile, none of its questions trained on. Its （十二） funds R&D
     # projects "经评审立项" and writes no scoring rules; the rules for text alone answer from （十二）, the model declines.
-    # (It declines a part of such questions only: leave-one-document-out it caught 12 of 76; see the module.)
+    # (It declines a part of such questions only: leave-one-document-out it caught 13 of 77; see the module.)
     import assistant.document_answerability as model_module
 
     question = "南山那个数字经济措施，研发投入资助的专家评审打分标准是什么？"
