@@ -173,6 +173,12 @@ def part_item_refs(text: str, doc: CorpusDocument) -> list[str]:
     return found
 
 
+def _own_words(text: str) -> list[str]:
+    """A question's own words of two characters or more, its numbers aside (as ``assistant.coverage.topic_words``
+    reads them, which this module cannot import: coverage needs the knowledge base, which needs this module)."""
+    return [w for w in own_topic_tokens(text) if len(w) > 1 and not _NUMERAL_WORD_RE.match(w)]
+
+
 def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[str]:
     """The document a question naming none means by a section number, when several documents are indexed: one whose
     items restart per part has "二（七）" (no other numbering does); a clause number ("第二十五条 人才奖励") is the
@@ -191,9 +197,7 @@ def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[s
     refs = find_clause_refs(text)
     if not refs:
         return []
-    # The question's own words of two characters or more, its numbers aside (as assistant.coverage.topic_words reads
-    # them, which this module cannot import: coverage needs the knowledge base, which needs this module).
-    words = [w for w in own_topic_tokens(text) if len(w) > 1 and not _NUMERAL_WORD_RE.match(w)]
+    words = _own_words(text)
     scores: list[tuple[float, int, str]] = []
     for order, doc in enumerate(documents):
         sections = doc.document.by_key
@@ -217,7 +221,7 @@ def brings_other_topic(text: str, doc_ids: Sequence[str], documents: Sequence[Co
         doc_ids: the documents the conversation is about (``carried_documents``).
         documents: the indexed documents.
     """
-    words = [w for w in own_topic_tokens(text) if len(w) > 1 and not _NUMERAL_WORD_RE.match(w)]
+    words = _own_words(text)
     if not words:
         return False
     here = [d.document.folded_text for d in documents if d.meta.id in doc_ids]

@@ -19,11 +19,10 @@ document, and are read here instead whenever the best section is one of its sect
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from assistant.scope import ScopeThresholds, ScopeTopic, out_of_scope_topic
-from indexing.tokenize_zh import fold, tokenize
+from indexing.tokenize_zh import tokenize
 
 if TYPE_CHECKING:
     from indexing.corpus import CorpusDocument
@@ -46,13 +45,8 @@ def document_topic(question: str, section_text: str, document: CorpusDocument) -
     topic = out_of_scope_topic(question)
     if topic is None or topic.stated_in(section_text):
         return None
-    text = _folded(document.document.text)
+    text = document.document.folded_text
     used = [term for term in topic.terms if term in question]
     if any(all(word in text for word in tokenize(term)) for term in used):
         return None
     return topic
-
-
-@lru_cache(maxsize=64)
-def _folded(text: str) -> str:
-    return fold(text)
