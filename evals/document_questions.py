@@ -2,10 +2,10 @@
 hand-written sets are converted into the question format.
 
 Each set was written from one test document's text alone (``evals/documents/<id>/``), naming sections as printed
-("第十三条", "（七）", "二（三）", "preamble"). Conversion keeps every field and the gold as written; it only turns the
-printed labels into stored keys with the parser's own reading (``indexing.references.label_key``) and maps the
-writers' personas onto the format's two (``hotline`` for hotline staff, ``entrepreneur`` for everyone else; the
-writer's word is kept in ``persona_as_written``).
+("第十三条", "（七）", "二（三）", "三、" for a flat document's item, "preamble"). Conversion keeps every field and the
+gold as written; it only turns the printed labels into stored keys with the parser's own reading
+(``indexing.references.label_key``) and maps the writers' personas onto the format's two (``hotline`` for hotline
+staff, ``entrepreneur`` for everyone else; the writer's word is kept in ``persona_as_written``).
 
     python -m evals.document_questions /path/to/hand-written/sets    # rewrites evals/questions/documents/*.jsonl
 """
@@ -21,7 +21,7 @@ from indexing.references import label_key
 
 DOCUMENTS_DIR = Path(__file__).resolve().parent / "documents"
 DOCUMENT_QUESTIONS_DIR = Path(__file__).resolve().parent / "questions" / "documents"
-# Four more fictional documents of other shapes, each with a question set written from its text alone: data for
+# More fictional documents of other shapes, each with a question set written from its text alone: data for
 # learning what does not depend on one document (``evals/training_documents/README.md``). The three test documents
 # above stay held out for measuring.
 TRAINING_DOCUMENTS_DIR = Path(__file__).resolve().parent / "training_documents"
@@ -38,7 +38,9 @@ def question_file(doc_id: str, questions_dir: Path = DOCUMENT_QUESTIONS_DIR) -> 
 
 
 def _key(label: str, where: str) -> str:
-    key = label_key(label)
+    # "三、": a top-level item of a flat document (一、…三十、 with nothing under them), stored as clause 三; a part
+    # of a document with items under its parts is written "第三部分".
+    key = label_key(label.removesuffix("、"))
     if key is None:
         raise ValueError(f"{where}: {label!r} names no section")
     return key

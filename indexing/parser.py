@@ -38,6 +38,9 @@ _CLAUSE_ARTICLE_RE = re.compile(rf"^第\s*([{_NUM}\d]+)\s*条[\s\u3000]*")
 _LIST_RE = re.compile(rf"^([{_NUM}]+)\s*[、.．]")
 _CHAPTER_ZHANG_RE = re.compile(rf"^第\s*([{_NUM}\d]+)\s*章[\s\u3000]*")
 _FINAL_PROVISIONS_RE = re.compile(r"^(?:第\s*[" + _NUM + r"\d]+\s*章[\s\u3000]*)?附\s*则\s*$")
+# An item under a clause numbered in Arabic figures ("1. 新引进企业落户奖励", "（2）…"): a notice's item heading, never
+# a part heading whose number was left out.
+_ARABIC_ITEM_RE = re.compile(r"^\s*(?:\d+\s*[、.．]|[（(]\s*\d+\s*[）)])")
 _ATTACHMENT_RE = re.compile(r"^附件\s*[\d一二三四五六七八九十]*\s*$")
 # The closing block of a notice: "附件：1. …" with its list, the issuing body and the date it was signed.
 _ATTACHMENT_LIST_RE = re.compile(r"^附件\s*[：:]")
@@ -343,7 +346,8 @@ def parse_policy(
             number = _safe_numeral(m.group(1)) if m else None
             if m and number and _is_heading_text(line.text[m.end():].strip()):
                 return int_to_chinese(number), number, line.text[m.end():].strip(), False
-            if seen_structure and _is_heading_text(line.text) and not clause_re.match(line.text):
+            if (seen_structure and _is_heading_text(line.text) and not clause_re.match(line.text)
+                    and not _ARABIC_ITEM_RE.match(line.text)):
                 numbered = [c.number for c in chapters if c.number is not None]
                 number = (numbered[-1] + 1) if numbered else 1
                 return int_to_chinese(number), number, line.text, True

@@ -159,6 +159,20 @@ def test_notice_items_restarting_in_every_part_are_part_qualified():
     assert notice.section("preamble").text.startswith("各区文化广电旅游体育主管部门，各有关单位：")
 
 
+def test_short_items_numbered_in_figures_are_no_parts_without_a_number():
+    # A notice's award items are headed "1. 新引进企业落户奖励（对应《办法》第七条）": short and unpunctuated like a
+    # part heading whose number was lost, but numbered in figures — they belong to the item above them.
+    text = ("关于组织申报的通知\n各有关单位：\n现将有关事项通知如下。\n一、申报条件\n（一）申报主体\n在本区注册的企业。\n"
+            "二、申报项目\n（一）企业集聚发展类\n1. 新引进企业落户奖励（对应《办法》第七条）\n支持标准：给予一次性奖励100万元。\n"
+            "2. 营业收入突破奖励\n支持标准：分别给予50万元、150万元奖励。\n（二）技术创新类\n1. 研发投入资助\n"
+            "每年最高200万元。\n三、申报材料\n（一）通用材料\n营业执照。\n")
+    notice = parse_policy(text, "n")
+    assert notice.warnings == ()
+    assert [c.key for c in notice.chapters] == ["一", "二", "三"]
+    assert "1. 新引进企业落户奖励" in notice.section("二/一").text and "营业收入突破奖励" in notice.section("二/一").text
+    assert notice.section("二/二").text.endswith("每年最高200万元。")
+
+
 def test_a_duplicate_inside_one_part_is_still_rejected_when_numbering_restarts():
     with pytest.raises(ParseError) as info:
         load_document(FIXTURES / "restart-duplicate.txt")
