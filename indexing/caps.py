@@ -24,12 +24,13 @@ THIS_MEASURE = "本措施"
 # a deferral to any other document is 按其他文件.
 FUND_MEASURES = "资助办法"
 
-_KIND_RE = re.compile(r"配套资助|配套支持|资助|奖励|扶持|支持|补贴|贴息|补助")
+_KIND_RE = re.compile(r"配套资助|配套支持|资助|奖励|扶持|支持|补贴|贴息|补助|补偿")
 _AMOUNT_RE = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>亿元|万元|元)")
 _WAN_PER_UNIT = {"亿元": 10_000.0, "万元": 1.0, "元": 0.0001}
 # What grants money: 给予 (an amount, or a ceiling in the next phrase) and 追加 (on top of another award).
 _TRIGGER_RE = re.compile(r"给予|追加")
-_CEILING_RE = re.compile(r"^(?P<scope>[^，,]*?)(?:最高不超过|最高|不超过)" + _AMOUNT_RE.pattern)
+# A ceiling phrase; the award word may stand between the ceiling and the amount ("单个合同最高资助50万元").
+_CEILING_RE = re.compile(r"^(?P<scope>[^，,]*?)(?:最高不超过|最高|不超过)(?:" + _KIND_RE.pattern + ")?" + _AMOUNT_RE.pattern)
 # 按《…》相关规定: the clause leaves the amount to another document. The one definition of a deferral in the text, read
 # here for the cap records and by ``assistant.linked_articles`` for which indexed document a clause defers to. Texts
 # also write it with the document's 文号 and what part of it applies: "按《…资助办法》（深府规〔2020〕2号）有关人才培养项目的
@@ -57,6 +58,9 @@ _UNIT = r"每[家款项人部个场件次名所][^，,\d]{0,6}?"
 _PER_UNIT_RE = re.compile(r"^(?P<scope>" + _UNIT + ")" + _AMOUNT_RE.pattern
                           + r"(?:的?(?:" + _KIND_RE.pattern + r"))?$")
 _RATE_RE = re.compile(r"每(?:平方米|月|小时|天|日)")
+# A phrase limiting a grant by something other than money, passed over to the ceiling after it: "补贴面积最高不超过2000
+# 平方米", "连续支持不超过3年" (its term is read on its own).
+_LIMIT_NOT_MONEY_RE = re.compile(r"^[^，,\d元]*(?:最高不超过|不超过|最长)\d+(?:平方米|年|个月|人|家|个|场)$")
 _YEARLY_RE = re.compile(r"每年(?:最高)?$")
 _ONCE_RE = re.compile(r"一次性(?:最高)?$")
 # "按照每人每年2万元给予补助", "按每场3000元给予运营补贴": the amount per unit is stated before 给予, as its standard. The unit
@@ -65,8 +69,8 @@ _ONCE_RE = re.compile(r"一次性(?:最高)?$")
 # What the standard is counted by may stand between 按 and the unit ("按考核合格人数每人500元给予补贴"), and an area
 # is a unit of its own there ("按改造面积每平方米200元给予补贴": a subsidy per square metre, stated before 给予).
 _AREA_UNIT = r"每平方米(?:每月|每年)?"
-_UNIT_STANDARD_RE = re.compile(r"按照?(?:[^，,每按]{0,10}?)(?P<scope>" + _UNIT + "|" + _AREA_UNIT + ")" + _AMOUNT_RE.pattern
-                               + r"(?:的标准)?$")
+_UNIT_STANDARD_RE = re.compile(r"按照?(?:[^，,每按]{0,10}?)(?P<scope>" + _UNIT + "|" + _AREA_UNIT + ")(?:不超过|最高)?"
+                               + _AMOUNT_RE.pattern + r"(?:的标准)?$")
 # Ceilings a sentence states with no 给予 of their own: a kind's ceiling ("运营补贴每年最高300万元"), what one unit gets as a
 # standard ("租房补贴标准为每人每月3000元"), and the total a company may receive ("单个企业年度获得本措施扶持资金累计不超过
 # 1000万元", "同一企业每年获得本措施支持的资金总额原则上不超过1000万元"). A figure with no award word before it ("营业收入不
@@ -260,10 +264,20 @@ def _following_amounts(text: str, phrase_end: int) -> tuple[list[tuple[re.Match[
             found.append((ceiling, "ceiling"))
         elif unit:
             found.append((unit, "unit"))
-        elif not (_RATE_RE.search(phrase) and _AMOUNT_RE.search(phrase)):
+        elif not (_RATE_RE.search(phrase) and _AMOUNT_RE.search(phrase)) and not _LIMIT_NOT_MONEY_RE.search(phrase):
             break   # a phrase stating no amount of this grant; a rate (a ceiling's or not) is passed over
         end = next_end
     return found, end
+
+
+def _ceiling_qualifier(ceiling: re.Match[str]) -> Qualifier:
+    """A ceiling phrase's qualifier: 每年最高 when its scope says per year ("单个企业年度最高50万元"), else 最高."""
+    return "每年最高" if _YEARLY_SCOPE_RE.search(ceiling.group("scope")) else "最高"
+
+
+def _tier_amounts(ceiling: re.Match[str]) -> list[re.Match[str]]:
+    """Every amount of a 分别 ceiling phrase ("分别最高不超过200万元、100万元、50万元"; matched on the phrase alone)."""
+    return list(_AMOUNT_RE.finditer(ceiling.string, ceiling.start("number")))
 
 
 def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
@@ -288,14 +302,14 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
     if unit_standard:
         # 按照每人每年2万元给予补助，每家孵化载体每年最高20万元: the standard, then the ceilings on the sum.
         amounts, before_amount, after_amount = [unit_standard], "", head[2:]
-        totals = [(_wan(m), "每年最高" if "每年" in m.group("scope") else "最高") for m, how in following
-                  if how == "ceiling"]
+        totals = [(_wan(m), _ceiling_qualifier(m)) for m, how in following if how == "ceiling"]
         end = following_end if totals else phrase_end
         pre = pre[: unit_standard.start()]
     elif amounts:
         before_amount, after_amount, end = head[:amounts[0].start()], head[amounts[-1].end():], phrase_end
         # "每款给予5万元奖励，同一企业每年最高不超过30万元": the yearly ceiling on their sum is a cap of its own.
-        totals = [(_wan(m), "每年最高") for m, how in following if how == "ceiling" and "每年" in m.group("scope")]
+        totals = [(_wan(m), "每年最高") for m, how in following
+                  if how == "ceiling" and _YEARLY_SCOPE_RE.search(m.group("scope"))]
         if totals:
             end = following_end
     else:
@@ -307,11 +321,14 @@ def _read_grant(text: str, trigger: re.Match[str]) -> _Grant | None:
             if not ceilings:
                 return None
             amounts, before_amount = [ceilings[0]], ceilings[0].group("scope")
+            if "分别" in before_amount:   # 按…40%给予资助，分别最高不超过200万元、100万元、50万元: one per tier
+                amounts = _tier_amounts(ceilings[0])
+            # "…，每个展会最高20万元，单个企业年度最高50万元": a further ceiling on the sum of the shares.
+            totals = [(_wan(m), _ceiling_qualifier(m)) for m in ceilings[1:]]
         else:
             # 给予奖励，每家10万元，每年最高100万元: the amount per unit, then the yearly ceiling.
             amounts, before_amount = [following[0][0]], following[0][0].group("scope")
-            totals = [(_wan(m), "每年最高" if "每年" in m.group("scope") else "最高") for m, how in following[1:]
-                      if how == "ceiling"]
+            totals = [(_wan(m), _ceiling_qualifier(m)) for m, how in following[1:] if how == "ceiling"]
         after_amount, end = "", following_end
     kind_match = _KIND_RE.match(after_amount.lstrip("的").removeprefix("一次性")) or _KIND_RE.search(head)
     # 一次性 before the amount ("一次性给予", "给予一次性奖励500000元") or after it ("分别给予300万元、200万元一次性奖励").

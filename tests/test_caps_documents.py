@@ -325,3 +325,23 @@ def test_a_yearly_only_once_is_not_one_off():
 
     assert _ONLY_ONCE_RE.search("同一企业同一档次只奖励一次")
     assert not _ONLY_ONCE_RE.search("同一展会每年只资助一次")
+
+
+def test_further_ceilings_tiered_ceilings_and_limits_that_are_not_money():
+    # Shapes of the training documents written in session 28 (a flat district measure, a draft, city rules).
+    baoan = _training_caps("baoan-industrial-fashion-design-measures")
+    yantian = _training_caps("yantian-culture-tourism-draft-measures")
+    finance = _training_caps("shenzhen-culture-finance-support-rules")
+    # 按照展位费的50%给予资助，每个展会最高20万元，单个企业年度最高50万元: the share's ceiling, then one on its sum per
+    # year (年度 is per year as 每年 is).
+    assert _amounts(baoan, "十三")[:2] == [(20, "按比例", 50), (50, "每年最高", None)]
+    # 单个合同最高资助50万元，单个企业年度最高资助100万元: the award word between the ceiling and the amount.
+    assert _amounts(baoan, "七") == [(50, "按比例", 30), (100, "每年最高", None)]
+    assert (60, "每年最高", None) in _amounts(finance, "十四")   # 每家保险机构每年最高奖励60万元
+    # 按照每平方米每月不超过30元的标准给予租金补贴，补贴面积最高不超过2000平方米，连续支持不超过3年，每年最高100万元:
+    # the standard per square metre written as its ceiling; the area and the term limit no money and are passed over.
+    assert _amounts(baoan, "五") == [(0.003, "最高", None), (100, "每年最高", None)]
+    assert (50, "每年最高", None) in _amounts(baoan, "二十")   # 按每人1500元…，单个培训机构年度最高50万元
+    # 按赛事实际支出的40%给予资助，分别最高不超过200万元、100万元、50万元: one ceiling per tier.
+    assert [(200, "按比例", 40), (100, "按比例", 40), (50, "按比例", 40)] == _amounts(yantian, "十二")[1:4]
+    assert (400, "最高", None) in _amounts(finance, "二十八")   # 单笔贷款补偿最高400万元: 补偿 is an award word
