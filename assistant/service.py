@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.answer import Answer, RankedSection
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
-from assistant.coverage import word_coverage
+from assistant.coverage import WordCoverage, word_coverage
 from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
@@ -232,12 +232,20 @@ class PolicyAssistant:
             # The model learned the bundled measure's questions and sections: another document's best section is
             # judged by the rules (topic lexicon, score thresholds).
             return None
-        from assistant.learned import retrieval_figures
-
         kb = self.knowledge
         # The best section's own text, of its own document (``coverage_in`` reads the primary measure's by key).
         section_text = kb.section(best_section).text if kb.has_section(best_section) else ""
-        coverage = word_coverage(plan.search_text, section_text, kb.documents_text)
+        return self._measure_judgement(plan, found, rule_route, word_coverage(plan.search_text, section_text,
+                                                                               kb.documents_text))
+
+    def _measure_judgement(self, plan: QueryPlan, found: _Retrieved, rule_route: bool,
+                           coverage: WordCoverage) -> float | None:
+        """The measure's answerability model's probability for ``found``'s best section, its words' ``coverage``
+        reckoned against the text the caller judges it by (the callers have checked the model and reading exist)."""
+        from assistant.learned import retrieval_figures
+
+        model, reading = self.understanding, found.vectors
+        assert model is not None and reading is not None and reading.probabilities is not None
         figures = retrieval_figures(found.best_bm25, found.best_dense, found.topic is not None, found.far,
                                     reading.probabilities[0], rule_route, coverage.figures())
         return model.not_answered(reading.vectors[0], figures, plan.search_text)
@@ -251,14 +259,11 @@ class PolicyAssistant:
                 or best is None):
             return None
         from assistant.document_answerability import DocumentFeatures, document_figures, judge, load_document_model
-        from assistant.learned import retrieval_figures
 
         kb = self.knowledge
         ref = kb.qualified(best)
         coverage = word_coverage(plan.search_text, kb.section(ref).text, kb.document_text(ref.doc_id))
-        figures = retrieval_figures(found.best_bm25, found.best_dense, found.topic is not None, found.far,
-                                    reading.probabilities[0], rule_route, coverage.figures())
-        measure = model.not_answered(reading.vectors[0], figures, plan.search_text)
+        measure = self._measure_judgement(plan, found, rule_route, coverage)
         if measure is None:
             return None
         features = DocumentFeatures(reading.vectors[0], document_figures(

@@ -54,14 +54,12 @@ class Choice:
 
 def inputs_hash(documents_dir: Path, questions_dir: Path, bundled_hash: str) -> str:
     """What the model was fitted from: the training documents and their questions, the bundled models, the code."""
+    from evals.training import digest_files, digest_sources
+
     digest = hashlib.sha256(f"v1:{bundled_hash}".encode())
-    for path in sorted([*documents_dir.glob("*/*.txt"), *documents_dir.glob("*/*.toml"), *questions_dir.glob("*.jsonl")]):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    root = Path(__file__).resolve().parent.parent
-    for name in FEATURE_SOURCES:
-        digest.update(name.encode())
-        digest.update((root / name).read_bytes())
+    digest_files(digest, sorted([*documents_dir.glob("*/*.txt"), *documents_dir.glob("*/*.toml"),
+                                 *questions_dir.glob("*.jsonl")]))
+    digest_sources(digest, FEATURE_SOURCES)
     return digest.hexdigest()[:16]
 
 
@@ -91,7 +89,7 @@ def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 def choose(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
     """The best (l2, threshold) leave-one-document-out, and every pair's figures."""
-    from assistant.document_answerability import fit
+    from assistant.document_answerability import DocumentAnswerability, fit
 
     vectors, figures, labels = _arrays(samples)
     docs = np.array([s.doc for s in samples])
@@ -101,8 +99,8 @@ def choose(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
         for doc in sorted(set(docs)):
             train = docs != doc
             w, b, mean, scale = fit(vectors[train], figures[train], labels[train], l2)
-            rows = np.hstack([vectors[~train], figures[~train]])
-            held[~train] = 1.0 / (1.0 + np.exp(-(((rows - mean) / scale) @ w + b)))
+            model = DocumentAnswerability(w, b, mean, scale, threshold=1.0, embed_model="")
+            held[~train] = model.probabilities(vectors[~train], figures[~train])   # as the shipped model reads
         for threshold in THRESHOLD_GRID:
             declined = held >= threshold
             grid.append(Choice(l2, threshold, int((declined & (labels == 1)).sum()), int((declined & (labels == 0)).sum())))

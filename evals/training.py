@@ -738,18 +738,25 @@ def inputs_hash(question_files: Sequence[Path], profiles_dir: Path, embed_model:
     """
     digest = hashlib.sha256()
     digest.update(f"v{TRAINING_VERSION}:{embed_model}".encode())
-    for path in sorted(question_files, key=lambda p: p.name):
-        digest.update(path.name.encode())
-        digest.update(Path(path).read_bytes())
-    for path in sorted(Path(profiles_dir).glob("*.toml")):
+    digest_files(digest, sorted(map(Path, question_files), key=lambda p: p.name))
+    digest_files(digest, sorted(Path(profiles_dir).glob("*.toml")))
+    lexicon = Path(profiles_dir).parent / "lexicon"
+    digest_files(digest, [lexicon / name for name in ("synonyms.toml", "out_of_scope.toml", "userdict.txt")
+                          if (lexicon / name).exists()])
+    digest_sources(digest, FEATURE_SOURCES)
+    return digest.hexdigest()[:16]
+
+
+def digest_files(digest: Any, paths: Iterable[Path]) -> None:
+    """Feed each file's name and bytes to ``digest`` (a hashlib object), in the order given."""
+    for path in paths:
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
-    for name in ("synonyms.toml", "out_of_scope.toml", "userdict.txt"):
-        lexicon = Path(profiles_dir).parent / "lexicon" / name
-        if lexicon.exists():
-            digest.update(lexicon.read_bytes())
+
+
+def digest_sources(digest: Any, sources: Iterable[str]) -> None:
+    """Feed each source file (a path relative to the repository) to ``digest``: the code a model's features depend on."""
     root = Path(__file__).resolve().parent.parent
-    for name in FEATURE_SOURCES:
+    for name in sources:
         digest.update(name.encode())
         digest.update((root / name).read_bytes())
-    return digest.hexdigest()[:16]
