@@ -271,7 +271,7 @@ def _following_amounts(text: str, phrase_end: int) -> tuple[list[tuple[re.Match[
 
 
 def _ceiling_qualifier(ceiling: re.Match[str]) -> Qualifier:
-    """A ceiling phrase's qualifier: 每年最高 when its scope says per year ("单个企业年度最高50万元"), else 最高."""
+    """A ceiling's qualifier: 每年最高 when its ``scope`` group says per year ("单个企业年度最高50万元"), else 最高."""
     return "每年最高" if _YEARLY_SCOPE_RE.search(ceiling.group("scope")) else "最高"
 
 
@@ -432,13 +432,13 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
             indent = len(phrase) - len(phrase.lstrip())
             found.append(_Ceiling(start, scope[: subject_end.start() if subject_end else len(scope)].strip(),
                                   start + indent + bare.end(), _wan(bare),
-                                  "每年最高" if _YEARLY_SCOPE_RE.search(scope) else "最高", "资助", of_kind=False))
+                                  _ceiling_qualifier(bare), "资助", of_kind=False))
         elif ceiling and not _RATE_RE.search(ceiling.group("scope")):   # 补贴标准每平方米每月不超过60元: a price
             scope = ceiling.group("scope")
             kind, subject_end = _KIND_RE.search(scope), _SUBJECT_END_RE.search(scope)
-            qualifier: Qualifier = "每年最高" if _YEARLY_SCOPE_RE.search(scope) else "最高"
             found.append(_Ceiling(start, scope[: subject_end.start() if subject_end else 0].strip(),
-                                  start + ceiling.end(), _wan(ceiling), qualifier, kind.group(0) if kind else "资助",
+                                  start + ceiling.end(), _wan(ceiling), _ceiling_qualifier(ceiling),
+                                  kind.group(0) if kind else "资助",
                                   overall=bool(_OVERALL_RE.search(ceiling.group(0)))))
     return found
 
