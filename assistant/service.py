@@ -223,10 +223,8 @@ class PolicyAssistant:
     def _not_answered_probability(self, plan: QueryPlan, found: _Retrieved, rule_route: bool = False) -> float | None:
         """The answerability model's probability that the documents do not answer this (None: no model, or the best
         section is another document's)."""
-        model = self.understanding
-        reading, best_section = found.vectors, found.best
-        if (model is None or model.answerability is None or reading is None or reading.probabilities is None
-                or best_section is None):
+        best_section = found.best
+        if best_section is None or not self._measure_can_judge(found):
             return None
         if self.knowledge.qualified(best_section).doc_id != self.knowledge.primary.meta.id:
             # The model learned the bundled measure's questions and sections: another document's best section is
@@ -238,10 +236,16 @@ class PolicyAssistant:
         return self._measure_judgement(plan, found, rule_route, word_coverage(plan.search_text, section_text,
                                                                                kb.documents_text))
 
+    def _measure_can_judge(self, found: _Retrieved) -> bool:
+        """Whether the measure's answerability model can judge ``found``: the model and the question's reading exist."""
+        model, reading = self.understanding, found.vectors
+        return (model is not None and model.answerability is not None and reading is not None
+                and reading.probabilities is not None)
+
     def _measure_judgement(self, plan: QueryPlan, found: _Retrieved, rule_route: bool,
                            coverage: WordCoverage) -> float | None:
         """The measure's answerability model's probability for ``found``'s best section, its words' ``coverage``
-        reckoned against the text the caller judges it by (the callers have checked the model and reading exist)."""
+        reckoned against the text the caller judges it by (the callers have checked ``_measure_can_judge``)."""
         from assistant.learned import retrieval_figures
 
         model, reading = self.understanding, found.vectors
@@ -255,9 +259,9 @@ class PolicyAssistant:
         (``assistant.document_answerability``) says the document does not answer; None leaves it to the rules for
         text alone. The measure's model judges the section too, as one of that model's figures."""
         model, reading, best = self.understanding, found.vectors, found.best
-        if (model is None or model.answerability is None or reading is None or reading.probabilities is None
-                or best is None):
+        if best is None or not self._measure_can_judge(found):
             return None
+        assert model is not None and reading is not None
         from assistant.document_answerability import DocumentFeatures, document_figures, judge, load_document_model
 
         kb = self.knowledge

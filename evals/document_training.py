@@ -109,10 +109,14 @@ def choose(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
         for threshold in THRESHOLD_GRID:
             declined = held >= threshold
             grid.append(Choice(l2, threshold, int((declined & (labels == 1)).sum()), int((declined & (labels == 0)).sum())))
-    # Ties: the higher threshold, then the stronger regularisation (the more cautious model).
-    best = max(grid, key=lambda c: (c.precision >= MIN_PRECISION, c.caught if c.precision >= MIN_PRECISION else -c.wrong,
-                                    c.threshold, c.l2))
-    return best, grid
+    return max(grid, key=_preference), grid
+
+
+def _preference(choice: Choice) -> tuple[bool, int, float, float]:
+    """How ``choose`` ranks a pair: precise enough first, then the most caught (the fewest wrong when none is
+    precise enough); ties to the higher threshold, then the stronger regularisation (the more cautious model)."""
+    precise = choice.precision >= MIN_PRECISION
+    return precise, choice.caught if precise else -choice.wrong, choice.threshold, choice.l2
 
 
 def train_documents(documents_dir: Path, questions_dir: Path, home: Path | None = None,
