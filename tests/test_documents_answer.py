@@ -292,6 +292,19 @@ def test_an_english_question_names_a_district_document_by_its_district():
         assert named_documents(text, kb.names) == [], text
 
 
+@pytest.mark.parametrize("question, doc, section", [
+    ("How much of our bank loan interest can be subsidised?", FUND, "二十二"),
+    ("We rent an office. Is there a subsidy for the rent?", DISTRICT, "八"),
+])
+def test_an_english_question_reaches_a_document_without_profiles_in_its_own_words(documents_assistant, question, doc,
+                                                                                   section):
+    # The English column's general vocabulary ("interest" → 贴息/利息, "rent" → 租金) gives keyword search the
+    # documents' words; before it, both were declined: the dense channel alone did not reach these sections.
+    answer = documents_assistant.ask([question])
+    assert not answer.refused and (answer.citations[0].doc, answer.citations[0].section) == (doc, section), \
+        [(c.doc, c.section) for c in answer.citations]
+
+
 def test_an_english_refusal_names_the_documents_it_speaks_for(documents_assistant):
     # The Chinese refusal lists the documents asked; the English one named the bundled measure whatever was asked.
     answer = documents_assistant.ask("Does the Nanshan measure help foreign staff get work visas?")

@@ -8,6 +8,7 @@ here.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from evals.answer_quality import first_sentence
 from indexing.caps import QUALIFIERS
 from indexing.numerals import find_amounts_wan, format_rmb, format_wan
 from indexing.references import find_clause_refs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def cited(answer) -> list[str]:
@@ -280,6 +283,28 @@ def test_the_english_column_reaches_the_policy_words_and_never_a_chinese_questio
     assert plan_query(chinese).expansion == lexicon.expand(fold(chinese))   # no English-column words
     assert not set(lexicon.expand(fold(chinese))) & {t for e in lexicon.english for t in e.policy} - set(
         lexicon.expand(fold(chinese), english=False))
+
+
+def test_each_english_term_says_one_thing_in_the_documents_own_words():
+    # An English term in two entries would add two concepts' words to one question; a Chinese word that no document
+    # writes (the bundled measure's text and profiles, the training documents) and no synonym group ties to their
+    # wording can never be matched by keyword search.
+    from assistant.lexicon import default_lexicon
+    from evals.document_questions import TRAINING_DOCUMENTS_DIR
+    from indexing.tokenize_zh import fold
+
+    lexicon = default_lexicon()
+    owners: dict[str, int] = {}
+    for index, entry in enumerate(lexicon.english):
+        for term in entry.terms:
+            assert owners.setdefault(term, index) == index, f"{term!r} is in two English entries"
+    written = fold("\n".join(p.read_text(encoding="utf-8") for p in [
+        *(ROOT / "corpus" / "documents").glob("*.txt"), *(ROOT / "corpus" / "profiles").glob("*.toml"),
+        *TRAINING_DOCUMENTS_DIR.glob("*/*.txt")]))
+    grouped = {term for group in lexicon.groups for term in group.terms}
+    unwritten = sorted({word for entry in lexicon.english for word in entry.policy
+                        if fold(word) not in written and fold(word) not in grouped})
+    assert not unwritten, unwritten
 
 
 @pytest.mark.parametrize("question, clause", [
