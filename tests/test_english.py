@@ -8,7 +8,6 @@ here.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,6 @@ from evals.answer_quality import first_sentence
 from indexing.caps import QUALIFIERS
 from indexing.numerals import find_amounts_wan, format_rmb, format_wan
 from indexing.references import find_clause_refs
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def cited(answer) -> list[str]:
@@ -291,6 +288,7 @@ def test_each_english_term_says_one_thing_in_the_documents_own_words():
     # wording can never be matched by keyword search.
     from assistant.lexicon import default_lexicon
     from evals.document_questions import TRAINING_DOCUMENTS_DIR
+    from indexing.corpus import BUNDLED_CORPUS
     from indexing.tokenize_zh import fold
 
     lexicon = default_lexicon()
@@ -299,7 +297,7 @@ def test_each_english_term_says_one_thing_in_the_documents_own_words():
         for term in entry.terms:
             assert owners.setdefault(term, index) == index, f"{term!r} is in two English entries"
     written = fold("\n".join(p.read_text(encoding="utf-8") for p in [
-        *(ROOT / "corpus" / "documents").glob("*.txt"), *(ROOT / "corpus" / "profiles").glob("*.toml"),
+        *(BUNDLED_CORPUS / "documents").glob("*.txt"), *(BUNDLED_CORPUS / "profiles").glob("*.toml"),
         *TRAINING_DOCUMENTS_DIR.glob("*/*.txt")]))
     grouped = {term for group in lexicon.groups for term in group.terms}
     unwritten = sorted({word for entry in lexicon.english for word in entry.policy
