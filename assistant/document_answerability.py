@@ -10,6 +10,11 @@ the questions of the fictional training documents (``evals/training_documents/``
 text leaves out, with the regularisation and the threshold chosen leave-one-document-out
 (``evals.document_training``); the three test documents are never part of it.
 
+A second regression over the same inputs says whether the question is about any policy at all: the training
+documents' writers marked what their text leaves out, almost never a weather question, and a chit-chat question
+whose best section is another document's (by a word like 深圳) was answered. It is fitted on those documents'
+questions against the chit-chat of ``evals/questions/offtopic-calibration.jsonl``.
+
 It only adds refusals: a question the model judges answered is left to the rules for text alone
 (``assistant.text_only``: the out-of-scope topics a document does not cover, "too far").
 
@@ -35,7 +40,7 @@ if TYPE_CHECKING:
     from assistant.coverage import WordCoverage
 
 DOCUMENT_MODEL_FILE = MODELS_DIR / "document_answerability.npz"
-DOCUMENT_MODEL_FORMAT = 1
+DOCUMENT_MODEL_FORMAT = 2
 
 # The figures beside the question's embedding, in this order.
 DOCUMENT_FIGURES: tuple[str, ...] = (
@@ -67,8 +72,25 @@ def document_figures(measure_probability: float, coverage: WordCoverage, best_bm
 
 
 @dataclass(frozen=True)
+class Logistic:
+    """A logistic regression over standardised (embedding, figures) rows."""
+
+    weights: np.ndarray
+    bias: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def probabilities(self, vectors: np.ndarray, figures: np.ndarray) -> np.ndarray:
+        """For (n, dim) vectors and (n, len(DOCUMENT_FIGURES)) figures."""
+        rows = np.hstack([np.asarray(vectors, dtype=np.float32), np.asarray(figures, dtype=np.float32)])
+        return 1.0 / (1.0 + np.exp(-(((rows - self.mean) / self.scale) @ self.weights + self.bias)))
+
+
+@dataclass(frozen=True)
 class DocumentAnswerability:
-    """Logistic regression over the standardised (embedding, figures) → probability the document does not answer."""
+    """Two logistic regressions over (embedding, figures): the probability that the document does not answer, and
+    the probability that the question is about no policy at all (chit-chat: "今天深圳会不会下雨", whose best section a
+    word like 深圳 chose)."""
 
     weights: np.ndarray
     bias: float
@@ -78,22 +100,39 @@ class DocumentAnswerability:
     embed_model: str
     inputs_hash: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    chit_chat: Logistic | None = None
+    chit_chat_threshold: float = 1.0
 
     def probabilities(self, vectors: np.ndarray, figures: np.ndarray) -> np.ndarray:
-        """For (n, dim) vectors and (n, len(DOCUMENT_FIGURES)) figures."""
-        rows = np.hstack([np.asarray(vectors, dtype=np.float32), np.asarray(figures, dtype=np.float32)])
-        return 1.0 / (1.0 + np.exp(-(((rows - self.mean) / self.scale) @ self.weights + self.bias)))
+        """For (n, dim) vectors and (n, len(DOCUMENT_FIGURES)) figures: not answered by the document."""
+        return Logistic(self.weights, self.bias, self.mean, self.scale).probabilities(vectors, figures)
 
     def probability(self, features: DocumentFeatures) -> float:
         return float(self.probabilities(features.vector[None, :], features.figures[None, :])[0])
+
+    def chit_chat_probability(self, features: DocumentFeatures) -> float:
+        """The probability that the question asks nothing a policy answers (0.0 without that part)."""
+        if self.chit_chat is None:
+            return 0.0
+        return float(self.chit_chat.probabilities(features.vector[None, :], features.figures[None, :])[0])
+
+    def declines(self, features: DocumentFeatures) -> bool:
+        """Whether the document does not answer, or the question is chit-chat, at each part's threshold."""
+        return (self.probability(features) >= self.threshold
+                or self.chit_chat_probability(features) >= self.chit_chat_threshold)
 
     def save(self, path: Path | str) -> None:
         meta = {"format": DOCUMENT_MODEL_FORMAT, "bias": self.bias, "threshold": self.threshold,
                 "embed_model": self.embed_model, "inputs_hash": self.inputs_hash, "info": self.info,
                 "figures": list(DOCUMENT_FIGURES)}
-        np.savez_compressed(path, weights=self.weights.astype(np.float32), mean=self.mean.astype(np.float32),
-                            scale=self.scale.astype(np.float32),
-                            meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8))
+        arrays = {"weights": self.weights, "mean": self.mean, "scale": self.scale}
+        if self.chit_chat is not None:
+            meta |= {"chit_chat_bias": self.chit_chat.bias, "chit_chat_threshold": self.chit_chat_threshold}
+            arrays |= {"chit_chat_weights": self.chit_chat.weights, "chit_chat_mean": self.chit_chat.mean,
+                       "chit_chat_scale": self.chit_chat.scale}
+        stored = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
+        stored["meta"] = np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8)
+        np.savez_compressed(path, allow_pickle=False, **stored)
 
     @classmethod
     def load(cls, path: Path | str = DOCUMENT_MODEL_FILE) -> DocumentAnswerability:
@@ -102,8 +141,11 @@ class DocumentAnswerability:
             meta = json.loads(bytes(data["meta"]).decode())
             if meta.get("format") != DOCUMENT_MODEL_FORMAT or meta.get("figures") != list(DOCUMENT_FIGURES):
                 raise ValueError(f"{path}: not a document answerability model of format {DOCUMENT_MODEL_FORMAT}")
+            chit_chat = (Logistic(data["chit_chat_weights"], float(meta["chit_chat_bias"]), data["chit_chat_mean"],
+                                  data["chit_chat_scale"]) if "chit_chat_weights" in data.files else None)
             return cls(data["weights"], float(meta["bias"]), data["mean"], data["scale"], float(meta["threshold"]),
-                       str(meta["embed_model"]), str(meta.get("inputs_hash", "")), dict(meta.get("info", {})))
+                       str(meta["embed_model"]), str(meta.get("inputs_hash", "")), dict(meta.get("info", {})),
+                       chit_chat, float(meta.get("chit_chat_threshold", 1.0)))
 
 
 def fit(vectors: np.ndarray, figures: np.ndarray, labels: np.ndarray, l2: float, steps: int = 1500,
@@ -154,12 +196,12 @@ def recording() -> Iterator[list[DocumentFeatures]]:
 
 
 def judge(features: DocumentFeatures, model: DocumentAnswerability | None) -> bool | None:
-    """True when ``model`` says the document does not answer; None: the rules for text alone decide (no model,
-    or it judges the question answered). While ``recording`` (training), the features are kept and the model is not
-    used: it is what is being fitted."""
+    """True when ``model`` says the document does not answer or the question is chit-chat; None: the rules for text
+    alone decide (no model, or it judges the question answered). While ``recording`` (training), the features are
+    kept and the model is not used: it is what is being fitted."""
     if _recording:
         _recording[-1].append(features)
         return None
     if model is None:
         return None
-    return True if model.probability(features) >= model.threshold else None
+    return True if model.declines(features) else None

