@@ -13,7 +13,8 @@ more answerable questions than not-covered ones: how many of a set's questions a
 a precision floor much less.) Deterministic: same questions, same model.
 
 The chit-chat of ``evals/questions/offtopic-calibration.jsonl`` (weather, poems, films: questions no policy answers,
-the bundled models' training side) is asked in the same index for the model's second part, which says whether a
+the bundled models' training side) and of ``offtopic-document-model.jsonl`` (greetings, requests to write or explain,
+for this model alone) is asked in the same index for the model's second part, which says whether a
 question is about any policy at all. The training documents' writers marked what *their* text leaves out, almost
 never a question about nothing in any policy, so a weather question whose best section was another document's
 ("今天深圳会不会下雨" → a district measure's clause, by the word 深圳) was answered; and put into the not-covered
@@ -34,8 +35,9 @@ from typing import Any
 import numpy as np
 
 L2_GRID = (10.0, 30.0, 100.0, 300.0)
-# The group of the chit-chat samples: in every fold's training, never a held-out document.
-CHIT_CHAT = "chit-chat"
+# The chit-chat samples' group: not a document (the not-covered part never sees them; the chit-chat part holds
+# each of their writers out in turn).
+CHIT_CHAT_GROUP = "chit-chat"
 THRESHOLD_GRID = tuple(round(0.5 + 0.05 * i, 2) for i in range(9))   # 0.50 … 0.90
 MIN_PRECISION = 0.95
 # What the document model's features are made by, beside the bundled models (whose own hash covers the rest).
@@ -69,11 +71,13 @@ class Choice:
         return self.caught / declined if declined else 1.0
 
 
-def chit_chat_file() -> Path:
-    """The chit-chat questions (``evals/questions/offtopic-calibration.jsonl``)."""
+def chit_chat_files() -> list[Path]:
+    """The chit-chat questions: the bundled models' (``evals/questions/offtopic-calibration.jsonl``) and those for
+    this model alone (``offtopic-document-model.jsonl``: in the bundled models' training they raised the refusal
+    threshold the folds choose, 0.70 → 0.74, and Chinese not-covered recall leave-one-writer-out fell under its gate)."""
     from evals.questions_io import QUESTIONS_DIR
 
-    return QUESTIONS_DIR / "offtopic-calibration.jsonl"
+    return [QUESTIONS_DIR / "offtopic-calibration.jsonl", QUESTIONS_DIR / "offtopic-document-model.jsonl"]
 
 
 def inputs_hash(documents_dir: Path, questions_dir: Path, bundled_hash: str) -> str:
@@ -84,7 +88,7 @@ def inputs_hash(documents_dir: Path, questions_dir: Path, bundled_hash: str) -> 
     digest = hashlib.sha256(f"v2:{bundled_hash}".encode())
     digest_files(digest, sorted([*documents_dir.glob("*/*.txt"), *documents_dir.glob("*/*.toml"),
                                  *questions_dir.glob("*.jsonl")]))
-    digest_files(digest, [chit_chat_file()])
+    digest_files(digest, chit_chat_files())
     digest_sources(digest, FEATURE_SOURCES)
     return digest.hexdigest()[:16]
 
@@ -104,7 +108,7 @@ def collect(assistant: Any, sets: dict[str, list[Any]], progress: Callable[[str]
             with recording() as judged:
                 answer = assistant.ask(turns)
             if judged and not answer.refused:
-                writer = f"{case.source}:{case.id.rsplit('-', 1)[0]}" if doc_id == CHIT_CHAT else ""
+                writer = f"{case.source}:{case.id.rsplit('-', 1)[0]}" if doc_id == CHIT_CHAT_GROUP else ""
                 samples.append(Sample(doc_id, judged[-1].vector, judged[-1].figures, case.must_refuse, writer))
     return samples
 
@@ -117,7 +121,7 @@ def _arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarr
 def choose(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
     """The not-covered part's best (l2, threshold) leave-one-document-out over the documents' questions, and every
     pair's figures."""
-    documents = [s for s in samples if s.doc != CHIT_CHAT]
+    documents = [s for s in samples if s.doc != CHIT_CHAT_GROUP]
     vectors, figures, labels = _arrays(documents)
     docs = np.array([s.doc for s in documents])
     return _grid(vectors, figures, labels, [docs == doc for doc in sorted(set(docs))], labels == 1)
@@ -127,8 +131,8 @@ def choose_chit_chat(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
     """The chit-chat part's best (l2, threshold), each training document and each chit-chat writer held out in
     turn; ``caught`` counts chit-chat and not-covered questions declined, ``wrong`` answerable ones."""
     vectors, figures, _ = _arrays(samples)
-    chat = np.array([s.doc == CHIT_CHAT for s in samples])
-    groups = np.array([s.writer if s.doc == CHIT_CHAT else s.doc for s in samples])
+    chat = np.array([s.doc == CHIT_CHAT_GROUP for s in samples])
+    groups = np.array([s.writer if s.doc == CHIT_CHAT_GROUP else s.doc for s in samples])
     right = chat | np.array([s.not_covered for s in samples])
     return _grid(vectors, figures, chat.astype(np.float64), [groups == g for g in sorted(set(groups))], right)
 
@@ -174,14 +178,14 @@ def train_documents(documents_dir: Path, questions_dir: Path, home: Path | None 
         understanding = assistant.understanding
         if understanding is None:
             raise ValueError("the bundled models are needed: run policy-assistant train first")
-        samples = collect(assistant, {**sets, CHIT_CHAT: load_cases([chit_chat_file()])}, progress)
+        samples = collect(assistant, {**sets, CHIT_CHAT_GROUP: load_cases(chit_chat_files())}, progress)
     best, _ = choose(samples)
     chat_best, _ = choose_chit_chat(samples)
-    documents = [s for s in samples if s.doc != CHIT_CHAT]
+    documents = [s for s in samples if s.doc != CHIT_CHAT_GROUP]
     vectors, figures, labels = _arrays(documents)
     w, b, mean, scale = fit(vectors, figures, labels, best.l2)
     all_vectors, all_figures, _ = _arrays(samples)
-    chat = Logistic(*fit(all_vectors, all_figures, np.array([s.doc == CHIT_CHAT for s in samples], dtype=np.float64),
+    chat = Logistic(*fit(all_vectors, all_figures, np.array([s.doc == CHIT_CHAT_GROUP for s in samples], dtype=np.float64),
                          chat_best.l2))
     info = {"documents": sorted(sets), "questions": len(documents), "not_covered": int(labels.sum()),
             "l2": best.l2, "lodo_caught": best.caught, "lodo_wrong": best.wrong,

@@ -117,29 +117,30 @@ def test_leave_one_document_out_catches_the_most_with_refusals_right_95_in_100()
 
 
 def test_the_chit_chat_part_is_chosen_with_each_document_and_each_writer_held_out():
-    from evals.document_training import CHIT_CHAT, Sample, choose, choose_chit_chat
+    from evals.document_training import CHIT_CHAT_GROUP, Sample, choose, choose_chit_chat
 
     vectors, figures, labels = _separable(n=120, seed=5)
     # Label 1: chit-chat of two writers; label 0: three documents' questions, a few of them not covered.
-    samples = [Sample(CHIT_CHAT, v, f, True, f"w{i % 4 // 2}") if y else Sample(f"doc{i % 3}", v, f, i % 10 == 0)
+    samples = [Sample(CHIT_CHAT_GROUP, v, f, True, f"w{i % 4 // 2}") if y else Sample(f"doc{i % 3}", v, f, i % 10 == 0)
                for i, (v, f, y) in enumerate(zip(vectors, figures, labels, strict=True))]
     best, grid = choose_chit_chat(samples)
     assert best.caught >= 0.9 * labels.sum() and best.precision >= 0.95
     # Every sample is held out once: a declined not-covered question is a right refusal, an answerable one wrong.
     assert all(c.caught + c.wrong <= len(samples) for c in grid)
     # The not-covered part never sees the chit-chat.
-    documents = [s for s in samples if s.doc != CHIT_CHAT]
+    documents = [s for s in samples if s.doc != CHIT_CHAT_GROUP]
     assert choose(samples) == choose(documents)
 
 
-def test_chit_chat_whose_best_section_is_another_documents_is_declined(documents_assistant, monkeypatch):
-    # Retrieval finds a section of a document without profiles for a question about the weather (by 深圳, 公园);
-    # the bundled measure's model never judges it. The chit-chat part of the document model declines it.
+@pytest.mark.parametrize("question", ["周末想去深圳湾公园放风筝，天气会好吗？", "哈喽，有人在吗", "早上好呀", "多谢啦，先这样"])
+def test_chit_chat_whose_best_section_is_another_documents_is_declined(documents_assistant, monkeypatch, question):
+    # Retrieval finds a section of a document without profiles for a question about the weather (by 深圳, 公园) or
+    # for a greeting (by the embedding alone); the bundled measure's model never judges it. The chit-chat part of the
+    # document model declines it. (Written for this test: none of them is in the chit-chat it was trained on.)
     import dataclasses
 
     import assistant.document_answerability as model_module
 
-    question = "周末想去深圳湾公园放风筝，天气会好吗？"
     documents_assistant.turn_cache.clear()
     answer = documents_assistant.ask([question])
     assert answer.refused and not answer.citations

@@ -228,6 +228,17 @@ def test_every_document_question_names_sections_of_its_own_document(documents_di
             assert not (case.must_refuse and case.gold_clauses), case.id
 
 
+def test_the_held_out_chit_chat_is_asked_beside_the_test_documents_and_never_trained_on():
+    from evals.document_training import chit_chat_files
+    from evals.documents_eval import CHIT_CHAT, load_document_sets
+
+    chit_chat = load_document_sets()[CHIT_CHAT]
+    assert len(chit_chat) >= 80 and all(c.must_refuse and not c.gold_clauses for c in chit_chat)
+    assert CHIT_CHAT not in load_document_sets(documents_dir=TRAINING_DOCUMENTS_DIR, questions_dir=TRAINING_QUESTIONS_DIR)
+    trained = {c.turns for c in load_cases(chit_chat_files())}
+    assert not trained & {c.turns for c in chit_chat}
+
+
 def test_the_right_number_in_the_wrong_document_is_wrong():
     case = EvalCase("q", ("资助办法第十三条",), gold_clauses=("十三",),
                     gold_caps=(CapRecord("十三", 200.0, "按比例"),), doc=FUND)
