@@ -13,7 +13,8 @@ text leaves out, with the regularisation and the threshold chosen leave-one-docu
 A second regression over the same inputs says whether the question is about any policy at all: the training
 documents' writers marked what their text leaves out, almost never a weather question, and a chit-chat question
 whose best section is another document's (by a word like 深圳) was answered. It is fitted on those documents'
-questions against the chit-chat of ``evals/questions/offtopic-calibration.jsonl``.
+questions against the chit-chat of ``evals/questions/offtopic-calibration.jsonl`` and ``offtopic-document-model.jsonl``
+(``evals.document_training.chit_chat_files``).
 
 It only adds refusals: a question the model judges answered is left to the rules for text alone
 (``assistant.text_only``: the out-of-scope topics a document does not cover, "too far").
