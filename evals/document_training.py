@@ -108,7 +108,9 @@ def collect(assistant: Any, sets: dict[str, list[Any]], progress: Callable[[str]
             with recording() as judged:
                 answer = assistant.ask(turns)
             if judged and not answer.refused:
-                writer = f"{case.source}:{case.id.rsplit('-', 1)[0]}" if doc_id == CHIT_CHAT_GROUP else ""
+                # The chit-chat files name one writer for batches by different writers; the id's prefix (off-,
+                # off2-, off3-) tells the batches apart. (``case.source`` is the file and line: one fold per line.)
+                writer = f"{case.writer}:{case.id.rsplit('-', 1)[0]}" if doc_id == CHIT_CHAT_GROUP else ""
                 samples.append(Sample(doc_id, judged[-1].vector, judged[-1].figures, case.must_refuse, writer))
     return samples
 
