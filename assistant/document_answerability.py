@@ -117,10 +117,14 @@ class DocumentAnswerability:
             return 0.0
         return float(self.chit_chat.probabilities(features.vector[None, :], features.figures[None, :])[0])
 
-    def declines(self, features: DocumentFeatures) -> bool:
-        """Whether the document does not answer, or the question is chit-chat, at each part's threshold."""
-        return (self.probability(features) >= self.threshold
-                or self.chit_chat_probability(features) >= self.chit_chat_threshold)
+    def declines(self, features: DocumentFeatures, section_named: bool = False) -> bool:
+        """Whether the document does not answer, or the question is chit-chat, at each part's threshold.
+        ``section_named``: a rule chose the section (a clause number, the clause a follow-up is about), so the question
+        is about a policy by construction and only the not-covered part judges ("那第九条呢" is short and has no
+        policy words of its own: the chit-chat part, which reads the question alone, would take it for small talk)."""
+        if self.probability(features) >= self.threshold:
+            return True
+        return not section_named and self.chit_chat_probability(features) >= self.chit_chat_threshold
 
     def save(self, path: Path | str) -> None:
         meta = {"format": DOCUMENT_MODEL_FORMAT, "bias": self.bias, "threshold": self.threshold,
@@ -196,13 +200,14 @@ def recording() -> Iterator[list[DocumentFeatures]]:
         _recording.pop()
 
 
-def judge(features: DocumentFeatures, model: DocumentAnswerability | None) -> bool | None:
-    """True when ``model`` says the document does not answer or the question is chit-chat; None: the rules for text
-    alone decide (no model, or it judges the question answered). While ``recording`` (training), the features are
-    kept and the model is not used: it is what is being fitted."""
+def judge(features: DocumentFeatures, model: DocumentAnswerability | None, section_named: bool = False) -> bool | None:
+    """True when ``model`` says the document does not answer or the question is chit-chat (not asked when a rule
+    named the section: ``DocumentAnswerability.declines``); None: the rules for text alone decide (no model, or it
+    judges the question answered). While ``recording`` (training), the features are kept and the model is not used:
+    it is what is being fitted."""
     if _recording:
         _recording[-1].append(features)
         return None
     if model is None:
         return None
-    return True if model.declines(features) else None
+    return True if model.declines(features, section_named) else None

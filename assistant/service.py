@@ -272,7 +272,7 @@ class PolicyAssistant:
             return None
         features = DocumentFeatures(reading.vectors[0], document_figures(
             measure, coverage, found.best_bm25, found.best_dense, rule_route, plan.lang == "en"))
-        return judge(features, load_document_model(model.embed_model))
+        return judge(features, load_document_model(model.embed_model), section_named=rule_route)
 
     def _activity_answered(self, facet: str) -> bool:
         """Whether one activity of a description ("运营数字创意孵化器"), retrieved alone, is clearly answered by the

