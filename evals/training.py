@@ -241,7 +241,7 @@ class TrainingData:
 
     def subset(self, keep: Sequence[int] | np.ndarray) -> TrainingData:
         keep = list(keep)
-        contained = None if self.contained is None else self.contained[np.ix_(keep, keep)]
+        contained = None if self.contained is None else _block(self.contained, keep, keep)
         return TrainingData([self.examples[i] for i in keep], self.vectors[keep], self.sections,
                             self.profile_texts, self.profile_vectors, contained)
 
@@ -384,16 +384,28 @@ def fit_sections(x: Any, targets: np.ndarray, sections: tuple[str, ...], l2: flo
 def _products(x: Any, dense_columns: int) -> tuple[Any, Any]:
     """``w ↦ x @ w`` and ``d ↦ x.T @ d`` for a design matrix whose first ``dense_columns`` columns are dense (the
     question vectors) and the rest sparse (n-grams, figures): each block multiplied its own way. Why: a fold's fits
-    spent most of their time multiplying the vector columns as if they were sparse (CI runs a fold per writer)."""
+    spent most of their time multiplying the vector columns as if they were sparse (CI runs a fold per writer).
+
+    The products are taken in float32 (the inputs are float32 vectors and 0/1 n-grams) and returned as float64, in
+    which the loss, the gradient's sum and L-BFGS work: it halves a fit's time, and a held-out writer's section
+    probabilities move by about 1e-6 (the same first section for every question of the writer it was tried on)."""
     import scipy.sparse as sparse
 
     if not sparse.issparse(x) or dense_columns <= 0:
         return (lambda w: np.asarray(x @ w)), (lambda d: np.asarray(x.T @ d))
-    dense = x[:, :dense_columns].toarray()
-    rest = x[:, dense_columns:].tocsr()
+    dense = x[:, :dense_columns].toarray().astype(np.float32)
+    rest = x[:, dense_columns:].tocsr().astype(np.float32)
     rest_transposed = rest.T.tocsr()
-    return ((lambda w: dense @ w[:dense_columns] + np.asarray(rest @ w[dense_columns:])),
-            (lambda d: np.concatenate([dense.T @ d, np.asarray(rest_transposed @ d)])))
+
+    def times(w: np.ndarray) -> np.ndarray:
+        w32 = w.astype(np.float32)
+        return (dense @ w32[:dense_columns] + np.asarray(rest @ w32[dense_columns:])).astype(np.float64)
+
+    def times_transposed(d: np.ndarray) -> np.ndarray:
+        d32 = d.astype(np.float32)
+        return np.concatenate([dense.T @ d32, np.asarray(rest_transposed @ d32)]).astype(np.float64)
+
+    return times, times_transposed
 
 
 @functools.cache
@@ -488,6 +500,13 @@ def _answer_slots(texts: Sequence[str]) -> list[np.ndarray]:
     return [_ngram_slots(t, ANSWER_NGRAM_DIM) for t in texts]
 
 
+def _block(matrix: np.ndarray, rows: Any, columns: Any) -> np.ndarray:
+    """``matrix[np.ix_(rows, columns)]``, the same values, taken one axis at a time: on the (n, n) containment matrix
+    of the training questions (~7,000²) it is four times faster, and a leave-one-writer-out fold takes such blocks
+    about twenty times."""
+    return np.take(np.take(matrix, rows, axis=0), columns, axis=1)
+
+
 def writer_codes(examples: Sequence[Example]) -> np.ndarray:
     """Each example's writer as a number (within these examples); one without a writer has a number of its own, so
     it is only its own neighbour. Passed with a question's vectors, they keep a training question from being read by
@@ -576,7 +595,7 @@ def fit_answerability(data: TrainingData, probs: np.ndarray, neighbours: Neighbo
     neighbours = neighbours or build_neighbours(data)
     contained = data.containment()
     near = neighbours.refusal_figures(data.vectors[rows], writer_codes(data.examples)[rows],
-                                      contained=(contained[rows], contained[:, rows].T))
+                                      contained=(contained[rows], np.take(contained, rows, axis=1).T))
     figures = np.concatenate([_figures(data, probs)[rows], near], axis=1)
     mean = figures.mean(axis=0)
     scale = figures.std(axis=0) + 1e-6
@@ -681,8 +700,8 @@ def answerability_scores_oof(data: TrainingData, probs: np.ndarray) -> np.ndarra
         if model is not None:
             texts = _texts(data, held)
             slots = [_ngram_slots(t, model.ngram_dim) for t in texts]
-            near = neighbours.refusal_figures(data.vectors[held], contained=(contained[np.ix_(held, kept)],
-                                                                             contained[np.ix_(kept, held)].T))
+            near = neighbours.refusal_figures(data.vectors[held], contained=(_block(contained, held, kept),
+                                                                             _block(contained, kept, held).T))
             scores[held] = model.probability(data.vectors[held], np.concatenate([figures[held], near], axis=1), texts,
                                              slots)
     return scores
