@@ -472,17 +472,19 @@ def test_folds_run_in_forked_workers_give_the_same_report(assistant, monkeypatch
     from evals.training import VectorCache
 
     by_writer = _training_cases_by_writer()
+    # Two folds (a Chinese writer, an English one) are enough to show the order and the per-language pools; each
+    # fold costs two trainings (one process, then forked), the slowest part of this test.
     train_cases = [c for w in ("w02", "w09", "w13", "w40") for c in by_writer[w][:30]] + by_writer["offtopic"]
-    eval_cases = [c for w in ("w09", "w13", "w40") for c in by_writer[w][:8]]
+    eval_cases = [c for w in ("w09", "w40") for c in by_writer[w][:12]]
     models_before = assistant.understanding
     reports = [lowo.run_lowo(assistant, train_cases, eval_cases, VectorCache(assistant.retriever.dense.embedder), None,
                              workers=workers) for workers in (1, 2)]
     assert assistant.understanding is models_before
     one, two = ([(r.writer, r.settings, [g.top1_correct for g in r.after], [g.top1_correct for g in r.before])
                  for r in report.results] for report in reports)
-    assert [w for w, *_ in one] == ["w09", "w13", "w40"] and one == two
+    assert [w for w, *_ in one] == ["w09", "w40"] and one == two
     assert reports[0].pooled().top1_accuracy == reports[1].pooled().top1_accuracy
-    # The gate's per-language figures: w40 writes in English, w09 and w13 in Chinese; together they are the pool.
+    # The gate's per-language figures: w40 writes in English, w09 in Chinese; together they are the pool.
     from evals.gate import parse_thresholds
     from evals.lowo_command import gate_failures
 

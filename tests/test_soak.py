@@ -1,4 +1,4 @@
-"""Soak: 64 concurrent clients on loopback for POLICY_ASSISTANT_SOAK_SECONDS (default 60) against one ``serve``.
+"""Soak: 64 concurrent clients on loopback for POLICY_ASSISTANT_SOAK_SECONDS (default 30) against one ``serve``.
 
 The clients mix /api/ask, /api/search, follow-up conversations (``turns``) and /api/feedback. Afterwards:
 no 5xx (in fact nothing but 200/201), the server's resident memory grew by less than ``RSS_GROWTH_LIMIT_MB``,
@@ -25,7 +25,9 @@ import pytest
 pytest_plugins = ("ui_fixtures",)  # session fixtures (built_home); helpers imported lazily
 
 CLIENTS = 64
-SOAK_SECONDS = float(os.environ.get("POLICY_ASSISTANT_SOAK_SECONDS") or 60)
+# 30 s in the test run: CI runs the tests beside the leave-one-writer-out gate on two cores, and every second of a
+# soak that saturates both is a second the gate waits; longer soaks (the README's figures are of 60 s) by the variable.
+SOAK_SECONDS = float(os.environ.get("POLICY_ASSISTANT_SOAK_SECONDS") or 30)
 RSS_GROWTH_LIMIT_MB = 150
 MIX = (("ask", 0.40), ("search", 0.25), ("turns", 0.20), ("feedback", 0.15))
 QUESTIONS = [
