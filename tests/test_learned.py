@@ -300,23 +300,31 @@ def test_sparse_ngram_matrix_and_fit_match_the_dense_ones(measure_text):
 
 
 def test_fits_with_the_vector_columns_multiplied_apart_match_the_plain_ones(measure_text):
-    # Training multiplies the question vectors (dense) and the n-grams (sparse) each its own way, for speed: the
-    # models must be the ones the plain sparse product gives.
+    # Training multiplies the question vectors (dense) and the n-grams (sparse) each its own way, in float32, for
+    # speed: the models must be the ones the plain float64 sparse product gives, up to where L-BFGS stops. On these 40
+    # rows the optimum is flat (weights apart by up to 2e-3), so what is held to 1e-4 is the probabilities they give.
     import scipy.sparse as sparse
+
+    from assistant.learned import sigmoid, softmax
 
     texts = _policy_lines(measure_text, 40)
     vectors, _ = _blobs(per_class=14, dim=8)
     vectors = vectors[:len(texts)]
     x = sparse.hstack([sparse.csr_matrix(vectors), training.ngram_matrix(texts, 256)]).tocsr()
+    dense = x.toarray()
     y = np.array([i % 3 == 0 for i in range(len(texts))], dtype=float)
     apart_w, apart_b = training.fit_binary(x, y, dense_columns=8)
     plain_w, plain_b = training.fit_binary(x, y)
-    assert np.allclose(apart_w, plain_w, atol=1e-5) and apart_b == pytest.approx(plain_b, abs=1e-5)
+    assert np.allclose(apart_w, plain_w, atol=5e-3) and apart_b == pytest.approx(plain_b, abs=5e-3)
+    assert np.allclose(sigmoid(dense @ apart_w + apart_b), sigmoid(dense @ plain_w + plain_b), atol=1e-4)
     targets = np.eye(3)[np.arange(len(texts)) % 3]
     apart = training.fit_sections(x, targets, ("一", "二", "三"), vector_dim=8)
     plain = training.fit_sections(x, targets, ("一", "二", "三"))
-    assert np.allclose(apart.weights, plain.weights[:8], atol=1e-5)
-    assert np.allclose(apart.ngram_weights, plain.weights[8:], atol=1e-5)
+    assert np.allclose(apart.weights, plain.weights[:8], atol=5e-3)
+    assert np.allclose(apart.ngram_weights, plain.weights[8:], atol=5e-3)
+    apart_weights = np.concatenate([apart.weights, apart.ngram_weights])
+    assert np.allclose(softmax(dense @ apart_weights + apart.bias), softmax(dense @ plain.weights + plain.bias),
+                       atol=1e-4)
 
 
 @dataclass(frozen=True)
