@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from evals.lowo_record import RECORD_PATH as LOWO_RECORD
 from indexing.retrieval.hits import DEFAULT_RETRIEVER_MODE, RETRIEVER_MODES, RetrieverMode
 
 
@@ -40,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--match", action="store_true",
                         help="政策匹配：每题最后一轮当作企业描述，用匹配（match）作答（如 evals/questions/match/ 的题集）")
     parser.add_argument("--curve", action="store_true", help="与 --lowo 同用：加算学习曲线（训练题数 vs 留出作者的 top-1 与“资料未涉及”召回/精确）")
+    parser.add_argument("--record", nargs="?", type=Path, const=LOWO_RECORD, default=None, metavar="FILE",
+                        help="与 --lowo 同用：把整轮结果连同输入摘要记下（默认 evals/lowo-record.json），供 --check 核对")
+    parser.add_argument("--check", nargs="?", type=Path, const=LOWO_RECORD, default=None, metavar="FILE",
+                        help="与 --lowo 同用：核对记下的留一作者结果——输入未变、数字过门槛、抽几位作者重跑能复现（CI 即如此）")
+    parser.add_argument("--sample", type=int, default=4, metavar="N",
+                        help="与 --lowo --check 同用：重跑的作者数（默认 4，每种语言至少一位）")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="与 --lowo 同用：训练题的规则回答与各作者的折在 N 个进程里并行（结果相同；默认 1）")
     parser.add_argument("--documents", action="store_true",
@@ -164,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from evals.gate import check, load_thresholds
 
+    if (args.record or args.check) and not args.lowo:
+        raise CliError("--record 与 --check 只能与 --lowo 同用", 2)
     if args.lowo:
         from evals.lowo_command import run_lowo_command
 

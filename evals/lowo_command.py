@@ -13,6 +13,8 @@ from evals.lowo import CATEGORIES, LowoReport
 
 if TYPE_CHECKING:
     from evals.gate import Thresholds
+    from evals.lowo_record import LowoRecord
+    from evals.metrics import EvalCase
 
 DEFAULT_LOWO_THRESHOLDS = Path(__file__).resolve().parent / "thresholds-lowo.toml"
 LANGUAGE_NAMES = {"zh": "Chinese", "en": "English"}
@@ -110,36 +112,52 @@ def gate_failures(report: LowoReport, thresholds: Thresholds) -> list[str]:
 
 def run_lowo_command(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
-    from assistant.commands.session import open_assistant
-    from evals.forked import ForkTimeout, fork_is_safe
+    from evals.forked import fork_is_safe
     from evals.gate import load_thresholds, print_verdict
-    from evals.lowo import run_lowo
     from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
-    from evals.runner import known_amounts_of
-    from evals.train_command import question_embedder
-    from evals.training import VectorCache
-    from indexing.config import home_dir
 
     if args.workers > 1 and not fork_is_safe():
         # The embedder's OpenMP pool reads OMP_NUM_THREADS when the process starts: it cannot be changed from here.
         print("--workers 大于 1 需要在启动前设置 OMP_NUM_THREADS=1 与 POLICY_ASSISTANT_EMBED_THREADS=1"
               "（内置嵌入模型的多线程池在 fork 后会卡住）；本次按顺序逐个作者运行。",
               file=sys.stderr)
+    record = None
+    if args.record and args.check:
+        raise CliError("--record 与 --check 不能同用", 2)
+    if (args.record or args.check) and args.files:
+        raise CliError("--record 与 --check 针对全部作者的题，不接受题目文件", 2)
+    if args.check and args.sample < 1:
+        raise CliError("--sample 至少为 1：核对记录要重跑至少一位作者", 2)
+    if args.check:
+        from evals.lowo_record import RecordError, inputs_digest, load_record
+
+        try:
+            record = load_record(args.check)
+        except RecordError as exc:
+            raise CliError(str(exc), 2) from None
+        # Stale figures are a failure on their own: no fold is worth rerunning against them.
+        if record.inputs != inputs_digest():
+            return print_verdict([f"记录的输入摘要 {record.inputs} 不是当前的 {inputs_digest()}：代码、题目或语料变了，"
+                                  "记下的留一作者数字已过期；请运行 policy-assistant eval --lowo --record 重新记录"],
+                                 "（留一作者记录）")
     try:
         train_cases = load_cases([*split_files("train"), QUESTIONS_DIR / "offtopic-calibration.jsonl"])
         eval_files = list(args.files) or split_files("all")
         eval_cases = [c for c in load_cases(eval_files) if c.writer]
     except QuestionFileError as exc:
         raise CliError(f"题目文件格式错误：{exc}") from None
-    assistant = open_assistant(argparse.Namespace())
-    embedder = question_embedder(assistant)
-    cache = VectorCache(embedder, home_dir() / "cache" / f"question-vectors-{embedder.model_id}.npz")
-    progress = None if args.quiet else (lambda writer: print(f"[lowo] {writer}", file=sys.stderr, flush=True))
-    try:
-        report = run_lowo(assistant, train_cases, eval_cases, cache, known_amounts_of(assistant), progress,
-                          curve_fractions=(0.25, 0.5, 0.75) if args.curve else (), workers=args.workers)
-    except ForkTimeout as exc:
-        raise CliError(f"留一作者评测未完成：{exc}；可去掉 --workers 按顺序运行") from None
+    if record is not None:
+        return _check_record(args, record, train_cases, eval_cases)
+    # Taken before the run: a file edited while it runs makes the record stale, not falsely current.
+    from evals.lowo_record import inputs_digest
+
+    digest = inputs_digest()
+    report = _run(args, train_cases, eval_cases)
+    if args.record:
+        from evals.lowo_record import record_of, write_record
+
+        write_record(record_of(report, digest, render_markdown(report)), args.record)
+        print(f"已记下留一作者结果：{args.record}", file=sys.stderr)
     markdown = render_markdown(report)
     if args.report:
         Path(args.report).mkdir(parents=True, exist_ok=True)
@@ -157,3 +175,54 @@ def run_lowo_command(args: argparse.Namespace) -> int:
             raise CliError(f"阈值文件错误：{exc}") from None
         return print_verdict(gate_failures(report, thresholds), "（留一作者）")
     return 0
+
+
+def _run(args: argparse.Namespace, train_cases: list[EvalCase], eval_cases: list[EvalCase]) -> LowoReport:
+    """The leave-one-writer-out run of ``eval_cases``' writers, trained on ``train_cases``."""
+    from assistant.cli import CliError
+    from assistant.commands.session import open_assistant
+    from evals.forked import ForkTimeout
+    from evals.lowo import run_lowo
+    from evals.runner import known_amounts_of
+    from evals.train_command import question_embedder
+    from evals.training import VectorCache
+    from indexing.config import home_dir
+
+    assistant = open_assistant(argparse.Namespace())
+    embedder = question_embedder(assistant)
+    cache = VectorCache(embedder, home_dir() / "cache" / f"question-vectors-{embedder.model_id}.npz")
+    progress = None if args.quiet else (lambda writer: print(f"[lowo] {writer}", file=sys.stderr, flush=True))
+    try:
+        return run_lowo(assistant, train_cases, eval_cases, cache, known_amounts_of(assistant), progress,
+                        curve_fractions=(0.25, 0.5, 0.75) if args.curve else (), workers=args.workers)
+    except ForkTimeout as exc:
+        raise CliError(f"留一作者评测未完成：{exc}；可去掉 --workers 按顺序运行") from None
+
+
+def _check_record(args: argparse.Namespace, record: LowoRecord, train_cases: list[EvalCase],
+                  eval_cases: list[EvalCase]) -> int:
+    """``eval --lowo --check``: the recorded figures gated, and a sample of writers' folds rerun against the record
+    (the inputs' digest was checked already)."""
+    from assistant.cli import CliError
+    from evals.gate import load_thresholds, print_verdict
+    from evals.lowo_record import compare, rerun_failures, sample_writers
+
+    try:
+        thresholds = load_thresholds(args.thresholds or DEFAULT_LOWO_THRESHOLDS)
+    except ValueError as exc:
+        raise CliError(f"阈值文件错误：{exc}") from None
+    failures = [f"记下的数字：{message}" for message in record.gate_failures(thresholds)]
+    writers = sample_writers(record, args.sample)
+    chosen = [c for c in eval_cases if c.writer in writers]
+    report = _run(args, train_cases, chosen)
+    reruns = [compare(record.writer(result.writer), result) for result in report.results]
+    failures += rerun_failures(reruns)
+    pooled = record.pooled_after
+    lines = [f"留一作者记录（输入 {record.inputs}）：问题作者合计 top-1 {_fmt(pooled['top1_accuracy'])}、"
+             f"上限 {_fmt(pooled['caps_accuracy'])}、资料未涉及 {_fmt(pooled['refusal_recall'])} / "
+             f"{_fmt(pooled['refusal_precision'])}；重跑 {len(reruns)} 位作者：",
+             "| writer | n | top-1 after recorded | rerun | questions differing (allowed) |", "|---|---|---|---|---|"]
+    lines += [f"| {r.writer} | {r.n} | {_fmt(r.recorded_top1)} | {_fmt(r.rerun_top1)} | "
+              f"{r.questions_differing} ({r.allowed}) |" for r in reruns]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return print_verdict(failures, "（留一作者记录）")
