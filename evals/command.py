@@ -235,6 +235,7 @@ def _run_documents(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from evals.documents_eval import BUNDLED_DEV, CHIT_CHAT, load_document_sets, render_rows, run_documents
     from evals.questions_io import QuestionFileError
+    from evals.second_labels import SecondLabelling
 
     if args.files or args.split or args.answers or args.baselines:
         raise CliError("--documents 自带题集，不能与 FILE、--split、--answers、--baselines 同用")
@@ -252,7 +253,13 @@ def _run_documents(args: argparse.Namespace) -> int:
     except QuestionFileError as exc:
         raise CliError(f"题目文件格式错误：{exc}") from None
     sets = {name: filter_cases for name, cases in sets.items() if (filter_cases := _filter(cases, args.tag))}
-    runs = run_documents(sets, progress=lambda name: _progress(args.quiet, name), documents_dir=documents_dir)
+    try:   # read before the runs, so that a malformed label file fails at once
+        for name in sets:
+            SecondLabelling.load(questions_dir, name)
+    except ValueError as exc:
+        raise CliError(f"第二位标注者的标注文件格式错误：{exc}") from None
+    runs = run_documents(sets, progress=lambda name: _progress(args.quiet, name), documents_dir=documents_dir,
+                         questions_dir=questions_dir)
     rows = [r.row() for r in runs]
     if args.json:
         data = {"sets": rows, "runs": {r.name: r.run.to_json(cases=True) for r in runs}}

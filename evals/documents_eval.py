@@ -20,6 +20,7 @@ from typing import Any
 from evals.document_questions import DOCUMENT_QUESTIONS_DIR, DOCUMENTS_DIR, fixture_document_ids, question_file
 from evals.metrics import EvalCase, Summary
 from evals.runner import EvalRun, evaluate, known_amounts_of
+from evals.second_labels import SecondLabelledFigures, SecondLabelling, grade_second
 
 # The label of the bundled measure's dev split in the table (asked of the same multi-document assistant).
 BUNDLED_DEV = "dev"
@@ -36,6 +37,7 @@ class DocumentRun:
     name: str
     doc: str
     run: EvalRun
+    second: SecondLabelledFigures | None = None   # graded against the set's blind second labelling, when it has one
 
     @property
     def summary(self) -> Summary:
@@ -49,7 +51,9 @@ class DocumentRun:
                 "caps": s.caps_accuracy, "n_gold_caps": s.n_gold_caps,
                 "not_covered": s.n_must_refuse, "not_covered_recall": s.refusal_recall,
                 "not_covered_precision": s.refusal_precision, "wrongly_refused": wrongly_refused,
-                "citation_f1_micro": s.citation_f1_micro}
+                "citation_f1_micro": s.citation_f1_micro,
+                "top1_second_labelled": self.second.top1 if self.second else None,
+                "second_labelled": self.second.to_json() if self.second else None}
 
 
 def stage_documents(home: Path, doc_ids: Sequence[str], documents_dir: Path = DOCUMENTS_DIR) -> list[Path]:
@@ -83,6 +87,7 @@ def run_documents(
     home: Path | None = None,
     progress: Callable[[str], Any] | None = None,
     documents_dir: Path = DOCUMENTS_DIR,
+    questions_dir: Path = DOCUMENT_QUESTIONS_DIR,
 ) -> list[DocumentRun]:
     """Ask each set of questions of one assistant that has every test document indexed beside the bundled measure.
 
@@ -92,6 +97,8 @@ def run_documents(
         home: where to build the index (default: a temporary directory, removed afterwards).
         progress: called with a set's name, returns the per-question progress callback (or None).
         documents_dir: where the documents are (the test documents, or ``TRAINING_DOCUMENTS_DIR``).
+        questions_dir: where their question sets are; a set with a blind second labelling there
+            (``evals.second_labels``) is graded against it too.
 
     Returns:
         One run per set, in the order given.
@@ -104,7 +111,9 @@ def run_documents(
         runs = []
         for name, cases in cases_by_set.items():
             run = evaluate(assistant, cases, known, name, progress=progress(name) if progress else None)
-            runs.append(DocumentRun(name, primary if name in (BUNDLED_DEV, CHIT_CHAT) else name, run))
+            labelling = SecondLabelling.load(questions_dir, name)
+            second = grade_second(run.graded, labelling) if labelling is not None else None
+            runs.append(DocumentRun(name, primary if name in (BUNDLED_DEV, CHIT_CHAT) else name, run, second))
         return runs
 
 
@@ -129,10 +138,14 @@ def render_rows(rows: Sequence[dict[str, Any]]) -> str:
     def fmt(value: float | None) -> str:
         return "—" if value is None else f"{value:.3f}"
 
-    lines = ["| set | n | top-1 | caps (gold caps) | not-covered recall / precision (n) | answerable refused | F1 micro |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| set | n | top-1 | caps (gold caps) | not-covered recall / precision (n) | answerable refused | F1 micro | "
+             "top-1, second labelling (n) |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        second = r.get("second_labelled")
+        second_cell = f"{fmt(second['top1'])} ({second['n']})" if second else "—"
         lines.append(f"| {r['set']} | {r['n']} | {fmt(r['top1'])} | {fmt(r['caps'])} ({r['n_gold_caps']}) | "
                      f"{fmt(r['not_covered_recall'])} / {fmt(r['not_covered_precision'])} ({r['not_covered']}) | "
-                     f"{r['wrongly_refused']} | {fmt(r['citation_f1_micro'])} |")
+                     f"{r['wrongly_refused']} | {fmt(r['citation_f1_micro'])} | "
+                     f"{second_cell} |")
     return "\n".join(lines) + "\n"
