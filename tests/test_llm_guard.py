@@ -27,6 +27,10 @@ from indexing.section_ref import SectionRef
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 1.0
 MARGIN_S = 0.75
+# The budget of the tests that expect the reply to be used: a scripted reply takes milliseconds, but CI runs the
+# tests beside the leave-one-writer-out check on two busy cores, where one round trip once took over a second.
+# The 1-second budget itself is held by the "slow" scenario of the fall-back test.
+REPLY_BUDGET_S = 10.0
 API_KEY = "sk-test-DO-NOT-LOG-7f3a"
 RETRIEVED = ("十六", "十七", "七")
 
@@ -82,6 +86,15 @@ def phraser(server):
 
     p = LLMPhraser(LLMConfig(base_url=server.base_url, model=server.model, api_key=API_KEY, timeout_s=TIMEOUT_S))
     p.warm()  # the one-time llama-index import is not part of any call's budget
+    return p
+
+
+@pytest.fixture(scope="module")
+def patient_phraser(server):
+    from assistant.llm import LLMConfig, LLMPhraser
+
+    p = LLMPhraser(LLMConfig(base_url=server.base_url, model=server.model, api_key=API_KEY, timeout_s=REPLY_BUDGET_S))
+    p.warm()
     return p
 
 
@@ -331,16 +344,16 @@ def events(caplog) -> list[dict]:
     return out
 
 
-def test_good_reply_is_used_with_real_caps_and_notice(kb, draft_notice, phraser, scripted, caplog):
+def test_good_reply_is_used_with_real_caps_and_notice(kb, draft_notice, patient_phraser, scripted, caplog):
     answer = make_answer(kb, draft_notice)
-    result, elapsed = run_apply(kb, phraser, answer, caplog)
+    result, elapsed = run_apply(kb, patient_phraser, answer, caplog)
     assert result.llm_used and not answer.llm_used
     assert result.text != answer.text
     for award in kb.caps.for_clause("十六"):
         assert award.amount_text in result.text
     assert result.text.count(draft_notice) == 1
     assert result.citations == answer.citations and result.caps == answer.caps
-    assert elapsed < TIMEOUT_S + MARGIN_S
+    assert elapsed < REPLY_BUDGET_S + MARGIN_S
     request = scripted.requests[-1]
     assert request["path"] == "/v1/chat/completions"
     assert request["headers"]["Authorization"] == f"Bearer {API_KEY}"  # sent, never logged
@@ -349,9 +362,9 @@ def test_good_reply_is_used_with_real_caps_and_notice(kb, draft_notice, phraser,
     assert API_KEY not in caplog.text
 
 
-def test_dropped_notice_is_appended(kb, draft_notice, phraser, scripted, caplog):
+def test_dropped_notice_is_appended(kb, draft_notice, patient_phraser, scripted, caplog):
     scripted.scenario = "good_dropped_notice"
-    result, _ = run_apply(kb, phraser, make_answer(kb, draft_notice), caplog)
+    result, _ = run_apply(kb, patient_phraser, make_answer(kb, draft_notice), caplog)
     assert result.llm_used
     assert result.text.rstrip().endswith(draft_notice)
 
