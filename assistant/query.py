@@ -41,8 +41,10 @@ _MONEY_RE = re.compile(
 # A figure right after a word for the business's own money (营收2000万, 投入大概1200万元, "revenue of RMB 30 million") describes
 # the business: it is not an award the asker claims or asks about, so the answer must not call it "the amount you
 # mentioned" and compare it with a cap. Up to eight characters may stand between (约, 大概, 去年, 加起来).
+# Spoken Chinese says the spending with a verb as often as with a noun ("投了600万", "花了300万", "砸了两千万").
 _BUSINESS_FIGURE_RE = re.compile(
-    r"(营收|营业收入|收入|营业额|销售额|流水|产值|投入|投资额|总投资|融资|估值|成本|利润|注册资本|gmv|revenue|sales|"
+    r"(营收|营业收入|收入|营业额|销售额|流水|产值|投入|投资额|总投资|投资了|投了|花了|花费|砸了|支出|开支|融资|估值|成本|利润|"
+    r"注册资本|gmv|revenue|sales|"
     r"turnover|invested|investment|raised|valuation|costs?|budget|spent)[^，。,.;；！？!?]{0,8}$",
     re.IGNORECASE,
 )

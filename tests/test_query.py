@@ -76,6 +76,11 @@ def test_money_amounts_and_injection():
     ("公司注册资本1000万元，听说能补500万", [500]),
     ("Our revenue was RMB 30 million last year. Can we get RMB 5 million?", [500]),
     ("听说孵化器能补500万？", [500]),
+    # Spoken: the spending said with a verb. "投资机构" is no spending: the figure after it is a claim.
+    ("那投了600万的话，最多能拿多少？", []),
+    ("花了300万搭了个动捕棚，能补多少", []),
+    ("我们投资了2000万建基地，能拿500万吗", [500]),
+    ("投资机构建的孵化器能拿500万吗", [500]),
 ])
 def test_figures_describing_the_business_are_not_claimed_amounts(text, claimed):
     # Revenue, investment or registered capital describe the business; only the other figures are claims to check.
