@@ -14,7 +14,10 @@ document, and are read here instead whenever the best section is one of its sect
 * **What the measure leaves to others.** The topic list names what the *bundled measure* does not cover
   (税收优惠, 上市奖励, 申报通知…); another document may well cover it. A topic counts as covered by the document
   when the best section speaks of it, or when a term the question used for it is written in the document (all its
-  words): "申报通知" asks the bundled measure for the annual guide it defers to, and names the notice itself.
+  words): "申报通知" asks the bundled measure for the annual guide it defers to, and names the notice itself. A
+  question naming the topic only in Latin letters or English ("IPO", "listing bonus") has no such term: there the
+  best section covers the topic when it writes every word of one of the topic's Chinese terms ("上市奖励": 上市 and
+  奖励).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from assistant.scope import ScopeThresholds, ScopeTopic, out_of_scope_topic
-from indexing.tokenize_zh import tokenize
+from indexing.tokenize_zh import fold, tokenize
 
 if TYPE_CHECKING:
     from indexing.corpus import CorpusDocument
@@ -49,4 +52,12 @@ def document_topic(question: str, section_text: str, document: CorpusDocument) -
     used = [term for term in topic.terms if term in question]
     if any(all(word in text for word in tokenize(term)) for term in used):
         return None
+    # A question naming the topic only in Latin letters ("港交所IPO") or in English (the topic's ``patterns``) has no
+    # word a Chinese text could write: the topic's Chinese terms stand in for it, in the best section ("上市奖励":
+    # a section writing 上市 and 奖励). Only then: a Chinese term the question used says which side of a broad topic
+    # it asks ("人才住房" is not the "人才补贴" a talent-award section writes).
+    if all(term.isascii() for term in used):
+        section = fold(section_text)
+        if any(all(word in section for word in tokenize(term)) for term in topic.terms if not term.isascii()):
+            return None
     return topic

@@ -46,6 +46,31 @@ def test_a_topic_the_document_writes_about_elsewhere_does_not_decline():
     assert document_topic(question, fund.document.section("十三").text, fund) is not None
 
 
+def test_a_section_writing_a_topic_in_its_own_words_does_not_decline():
+    district = _document(DISTRICT)
+    question = _asked("明年打算去纳斯达克IPO，有没有奖励？")
+    listing = district.document.section("九").text            # "首次公开发行股票并上市…奖励", never "IPO"
+    topic = out_of_scope_topic(question)
+    assert topic is not None and topic.name == "上市与挂牌奖励"
+    assert not topic.stated_in(listing)
+    assert document_topic(question, listing, district) is None
+    # A section of the same document that speaks of something else still leaves the topic uncovered.
+    assert document_topic(question, district.document.section("八").text, district) is not None
+
+
+def test_a_chinese_term_the_question_used_says_which_side_of_a_topic_it_asks():
+    # 光明's talent article writes 人才 and 补贴 (the topic's term "人才补贴"), but a question asking 人才住房 asks
+    # what it does not give: only a question with no Chinese term for the topic borrows the topic's other terms.
+    from evals.document_questions import TRAINING_DOCUMENTS_DIR
+
+    doc_id = "guangming-digital-culture-equipment-measures"
+    guangming = load_document(TRAINING_DOCUMENTS_DIR / doc_id / f"{doc_id}.txt")
+    talent = guangming.document.section("二十三").text
+    question = _asked("新引进的研发人员能申请人才住房吗？")
+    assert all(word in talent for word in ("人才", "补贴")) and "住房" not in talent
+    assert document_topic(question, talent, guangming) is not None
+
+
 def test_a_topic_no_document_covers_still_declines():
     notice = _document(NOTICE)
     question = _asked("拿到的扶持资金要不要交企业所得税？")
