@@ -47,6 +47,25 @@ _KIND_EN = r"(?:measures?|polic(?:y|ies)|rules|regulations?|notice|guides?|guide
 # between the two that name no part of it.
 _KIND_ZH = ("措施", "办法", "细则", "指南", "通知", "规定", "方案")
 _POINTING_RE = re.compile(r"那个|这个|那份|这份|那一份|这一份|区里|关于|的|里")
+# A question may call a document by its kind alone: "这个办法什么时候施行", "本通知的解释单位", "办法 制定依据". With the
+# measure (a 措施) and one 办法 indexed, "办法" can only be that one. A pointing word may stand a few characters before
+# the kind ("这个新办法"; 本/该/此 right before it, and not ending a word: "成本", "基本"); without one the kind must
+# open the question, as a hotline's shorthand does ("办法 第十条"), for "配套实施办法" is a document the measure
+# promises, not the indexed 办法. "规定" and "意见" are left out: they are ordinary words too ("这个规定是什么意思"
+# asks about a clause's rule).
+_KINDS = ("办法", "通知", "细则", "指南", "方案", "规程", "措施")
+_KIND_CALLED_RE = re.compile(rf"(?:(?:这个|这份|这项|那个|那份)[\u4e00-\u9fff]{{0,4}}?|"
+                             rf"(?:(?<![\u4e00-\u9fff])|(?<=[按照据依对在与和跟把将从]))(?:本|该|此)|^)({'|'.join(_KINDS)})")
+# English says the kinds it has one word for: "this notice", "the guidelines" ("measures", "rules" render several).
+_KIND_CALLED_EN_RE = re.compile(r"\b(?:this|that|the) (?:application )?(notice|guide|guidelines)\b")
+_KINDS_EN = {"notice": "通知", "guide": "指南", "guidelines": "指南"}
+_TITLE_NOTE_RE = re.compile(r"[（(][^）)]*[）)]\s*$")   # （征求意见稿）, （试行） after the kind
+
+
+def document_kind(doc: CorpusDocument) -> str:
+    """What kind of document a title says it is ("…资助办法" → 办法), or "" for none of ``_KINDS``."""
+    title = _TITLE_NOTE_RE.sub("", doc.meta.title.strip())
+    return next((kind for kind in _KINDS if title.endswith(kind)), "")
 
 
 @cache
@@ -109,6 +128,10 @@ class NameIndex:
         self._by_start: dict[str, list[int]] = {}
         for position, (name, _) in enumerate(self.names):
             self._by_start.setdefault(name[:2], []).append(position)
+        self.primary = documents[0].meta.id if documents else ""
+        self._by_kind: dict[str, list[str]] = {}
+        for doc in documents:
+            self._by_kind.setdefault(document_kind(doc), []).append(doc.meta.id)
         # District → the documents it names, one pattern per district however many documents there are.
         self._english: dict[str, list[str]] = {}
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
@@ -145,6 +168,20 @@ class NameIndex:
             found += [(said.start(), doc_id) for district, doc_ids in self._english.items()
                       if (said := _english_name_re(district).search(text)) is not None for doc_id in doc_ids]
         return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
+
+
+    def called_by_kind(self, text: str) -> list[str]:
+        """The document ``text`` calls by its kind alone ("这个办法", see ``_KIND_CALLED_RE``): the one indexed document
+        of that kind, when it is not the primary measure. Empty when the kind is the primary's (its questions say
+        "本措施" all the time) or several documents share it (the question names none of them)."""
+        kinds = [m.group(1) for m in _KIND_CALLED_RE.finditer(text)]
+        if _LATIN_RE.search(text):
+            kinds += [_KINDS_EN[m.group(1)] for m in _KIND_CALLED_EN_RE.finditer(text)]
+        for kind in kinds:
+            of_kind = self._by_kind.get(kind, [])
+            if len(of_kind) == 1 and of_kind[0] != self.primary:
+                return of_kind
+        return []
 
 
 def named_documents(text: str, documents: Sequence[CorpusDocument] | NameIndex) -> list[str]:
@@ -264,7 +301,8 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
         scope: the one document answers come from (``ask --doc``): a question naming none is about it, so that its
             clause numbers and "who interprets it" name that document's sections, not the primary's.
     """
-    named = named_documents(plan.normalized, names or documents) or ([scope] if scope else [])
+    names = names or NameIndex(documents)
+    named = named_documents(plan.normalized, names) or ([scope] if scope else []) or names.called_by_kind(plan.normalized)
     if not named and previous is None:
         named = numbered_documents(plan.normalized, documents)
     carried = not named and previous is not None

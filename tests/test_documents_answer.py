@@ -340,6 +340,36 @@ def test_a_chinese_question_names_a_district_document_by_its_district_and_pieces
         assert named_documents(fold(text), kb.names) == [], text
 
 
+def test_a_document_called_by_its_kind_alone_is_the_one_indexed_of_that_kind():
+    # The measure is a 措施; with one 办法 and one 通知 beside it, "这个办法" and "本通知" can mean only those.
+    from assistant.document_names import NameIndex, document_kind
+    from indexing.tokenize_zh import fold
+
+    documents = [*load_corpus(ROOT / "corpus"),
+                 *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in (FUND, DISTRICT, NOTICE))]
+    assert [document_kind(d) for d in documents] == ["措施", "办法", "措施", "通知"]   # （征求意见稿） aside
+    names = NameIndex(documents)
+    for text, doc in (("这个新办法什么时候施行", FUND), ("办法 第十条", FUND), ("按本办法第二十条补多少", FUND),
+                      ("本通知由哪个部门解释", NOTICE), ("这个通知里有没有高企奖励", NOTICE),
+                      ("who interprets this notice?", NOTICE)):
+        assert names.called_by_kind(fold(text)) == [doc], text
+    for text in ("这个措施由谁负责解释",           # two 措施 are indexed, the primary among them
+                 "配套实施办法什么时候出台",        # a document the measure promises: no pointing word, not first
+                 "控制成本办法有哪些",              # 成本 is no pointing 本
+                 "这个规定是什么意思",             # 规定 is an ordinary word too
+                 "what do these measures give for games?"):   # two 措施
+        assert names.called_by_kind(fold(text)) == [], text
+    # With the primary alone nothing else can be called.
+    assert NameIndex(documents[:1]).called_by_kind(fold("这个办法什么时候施行")) == []
+
+
+def test_a_question_calling_a_document_by_its_kind_is_answered_from_it(documents_assistant):
+    # Before, the measure's own (二十六) answered: its start date is blank, the 办法's is written in its 第四十条.
+    answer = documents_assistant.ask(["这个办法什么时候开始施行？"])
+    assert [(c.doc, c.section) for c in answer.citations][:1] == [(FUND, "四十")]
+    assert "2020年4月1日" in answer.text
+
+
 def test_a_section_number_names_the_document_whose_numbering_and_words_it_fits(documents_assistant):
     from assistant.document_names import numbered_documents
 
