@@ -369,7 +369,12 @@ class PolicyAssistant:
             vectors = self._question_vectors(plan)
             hits = self._retrieve(plan, vectors=vectors)
             decision = Decision([ScoredSection(self._meta_section(plan, hits) or meta, 1.0)], hits=hits, route="meta")
-            return self._unless_lacking(plan, decision, vectors)
+            decision = self._unless_lacking(plan, decision, vectors)
+            # "施行前已受理、没审完的按哪个规定": the measure's own 施行 clause does not say, and a question naming no
+            # document may be answered by another indexed document's article (a 办法's transitional provision):
+            # searched in every document, as a question of no intent is.
+            if not (decision.refused and kb.several_documents and not plan.documents):
+                return decision
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
         if plan.intent in ("largest", "amount-list"):

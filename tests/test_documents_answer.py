@@ -261,6 +261,19 @@ def test_a_yearly_ceiling_is_graded_from_the_records_own_fields():
     assert CapRecord("十", None, "按其他文件").matches(CapRecord("十", None, "按资助办法"))
 
 
+def test_a_question_about_a_documents_start_the_measure_cannot_answer_is_searched_in_every_document(
+        documents_assistant, assistant):
+    # Read as "when does it take effect" (施行), it went to the measure's (二十六), which says nothing of applications
+    # already accepted, and was declined; the 办法's 第四十条 says they follow the old rules.
+    question = "新规定施行前已经受理、还没审核完的项目，按什么规定执行？"
+    answer = documents_assistant.ask([question])
+    assert not answer.refused and [(c.doc, c.section) for c in answer.citations][:1] == [(FUND, "四十")]
+    assert assistant.ask([question]).refused                          # the measure alone: still "not covered"
+    # The measure's own facts keep their clause beside the other documents.
+    own = documents_assistant.ask(["有效期多久？"])
+    assert [(c.doc, c.section) for c in own.citations][:1] == [(PRIMARY, "二十六")]
+
+
 def test_what_a_document_is_made_on_is_read_where_the_document_says_it(documents_assistant):
     # A 章/条 measure states its basis in 第一条 ("为……根据……，制定本办法"), it has no preamble; a measure with a
     # preamble states it there, and so does a notice ("……通知如下"). The bundled measure's answer stays its preamble.
