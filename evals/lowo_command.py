@@ -113,7 +113,7 @@ def gate_failures(report: LowoReport, thresholds: Thresholds) -> list[str]:
 def run_lowo_command(args: argparse.Namespace) -> int:
     from assistant.cli import CliError
     from evals.forked import fork_is_safe
-    from evals.gate import load_thresholds, print_verdict
+    from evals.gate import print_verdict
     from evals.questions_io import QUESTIONS_DIR, QuestionFileError, load_cases, split_files
 
     if args.workers > 1 and not fork_is_safe():
@@ -136,8 +136,9 @@ def run_lowo_command(args: argparse.Namespace) -> int:
         except RecordError as exc:
             raise CliError(str(exc), 2) from None
         # Stale figures are a failure on their own: no fold is worth rerunning against them.
-        if record.inputs != inputs_digest():
-            return print_verdict([f"记录的输入摘要 {record.inputs} 不是当前的 {inputs_digest()}：代码、题目或语料变了，"
+        current = inputs_digest()
+        if record.inputs != current:
+            return print_verdict([f"记录的输入摘要 {record.inputs} 不是当前的 {current}：代码、题目或语料变了，"
                                   "记下的留一作者数字已过期；请运行 policy-assistant eval --lowo --record 重新记录"],
                                  "（留一作者记录）")
     try:
@@ -169,12 +170,19 @@ def run_lowo_command(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(markdown)
     if args.gate:
-        try:
-            thresholds = load_thresholds(args.thresholds or DEFAULT_LOWO_THRESHOLDS)
-        except ValueError as exc:
-            raise CliError(f"阈值文件错误：{exc}") from None
-        return print_verdict(gate_failures(report, thresholds), "（留一作者）")
+        return print_verdict(gate_failures(report, _lowo_thresholds(args)), "（留一作者）")
     return 0
+
+
+def _lowo_thresholds(args: argparse.Namespace) -> Thresholds:
+    """The gate's bounds: ``--thresholds``, else ``evals/thresholds-lowo.toml``; a bad file is a usage error."""
+    from assistant.cli import CliError
+    from evals.gate import load_thresholds
+
+    try:
+        return load_thresholds(args.thresholds or DEFAULT_LOWO_THRESHOLDS)
+    except ValueError as exc:
+        raise CliError(f"阈值文件错误：{exc}") from None
 
 
 def _run(args: argparse.Namespace, train_cases: list[EvalCase], eval_cases: list[EvalCase]) -> LowoReport:
@@ -203,15 +211,10 @@ def _check_record(args: argparse.Namespace, record: LowoRecord, train_cases: lis
                   eval_cases: list[EvalCase]) -> int:
     """``eval --lowo --check``: the recorded figures gated, and a sample of writers' folds rerun against the record
     (the inputs' digest was checked already)."""
-    from assistant.cli import CliError
-    from evals.gate import load_thresholds, print_verdict
+    from evals.gate import print_verdict
     from evals.lowo_record import compare, rerun_failures, sample_writers
 
-    try:
-        thresholds = load_thresholds(args.thresholds or DEFAULT_LOWO_THRESHOLDS)
-    except ValueError as exc:
-        raise CliError(f"阈值文件错误：{exc}") from None
-    failures = [f"记下的数字：{message}" for message in record.gate_failures(thresholds)]
+    failures = [f"记下的数字：{message}" for message in record.gate_failures(_lowo_thresholds(args))]
     writers = sample_writers(record, args.sample)
     chosen = [c for c in eval_cases if c.writer in writers]
     report = _run(args, train_cases, chosen)

@@ -301,6 +301,12 @@ class AnswerView:
         )
 
 
+def document_qualified(name: str, doc: str) -> str:
+    """A graded entry's name (``AnswerView.relative_to``: bare for ``doc``'s sections, ``<doc>#<key>`` for any
+    other's) with its document always written, as labels naming sections of several documents write it."""
+    return name if "#" in name else f"{doc}#{name}"
+
+
 @dataclass(frozen=True)
 class Graded:
     """One case graded against one answer; ``reasons`` says in words what was wrong (empty if nothing)."""

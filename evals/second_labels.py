@@ -103,19 +103,16 @@ class SecondLabelledFigures:
         return {**asdict(self), "top1": self.top1}
 
 
-def _full(key: str, doc: str) -> str:
-    """A graded citation as the labels write it: the question's own document's keys are bare in a graded answer."""
-    return key if "#" in key else f"{doc}#{key}"
-
-
 def grade_second(graded: Iterable[Graded], labelling: SecondLabelling) -> SecondLabelledFigures:
+    from evals.metrics import document_qualified
+
     counts = dict.fromkeys(("n", "answerable", "first_answers", "not_covered", "declined", "fails_same_document",
                             "fails_other_document", "fails_declined", "dropped", "unresolved"), 0)
     for g in graded:
         doc, case = g.case.doc, g.case
-        gold = {_full(k, doc) for k in case.gold_clauses}
+        gold = {document_qualified(k, doc) for k in case.gold_clauses}
         label, resolution = labelling.labels.get(case.id), labelling.resolutions.get(case.id)
-        first = _full(g.answer.cited[0], doc) if g.answer.cited and not g.answer.refused else None
+        first = document_qualified(g.answer.cited[0], doc) if g.answer.cited and not g.answer.refused else None
         if resolution is not None:
             if not resolution.answerable:
                 counts["dropped"] += 1
