@@ -274,6 +274,16 @@ def test_a_question_about_a_documents_start_the_measure_cannot_answer_is_searche
     assert [(c.doc, c.section) for c in own.citations][:1] == [(PRIMARY, "二十六")]
 
 
+def test_a_named_document_that_nowhere_writes_its_term_does_not_state_it(documents_assistant):
+    # The notice has no 有效期 and no 施行 date: retrieval answered from its submission deadline before.
+    for question in ("本通知的有效期到哪年？", "数字创意申报通知从哪天起施行？"):
+        answer = documents_assistant.ask([question])
+        assert answer.refused and answer.refusal_reason == "lacks-detail", (question, answer.citations)
+    # The 办法 writes its term in 第四十条.
+    term = documents_assistant.ask(["资助办法的有效期是几年？"])
+    assert [(c.doc, c.section) for c in term.citations][:1] == [(FUND, "四十")]
+
+
 def test_what_a_document_is_made_on_is_read_where_the_document_says_it(documents_assistant):
     # A 章/条 measure states its basis in 第一条 ("为……根据……，制定本办法"), it has no preamble; a measure with a
     # preamble states it there, and so does a notice ("……通知如下"). The bundled measure's answer stays its preamble.
