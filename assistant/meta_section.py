@@ -7,6 +7,7 @@ retrieval ranks first among those holding the marker is taken.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,13 @@ META_SECTION_MARKERS = {
     "meta-validity": ("有效期",),
     "meta-interpret": ("负责解释",),
     "meta-effective": ("起实施", "起施行", "起执行"),
+}
+# The words a question uses when it asks the document's own term, start or interpreter (not "网上申报什么时候截止",
+# which the validity intent also reads): a document that never writes the marker then does not say it.
+ASKS_DOCUMENT_FACT = {
+    "meta-validity": re.compile(r"有效期|有效多久|几年有效|失效|到期|valid|expire"),
+    "meta-interpret": re.compile(r"解释|interpret"),
+    "meta-effective": re.compile(r"施行|实施|生效|执行日期|effect|in force"),
 }
 # What the sentence giving a document's basis says of the document itself (see ``basis_section``).
 BASIS_MARKERS = ("制定本", "通知如下")

@@ -23,7 +23,7 @@ from assistant.coverage import WordCoverage, word_coverage
 from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
-from assistant.meta_section import META_SECTION_MARKERS, meta_section
+from assistant.meta_section import ASKS_DOCUMENT_FACT, meta_section
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import out_of_scope_topic, too_far
@@ -365,7 +365,9 @@ class PolicyAssistant:
             route = "reference" if plan.clause_refs else "followup"
             return self._unless_lacking(plan, Decision(forced, hits=hits, route=route), vectors)
         meta = self._meta_section(plan)
-        if meta is None and plan.intent in META_SECTION_MARKERS and plan.documents and plan.documents[0] != kb.primary.meta.id:
+        asks_fact = ASKS_DOCUMENT_FACT.get(plan.intent)
+        if (meta is None and asks_fact is not None and asks_fact.search(plan.normalized) and plan.documents
+                and plan.documents[0] != kb.primary.meta.id):
             # "这个申报通知的有效期是几年": a named document that nowhere writes 有效期 (施行, 负责解释) does not say it;
             # retrieval would answer from whatever section is nearest (the notice's deadline for submissions).
             hits = self._retrieve(plan)

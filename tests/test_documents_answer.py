@@ -279,6 +279,9 @@ def test_a_named_document_that_nowhere_writes_its_term_does_not_state_it(documen
     for question in ("本通知的有效期到哪年？", "数字创意申报通知从哪天起施行？"):
         answer = documents_assistant.ask([question])
         assert answer.refused and answer.refusal_reason == "lacks-detail", (question, answer.citations)
+    # "什么时候截止" is read as a validity question too, but asks no term of the document: it is searched.
+    deadline = documents_assistant.ask(["本通知的网上申报什么时候截止？"])
+    assert not deadline.refused and deadline.citations[0].doc == NOTICE
     # The 办法 writes its term in 第四十条.
     term = documents_assistant.ask(["资助办法的有效期是几年？"])
     assert [(c.doc, c.section) for c in term.citations][:1] == [(FUND, "四十")]
