@@ -27,6 +27,8 @@ BUNDLED_DEV = "dev"
 # Questions about no policy at all, asked of the same assistant (``<questions_dir>/chit-chat/*.jsonl``, when there):
 # every document is in the index, so any citation is a wrong one.
 CHIT_CHAT = "chit-chat"
+# Sets of the same documents by writers who came later (``<questions_dir>/fresh/<doc id>-<writer>.jsonl``).
+FRESH = "fresh"
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,8 @@ def run_documents(
             run = evaluate(assistant, cases, known, name, progress=progress(name) if progress else None)
             labelling = SecondLabelling.load(questions_dir, name)
             second = grade_second(run.graded, labelling) if labelling is not None else None
-            runs.append(DocumentRun(name, primary if name in (BUNDLED_DEV, CHIT_CHAT) else name, run, second))
+            doc = primary if name in (BUNDLED_DEV, CHIT_CHAT) else cases[0].doc if cases and cases[0].doc else name
+            runs.append(DocumentRun(name, doc, run, second))
         return runs
 
 
@@ -123,8 +126,13 @@ def load_document_sets(doc_ids: Sequence[str] | None = None, with_dev: bool = Tr
     """The documents' question sets (and the bundled dev split and the chit-chat, when ``with_dev``), by set name."""
     from evals.questions_io import load_cases, split_files
 
-    sets = {doc_id: load_cases([question_file(doc_id, questions_dir)])
-            for doc_id in (doc_ids if doc_ids is not None else fixture_document_ids(documents_dir))}
+    sets: dict[str, list[EvalCase]] = {}
+    for doc_id in doc_ids if doc_ids is not None else fixture_document_ids(documents_dir):
+        sets[doc_id] = load_cases([question_file(doc_id, questions_dir)])
+        # Later writers' sets of the same document (``fresh/<id>-<writer>.jsonl``), each reported on its own row:
+        # first scored when they came, never trained on.
+        for path in sorted((questions_dir / FRESH).glob(f"{doc_id}-*.jsonl")):
+            sets[f"{doc_id} ({path.stem.removeprefix(doc_id + '-')})"] = load_cases([path])
     if with_dev:
         sets[BUNDLED_DEV] = load_cases(split_files("dev"))
         if chit_chat := sorted((questions_dir / CHIT_CHAT).glob("*.jsonl")):
