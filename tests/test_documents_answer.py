@@ -239,6 +239,19 @@ def test_the_held_out_chit_chat_is_asked_beside_the_test_documents_and_never_tra
     assert not trained & {c.turns for c in chit_chat}
 
 
+def test_later_writers_sets_are_reported_on_their_own_rows_and_never_trained_on():
+    from evals.documents_eval import load_document_sets
+    from evals.questions_io import split_files
+
+    sets = load_document_sets(with_dev=False)
+    for doc_id, writer in ((NOTICE, "fn1"), (FUND, "fn2"), (DISTRICT, "fn3")):
+        fresh = sets[f"{doc_id} ({writer})"]
+        assert len(fresh) >= 30 and {c.doc for c in fresh} == {doc_id}
+        assert all(c.id.startswith(writer) for c in fresh)
+    trained = {c.turns for c in load_cases([*split_files("train"), *TRAINING_QUESTIONS_DIR.glob("*.jsonl")])}
+    assert not trained & {c.turns for name, cases in sets.items() if "(" in name for c in cases}
+
+
 def test_the_right_number_in_the_wrong_document_is_wrong():
     case = EvalCase("q", ("资助办法第十三条",), gold_clauses=("十三",),
                     gold_caps=(CapRecord("十三", 200.0, "按比例"),), doc=FUND)
