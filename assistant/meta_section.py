@@ -26,12 +26,14 @@ META_SECTION_MARKERS = {
     "meta-interpret": ("负责解释",),
     "meta-effective": ("起实施", "起施行", "起执行"),
 }
-# The words a question uses when it asks the document's own term, start or interpreter (not "网上申报什么时候截止",
-# which the validity intent also reads): a document that never writes the marker then does not say it.
+# The words of a question asking the document's own term, start date or interpreter itself — not "网上申报什么时候截止"
+# (which the validity intent also reads) nor "施行前已受理的项目按哪个规定" (a transitional provision): a named document
+# that never writes the marker then does not say it, and another document's term is no answer to it.
 ASKS_DOCUMENT_FACT = {
-    "meta-validity": re.compile(r"有效期|有效多久|几年有效|失效|到期|valid|expire"),
-    "meta-interpret": re.compile(r"解释|interpret"),
-    "meta-effective": re.compile(r"施行|实施|生效|执行日期|effect|in force"),
+    "meta-validity": re.compile(r"有效期|有效多久|几年有效|(什么时候|哪年|何时|几时)[^，。？?]{0,4}(失效|到期)|valid|expire"),
+    "meta-interpret": re.compile(r"(谁|哪个|哪家|什么)[^，。？?]{0,6}解释|解释(单位|机关|部门|权)|interpret"),
+    "meta-effective": re.compile(r"(什么时候|哪天|哪一天|何时|几号|日期|从哪)[^，。？?]{0,6}(施行|实施|生效)|"
+                                 r"(施行|实施|生效)(日期|时间)|起(施行|实施)|effective date|takes? effect|in force"),
 }
 # What the sentence giving a document's basis says of the document itself (see ``basis_section``).
 BASIS_MARKERS = ("制定本", "通知如下")

@@ -365,9 +365,9 @@ class PolicyAssistant:
             route = "reference" if plan.clause_refs else "followup"
             return self._unless_lacking(plan, Decision(forced, hits=hits, route=route), vectors)
         meta = self._meta_section(plan)
-        asks_fact = ASKS_DOCUMENT_FACT.get(plan.intent)
-        if (meta is None and asks_fact is not None and asks_fact.search(plan.normalized) and plan.documents
-                and plan.documents[0] != kb.primary.meta.id):
+        fact_words = ASKS_DOCUMENT_FACT.get(plan.intent)
+        asks_fact = fact_words is not None and fact_words.search(plan.normalized) is not None
+        if meta is None and asks_fact and plan.documents and plan.documents[0] != kb.primary.meta.id:
             # "这个申报通知的有效期是几年": a named document that nowhere writes 有效期 (施行, 负责解释) does not say it;
             # retrieval would answer from whatever section is nearest (the notice's deadline for submissions).
             hits = self._retrieve(plan)
@@ -380,8 +380,9 @@ class PolicyAssistant:
             decision = self._unless_lacking(plan, decision, vectors)
             # "施行前已受理、没审完的按哪个规定": the measure's own 施行 clause does not say, and a question naming no
             # document may be answered by another indexed document's article (a 办法's transitional provision):
-            # searched in every document, as a question of no intent is.
-            if not (decision.refused and kb.several_documents and not plan.documents):
+            # searched in every document, as a question of no intent is. Not one asking a term or start date
+            # itself ("这份指南有效期多久"): another document's is no answer to it.
+            if not (decision.refused and kb.several_documents and not plan.documents and not asks_fact):
                 return decision
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
