@@ -169,7 +169,6 @@ class NameIndex:
                       if (said := _english_name_re(district).search(text)) is not None for doc_id in doc_ids]
         return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
 
-
     def called_by_kind(self, text: str) -> list[str]:
         """The document ``text`` calls by its kind alone ("这个办法", see ``_KIND_CALLED_RE``): the one indexed document
         of that kind, when it is not the primary measure. Empty when the kind is the primary's (its questions say
