@@ -106,7 +106,17 @@ def open_tab(page, name: str) -> None:
     # Waits (up to the step timeout) rather than reads once: the tab bar is re-laid out after each tab switch, and a
     # loaded machine (CI runs the leave-one-writer-out gate beside the tests) caught it mid-layout.
     expect(tab, f"tab {name} is not in the tab bar at {page.viewport_size['width']}px").to_be_visible()
+    assert_tabs_on_one_line(page)
     tab.click()
+
+
+def assert_tabs_on_one_line(page) -> None:
+    """Every tab is in the bar, all on one line (the bar wraps rather than hiding tabs: ui/app.py)."""
+    tops = {name: page.get_by_role("tab", name=name).bounding_box() for name in TABS}
+    missing = [name for name, box in tops.items() if box is None]
+    assert not missing, f"tabs {missing} not in the tab bar at {page.viewport_size['width']}px"
+    rows = {round(box["y"]) for box in tops.values() if box is not None}
+    assert len(rows) == 1, f"the tab bar wraps onto {len(rows)} lines at {page.viewport_size['width']}px"
 
 
 def assert_tables_readable(page, root: str, at_least: int = 1) -> None:

@@ -62,7 +62,10 @@ def build_blocks(pa: AssistantHolder | Any, config: ServeConfig | None = None,
             f'<p class="pa-muted">依据《{render.esc(ctx.title)}》逐条引用作答；资助金额均摘自原文。</p></div>',
             elem_id="pa-header",
         )
-        with gr.Tabs(elem_id="pa-tabs"):
+        # "wrap", not Gradio's default "menu": the menu measures the tab bar once per layout, and a narrow window
+        # measured mid-layout (a scroll bar appearing on a loaded machine) hid 政策匹配 and 管理 behind "⋯" for good.
+        # Wrapped, every tab stays in the bar; at phone widths the CSS keeps all four on one line.
+        with gr.Tabs(elem_id="pa-tabs", overflow_behavior="wrap"):
             chat_tab(ctx)
             match_tab(ctx)
             lookup_tab(ctx)
