@@ -7,6 +7,7 @@ documents of ``evals/documents/``) hold the reviewed results so that any change 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -55,6 +56,8 @@ _PHRASE_END = "，,"
 # (每平方米每月不超过60元: a price, not a cap — passed over to the ceiling after it).
 # A unit an amount is stated for: 每家, 每款, 每人每年, 每个标准展位 (never 每平方米: that is a price's).
 _UNIT = r"每[家款项人部个场件次名所][^，,\d]{0,6}?"
+# A unit counted with a verb and a number: "每接待1名过夜游客奖励20元", "每引进1名博士补贴5万元".
+_COUNTED_UNIT = r"每[^，,\d每]{1,4}\d+[名人家个位次批场件部款项所][^，,\d]{0,8}?"
 _PER_UNIT_RE = re.compile(r"^(?P<scope>" + _UNIT + ")" + _AMOUNT_RE.pattern
                           + r"(?:的?(?:" + _KIND_RE.pattern + r"))?$")
 _RATE_RE = re.compile(r"每(?:平方米|月|小时|天|日)")
@@ -82,11 +85,15 @@ _STANDARD_RE = re.compile(r"(?P<kind>" + _KIND_RE.pattern + r")标准(?:为|是)
                           + r"(?![的以])")
 # "每个标准展位（9平方米）补贴5000元", "按照实际租赁面积每平方米每月补贴30元": what one unit gets, said with the award word
 # and no 给予.
-_UNIT_AWARD_RE = re.compile(r"(?P<scope>" + _UNIT + "|" + _AREA_UNIT + r")(?:（[^）]{0,12}）)?(?P<kind>"
+_UNIT_AWARD_RE = re.compile(r"(?P<scope>" + _UNIT + "|" + _COUNTED_UNIT + "|" + _AREA_UNIT + r")(?:（[^）]{0,12}）)?(?P<kind>"
                             + _KIND_RE.pattern + ")" + _AMOUNT_RE.pattern + r"(?![的以])")
 # A ceiling whose phrase names only whom it is for ("每家单位每年最高不超过30万元" after the standards per booth): the
 # sum of that one's awards. Any other phrase needs an award word before the figure (a condition has none).
-_SUBJECT_ONLY_RE = re.compile(r"^(?:每家|每个|单个|同一)(?:企业|单位|机构|主体|项目)(?:每年|年度|每个年度)?$")
+_SUBJECT_ONLY_RE = re.compile(r"^(?:每家|每个|单个|单家|同一)(?:企业|单位|机构|主体|项目|团队|作品|展会|活动|赛事)"
+                              r"(?:每年|年度|每个年度)?$")
+# A ceiling phrase that starts by naming whom it is for ("同一企业每年通过本项获得的奖励不超过150万元") limits that one's
+# sum, not every award of its kind: no kind's yearly ceiling.
+_SUBJECT_START_RE = re.compile(r"^(?:每家|每个|单个|单家|同一)")
 _YEARLY_SCOPE_RE = re.compile(r"每年|年度")
 _OVERALL_RE = re.compile(r"累计|总额|合计")
 # Where whom such a ceiling is for ends: "单个企业|年度获得…", "同一单位|同一年度…", "市级孵化载体|运营补贴每年最高…".
@@ -94,6 +101,9 @@ _SUBJECT_END_RE = re.compile(r"同一年度|每年|年度|获得|享受|" + _MON
 # "资助比例提高至40%，最高不超过800万元": a share stated without 给予 (raised for some applicants), then its ceiling.
 _RAISED_SHARE_RE = re.compile(r"比例(?:提高至|提高到|调整为|为)(?P<percent>\d+(?:\.\d+)?)%$")
 # "同一企业同一档次只奖励一次": the clause's awards are one-off ("同一展会每年只资助一次" is once a year, not one-off).
+# A numbered heading line inside a clause: "1. 研发投入增长资助（对应《办法》第十三条）" (no sentence of its own; a tier
+# "1.国内票房3000万元（含）至1亿元的，给予100万元奖励；" is a sentence, and no heading).
+_ITEM_HEADING_RE = re.compile(r"(?m)^[ \t\u3000]*\d+[.．、][ \t\u3000]*[^，。；,\n]{1,40}$")
 _ONLY_ONCE_RE = re.compile(r"(?<!每年)只(?:奖励|资助|支持|享受|给予)一次")
 
 
@@ -411,6 +421,8 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
         standard, ceiling = _STANDARD_RE.search(phrase), _STANDALONE_CEILING_RE.search(phrase)
         share, unit_award = _RAISED_SHARE_RE.search(phrase), _UNIT_AWARD_RE.search(phrase)
         bare = None if ceiling else _CEILING_RE.match(phrase.strip())
+        # "入围…但未获奖的作品，每件作品5000元": after the phrase saying for what, the amount per unit with no verb at all.
+        per_unit = _PER_UNIT_RE.match(phrase.strip().rstrip("。；;")) if index > 0 else None
         if bare and not _SUBJECT_ONLY_RE.match(bare.group("scope").strip()):
             bare = None
         if share and index + 1 < len(phrases):
@@ -426,6 +438,11 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
         elif unit_award:   # a standard per unit, per square metre too: with the award word it is no price
             found.append(_Ceiling(start, "", start + unit_award.end(), _wan(unit_award), "最高",
                                   unit_award.group("kind")))
+        elif per_unit:
+            indent = len(phrase) - len(phrase.lstrip())
+            kind = per_unit.group("kind") if "kind" in per_unit.groupdict() and per_unit.group("kind") else "资助"
+            condition = text[phrases[index - 1][0]:phrases[index - 1][1]].strip()
+            found.append(_Ceiling(start, condition, start + indent + per_unit.end(), _wan(per_unit), "最高", kind))
         elif bare:
             scope = bare.group("scope")
             subject_end = _SUBJECT_END_RE.search(scope)
@@ -439,25 +456,36 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
             found.append(_Ceiling(start, scope[: subject_end.start() if subject_end else 0].strip(),
                                   start + ceiling.end(), _wan(ceiling), _ceiling_qualifier(ceiling),
                                   kind.group(0) if kind else "资助",
-                                  overall=bool(_OVERALL_RE.search(ceiling.group(0)))))
+                                  overall=bool(_OVERALL_RE.search(ceiling.group(0))),
+                                  of_kind=not _SUBJECT_START_RE.match(scope.strip())))
     return found
 
 
 def _clause_wide(awards: list[Award], section: Section, kind_ceilings: Sequence[Award]) -> list[Award]:
     """What a clause says of all its awards: "同一档次只奖励一次" makes its plain ceilings one-off, and a kind's
     yearly ceiling stated on its own (``kind_ceilings``: "运营补贴每年最高300万元") makes the plain ceilings of that
-    kind stated after it yearly ("孵化器…分别给予200万元、120万元、60万元运营补贴")."""
-    once = bool(_ONLY_ONCE_RE.search(section.text))
-    yearly_kinds: set[str] = set()
+    kind stated after it yearly ("孵化器…分别给予200万元、120万元、60万元运营补贴").
+
+    A clause made of headed items ("1. 研发投入增长资助（对应《办法》第十三条）", "2. 首台（套）推广资助…": an application
+    guide's directions) is read item by item: "只支持一次" of the 首台（套） item says nothing of the 标准制定 awards
+    after it. A statement before the first heading is the whole clause's."""
+    heads = [section.start + m.start() for m in _ITEM_HEADING_RE.finditer(section.text)]
+
+    def item(at: int) -> int:
+        return bisect.bisect_right(heads, at)
+
+    once_items = {item(section.start + m.start()) for m in _ONLY_ONCE_RE.finditer(section.text)}
+    yearly_kinds: set[tuple[int, str]] = set()
     out = []
     for award in awards:
+        where = item(award.start)
         if award.qualifier == "最高":
-            if award.kind in yearly_kinds:
+            if (where, award.kind) in yearly_kinds:
                 award = replace(award, qualifier="每年最高")
-            elif once:
+            elif where in once_items or 0 in once_items:
                 award = replace(award, qualifier="一次性最高")
         elif award.qualifier == "每年最高" and any(award is c for c in kind_ceilings):
-            yearly_kinds.add(award.kind)
+            yearly_kinds.add((where, award.kind))
         out.append(award)
     return out
 

@@ -345,3 +345,30 @@ def test_further_ceilings_tiered_ceilings_and_limits_that_are_not_money():
     # 按赛事实际支出的40%给予资助，分别最高不超过200万元、100万元、50万元: one ceiling per tier.
     assert [(200, "按比例", 40), (100, "按比例", 40), (50, "按比例", 40)] == _amounts(yantian, "十二")[1:4]
     assert (400, "最高", None) in _amounts(finance, "二十八")   # 单笔贷款补偿最高400万元: 补偿 is an award word
+
+
+def test_counted_units_amounts_with_no_verb_and_the_items_of_a_guide_clause():
+    # Shapes of three training documents the extractor missed before session 34.
+    yantian = _training_caps("yantian-culture-tourism-draft-measures")
+    baoan = _training_caps("baoan-industrial-fashion-design-measures")
+    guide = _training_caps("guangming-equipment-application-guide-2026")
+    # 每接待1名过夜游客奖励20元，每个团队最高5000元: a unit counted with a verb and a number, then the ceiling of whom the
+    # phrase names (每个团队); the 旅行社's yearly total after them.
+    assert _amounts(yantian, "十五") == [(0.002, "最高", None), (0.5, "最高", None), (0.005, "最高", None),
+                                       (0.8, "最高", None), (0.001, "最高", None), (100, "每年最高", None)]
+    # 入围国家级设计大赛总决赛但未获奖的作品，每件作品5000元: no verb at all; for whom is the phrase before it.
+    finalist = [a for a in baoan.for_clause("九") if a.amount_wan == 0.5]
+    assert [(a.qualifier, a.target) for a in finalist] == [("最高", "入围国家级设计大赛总决赛但未获奖的作品")]
+    # A guide clause of headed items (1. 研发投入增长资助…, 2. 首台（套）推广资助…): the 首台（套） item's "只支持一次" makes
+    # none of the 标准制定 tiers one-off, and "同一企业每年通过本项获得的奖励不超过150万元" (whom it is for, then a total)
+    # makes the 工业设计 award after it no yearly one.
+    amounts = _amounts(guide, "二/二")
+    assert amounts[3:6] == [(100, "最高", None), (50, "最高", None), (30, "最高", None)]
+    assert amounts[6:] == [(150, "每年最高", None), (10, "最高", None), (50, "每年最高", None)]
+
+
+def test_a_numbered_tier_is_no_item_heading():
+    from indexing.caps import _ITEM_HEADING_RE
+
+    assert _ITEM_HEADING_RE.search("技术创新类\n1. 研发投入增长资助（对应《办法》第十三条）\n支持标准：")
+    assert not _ITEM_HEADING_RE.search("按票房分档给予奖励：\n1.国内票房3000万元（含）至1亿元的，给予100万元奖励；\n")
