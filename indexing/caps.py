@@ -95,6 +95,7 @@ _SUBJECT_ONLY_RE = re.compile(r"^(?:每家|每个|单个|单家|同一)(?:企业
 # sum, not every award of its kind: no kind's yearly ceiling.
 _SUBJECT_START_RE = re.compile(r"^(?:每家|每个|单个|单家|同一)")
 _YEARLY_SCOPE_RE = re.compile(r"每年|年度")
+_CEILING_WORD_RE = re.compile(r"最高|不超过|不得超过")
 _OVERALL_RE = re.compile(r"累计|总额|合计")
 # Where whom such a ceiling is for ends: "单个企业|年度获得…", "同一单位|同一年度…", "市级孵化载体|运营补贴每年最高…".
 _SUBJECT_END_RE = re.compile(r"同一年度|每年|年度|获得|享受|" + _MONEY_WORD_RE.pattern)
@@ -423,6 +424,8 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
         bare = None if ceiling else _CEILING_RE.match(phrase.strip())
         # "入围…但未获奖的作品，每件作品5000元": after the phrase saying for what, the amount per unit with no verb at all.
         per_unit = _PER_UNIT_RE.match(phrase.strip().rstrip("。；;")) if index > 0 else None
+        if per_unit and _CEILING_WORD_RE.search(per_unit.group("scope")):
+            per_unit = None   # "每个团队最高5000元" is a ceiling (``bare`` below), not an amount per unit
         if bare and not _SUBJECT_ONLY_RE.match(bare.group("scope").strip()):
             bare = None
         if share and index + 1 < len(phrases):
@@ -440,9 +443,11 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
                                   unit_award.group("kind")))
         elif per_unit:
             indent = len(phrase) - len(phrase.lstrip())
-            kind = per_unit.group("kind") if "kind" in per_unit.groupdict() and per_unit.group("kind") else "资助"
+            unit_kind = _KIND_RE.search(phrase)
             condition = text[phrases[index - 1][0]:phrases[index - 1][1]].strip()
-            found.append(_Ceiling(start, condition, start + indent + per_unit.end(), _wan(per_unit), "最高", kind))
+            found.append(_Ceiling(start, condition, start + indent + per_unit.end(), _wan(per_unit),
+                                  "每年最高" if _YEARLY_SCOPE_RE.search(per_unit.group("scope")) else "最高",
+                                  unit_kind.group(0) if unit_kind else "资助"))
         elif bare:
             scope = bare.group("scope")
             subject_end = _SUBJECT_END_RE.search(scope)

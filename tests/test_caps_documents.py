@@ -356,6 +356,7 @@ def test_counted_units_amounts_with_no_verb_and_the_items_of_a_guide_clause():
     # phrase names (每个团队); the 旅行社's yearly total after them.
     assert _amounts(yantian, "十五") == [(0.002, "最高", None), (0.5, "最高", None), (0.005, "最高", None),
                                        (0.8, "最高", None), (0.001, "最高", None), (100, "每年最高", None)]
+    assert [a.target for a in yantian.for_clause("十五")[:2]] == ["团队不少于10人的", "每个团队"]
     # 入围国家级设计大赛总决赛但未获奖的作品，每件作品5000元: no verb at all; for whom is the phrase before it.
     finalist = [a for a in baoan.for_clause("九") if a.amount_wan == 0.5]
     assert [(a.qualifier, a.target) for a in finalist] == [("最高", "入围国家级设计大赛总决赛但未获奖的作品")]
