@@ -23,7 +23,7 @@ from assistant.coverage import WordCoverage, word_coverage
 from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
-from assistant.meta_section import ASKS_DOCUMENT_FACT, meta_section
+from assistant.meta_section import asks_document_fact, meta_section
 from assistant.query import PreviousTurn, QueryPlan, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import out_of_scope_topic, too_far
@@ -287,11 +287,15 @@ class PolicyAssistant:
         probability = self._not_answered_probability(plan, self._retrieved(plan))
         return probability is not None and probability < MATCH_ACTIVITY_CLEAR
 
-    def _retrieved(self, plan: QueryPlan) -> _Retrieved:
-        """Retrieve a turn (without the sections it excludes) and measure its best hit for the scope judgements."""
+    def _retrieved(self, plan: QueryPlan, searched: tuple[Any, list[ClauseHit]] | None = None) -> _Retrieved:
+        """Retrieve a turn (without the sections it excludes) and measure its best hit for the scope judgements
+        (``searched``: the turn's vectors and hits when a route already retrieved it)."""
         kb = self.knowledge
-        vectors = self._question_vectors(plan)
-        hits = [h for h in self._retrieve(plan, vectors=vectors) if hit_ref(h, kb) not in plan.excluded_sections]
+        vectors, hits = searched if searched is not None else (None, None)
+        if hits is None:
+            vectors = self._question_vectors(plan)
+            hits = self._retrieve(plan, vectors=vectors)
+        hits = [h for h in hits if hit_ref(h, kb) not in plan.excluded_sections]
         if not hits:
             return _Retrieved(vectors, hits)
         return self._measured(plan, vectors, hits, hit_ref(hits[0], kb))
@@ -365,8 +369,8 @@ class PolicyAssistant:
             route = "reference" if plan.clause_refs else "followup"
             return self._unless_lacking(plan, Decision(forced, hits=hits, route=route), vectors)
         meta = self._meta_section(plan)
-        fact_words = ASKS_DOCUMENT_FACT.get(plan.intent)
-        asks_fact = fact_words is not None and fact_words.search(plan.normalized) is not None
+        searched: tuple[Any, list[ClauseHit]] | None = None   # the meta route's search, when it declines
+        asks_fact = asks_document_fact(plan)
         if meta is None and asks_fact and plan.documents and plan.documents[0] != kb.primary.meta.id:
             # "这个申报通知的有效期是几年": a named document that nowhere writes 有效期 (施行, 负责解释) does not say it;
             # retrieval would answer from whatever section is nearest (the notice's deadline for submissions).
@@ -384,6 +388,7 @@ class PolicyAssistant:
             # itself ("这份指南有效期多久"): another document's is no answer to it.
             if not (decision.refused and kb.several_documents and not plan.documents and not asks_fact):
                 return decision
+            searched = (vectors, hits)
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
         if plan.intent in ("largest", "amount-list"):
@@ -391,7 +396,7 @@ class PolicyAssistant:
             from assistant.document_routes import amount_list_decision, largest_decision
 
             return (largest_decision if plan.intent == "largest" else amount_list_decision)(kb, plan)
-        found = self._retrieved(plan)
+        found = self._retrieved(plan, searched)
         hits = found.hits
         nearest = [ScoredSection(hit_ref(h, kb), h.score) for h in hits[:3]]
         if found.best is None:
