@@ -43,17 +43,17 @@ DISTRICTS_EN = {"福田": "Futian", "罗湖": "Luohu", "南山": "Nanshan", "盐
 _KIND_EN = r"(?:measures?|polic(?:y|ies)|rules|regulations?|notice|guides?|guidelines|implementation rules)"
 
 
-# What a Chinese question calls a document after its district ("龙岗那个动漫游戏措施", "福田这个细则"), and the words
-# between the two that name no part of it.
-_KIND_ZH = ("措施", "办法", "细则", "指南", "通知", "规定", "方案")
+# The kinds of document a title ends with, as a Chinese question calls a document after its district ("龙岗那个动漫
+# 游戏措施", "福田这个细则"), and the words between the two that name no part of it.
+_KIND_ZH = ("措施", "办法", "细则", "指南", "通知", "方案", "规程", "规定")
 _POINTING_RE = re.compile(r"那个|这个|那份|这份|那一份|这一份|区里|关于|的|里")
 # A question may call a document by its kind alone: "这个办法什么时候施行", "本通知的解释单位", "办法 制定依据". With the
 # measure (a 措施) and one 办法 indexed, "办法" can only be that one. A pointing word may stand a few characters before
 # the kind ("这个新办法"; 本/该/此 right before it, and not ending a word: "成本", "基本"); without one the kind must
 # open the question, as a hotline's shorthand does ("办法 第十条"), for "配套实施办法" is a document the measure
-# promises, not the indexed 办法. "规定" and "意见" are left out: they are ordinary words too ("这个规定是什么意思"
-# asks about a clause's rule).
-_KINDS = ("办法", "通知", "细则", "指南", "方案", "规程", "措施")
+# promises, not the indexed 办法. "规定" is left out (and "意见" is no kind here): they are ordinary words too
+# ("这个规定是什么意思" asks about a clause's rule).
+_KINDS = tuple(kind for kind in _KIND_ZH if kind != "规定")
 _KIND_CALLED_RE = re.compile(rf"(?:(?:这个|这份|这项|那个|那份)[\u4e00-\u9fff]{{0,4}}?|"
                              rf"(?:(?<![\u4e00-\u9fff])|(?<=[按照据依对在与和跟把将从]))(?:本|该|此)|^)({'|'.join(_KINDS)})")
 # English says the kinds it has one word for: "this notice", "the guidelines" ("measures", "rules" render several).
@@ -63,9 +63,9 @@ _TITLE_NOTE_RE = re.compile(r"[（(][^）)]*[）)]\s*$")   # （征求意见稿�
 
 
 def document_kind(doc: CorpusDocument) -> str:
-    """What kind of document a title says it is ("…资助办法" → 办法), or "" for none of ``_KINDS``."""
+    """What kind of document a title says it is ("…资助办法" → 办法), or "" for none of ``_KIND_ZH``."""
     title = _TITLE_NOTE_RE.sub("", doc.meta.title.strip())
-    return next((kind for kind in _KINDS if title.endswith(kind)), "")
+    return next((kind for kind in _KIND_ZH if title.endswith(kind)), "")
 
 
 @cache
