@@ -287,6 +287,17 @@ def test_a_question_about_a_documents_start_the_measure_cannot_answer_is_searche
     assert [(c.doc, c.section) for c in own.citations][:1] == [(PRIMARY, "二十六")]
 
 
+def test_a_declined_meta_route_is_searched_once(documents_assistant, monkeypatch):
+    # The meta route searched, declined, and the turn fell through to a search of every document: the same search of
+    # the same turn, made (and embedded) a second time before.
+    calls = []
+    search = documents_assistant._retrieve
+    monkeypatch.setattr(documents_assistant, "_retrieve", lambda *a, **kw: calls.append(a[0].normalized) or search(*a, **kw))
+    answer = documents_assistant.ask(["新规定施行前已经受理、还没审核完的项目，按什么规定执行？"])
+    assert [(c.doc, c.section) for c in answer.citations][:1] == [(FUND, "四十")]
+    assert len(calls) == 1, calls
+
+
 def test_a_named_document_that_nowhere_writes_its_term_does_not_state_it(documents_assistant):
     # The notice has no 有效期 and no 施行 date: retrieval answered from its submission deadline before.
     for question in ("本通知的有效期到哪年？", "数字创意申报通知从哪天起施行？"):
