@@ -101,10 +101,10 @@ _OVERALL_RE = re.compile(r"累计|总额|合计")
 _SUBJECT_END_RE = re.compile(r"同一年度|每年|年度|获得|享受|" + _MONEY_WORD_RE.pattern)
 # "资助比例提高至40%，最高不超过800万元": a share stated without 给予 (raised for some applicants), then its ceiling.
 _RAISED_SHARE_RE = re.compile(r"比例(?:提高至|提高到|调整为|为)(?P<percent>\d+(?:\.\d+)?)%$")
-# "同一企业同一档次只奖励一次": the clause's awards are one-off ("同一展会每年只资助一次" is once a year, not one-off).
 # A numbered heading line inside a clause: "1. 研发投入增长资助（对应《办法》第十三条）" (no sentence of its own; a tier
 # "1.国内票房3000万元（含）至1亿元的，给予100万元奖励；" is a sentence, and no heading).
 _ITEM_HEADING_RE = re.compile(r"(?m)^[ \t\u3000]*\d+[.．、][ \t\u3000]*[^，。；,\n]{1,40}$")
+# "同一企业同一档次只奖励一次": the clause's awards are one-off ("同一展会每年只资助一次" is once a year, not one-off).
 _ONLY_ONCE_RE = re.compile(r"(?<!每年)只(?:奖励|资助|支持|享受|给予)一次")
 
 
@@ -473,7 +473,7 @@ def _clause_wide(awards: list[Award], section: Section, kind_ceilings: Sequence[
 
     A clause made of headed items ("1. 研发投入增长资助（对应《办法》第十三条）", "2. 首台（套）推广资助…": an application
     guide's directions) is read item by item: "只支持一次" of the 首台（套） item says nothing of the 标准制定 awards
-    after it. A statement before the first heading is the whole clause's."""
+    after it. A statement before the first heading (item 0) is the whole clause's."""
     heads = [section.start + m.start() for m in _ITEM_HEADING_RE.finditer(section.text)]
 
     def item(at: int) -> int:
@@ -485,7 +485,7 @@ def _clause_wide(awards: list[Award], section: Section, kind_ceilings: Sequence[
     for award in awards:
         where = item(award.start)
         if award.qualifier == "最高":
-            if (where, award.kind) in yearly_kinds:
+            if (where, award.kind) in yearly_kinds or (0, award.kind) in yearly_kinds:
                 award = replace(award, qualifier="每年最高")
             elif where in once_items or 0 in once_items:
                 award = replace(award, qualifier="一次性最高")
