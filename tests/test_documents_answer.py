@@ -292,6 +292,8 @@ def test_a_declined_meta_route_is_searched_once(documents_assistant, monkeypatch
     # the same turn, made (and embedded) a second time before.
     calls = []
     search = documents_assistant._retrieve
+    # A fresh cache: the module's assistant answered this question in an earlier test, and a cached turn searches nothing.
+    monkeypatch.setattr(documents_assistant, "turn_cache", type(documents_assistant.turn_cache)(8))
     monkeypatch.setattr(documents_assistant, "_retrieve", lambda *a, **kw: calls.append(a[0].normalized) or search(*a, **kw))
     answer = documents_assistant.ask(["新规定施行前已经受理、还没审核完的项目，按什么规定执行？"])
     assert [(c.doc, c.section) for c in answer.citations][:1] == [(FUND, "四十")]
