@@ -89,11 +89,12 @@ _UNIT_AWARD_RE = re.compile(r"(?P<scope>" + _UNIT + "|" + _COUNTED_UNIT + "|" + 
                             + _KIND_RE.pattern + ")" + _AMOUNT_RE.pattern + r"(?![的以])")
 # A ceiling whose phrase names only whom it is for ("每家单位每年最高不超过30万元" after the standards per booth): the
 # sum of that one's awards. Any other phrase needs an award word before the figure (a condition has none).
-_SUBJECT_ONLY_RE = re.compile(r"^(?:每家|每个|单个|单家|同一)(?:企业|单位|机构|主体|项目|团队|作品|展会|活动|赛事)"
+_SUBJECT_PREFIX = r"(?:每家|每个|单个|单家|同一)"
+_SUBJECT_ONLY_RE = re.compile(r"^" + _SUBJECT_PREFIX + r"(?:企业|单位|机构|主体|项目|团队|作品|展会|活动|赛事)"
                               r"(?:每年|年度|每个年度)?$")
 # A ceiling phrase that starts by naming whom it is for ("同一企业每年通过本项获得的奖励不超过150万元") limits that one's
 # sum, not every award of its kind: no kind's yearly ceiling.
-_SUBJECT_START_RE = re.compile(r"^(?:每家|每个|单个|单家|同一)")
+_SUBJECT_START_RE = re.compile(r"^" + _SUBJECT_PREFIX)
 _YEARLY_SCOPE_RE = re.compile(r"每年|年度")
 _CEILING_WORD_RE = re.compile(r"最高|不超过|不得超过")
 _OVERALL_RE = re.compile(r"累计|总额|合计")
@@ -419,6 +420,7 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
         if _read_already(start, end, covered):
             continue
         phrase = text[start:end]
+        indent = len(phrase) - len(phrase.lstrip())
         standard, ceiling = _STANDARD_RE.search(phrase), _STANDALONE_CEILING_RE.search(phrase)
         share, unit_award = _RAISED_SHARE_RE.search(phrase), _UNIT_AWARD_RE.search(phrase)
         bare = None if ceiling else _CEILING_RE.match(phrase.strip())
@@ -442,16 +444,13 @@ def _ceilings_without_grant(text: str, covered: Sequence[tuple[int, int]]) -> li
             found.append(_Ceiling(start, "", start + unit_award.end(), _wan(unit_award), "最高",
                                   unit_award.group("kind")))
         elif per_unit:
-            indent = len(phrase) - len(phrase.lstrip())
             unit_kind = _KIND_RE.search(phrase)
             condition = text[phrases[index - 1][0]:phrases[index - 1][1]].strip()
             found.append(_Ceiling(start, condition, start + indent + per_unit.end(), _wan(per_unit),
-                                  "每年最高" if _YEARLY_SCOPE_RE.search(per_unit.group("scope")) else "最高",
-                                  unit_kind.group(0) if unit_kind else "资助"))
+                                  _ceiling_qualifier(per_unit), unit_kind.group(0) if unit_kind else "资助"))
         elif bare:
             scope = bare.group("scope")
             subject_end = _SUBJECT_END_RE.search(scope)
-            indent = len(phrase) - len(phrase.lstrip())
             found.append(_Ceiling(start, scope[: subject_end.start() if subject_end else len(scope)].strip(),
                                   start + indent + bare.end(), _wan(bare),
                                   _ceiling_qualifier(bare), "资助", of_kind=False))
