@@ -27,7 +27,7 @@ from assistant.compose_flow import (
     render,
 )
 from assistant.detail import asked_detail
-from assistant.document_facts import reply_note_for
+from assistant.document_facts import IssuerAnswer, issuer_answer, reply_note_for
 from assistant.document_routes import asked_awards, counts_chapters, part_name, written_heading
 from assistant.knowledge import KnowledgeBase
 from assistant.lead import (
@@ -44,7 +44,7 @@ from assistant.lead import (
     share_phrase,
 )
 from assistant.linked_articles import LinkedArticle
-from assistant.query import QueryPlan
+from assistant.query import QueryPlan, asked_issuer_facts
 from assistant.scope import ScopeTopic
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import LinkedDocument, Section, Sentence
@@ -401,6 +401,9 @@ class ChineseWording:
     # ---- answers without cited sections, and structure -------------------------------------------------
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
         return self.kb.facts_of(plan.documents[0] if plan.documents else None).status_answer()
+
+    def issuer_answer(self, plan: QueryPlan, documents: Sequence[str]) -> IssuerAnswer:
+        return issuer_answer([self.kb.facts_of(d) for d in documents], *asked_issuer_facts(plan.normalized))
 
     def no_such_cap(self, plan: QueryPlan, decision: Decision) -> tuple[str, str]:
         kb = self.kb

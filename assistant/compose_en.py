@@ -29,11 +29,12 @@ from assistant.compose_flow import (
     render,
 )
 from assistant.detail import Detail, asked_detail
-from assistant.document_facts_en import english_facts, reply_note_for
+from assistant.document_facts import IssuerAnswer
+from assistant.document_facts_en import english_facts, issuer_answer_en, reply_note_for
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
 from assistant.knowledge import KnowledgeBase
 from assistant.linked_articles import LinkedArticle
-from assistant.query import QueryPlan
+from assistant.query import QueryPlan, asked_issuer_facts
 from assistant.scope import ScopeTopic
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import LinkedDocument, Section, Sentence
@@ -287,6 +288,10 @@ class EnglishWording:
 
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
         return self.facts.status_answer()
+
+    def issuer_answer(self, plan: QueryPlan, documents: Sequence[str]) -> IssuerAnswer:
+        return issuer_answer_en([english_facts(self.kb.facts_of(d), self.table) for d in documents],
+                                *asked_issuer_facts(plan.normalized))
 
     def no_such_cap(self, plan: QueryPlan, decision: Decision) -> tuple[str, str]:
         return document_routes_en.no_such_cap(self, plan, decision)

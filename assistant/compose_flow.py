@@ -17,6 +17,7 @@ from typing import Protocol
 from assistant.answer import Answer, Citation, CitedLink, Clarify, RelatedSection
 from assistant.decision import Decision, LinkedArticle, ScoredSection
 from assistant.detail import asked_detail
+from assistant.document_facts import IssuerAnswer
 from assistant.explain import informative_terms
 from assistant.knowledge import KnowledgeBase
 from assistant.linked_articles import deferrals
@@ -136,6 +137,10 @@ class Wording(Protocol):
     # ---- answers without cited sections, and structure -------------------------------------------------
     def status_answer(self, plan: QueryPlan) -> tuple[str, str]:
         """The answer to "is this the final text?" (before its notice) and its 标准答复."""
+        ...
+
+    def issuer_answer(self, plan: QueryPlan, documents: Sequence[str]) -> IssuerAnswer:
+        """Who issued the documents asked about and their 文号 (before the notice), and the 标准答复."""
         ...
 
     def no_such_cap(self, plan: QueryPlan, decision: Decision) -> tuple[str, str]:
@@ -285,6 +290,15 @@ def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Word
     answer.expansion = list(plan.expansion)
     answer.notices = [wording.notice]
     answer.clarify = decision.clarify
+    if plan.intent == "meta-issuer" and decision.route == "meta" and not decision.sections:
+        # Who issued it, its 文号: from the documents' headings and metadata; declined when none has what was asked.
+        issued = wording.issuer_answer(plan, decision.documents)
+        answer.notices.extend(_cited_notices(kb, wording, decision.documents))
+        answer.text = issued.text + "".join(f"\n{wording.note(n)}" for n in answer.notices)
+        answer.reply = _with_status(issued.reply, wording.reply_note(list(decision.documents)))
+        answer.refused = not issued.answered
+        answer.refusal_reason = decision.refusal_reason or None
+        return answer
     if decision.refused:
         return _refusal(kb, plan, decision, wording, answer)
     if plan.intent == "meta-status" and not decision.sections:

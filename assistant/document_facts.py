@@ -38,9 +38,12 @@ class DocumentFacts(DocumentMeta):
     Attributes:
         effective_sentence: the text's sentence that says when it takes effect (and for how long), without the final
             stop ("" when the text has none).
+        number_in_text: whether the text itself writes its 文号 (a notice's or a 办法's heading does: "深文旅体〔2023〕47号");
+            else the 文号 is known from the sidecar alone.
     """
 
     effective_sentence: str = ""
+    number_in_text: bool = False
 
     @property
     def name(self) -> str:
@@ -170,6 +173,48 @@ class DocumentFacts(DocumentMeta):
         return text, reply
 
 
+@dataclass(frozen=True)
+class IssuerAnswer:
+    """What the documents asked about say of who issued them and their 文号: the paragraphs (before the notice), the
+    标准答复, and whether any of it answers what was asked (a 文号 asked of documents without one is not answered)."""
+
+    text: str
+    reply: str
+    answered: bool
+
+
+def issuer_answer(documents: Sequence[DocumentFacts], asks_number: bool, asks_issuer: bool) -> IssuerAnswer:
+    """The answer to "这个通知是哪个部门发的、文号是多少", one line per document.
+
+    Where a 文号 comes from is said: the text itself, or the document's registered metadata (its sidecar) when
+    the text leaves it out — a hotline agent must know which one a caller can check.
+    """
+    lines: list[str] = []
+    replies: list[str] = []
+    missing: list[str] = []
+    for facts in documents:
+        number = facts.doc_number.strip()
+        issued = f"由{facts.issuer}印发" if facts.issuer else ""
+        if number:
+            where = "原文写明" if facts.number_in_text else "据文件登记信息，原文未写明"
+            said = "，".join(part for part in (issued, f"文号为{number}") if part)
+            lines.append(f"《{facts.title}》{said}（{where}）。")
+            replies.append(f"《{facts.title}》{said}。")
+        elif asks_number:
+            draft = "（征求意见稿尚未正式印发，没有正式文号）" if facts.is_draft else ""
+            lines.append(f"《{facts.title}》的原文和文件登记信息都没有写明文号{draft}。"
+                         + (f"发布单位（据文件登记信息）：{facts.issuer}。" if issued else ""))
+            missing.append(f"《{facts.title}》")
+            if asks_issuer and issued:
+                replies.append(f"《{facts.title}》{issued}，没有写明文号。")
+        elif issued:
+            lines.append(f"《{facts.title}》{issued}（据文件登记信息）。")
+            replies.append(f"《{facts.title}》{issued}。")
+    if not replies:
+        return IssuerAnswer("\n".join(lines), "".join(missing) + "没有写明文号，请向发布单位核实。", answered=False)
+    return IssuerAnswer("\n".join(lines), "".join(replies), answered=True)
+
+
 def reply_note_for(primary: DocumentFacts, cited: Sequence[DocumentFacts]) -> str:
     """What a 标准答复 citing these documents ends with: the primary measure's ``reply_note`` when it cites the primary
     alone (so those replies read as they always have), else each cited document's status once, in order, then what
@@ -212,7 +257,9 @@ def document_facts(doc: CorpusDocument) -> DocumentFacts:
     Returns:
         The facts answers state about it.
     """
-    return record(DocumentFacts, vars(doc.meta), effective_sentence=effective_sentence(doc))
+    number = re.sub(r"\s+", "", doc.meta.doc_number)
+    return record(DocumentFacts, vars(doc.meta), effective_sentence=effective_sentence(doc),
+                  number_in_text=bool(number) and number in re.sub(r"\s+", "", doc.document.text))
 
 
 @lru_cache(maxsize=1)

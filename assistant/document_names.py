@@ -30,7 +30,7 @@ _NUMERAL_WORD_RE = re.compile(rf"^[第{_NUM}百零〇条章款项]+$")
 # "第三章有哪几条", "有效期多久", "第九条呢"): asked without a name right after an answer about another document, they
 # are about that document. A question with a topic of its own is searched in every document, as a first one is.
 DOCUMENT_INTENTS = frozenset({"reference", "largest", "amount-list", "structure", "meta-validity", "meta-interpret",
-                              "meta-effective", "meta-status", "meta-basis", "meta-scope"})
+                              "meta-effective", "meta-status", "meta-issuer", "meta-basis", "meta-scope"})
 
 
 # Shenzhen's districts (and 前海) as English questions spell them: "the Nanshan measure" names a document whose title

@@ -24,6 +24,7 @@ Intent = Literal[
     "meta-interpret", # 由谁解释
     "meta-effective", # 施行日期
     "meta-status",    # 征求意见稿 / 正式稿
+    "meta-issuer",    # 哪个部门发的 / 文号
     "meta-basis",     # 依据哪些文件
     "meta-scope",     # 重点支持领域 / 支持范围
     "match",          # a description of a business: list every clause it could apply for
@@ -89,7 +90,30 @@ _TERSE_REF_RES = (
     re.compile(rf"^(?:那|那么)?{_BARE}(?:呢|的呢|怎么样)"),
     re.compile(rf"{_BARE}(?:和|与|跟|还是|vs)(?:第)?{_BARE}(?:条)?(?:哪个|谁|哪条|比|的区别|有什么区别|区别)"),
 )
+# A document's issuer or its 文号 asked ("这个通知是哪个部门发的？文号是多少？"): a hotline's everyday look-up, answered
+# from the document's heading and metadata, never from the section nearest the words (its contact telephone list).
+# Who issued is read only with a document as its subject: "补贴是哪个部门发的" asks who pays. ``ASKS_DOC_NUMBER_RE``
+# says which of the two is asked.
+_DOCUMENT_WORD = r"(措施|办法|通知|文件|政策|指南|细则|规定|意见|规程)"
+ASKS_DOC_NUMBER_RE = re.compile(r"文号|发文字号|字号是|document number|reference number")
+_ISSUER_RE = re.compile(
+    r"文号|发文字号|字号是|发文(单位|机关|部门)|(印发|发布|出台|发文)的?(单位|机关|部门)|"
+    rf"{_DOCUMENT_WORD}[^，。？?]{{0,12}}(哪个|哪家|什么|哪一个)(部门|单位|机关)[^，。？?]{{0,4}}(发|印发|发布|出台|下发|出)的?|"
+    rf"{_DOCUMENT_WORD}[^，。？?]{{0,12}}是?谁(发|印发|发布|出台|下发|出)的|"
+    rf"(哪个|哪家|什么)(部门|单位|机关)[^，。？?]{{0,3}}(发|印发|发布|出台|下发)的?(这个|这份|该)?{_DOCUMENT_WORD}|"
+    r"document number|reference number|who (issued|published)|which (department|agency|authority|body) (issued|published)|"
+    r"issuing (department|authority|body)")
+_ASKS_ISSUER_RE = re.compile(r"部门|单位|机关|谁|issu|who|publish")
+
+
+def asked_issuer_facts(text: str) -> tuple[bool, bool]:
+    """Of a question about a document's issuer or 文号 (folded): whether it asks the 文号, and who issued it."""
+    number = ASKS_DOC_NUMBER_RE.search(text) is not None
+    return number, not number or _ASKS_ISSUER_RE.search(text) is not None
+
+
 _META_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
+    ("meta-issuer", _ISSUER_RE),
     # "什么时候截止" is the measure's end, "什么时候截止申报" an application deadline (out of scope).
     ("meta-validity", re.compile(r"有效期|有效多久|管几年|管多久|什么时候(截止|到期|失效|结束)(?![申报])|到哪年|几年有效|"
                                  r"\bvalid\b|validity|\bexpires?\b|(remain|stay)s? in force|how long (is|does|will) "
@@ -390,7 +414,7 @@ def plan_query(
 
 
 # The measure's own facts: asked after another of them, a pronoun names the measure, not the clause that answered.
-_MEASURE_FACT_INTENTS = frozenset({"meta-validity", "meta-effective", "meta-interpret", "meta-status"})
+_MEASURE_FACT_INTENTS = frozenset({"meta-validity", "meta-effective", "meta-interpret", "meta-status", "meta-issuer"})
 # A turn whose subject is the document as a whole ("那这个办法什么时候施行？", "Is the policy still in force?").
 _WHOLE_DOCUMENT_RE = re.compile(r"(这个|这份|这项|本|该|整个)(措施|办法|政策|文件|通知|细则|规定|指南)|"
                                 r"(the|this|that) (measure|policy|document|notice|regulation)", re.IGNORECASE)

@@ -368,6 +368,8 @@ class PolicyAssistant:
             hits = self._retrieve(plan, vectors=vectors) if self.retriever else []
             route = "reference" if plan.clause_refs else "followup"
             return self._unless_lacking(plan, Decision(forced, hits=hits, route=route), vectors)
+        if plan.intent == "meta-issuer":
+            return self._issuer_decision(plan)
         meta = self._meta_section(plan)
         searched: tuple[Any, list[ClauseHit]] | None = None   # the meta route's search, when it declines
         asks_fact = asks_document_fact(plan)
@@ -444,6 +446,19 @@ class PolicyAssistant:
                 # The question offers both: the best-effort answer shows both, with their caps.
                 chosen.append(ScoredSection(second, runner_up.score))
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
+
+    def _issuer_decision(self, plan: QueryPlan) -> Decision:
+        """Who issued a document and its 文号: from the document's heading and metadata, no section cited (the header
+        is not one). The documents asked: those named, else the primary when it is the only one, else every indexed
+        document; declined ("lacks-detail") when none gives what was asked."""
+        from assistant.document_facts import issuer_answer
+        from assistant.query import asked_issuer_facts
+
+        kb = self.knowledge
+        ids = tuple(dict.fromkeys(plan.documents)) or tuple(d.meta.id for d in kb.documents)
+        answered = issuer_answer([kb.facts_of(d) for d in ids], *asked_issuer_facts(plan.normalized)).answered
+        return Decision([], refused=not answered, route="meta", refusal_reason="" if answered else "lacks-detail",
+                        documents=ids)
 
     def _route(self, plan: QueryPlan) -> Decision:
         """Deterministic routes first (the measure's structure, several awards in one question), then ``_decide``;
