@@ -130,8 +130,10 @@ class NameIndex:
             self._by_start.setdefault(name[:2], []).append(position)
         self.primary = documents[0].meta.id if documents else ""
         self._by_kind: dict[str, list[str]] = {}
+        self._kind: dict[str, str] = {}
         for doc in documents:
-            self._by_kind.setdefault(document_kind(doc), []).append(doc.meta.id)
+            self._kind[doc.meta.id] = document_kind(doc)
+            self._by_kind.setdefault(self._kind[doc.meta.id], []).append(doc.meta.id)
         # District → the documents it names, one pattern per district however many documents there are.
         self._english: dict[str, list[str]] = {}
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
@@ -142,10 +144,33 @@ class NameIndex:
 
     def find(self, text: str) -> list[str]:
         """The ids of the documents ``text`` names, in order of first mention (see ``named_documents``)."""
+        return list(dict.fromkeys(doc_id for _, _, doc_id in sorted(self._located(text))))
+
+    def without_names(self, text: str) -> str:
+        """``text`` with each Chinese name of a document said by its kind alone ("《深圳市南山区关于促进数字经济和数字创意
+        产业高质量发展的若干措施》里人才那部分有哪几项" → "措施里人才那部分有哪几项"). A named document's title says which
+        document, and retrieval is kept to it already; searched, its words (数字经济, 高质量发展) match the preamble that
+        repeats them, not the part asked about. The kind stays: "资助办法现在还有效吗" asks what 本办法's last article
+        says. The text as it was when nothing of its own would be left."""
+        spans = [(start, end, doc_id) for start, end, doc_id in self._located(text) if end > start]
+        if not spans:
+            return text
+        kept, rest, last = [], [], 0
+        for start, end, doc_id in sorted(spans):
+            kept += [text[last:start], self._kind.get(doc_id, "")]
+            rest.append(text[last:start])
+            last = end
+        if not _own_words("".join(rest) + text[last:]):
+            return text
+        return re.sub(r"《(\w{0,4})》", r"\1", "".join(kept) + text[last:])
+
+    def _located(self, text: str) -> list[tuple[int, int, str]]:
+        """Where ``text`` names documents: (start, end, document id) of each name; an English one is (start, start, id)
+        (only where, for the order of mention)."""
         present = sorted({position for i in range(len(text) - 1) for position in self._by_start.get(text[i:i + 2], ())
                           if text.startswith(self.names[position][0], i)})
         taken = [False] * len(text)
-        found: list[tuple[int, str]] = []
+        found: list[tuple[int, int, str]] = []
         # "龙岗那个动漫游戏措施": the district, pieces of the document's names, and what kind of document it is. Read
         # first, as the longer name: "南山区数字经济的若干措施" names the district measure, not one called 若干措施.
         for district in (d for d in self._chinese if d in text):
@@ -153,7 +178,7 @@ class NameIndex:
                 named = [doc_id for doc_id, names in self._chinese[district]
                          if match.group("kind") in names and _said_of(match.group("between"), names)]
                 if named:
-                    found += [(match.start(), doc_id) for doc_id in named]
+                    found += [(match.start(), match.end(), doc_id) for doc_id in named]
                     taken[match.start():match.end()] = [True] * (match.end() - match.start())
         for name, doc_id in (self.names[position] for position in present):
             start = text.find(name)
@@ -162,12 +187,12 @@ class NameIndex:
                 if not any(taken[i] for i in span):
                     for i in span:
                         taken[i] = True
-                    found.append((start, doc_id))
+                    found.append((start, start + len(name), doc_id))
                 start = text.find(name, start + 1)
         if self._english and _LATIN_RE.search(text):
-            found += [(said.start(), doc_id) for district, doc_ids in self._english.items()
+            found += [(said.start(), said.start(), doc_id) for district, doc_ids in self._english.items()
                       if (said := _english_name_re(district).search(text)) is not None for doc_id in doc_ids]
-        return list(dict.fromkeys(doc_id for _, doc_id in sorted(found)))
+        return found
 
     def called_by_kind(self, text: str) -> list[str]:
         """The document ``text`` calls by its kind alone ("这个办法", see ``_KIND_CALLED_RE``): the one indexed document
@@ -325,6 +350,9 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
     if doc is not documents[0]:
         plan = plan_query(text, previous, len(doc.document.clauses), doc_id=doc.meta.id)
     plan.documents = named
+    # Searched without the names (``NameIndex.without_names``): retrieval is kept to the named documents already.
+    plan.search_text = names.without_names(plan.search_text)
+    plan.facets = [names.without_names(f) for f in plan.facets]
     items = part_item_refs(plan.normalized, doc)
     if items:
         plan.clause_refs = items

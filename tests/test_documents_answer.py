@@ -439,3 +439,29 @@ def test_a_section_number_names_the_document_whose_numbering_and_words_it_fits(d
     assert (answer.citations[0].doc, answer.citations[0].section) == (FUND, "十三")
     bundled = documents_assistant.ask(["第十三条"])
     assert (bundled.citations[0].doc, bundled.citations[0].section) == (PRIMARY, "十三")
+
+
+def test_a_named_documents_title_is_searched_as_its_kind_alone():
+    # The Nanshan measure's full title shares 数字经济, 数字创意, 高质量发展 with its preamble, which then answered
+    # "…里人才那部分有哪几项"; the kind stays ("资助办法现在还有效吗" asks what 本办法's last article says).
+    from assistant.document_names import NameIndex
+    from indexing.tokenize_zh import fold
+
+    documents = [*load_corpus(ROOT / "corpus"),
+                 *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in (FUND, DISTRICT, NOTICE))]
+    names = NameIndex(documents)
+    title = "《深圳市南山区关于促进数字经济和数字创意产业高质量发展的若干措施》"
+    assert names.without_names(fold(f"{title}里人才那部分有哪几项")) == "措施里人才那部分有哪几项"
+    assert names.without_names(fold("资助办法现在还有效吗？")) == "办法现在还有效吗？"
+    assert names.without_names(fold("深文旅体〔2023〕47号这个通知什么时候截止")) == "通知这个通知什么时候截止"
+    # Nothing of its own left: the text as it was.
+    assert names.without_names(fold("南山那个措施")) == "南山那个措施"
+    assert names.without_names(fold("孵化器上限")) == "孵化器上限"
+
+
+def test_a_question_naming_a_document_by_its_full_title_is_answered_from_the_part_it_asks(documents_assistant):
+    answer = documents_assistant.ask(
+        "《深圳市南山区关于促进数字经济和数字创意产业高质量发展的若干措施》里专门讲人才的是哪几条？")
+    cited = [c.ref for c in answer.citations]
+    assert cited and all(r.doc_id == DISTRICT for r in cited)
+    assert {r.key for r in cited} <= {"二十三", "二十四", "二十五"}, cited   # 五、支持人才, not the preamble
