@@ -29,12 +29,14 @@ from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import out_of_scope_topic, too_far
 from assistant.section_view import SearchHit, SearchResult
 from assistant.settings import AssistantConfig
+from assistant.spelling import Spelling
 from assistant.text_only import TEXT_ONLY_SCOPE, document_topic
 from indexing.config import IndexConfig
 from indexing.lru import LRUCache
 from indexing.retrieval.hits import ClauseHit, RetrieverMode
 from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
 from indexing.section_ref import SectionRef, is_clause_key
+from indexing.tokenize_zh import fold
 
 if TYPE_CHECKING:
     from assistant.opening import AssistantParts
@@ -96,6 +98,8 @@ class PolicyAssistant:
         self.phraser = phraser
         self._index_config: IndexConfig | None = None   # set by open(): lets status() check the index on disk
         self._max_clause = len(knowledge.primary.document.clauses)
+        # Pinyin slips are repaired against the words the index counted (none without a BM25 channel).
+        self._spelling = Spelling(getattr(getattr(retriever, "bm25", None), "chunk_counts", None) or dict)
         # Conversation prefix → its last turn's plan and decision. The web chat and the API resend the whole
         # conversation each time; the earlier turns were decided by the previous request, so they are not planned
         # and retrieved again (a 2-turn question cost 1.4–1.6× a single one). Decisions depend only on the turns
@@ -352,12 +356,24 @@ class PolicyAssistant:
         return meta_section(self.knowledge, plan, hits)
 
     def _plan(self, text: str, previous: PreviousTurn | None = None) -> QueryPlan:
-        """Understand one turn; its clause numbers name the clauses of the document it names, else the primary's."""
+        """Understand one turn, its pinyin slips repaired (``assistant.spelling``: the answer echoes the turn as typed,
+        its rewritten question the repair); its clause numbers name the clauses of the document it names, else the
+        primary's."""
         from assistant.document_names import plan_documents
 
         kb = self.knowledge
-        plan = plan_query(text, previous, self._max_clause, doc_id=kb.primary.meta.id)
-        return plan_documents(plan, text, previous, kb.documents, kb.names, self._only_doc) if kb.several_documents else plan
+        spelled = self._spelled(text)
+        plan = plan_query(spelled, previous, self._max_clause, doc_id=kb.primary.meta.id)
+        if kb.several_documents:
+            plan = plan_documents(plan, spelled, previous, kb.documents, kb.names, self._only_doc)
+        plan.original = text
+        return plan
+
+    def _spelled(self, text: str) -> str:
+        """``text`` with its pinyin slips repaired (folded, as planning reads it), or as typed when it has none."""
+        folded = fold(text)
+        repaired = self._spelling.repair(folded)
+        return text if repaired == folded else repaired
 
     def _decide(self, plan: QueryPlan, describing: bool = False) -> Decision:
         """The sections a turn is answered from, or a refusal (``describing``: policy matching's description)."""

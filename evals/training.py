@@ -746,6 +746,7 @@ FEATURE_SOURCES: tuple[str, ...] = (
     "assistant/query.py", "assistant/lexicon.py", "assistant/scope.py", "assistant/structure.py",
     "assistant/service.py", "assistant/learned.py", "assistant/coverage.py", "evals/training.py",
     "indexing/retrieval/hybrid.py", "indexing/retrieval/fusion.py", "indexing/tokenize_zh.py",
+    "assistant/spelling.py", "indexing/bm25_store.py",   # the repair of pinyin slips, read off the index's counts
 )
 
 

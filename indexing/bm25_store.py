@@ -63,6 +63,13 @@ class BM25Store:
     def vocabulary(self) -> dict[str, int]:
         return dict(self._model.vocab_dict)
 
+    def chunk_counts(self) -> dict[str, int]:
+        """How many chunks write each token (its document frequency, read off the index's columns)."""
+        indptr = np.asarray(self._model.scores["indptr"])
+        # bm25s's vocabulary also holds its empty token, which has no column.
+        return {token: int(indptr[i + 1] - indptr[i]) for token, i in self._model.vocab_dict.items()
+                if i + 1 < len(indptr)}
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every chunk for ``query`` (zeros when no token is known)."""
         return self.weighted_scores([(query, 1.0)])

@@ -122,6 +122,17 @@ def segment(text: str) -> list[str]:
     return list(_jieba().cut(text, HMM=True))
 
 
+def dictionary_words(text: str) -> list[str]:
+    """jieba's dictionary words of ``text`` and single characters between them (no HMM guessing of unknown words):
+    what a pinyin slip looks like to jieba ("冬漫" → 冬/漫)."""
+    return list(_jieba().cut(text, HMM=False))
+
+
+def word_frequency(word: str) -> int:
+    """How often jieba's dictionary has ``word`` (0 for a word it does not know)."""
+    return int(_jieba().FREQ.get(word, 0))
+
+
 def is_content_token(token: str) -> bool:
     """True for tokens worth matching: not punctuation, not whitespace, not a stop word."""
     return bool(token.strip()) and not _PUNCT_RE.fullmatch(token) and token not in STOP_WORDS
