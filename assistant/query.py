@@ -239,10 +239,11 @@ class QueryPlan:
 
 @dataclass(frozen=True)
 class PreviousTurn:
-    """What the previous turn was about: its plan and the sections its answer cited, in order."""
+    """What the previous turn was about: its plan, the sections its answer cited, in order, and their text."""
 
     plan: QueryPlan
     sections: tuple[SectionRef, ...]
+    written: str = ""   # the text of the cited sections: a follow-up using their words is still about them
 
 
 def normalize(text: str, lexicon: Lexicon | None = None) -> str:
@@ -501,9 +502,10 @@ def _resolve_followup(plan: QueryPlan, previous: PreviousTurn, listed: re.Match[
         plan.money = plan.money or inherits_money
         return
 
-    if len(topic) > 2:
-        # A follow-up with a substantial topic of its own ("那如果把游戏卖到海外呢") should not lean on
-        # the previous answer's clauses.
+    if len([t for t in topic if t not in previous.written]) > 2:
+        # A follow-up with a substantial topic of its own ("那如果把游戏卖到海外呢") should not lean on the previous
+        # answer's clauses; words those clauses write are theirs ("如果展会是2023年4月办的呢" after the clause on
+        # 论坛、峰会、展会 asks about that clause's events).
         plan.carried_sections = []
     is_ellipsis = bool(_ELLIPSIS_START_RE.search(text) or _ELLIPSIS_END_RE.search(text))
     if is_ellipsis and len(text) <= 30:

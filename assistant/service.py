@@ -557,7 +557,8 @@ class PolicyAssistant:
             decision = turn.decision
             # The focus of a follow-up: the sections answered, each in its own document (else the nearest declined).
             focus = decision.sections or decision.nearest[:1]
-            previous = PreviousTurn(turn.plan, tuple(ref for ref, _ in focus))
+            refs = tuple(ref for ref, _ in focus)
+            previous = PreviousTurn(turn.plan, refs, " ".join(self.knowledge.section(r).text for r in refs))
         return history[-1], history[:-1]
 
     def prefetch(self, conversations: Sequence[object]) -> None:

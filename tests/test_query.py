@@ -252,3 +252,16 @@ def test_a_turn_without_a_language_of_its_own_is_read_in_the_conversations():
     assert follow(["孵化器能补多少？", "16?"], [["十六"], []]).lang == "zh"
     assert follow(["How much can an incubator get?", "那期限呢？", "16?"], [["十六"], ["十六"], []]).lang == "zh"
     assert plan_query("16?", None, 26, doc_id=MEASURE).lang == "zh"
+
+
+def test_a_follow_up_in_the_previous_clauses_own_words_keeps_leaning_on_them():
+    # Its own topic ("展会", "2023年", "4月", "办") would make it a new question, but the clause that answered the first
+    # turn writes each of those words: the follow-up asks about that clause's events and dates.
+    first = plan_query("数字创意交流活动的补贴是怎么算的？", None, 26, doc_id=MEASURE)
+    clause = SectionRef.parse("一/八", "notice")
+    written = ("支持在本市举办具有国际影响力的数字创意论坛、产业峰会、专业展会和重大赛事等活动。"
+               "活动须于2022年1月1日至2023年3月31日期间在本市举办。")
+    follow_up = "如果展会是2023年4月办的呢，还能报吗？"
+    assert plan_query(follow_up, PreviousTurn(first, (clause,), written), 26).carried_sections == [clause]
+    # Without the clause's words it has a topic of its own, as "那如果把游戏卖到海外呢" has.
+    assert plan_query(follow_up, PreviousTurn(first, (clause,)), 26).carried_sections == []

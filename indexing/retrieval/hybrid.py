@@ -262,7 +262,9 @@ class HybridRetriever:
                 if bonus >= 0.05:
                     via[ref].append("learned")
         for ref in (k if isinstance(k, SectionRef) else SectionRef.parse(k, home) for k in request.carried if k):
-            fused[ref] = fused.get(ref, 0.0) + self.weights.carried
+            # A document without profiles has no learned context weight on top (the measure's ``context_weight``).
+            carried = self.weights.carried_unprofiled if ref.doc_id in self._unprofiled else self.weights.carried
+            fused[ref] = fused.get(ref, 0.0) + carried
             via.setdefault(ref, []).append("context")
         if request.only_doc:   # the prior and the carried sections may name another document's sections
             fused = {ref: value for ref, value in fused.items() if ref.doc_id == request.only_doc}
