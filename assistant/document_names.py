@@ -350,9 +350,12 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
     if doc is not documents[0]:
         plan = plan_query(text, previous, len(doc.document.clauses), doc_id=doc.meta.id)
     plan.documents = named
-    # Searched without the names (``NameIndex.without_names``): retrieval is kept to the named documents already.
-    plan.search_text = names.without_names(plan.search_text)
-    plan.facets = [names.without_names(f) for f in plan.facets]
+    # Searched without the names (``NameIndex.without_names``): retrieval is kept to the named documents already. Not
+    # in an English question, whose Chinese name is all it writes in the documents' language: "What does 南山那个措施
+    # offer game companies?" searched as "… 措施 …" was declined.
+    if plan.lang == "zh":
+        plan.search_text = names.without_names(plan.search_text)
+        plan.facets = [names.without_names(f) for f in plan.facets]
     items = part_item_refs(plan.normalized, doc)
     if items:
         plan.clause_refs = items
