@@ -183,6 +183,33 @@ class IssuerAnswer:
     answered: bool
 
 
+@dataclass(frozen=True)
+class IssuerFacts:
+    """What one document asked about gives of its issuer and 文号: every decision of the answer, none of its words
+    (``issuer_answer`` and ``document_facts_en.issuer_answer_en`` phrase the same records)."""
+
+    facts: DocumentFacts
+    number: str              # its 文号, "" when neither the text nor the sidecar gives one
+    missing_number: bool     # a 文号 was asked and there is none
+    answers: bool            # it gives something that was asked: a 文号, or the issuer when that was asked
+
+    @property
+    def number_in_text(self) -> bool:
+        """The text itself writes the 文号 (the notice's heading); else only the registered metadata gives it."""
+        return self.facts.number_in_text
+
+
+def issuer_facts(documents: Sequence[DocumentFacts], asks_number: bool, asks_issuer: bool) -> list[IssuerFacts]:
+    """One record per document asked about, in order."""
+    records = []
+    for facts in documents:
+        number = facts.doc_number.strip()
+        issuer = bool(facts.issuer)
+        records.append(IssuerFacts(facts, number, missing_number=asks_number and not number,
+                                   answers=bool(number) or (issuer and (asks_issuer or not asks_number))))
+    return records
+
+
 def issuer_answer(documents: Sequence[DocumentFacts], asks_number: bool, asks_issuer: bool) -> IssuerAnswer:
     """The answer to "这个通知是哪个部门发的、文号是多少", one line per document.
 
@@ -191,27 +218,27 @@ def issuer_answer(documents: Sequence[DocumentFacts], asks_number: bool, asks_is
     """
     lines: list[str] = []
     replies: list[str] = []
-    missing: list[str] = []
-    for facts in documents:
-        number = facts.doc_number.strip()
+    records = issuer_facts(documents, asks_number, asks_issuer)
+    for known in records:
+        facts = known.facts
         issued = f"由{facts.issuer}印发" if facts.issuer else ""
-        if number:
-            where = "原文写明" if facts.number_in_text else "据文件登记信息，原文未写明"
-            said = "，".join(part for part in (issued, f"文号为{number}") if part)
+        if known.number:
+            where = "原文写明" if known.number_in_text else "据文件登记信息，原文未写明"
+            said = "，".join(part for part in (issued, f"文号为{known.number}") if part)
             lines.append(f"《{facts.title}》{said}（{where}）。")
             replies.append(f"《{facts.title}》{said}。")
-        elif asks_number:
+        elif known.missing_number:
             draft = "（征求意见稿尚未正式印发，没有正式文号）" if facts.is_draft else ""
             lines.append(f"《{facts.title}》的原文和文件登记信息都没有写明文号{draft}。"
                          + (f"发布单位（据文件登记信息）：{facts.issuer}。" if issued else ""))
-            missing.append(f"《{facts.title}》")
-            if asks_issuer and issued:
+            if known.answers:
                 replies.append(f"《{facts.title}》{issued}，没有写明文号。")
-        elif issued:
+        elif known.answers:
             lines.append(f"《{facts.title}》{issued}（据文件登记信息）。")
             replies.append(f"《{facts.title}》{issued}。")
     if not replies:
-        return IssuerAnswer("\n".join(lines), "".join(missing) + "没有写明文号，请向发布单位核实。", answered=False)
+        missing = "".join(f"《{r.facts.title}》" for r in records if r.missing_number)
+        return IssuerAnswer("\n".join(lines), missing + "没有写明文号，请向发布单位核实。", answered=False)
     return IssuerAnswer("\n".join(lines), "".join(replies), answered=True)
 
 

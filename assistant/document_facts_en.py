@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.document_facts import DocumentFacts, IssuerAnswer
+from assistant.document_facts import DocumentFacts, IssuerAnswer, issuer_facts
 from assistant.english_table import DocumentEnglish, EnglishTable, english_table
 
 # How the status of a draft for comment (征求意见稿) reads when the English table gives no status of its own.
@@ -113,33 +113,35 @@ class EnglishFacts:
 
 
 def issuer_answer_en(documents: Sequence[EnglishFacts], asks_number: bool, asks_issuer: bool) -> IssuerAnswer:
-    """``document_facts.issuer_answer`` in English: who issued each document and its document number (文号), saying
-    whether the text itself writes the number or only in the document's registered metadata."""
+    """``document_facts.issuer_answer`` in English: the same records (``issuer_facts``) in other words — who issued
+    each document and its document number (文号), saying whether the text itself writes the number or only the
+    document's registered metadata."""
     lines: list[str] = []
     replies: list[str] = []
-    missing: list[str] = []
-    for english in documents:
-        facts = english.facts
-        number = facts.doc_number.strip()
+    records = issuer_facts([english.facts for english in documents], asks_number, asks_issuer)
+    for english, record in zip(documents, records, strict=True):
+        facts = record.facts
         issued = f"was issued by {facts.issuer}" if facts.issuer else ""
-        if number:
-            where = ("written in the text" if facts.number_in_text
+        if record.number:
+            where = ("written in the text" if record.number_in_text
                      else "from the document's registered details; the text itself does not state it")
-            said = f"{issued}; its document number is {number}" if issued else f"has the document number {number}"
+            said = (f"{issued}; its document number is {record.number}" if issued
+                    else f"has the document number {record.number}")
             lines.append(f"The {english.title} {said} ({where}).")
             replies.append(f"The {english.title} {said}.")
-        elif asks_number:
+        elif record.missing_number:
             lines.append(f"Neither the text nor the registered details of the {english.title} give a document number"
                          + (" (a draft for comment has no official number yet)" if facts.is_draft else "") + "."
                          + (f" Issuing department (registered details): {facts.issuer}." if issued else ""))
-            missing.append(english.title)
-            if asks_issuer and issued:
+            if record.answers:
                 replies.append(f"The {english.title} {issued}; no document number is given.")
-        elif issued:
+        elif record.answers:
             lines.append(f"The {english.title} {issued} (registered details).")
             replies.append(f"The {english.title} {issued}.")
     if not replies:
-        return IssuerAnswer("\n".join(lines), f"No document number is given for the {', '.join(missing)}; please check "
+        missing = ", ".join(english.title for english, record in zip(documents, records, strict=True)
+                            if record.missing_number)
+        return IssuerAnswer("\n".join(lines), f"No document number is given for the {missing}; please check "
                             "with the issuing department.", answered=False)
     return IssuerAnswer("\n".join(lines), " ".join(replies), answered=True)
 

@@ -91,17 +91,19 @@ _TERSE_REF_RES = (
     re.compile(rf"{_BARE}(?:和|与|跟|还是|vs)(?:第)?{_BARE}(?:条)?(?:哪个|谁|哪条|比|的区别|有什么区别|区别)"),
 )
 # A document's issuer or its 文号 asked ("这个通知是哪个部门发的？文号是多少？"): a hotline's everyday look-up, answered
-# from the document's heading and metadata, never from the section nearest the words (its contact telephone list).
+# from the document's registered metadata, saying whether its text writes the 文号 too (in its heading, where one
+# stands), never from the section nearest the words (its contact telephone list).
 # Who issued is read only with a document as its subject: "补贴是哪个部门发的" asks who pays. ``ASKS_DOC_NUMBER_RE``
 # says which of the two is asked.
 _DOCUMENT_WORD = r"(措施|办法|通知|文件|政策|指南|细则|规定|意见|规程)"
-ASKS_DOC_NUMBER_RE = re.compile(r"文号|发文字号|字号是|document number|reference number")
+_DOC_NUMBER_WORDS = r"文号|发文字号|字号是|document number|reference number"
+ASKS_DOC_NUMBER_RE = re.compile(_DOC_NUMBER_WORDS)
 _ISSUER_RE = re.compile(
-    r"文号|发文字号|字号是|发文(单位|机关|部门)|(印发|发布|出台|发文)的?(单位|机关|部门)|"
+    rf"{_DOC_NUMBER_WORDS}|发文(单位|机关|部门)|(印发|发布|出台|发文)的?(单位|机关|部门)|"
     rf"{_DOCUMENT_WORD}[^，。？?]{{0,12}}(哪个|哪家|什么|哪一个)(部门|单位|机关)[^，。？?]{{0,4}}(发|印发|发布|出台|下发|出)的?|"
     rf"{_DOCUMENT_WORD}[^，。？?]{{0,12}}是?谁(发|印发|发布|出台|下发|出)的|"
     rf"(哪个|哪家|什么)(部门|单位|机关)[^，。？?]{{0,3}}(发|印发|发布|出台|下发)的?(这个|这份|该)?{_DOCUMENT_WORD}|"
-    r"document number|reference number|who (issued|published)|which (department|agency|authority|body) (issued|published)|"
+    r"who (issued|published)|which (department|agency|authority|body) (issued|published)|"
     r"issuing (department|authority|body)")
 _ASKS_ISSUER_RE = re.compile(r"部门|单位|机关|谁|issu|who|publish")
 

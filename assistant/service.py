@@ -464,15 +464,16 @@ class PolicyAssistant:
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
     def _issuer_decision(self, plan: QueryPlan) -> Decision:
-        """Who issued a document and its 文号: from the document's heading and metadata, no section cited (the header
-        is not one). The documents asked: those named, else the primary when it is the only one, else every indexed
-        document; declined ("lacks-detail") when none gives what was asked."""
-        from assistant.document_facts import issuer_answer
+        """Who issued a document and its 文号: from the document's sidecar, and whether its text writes the 文号; no
+        section cited (the heading is not one). The documents asked: those named, else every indexed document (the
+        primary alone when it is the only one); declined ("lacks-detail") when none gives what was asked."""
+        from assistant.document_facts import issuer_facts
         from assistant.query import asked_issuer_facts
 
         kb = self.knowledge
         ids = tuple(dict.fromkeys(plan.documents)) or tuple(d.meta.id for d in kb.documents)
-        answered = issuer_answer([kb.facts_of(d) for d in ids], *asked_issuer_facts(plan.normalized)).answered
+        records = issuer_facts([kb.facts_of(d) for d in ids], *asked_issuer_facts(plan.normalized))
+        answered = any(record.answers for record in records)
         return Decision([], refused=not answered, route="meta", refusal_reason="" if answered else "lacks-detail",
                         documents=ids)
 
