@@ -105,13 +105,13 @@ def embed_hash(chunk: Chunk) -> str:
 def _token_pieces(chunk: Chunk) -> tuple[str, ...]:
     """The texts whose tokens, joined, are ``tokenize(chunk.embed_text)``.
 
-    A text chunk embeds its header, a newline, then its text; OpenCC and jieba both cut at the newline (a
+    A text chunk embeds its header, a newline, then its text (and the line of titles it refers to); OpenCC and jieba both cut at the newline (a
     separator, not a word character), so its tokens are the header's followed by the text's, and a header shared
     by several chunks is tokenised once (``tests/test_parallel_build.py`` checks the equality on real text).
     """
     if chunk.source == "profile":
         return (chunk.embed_text,)
-    return (chunk.header, chunk.text)
+    return (chunk.header, chunk.text, chunk.references_line) if chunk.references else (chunk.header, chunk.text)
 
 
 def tokenize_texts(texts: list[str]) -> list[list[str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from indexing.cross_references import CrossReference, cross_references
 from indexing.document import PolicyDocument, Section, Sentence
 from indexing.section_ref import chapter_heading
 from indexing.tokenize_zh import is_content_token, segment
@@ -48,6 +49,7 @@ class Chunk:
     end: int
     linked: tuple[str, ...] = ()
     caps: str = ""
+    references: tuple[str, ...] = ()   # titles of the sections this chunk's text refers to (cross_references)
     source: str = "text"          # "text" for policy text, "profile" for clause profiles
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -69,7 +71,13 @@ class Chunk:
         (its header would repeat the clause title in every profile field)."""
         if self.source == "profile":
             return self.text
-        return f"{self.header}\n{self.text}"
+        return f"{self.header}\n{self.text}{self.references_line}"
+
+    @property
+    def references_line(self) -> str:
+        """The titles of the sections the text refers to, on a line of their own (empty when it refers to none):
+        "申报第（六）项方向的：…" is indexed with 数字创意孵化器和众创空间项目, the topic a question names."""
+        return f"\n参见：{'；'.join(self.references)}" if self.references else ""
 
     @property
     def embed_as_query(self) -> bool:
@@ -132,10 +140,12 @@ def chunk_section(
     config: ChunkConfig,
     short_title: str = "",
     caps: str = "",
+    references: Sequence[CrossReference] = (),
 ) -> list[Chunk]:
-    """Chunks of one section."""
+    """Chunks of one section; each carries the titles of the sections its own text refers to."""
 
     def make(index: int, start: int, end: int) -> Chunk:
+        titles = tuple(dict.fromkeys(r.title for r in references if start <= r.start < end))
         return Chunk(
             chunk_id=f"{document.doc_id}:{section.key}:{index}",
             doc_id=document.doc_id,
@@ -152,6 +162,7 @@ def chunk_section(
             end=end,
             linked=section.linked,
             caps=caps,
+            references=titles,
         )
 
     if count_tokens(section.text) <= config.size or not section.sentences:
@@ -185,7 +196,9 @@ def chunk_document(
 ) -> list[Chunk]:
     """Chunks of every section of a document, in document order."""
     caps_by_section = caps_by_section or {}
+    references = cross_references(document)
     chunks: list[Chunk] = []
     for section in document.sections:
-        chunks.extend(chunk_section(document, section, config, short_title, caps_by_section.get(section.key, "")))
+        chunks.extend(chunk_section(document, section, config, short_title, caps_by_section.get(section.key, ""),
+                                    references.get(section.key, ())))
     return chunks

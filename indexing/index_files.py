@@ -73,12 +73,14 @@ MEMORY_DENSE_MAX_BYTES = 512 * 2**20
 def chunk_to_json(chunk: Chunk) -> dict[str, Any]:
     data = asdict(chunk)
     data["linked"] = list(chunk.linked)
+    data["references"] = list(chunk.references)
     return data
 
 
 def chunk_from_json(data: dict[str, Any]) -> Chunk:
     values = dict(data)
     values["linked"] = tuple(values.get("linked", ()))
+    values["references"] = tuple(values.get("references", ()))
     values["extra"] = dict(values.get("extra", {}))
     return Chunk(**values)
 
