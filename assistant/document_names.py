@@ -56,8 +56,10 @@ _POINTING_RE = re.compile(r"那个|这个|那份|这份|那一份|这一份|区�
 _KINDS = tuple(kind for kind in _KIND_ZH if kind != "规定")
 _KIND_CALLED_RE = re.compile(rf"(?:(?:这个|这份|这项|那个|那份)[\u4e00-\u9fff]{{0,4}}?|"
                              rf"(?:(?<![\u4e00-\u9fff])|(?<=[按照据依对在与和跟把将从]))(?:本|该|此)|^)({'|'.join(_KINDS)})")
-# English says the kinds it has one word for: "this notice", "the guidelines" ("measures", "rules" render several).
-_KIND_CALLED_EN_RE = re.compile(r"\b(?:this|that|the) (?:application )?(notice|guide|guidelines)\b")
+# English says the kinds it has one word for: "this notice", "the guidelines" ("measures", "rules" render several);
+# a year said with it ("the 2023 application notice") must be the document's.
+_KIND_CALLED_EN_RE = re.compile(r"\b(?:this|that|the) (?:((?:19|20)\d{2}) )?(?:annual )?(?:application )?"
+                                r"(notice|guide|guidelines)\b")
 _KINDS_EN = {"notice": "通知", "guide": "指南", "guidelines": "指南"}
 _TITLE_NOTE_RE = re.compile(r"[（(][^）)]*[）)]\s*$")   # （征求意见稿）, （试行） after the kind
 
@@ -131,6 +133,7 @@ class NameIndex:
         self.primary = documents[0].meta.id if documents else ""
         self._by_kind: dict[str, list[str]] = {}
         self._kind: dict[str, str] = {}
+        self._year = {doc.meta.id: str(doc.meta.year or "") for doc in documents}
         for doc in documents:
             self._kind[doc.meta.id] = document_kind(doc)
             self._by_kind.setdefault(self._kind[doc.meta.id], []).append(doc.meta.id)
@@ -198,12 +201,12 @@ class NameIndex:
         """The document ``text`` calls by its kind alone ("这个办法", see ``_KIND_CALLED_RE``): the one indexed document
         of that kind, when it is not the primary measure. Empty when the kind is the primary's (its questions say
         "本措施" all the time) or several documents share it (the question names none of them)."""
-        kinds = [m.group(1) for m in _KIND_CALLED_RE.finditer(text)]
+        kinds: list[tuple[str, str | None]] = [(m.group(1), None) for m in _KIND_CALLED_RE.finditer(text)]
         if _LATIN_RE.search(text):
-            kinds += [_KINDS_EN[m.group(1)] for m in _KIND_CALLED_EN_RE.finditer(text)]
-        for kind in kinds:
+            kinds += [(_KINDS_EN[m.group(2)], m.group(1)) for m in _KIND_CALLED_EN_RE.finditer(text)]
+        for kind, year in kinds:
             of_kind = self._by_kind.get(kind, [])
-            if len(of_kind) == 1 and of_kind[0] != self.primary:
+            if len(of_kind) == 1 and of_kind[0] != self.primary and (year is None or self._year[of_kind[0]] == year):
                 return of_kind
         return []
 

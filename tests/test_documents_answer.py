@@ -403,13 +403,15 @@ def test_a_document_called_by_its_kind_alone_is_the_one_indexed_of_that_kind():
     names = NameIndex(documents)
     for text, doc in (("这个新办法什么时候施行", FUND), ("办法 第十条", FUND), ("按本办法第二十条补多少", FUND),
                       ("本通知由哪个部门解释", NOTICE), ("这个通知里有没有高企奖励", NOTICE),
-                      ("who interprets this notice?", NOTICE)):
+                      ("who interprets this notice?", NOTICE),
+                      ("what is the incubator cap under the 2023 application notice?", NOTICE)):
         assert names.called_by_kind(fold(text)) == [doc], text
     for text in ("这个措施由谁负责解释",           # two 措施 are indexed, the primary among them
                  "配套实施办法什么时候出台",        # a document the measure promises: no pointing word, not first
                  "控制成本办法有哪些",              # 成本 is no pointing 本
                  "这个规定是什么意思",             # 规定 is an ordinary word too
-                 "what do these measures give for games?"):   # two 措施
+                 "what do these measures give for games?",    # two 措施
+                 "what is the incubator cap under the 2024 application notice?"):   # the notice indexed is 2023's
         assert names.called_by_kind(fold(text)) == [], text
     # With the primary alone nothing else can be called.
     assert NameIndex(documents[:1]).called_by_kind(fold("这个办法什么时候施行")) == []
