@@ -23,6 +23,7 @@ from assistant.compose_flow import (
     conditions_of,
     decision_refs,
     hit_ref,
+    listed_materials,
     quote_for_listing,
     render,
 )
@@ -224,6 +225,12 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[S
                 for name, s in zip(names, sections, strict=True)) + "。")
         return "根据您的描述，" + eligibility_sentence(first, conditions(first), awards)
     detail = asked_detail(plan.normalized)
+    materials = listed_materials(kb, sections) if detail == "prepare" else None
+    if materials is not None:
+        lister = clause_name(materials.section)
+        if materials.item is not None and materials.line:
+            return f"{lister}写明了{clause_name(materials.item)}的申请材料：“{materials.line.rstrip('。；;')}。”"
+        return f"{lister}列出了申请材料，见下方原文。"
     if detail is not None and detail != "amount":
         return "".join(detail_sentence(detail, s, kb.awards(s.ref), conditions(s), kb.profile(s.ref))
                        for s in sections[:2])

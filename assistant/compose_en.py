@@ -26,6 +26,7 @@ from assistant.compose_flow import (
     claimed_awards,
     conditions_of,
     decision_refs,
+    listed_materials,
     render,
 )
 from assistant.detail import Detail, asked_detail
@@ -494,6 +495,12 @@ def _lead(words: EnglishWording, plan: QueryPlan, decision: Decision, quotes: di
                 f"{n} ({caps_or_none(s, False)})" for n, s in zip(names, sections, strict=True)) + ".")
         return "From your description: " + _eligibility_sentence(words, first, conditions(first), awards)
     detail = asked_detail(plan.normalized)
+    listed = listed_materials(kb, sections) if detail == "prepare" else None
+    if listed is not None:
+        if listed.item is not None and listed.line:
+            return (f"{_cap(words.section(listed.section))} lists the application materials for "
+                    f"{words.section(listed.item)}: “{listed.line.rstrip('。；;')}”.")
+        return f"{_cap(words.section(listed.section))} lists the application materials (text below)."
     if detail is not None and detail != "amount":
         return " ".join(_detail_sentence(words, detail, s, kb.awards(s.ref), conditions(s), prepare_of(s))
                         for s in sections[:2])

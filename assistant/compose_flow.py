@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.answer import Answer, Citation, CitedLink, Clarify, RelatedSection
@@ -24,6 +25,7 @@ from assistant.linked_articles import deferrals
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
 from indexing.caps import Award
+from indexing.cross_references import lists_materials, referring_line
 from indexing.document import LinkedDocument, Section, Sentence
 from indexing.profiles import Profile
 from indexing.retrieval.hits import ClauseHit
@@ -48,6 +50,32 @@ INDENT = "   "
 # A refusal names the documents it looked in: every one up to this many, else the first ones and the count (a
 # hotline's 1,000 policies are not one sentence); its 标准答复 ends with the status of those it names.
 ASKED_TITLES_MAX = 5
+
+
+@dataclass(frozen=True)
+class ListedMaterials:
+    """A cited section that lists what an application submits, and the line it gives for the item cited beside it
+    (三（二）分类材料 for 一（五）: "2. 申报第（二）项、第（五）项方向的：作品上线证明，…")."""
+
+    section: Section
+    item: Section | None = None
+    line: str | None = None
+
+
+def listed_materials(kb: KnowledgeBase, sections: Sequence[Section]) -> ListedMaterials | None:
+    """The materials a "what to submit" answer can state from the text: the first of the first two cited sections
+    whose text lists them, with the line it gives for another cited section; None when neither lists any (the bundled
+    measure's clauses: the answer then says the text lists none)."""
+    lister = next((s for s in sections[:2] if lists_materials(s)), None)
+    if lister is None:
+        return None
+    document = kb.document(lister.doc_id or None).document
+    for item in sections[:3]:
+        if item is not lister and item.doc_id == lister.doc_id:
+            line = referring_line(document, lister, item)
+            if line:
+                return ListedMaterials(lister, item, line)
+    return ListedMaterials(lister)
 
 
 class Wording(Protocol):

@@ -79,6 +79,14 @@ class KnowledgeBase:
         """Every section's text of every document, joined (what "does the text contain this word" looks in)."""
         return "\n".join(s.text for doc in self.documents for s in doc.document.sections)
 
+    @cached_property
+    def implementing_primary(self) -> frozenset[str]:
+        """Ids of the other documents that link to the primary measure (a 申报通知 "为贯彻落实《若干措施》"): the
+        annual guides its topic list leaves application matters to."""
+        primary = self.primary.meta.id
+        return frozenset(doc.meta.id for doc in self.documents[1:]
+                         if any(self.linked_target(link, doc.meta.id) == primary for link in doc.meta.linked))
+
     def document_text(self, doc_id: str) -> str:
         """One document's section texts, joined (what "does this document contain this word" looks in); cached."""
         if doc_id not in self._texts:

@@ -20,6 +20,7 @@ from assistant.answer import Answer, RankedSection
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import WordCoverage, word_coverage
+from assistant.detail import asked_detail, mentions_detail
 from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
@@ -30,8 +31,9 @@ from assistant.scope import out_of_scope_topic, too_far
 from assistant.section_view import SearchHit, SearchResult
 from assistant.settings import AssistantConfig
 from assistant.spelling import Spelling
-from assistant.text_only import TEXT_ONLY_SCOPE, document_topic
+from assistant.text_only import TEXT_ONLY_SCOPE, document_topic, section_about
 from indexing.config import IndexConfig
+from indexing.cross_references import lists_materials
 from indexing.lru import LRUCache
 from indexing.retrieval.hits import ClauseHit, RetrieverMode
 from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
@@ -52,6 +54,10 @@ MATCH_FACETS = 6
 _HOW_MUCH_RE = re.compile(r"多少|最多|最高|上限|封顶|额度|金额|几万")
 # "分别补多少", "各能拿多少", "这两个": a question about several awards at once.
 _SEVERAL_RE = re.compile(r"分别|各自|各能|各补|各给|各是|各有|两个|两项|两者|两条|几项|这几个|哪个(多|高)|哪个更")
+
+
+# How many of the nearest sections of other documents are looked at for a topic the measure leaves to others.
+_LEFT_TO_ANOTHER_SECTIONS = 3
 
 
 @dataclass(frozen=True)
@@ -302,7 +308,34 @@ class PolicyAssistant:
         hits = [h for h in hits if hit_ref(h, kb) not in plan.excluded_sections]
         if not hits:
             return _Retrieved(vectors, hits)
-        return self._measured(plan, vectors, hits, hit_ref(hits[0], kb))
+        found = self._measured(plan, vectors, hits, hit_ref(hits[0], kb))
+        return self._left_to_another(plan, found) or found
+
+    def _left_to_another(self, plan: QueryPlan, found: _Retrieved) -> _Retrieved | None:
+        """A topic the bundled measure leaves to others ("申报材料以年度申报指南为准") asked of an index holding such an
+        other, a document that implements the measure (links to it: the annual 申报通知): answered from its section.
+
+        Only a turn that names no document, and only a section among the three nearest of those documents that is about
+        the topic (``section_about``): "孵化器方向要交什么材料" goes to 三（二）分类材料, not to the item itself. Any other
+        document (a district's guide, another measure) is no such other: "宝安区有没有类似的资金？什么时候申报？" is
+        not answered from a Guangming guide's 申报时间.
+        """
+        kb = self.knowledge
+        if (found.topic is None or found.best is None or not self._has_models(found.best)
+                or not kb.several_documents or plan.documents):
+            return None
+        others = [h for h in found.hits if kb.qualified(hit_ref(h, kb)).doc_id in kb.implementing_primary]
+        # The nearest may be about it by a term the question used in its text; the next ones only by their heading (a
+        # district measure's definitions write 企业所得税 without being about tax relief).
+        about = next((h for n, h in enumerate(others[:_LEFT_TO_ANOTHER_SECTIONS])
+                      if section_about(found.topic, plan.normalized, kb.section(kb.qualified(hit_ref(h, kb))),
+                                       by_text=n == 0)), None)
+        if about is None:
+            return None
+        others = [about] + [h for h in others if h is not about]
+        other = self._measured(plan, found.vectors, others, hit_ref(about, kb))
+        # The section is about the topic: the looser whole-document reading of ``_topic`` has nothing to add.
+        return None if other.far else dataclasses.replace(other, topic=None)
 
     def _measured(self, plan: QueryPlan, vectors: Any, hits: list[ClauseHit], best: SectionRef) -> _Retrieved:
         """``hits`` measured for the scope and answerability judgements, with ``best`` the section answered from."""
@@ -383,6 +416,7 @@ class PolicyAssistant:
             vectors = self._question_vectors(plan)
             hits = self._retrieve(plan, vectors=vectors) if self.retriever else []
             route = "reference" if plan.clause_refs else "followup"
+            forced = self._detail_where_referred(plan, forced)
             return self._unless_lacking(plan, Decision(forced, hits=hits, route=route), vectors)
         if plan.intent == "meta-issuer":
             return self._issuer_decision(plan)
@@ -461,7 +495,30 @@ class PolicyAssistant:
             if clarify is not None and all(ref != second for ref, _ in chosen):
                 # The question offers both: the best-effort answer shows both, with their caps.
                 chosen.append(ScoredSection(second, runner_up.score))
+        chosen = self._detail_where_referred(plan, chosen)
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
+
+    def _detail_where_referred(self, plan: QueryPlan, sections: list[ScoredSection]) -> list[ScoredSection]:
+        """The materials for an item, asked of an item that lists none, are where the document lists them for it.
+
+        "那申请这个要额外交什么材料？" after the notice's 一（五）: its text names no material; 三（二）分类材料 lists
+        them for "申报第（二）项、第（五）项方向的". A section that refers to the first one and writes of the detail
+        asked goes first; the item stays cited beside it.
+        """
+        if not sections or asked_detail(plan.normalized) != "prepare":
+            return sections
+        kb = self.knowledge
+        ref = kb.qualified(sections[0].ref)
+        focus = kb.section(ref)
+        if mentions_detail(focus.text, "prepare"):
+            return sections
+        document = kb.document(ref.doc_id).document
+        for key in document.referred_by.get(focus.key, ()):
+            referring = document.by_key[key]
+            if lists_materials(referring):
+                first = ScoredSection(SectionRef.parse(key, ref.doc_id), sections[0].score)
+                return [first] + [s for s in sections if kb.qualified(s.ref) != first.ref]
+        return sections
 
     def _issuer_decision(self, plan: QueryPlan) -> Decision:
         """Who issued a document and its 文号: from the document's sidecar, and whether its text writes the 文号; no

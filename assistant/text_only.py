@@ -18,6 +18,10 @@ document, and are read here instead whenever the best section is one of its sect
   question naming the topic only in Latin letters or English ("IPO", "listing bonus") has no such term: there the
   best section covers the topic when it writes every word of one of the topic's Chinese terms ("上市奖励": 上市 and
   奖励).
+* **Which document a topic the measure leaves to others goes to.** When the best section is the measure's and its
+  topic list declines the question ("孵化器方向除了通用材料还要交什么": 申报材料以年度申报指南为准), the nearest
+  section of another document answers it if that section is about the topic (``section_about``): the annual notice's
+  三（二）分类材料, under 三、申报材料.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from indexing.tokenize_zh import fold, tokenize
 
 if TYPE_CHECKING:
     from indexing.corpus import CorpusDocument
+    from indexing.document import Section
 
 # Below both, a question is too far from every section of a document that has text alone (see the module docstring).
 TEXT_ONLY_SCOPE = ScopeThresholds(bm25=2.0, dense=0.85)
@@ -61,3 +66,19 @@ def document_topic(question: str, section_text: str, document: CorpusDocument) -
         if any(all(word in section for word in tokenize(term)) for term in topic.terms if not term.isascii()):
             return None
     return topic
+
+
+def section_about(topic: ScopeTopic, question: str, section: Section, by_text: bool = True) -> bool:
+    """Whether a section is about ``topic`` as ``question`` (folded) asks it: its heading or the heading of its part
+    names the topic (三（二）分类材料 under 三、申报材料), or (``by_text``) its text writes a term the question used.
+
+    Stricter than ``document_topic``, which also counts a topic term the question did not use (a district measure's
+    申请表 for a question on its 网址): this one decides which document a question the measure leaves to others goes to.
+    """
+    heading = fold(f"{section.chapter_title}\n{section.title}")
+    if any(term in heading for term in topic.terms):
+        return True
+    if not by_text:
+        return False
+    text = fold(section.text)
+    return any(term in text for term in topic.terms if term in question)
