@@ -54,6 +54,7 @@ class KnowledgeBase:
         self.facts: DocumentFacts = document_facts(self.primary)
         self._facts = {self.primary.meta.id: self.facts}
         self._texts: dict[str, str] = {}
+        self._referred: dict[str, dict[str, tuple[str, ...]]] = {}
 
     @property
     def several_documents(self) -> bool:
@@ -86,6 +87,15 @@ class KnowledgeBase:
         primary = self.primary.meta.id
         return frozenset(doc.meta.id for doc in self.documents[1:]
                          if any(self.linked_target(link, doc.meta.id) == primary for link in doc.meta.linked))
+
+    def referred_by(self, doc_id: str) -> dict[str, tuple[str, ...]]:
+        """Keys of the sections of a document that refer to each of its sections (``indexing.cross_references``);
+        read once per document."""
+        if doc_id not in self._referred:
+            from indexing.cross_references import referred_by
+
+            self._referred[doc_id] = referred_by(self.document(doc_id).document)
+        return self._referred[doc_id]
 
     def document_text(self, doc_id: str) -> str:
         """One document's section texts, joined (what "does this document contain this word" looks in); cached."""

@@ -513,7 +513,7 @@ class PolicyAssistant:
         if mentions_detail(focus.text, "prepare"):
             return sections
         document = kb.document(ref.doc_id).document
-        for key in document.referred_by.get(focus.key, ()):
+        for key in kb.referred_by(ref.doc_id).get(focus.key, ()):
             referring = document.by_key[key]
             if lists_materials(referring):
                 first = ScoredSection(SectionRef.parse(key, ref.doc_id), sections[0].score)

@@ -123,6 +123,18 @@ def cross_references(document: PolicyDocument) -> dict[str, tuple[CrossReference
     return found
 
 
+def referred_by(document: PolicyDocument) -> dict[str, tuple[str, ...]]:
+    """Keys of the sections that refer to each section, in document order (``cross_references`` inverted):
+    三（二）分类材料 "申报第（六）项方向的：…" refers to item （六）."""
+    found: dict[str, list[str]] = {}
+    for source, references in cross_references(document).items():
+        for reference in references:
+            keys = found.setdefault(reference.target, [])
+            if source not in keys:
+                keys.append(source)
+    return {target: tuple(keys) for target, keys in found.items()}
+
+
 # A section that lists what to submit: 三（一）通用材料 "申报单位须提交以下材料：", a district measure's "申请材料主要包括…".
 _LISTS_MATERIALS_RE = re.compile(r"材料[：:]|以下材料|材料(?:主要)?包括|(?:须|应当?|需要?)提交[^。；]{0,12}[：:]")
 

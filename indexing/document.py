@@ -125,20 +125,6 @@ class PolicyDocument:
         return found
 
     @cached_property
-    def referred_by(self) -> dict[str, tuple[str, ...]]:
-        """Keys of the sections that refer to each section (``indexing.cross_references``), in document order:
-        分类材料 "申报第（六）项方向的：…" refers to item （六）."""
-        from indexing.cross_references import cross_references
-
-        found: dict[str, list[str]] = {}
-        for source, references in cross_references(self).items():
-            for reference in references:
-                keys = found.setdefault(reference.target, [])
-                if source not in keys:
-                    keys.append(source)
-        return {target: tuple(keys) for target, keys in found.items()}
-
-    @cached_property
     def folded_text(self) -> str:
         """The text folded as questions are (``tokenize_zh.fold``: full-width, traditional), for word look-ups."""
         from indexing.tokenize_zh import fold
