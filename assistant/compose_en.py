@@ -29,7 +29,7 @@ from assistant.compose_flow import (
     listed_materials,
     render,
 )
-from assistant.detail import Detail, asked_detail
+from assistant.detail import Detail, asked_detail, sets_out_conditions
 from assistant.document_facts import IssuerAnswer
 from assistant.document_facts_en import english_facts, issuer_answer_en, reply_note_for
 from assistant.english_table import DocumentEnglish, EnglishTable, TopicEnglish, english_table
@@ -341,6 +341,8 @@ def _detail_sentence(words: EnglishWording, detail: Detail, section: Section, aw
             return f"{_cap(name)} sets no term or number of years ({words.awards(awards)})."
         return f"{_cap(name)} sets no term and states no amount."
     if detail == "conditions":
+        if not conditions and sets_out_conditions(section.title, section.text):
+            return f"{_cap(name)} sets out the conditions (text below)."
         if not conditions:
             return f"{_cap(name)} states no specific conditions; the operating procedures will set them."
         money = f"; {words.awards(awards)}" if awards else ""

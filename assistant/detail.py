@@ -69,3 +69,14 @@ def asked_detail(text: str) -> Detail | None:
 def mentions_detail(sentence: str, detail: Detail) -> bool:
     """Whether a sentence states the detail (by its marker words)."""
     return any(marker in sentence for marker in DETAIL_MARKERS[detail])
+
+
+# A section that sets out conditions in its own text: "应当具备下列条件：", "同时符合以下条件", or one titled by them
+# (二（一）基本条件, （二）申请条件, 企业类申报单位的附加条件). The bundled measure has none: its conditions are phrases of
+# each award ("经认定的…"), read by ``compose_flow.conditions_of``.
+_SETS_OUT_CONDITIONS_RE = re.compile(r"(?:下列|以下)条件|条件[：:]")
+
+
+def sets_out_conditions(title: str, text: str) -> bool:
+    """Whether a section with this title and text sets out conditions itself (so no answer may say it states none)."""
+    return "条件" in title or _SETS_OUT_CONDITIONS_RE.search(text) is not None

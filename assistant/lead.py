@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from assistant.detail import Detail
+from assistant.detail import Detail, sets_out_conditions
 from indexing.caps import THIS_MEASURE, Award
 from indexing.document import Section
 from indexing.numerals import format_wan
@@ -119,6 +119,8 @@ def amount_sentence(section: Section, awards: Sequence[Award], yes: bool = False
 def conditions_sentence(section: Section, conditions: Sequence[str], awards: Sequence[Award]) -> str:
     """The conditions the clause states, as whole phrases."""
     name = clause_name(section)
+    if not conditions and sets_out_conditions(section.title, section.text):
+        return f"{name}列出了申请条件，见下方原文。"
     if not conditions:
         return f"{name}原文没有写明具体申请条件，以配套操作规程为准。"
     money = f"，{awards_phrase(awards)}" if awards else ""
