@@ -79,6 +79,15 @@ def whose(kb: KnowledgeBase, refs: list[SectionRef]) -> str:
     return "依据" + "、".join(f"{document_name(kb, r)}{kb.section(r).display_name}" for r in refs) + "："
 
 
+def own_document(kb: KnowledgeBase, doc_id: str, formal: bool = True) -> str:
+    """How an answer names the document a section or award belongs to: 本措施 for the bundled measure, else its
+    《title》 (``formal``: a cap record's basis) or the short name the answer leads with (依据《…申报通知》)."""
+    if doc_id in ("", kb.primary.meta.id):
+        return THIS_MEASURE
+    facts = kb.facts_of(doc_id)
+    return f"《{facts.title}》" if formal else facts.name
+
+
 def section_name(section: Section) -> str:
     if section.kind == "clause":
         return f"{section.label}{section.title}"
@@ -232,8 +241,8 @@ def _lead(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, quotes: dict[S
             return f"{lister}写明了{clause_name(materials.item)}的申请材料：“{materials.line.rstrip('。；;')}。”"
         return f"{lister}列出了申请材料，见下方原文。"
     if detail is not None and detail != "amount":
-        return "".join(detail_sentence(detail, s, kb.awards(s.ref), conditions(s), kb.profile(s.ref))
-                       for s in sections[:2])
+        return "".join(detail_sentence(detail, s, kb.awards(s.ref), conditions(s), kb.profile(s.ref),
+                                       own_document(kb, s.doc_id, formal=False)) for s in sections[:2])
     yes = _yes_no(plan.normalized)
     if plan.money or detail == "amount" or _COMPARE_RE.search(plan.normalized):
         if len(sections) == 1:
@@ -343,8 +352,7 @@ class ChineseWording:
         return f"原文：“{quote}”"
 
     def cap_line(self, award: Award) -> str:
-        own = THIS_MEASURE if award.doc_id in ("", self.kb.primary.meta.id) else f"《{self.kb.facts_of(award.doc_id).title}》"
-        return f"资助上限：{award_line(award, own)}"
+        return f"资助上限：{award_line(award, own_document(self.kb, award.doc_id))}"
 
     def no_amount_line(self) -> str:
         return "金额：本条没有写明资助金额。"

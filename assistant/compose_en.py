@@ -118,6 +118,10 @@ class EnglishWording:
         english = self.doc.linked.get(doc_id or "", "")
         return f"the 《{zh_title}》 ({english})" if english else f"the 《{zh_title}》"
 
+    def own(self, doc_id: str) -> str:
+        """The document a section or award belongs to: "this measure" for the bundled measure, else its 《title》."""
+        return "this measure" if doc_id in ("", self.kb.primary.meta.id) else self.doc_name(doc_id)
+
     def doc_name(self, doc_id: str) -> str:
         """Another corpus document: the 《title》, with the English title the measure's table gives the link naming it."""
         link = next((d for d in self.kb.primary.meta.linked if self.kb.linked_target(d) == doc_id), None)
@@ -177,7 +181,7 @@ class EnglishWording:
 
     def cap_record(self, award: Award) -> str:
         """One cap record in full: the award, whom it is for and what sets it (another document's own: that document)."""
-        own = "this measure" if award.doc_id in ("", self.kb.primary.meta.id) else self.doc_name(award.doc_id)
+        own = self.own(award.doc_id)
         basis = own if award.basis == THIS_MEASURE else self.linked(award.basis_doc, award.basis)
         return f"{self.award(award, with_basis=False)} (for: {self.target(award.target)}; basis: {basis})"
 
@@ -349,13 +353,14 @@ def _detail_sentence(words: EnglishWording, detail: Detail, section: Section, aw
         return (f"The conditions for {name}, in the text's words: "
                 + "; ".join(words.target(c) for c in conditions) + f"{money}.")
     if detail == "basis":
+        own = words.own(section.doc_id)
         outside = [a for a in awards if a.basis != THIS_MEASURE]
         if outside:
-            return (f"The basis of {name} is this measure and {words.linked(outside[0].basis_doc, outside[0].basis)}: "
+            return (f"The basis of {name} is {own} and {words.linked(outside[0].basis_doc, outside[0].basis)}: "
                     f"{words.awards(awards)}.")
         if awards:
-            return f"The basis of {name} is the clause's own text in this measure: {words.awards(awards)}."
-        return f"The basis of {name} is the clause's own text in this measure, which states no amount."
+            return f"The basis of {name} is the clause's own text in {own}: {words.awards(awards)}."
+        return f"The basis of {name} is the clause's own text in {own}, which states no amount."
     if detail == "who":
         targets = [a.target for a in awards if a.target and a.target != section.title]
         if targets:

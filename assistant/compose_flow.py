@@ -69,10 +69,11 @@ def listed_materials(kb: KnowledgeBase, sections: Sequence[Section]) -> ListedMa
     lister = next((s for s in sections[:2] if lists_materials(s)), None)
     if lister is None:
         return None
-    document = kb.document(lister.doc_id or None).document
+    document = kb.document(lister.doc_id or None)
+    made = kb.cross_references(document.meta.id).get(lister.key, ())
     for item in sections[:3]:
         if item is not lister and item.doc_id == lister.doc_id:
-            line = referring_line(document, lister, item)
+            line = referring_line(document.document.text, lister, item, made)
             if line:
                 return ListedMaterials(lister, item, line)
     return ListedMaterials(lister)

@@ -12,11 +12,13 @@ from typing import Literal
 Detail = Literal["term", "amount", "conditions", "basis", "who", "prepare"]
 DETAILS: tuple[Detail, ...] = ("term", "amount", "conditions", "basis", "who", "prepare")
 
-# Checked in this order: "要满足什么条件才能拿钱" asks the conditions; "按什么标准给钱" the basis.
+# Checked in this order: "要满足什么条件才能拿钱" asks the conditions; "按什么标准给钱" the basis. The fund's
+# measures' name alone asks the basis only when nothing else is asked ("是按资助办法吗"): with the 资助办法 indexed it
+# is also a document a question names ("资助办法第十三条的申请对象是谁" asks who applies).
 _DETAIL_RES: tuple[tuple[Detail, re.Pattern[str]], ...] = (
     ("term", re.compile(r"期限|几年|多久|多长时间|年限|连续|每年都|分几次|一次性|一次给|分年")),
     ("conditions", re.compile(r"条件|门槛|要求|资格|满足|什么样的?(才|能|可以)|够格")),
-    ("basis", re.compile(r"依据|根据(哪|什么)|按(什么|哪个|哪份)|哪个文件|什么文件|资助办法|出处|原文(怎么|哪)")),
+    ("basis", re.compile(r"依据|根据(哪|什么)|按(什么|哪个|哪份)|哪个文件|什么文件|出处|原文(怎么|哪)")),
     ("who", re.compile(r"谁(能|可以|来)?(申请|申报|拿)|哪些(单位|企业|机构|主体|人)|什么(单位|企业|机构|主体)|对象|"
                        r"面向|主体|个人(能|可以)")),
     ("prepare", re.compile(r"材料|准备什么|准备哪些|要准备|提交什么|怎么申请|如何申请|怎么申报|如何申报|流程")),
@@ -54,9 +56,12 @@ def asked_detail(text: str) -> Detail | None:
     """
     pieces = [p for p in re.split(r"[。！!；;？?\n]", text) if p.strip()]
     last = pieces[-1] if pieces else text
+    named = last.replace("资助办法", "")   # a document's name, not the 资助 of an amount question
     for detail, pattern in _DETAIL_RES:
-        if pattern.search(last):
+        if pattern.search(named):
             return detail
+    if named != last:
+        return "basis"
     # English sentences also end at a full stop or a question mark ("We run a space. How much?" asks the amount).
     pieces = [p for p in re.split(r"[。！!；;\n?]|\.(?:\s|$)", text.lower()) if p.strip()]
     last = pieces[-1] if pieces else text.lower()

@@ -20,6 +20,7 @@ from indexing.section_ref import PREAMBLE_KEY, SectionRef, chapter_heading, clau
 
 if TYPE_CHECKING:
     from assistant.document_names import NameIndex
+    from indexing.cross_references import CrossReference
 
 
 class UnknownSection(KeyError):
@@ -54,6 +55,7 @@ class KnowledgeBase:
         self.facts: DocumentFacts = document_facts(self.primary)
         self._facts = {self.primary.meta.id: self.facts}
         self._texts: dict[str, str] = {}
+        self._references: dict[str, dict[str, tuple[CrossReference, ...]]] = {}
         self._referred: dict[str, dict[str, tuple[str, ...]]] = {}
 
     @property
@@ -88,13 +90,21 @@ class KnowledgeBase:
         return frozenset(doc.meta.id for doc in self.documents[1:]
                          if any(self.linked_target(link, doc.meta.id) == primary for link in doc.meta.linked))
 
+    def cross_references(self, doc_id: str) -> dict[str, tuple[CrossReference, ...]]:
+        """The references each section of a document makes to others of it (``indexing.cross_references``); read once
+        per document."""
+        if doc_id not in self._references:
+            from indexing.cross_references import cross_references
+
+            self._references[doc_id] = cross_references(self.document(doc_id).document)
+        return self._references[doc_id]
+
     def referred_by(self, doc_id: str) -> dict[str, tuple[str, ...]]:
-        """Keys of the sections of a document that refer to each of its sections (``indexing.cross_references``);
-        read once per document."""
+        """Keys of the sections of a document that refer to each of its sections: the references inverted, once."""
         if doc_id not in self._referred:
             from indexing.cross_references import referred_by
 
-            self._referred[doc_id] = referred_by(self.document(doc_id).document)
+            self._referred[doc_id] = referred_by(self.cross_references(doc_id))
         return self._referred[doc_id]
 
     def document_text(self, doc_id: str) -> str:

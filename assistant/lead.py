@@ -135,15 +135,16 @@ def eligibility_sentence(section: Section, conditions: Sequence[str], awards: Se
     return f"可以对照{name}申请{condition}{money}。"
 
 
-def basis_sentence(section: Section, awards: Sequence[Award]) -> str:
-    """Where the amount is set: this measure or the fund's measures."""
+def basis_sentence(section: Section, awards: Sequence[Award], own: str = THIS_MEASURE) -> str:
+    """Where the amount is set: the section's own document (``own``: 本措施 for the bundled measure, another
+    document by its 《title》) or the fund's measures it defers to."""
     name = clause_name(section)
     outside = [a for a in awards if a.basis != THIS_MEASURE]
     if outside:
-        return f"{name}的依据是本措施和《{outside[0].basis}》：{awards_phrase(awards)}。"
+        return f"{name}的依据是{own}和《{outside[0].basis}》：{awards_phrase(awards)}。"
     if awards:
-        return f"{name}的依据是本措施本条原文：{awards_phrase(awards)}。"
-    return f"{name}的依据是本措施本条原文，本条没有写明资助金额。"
+        return f"{name}的依据是{own}本条原文：{awards_phrase(awards)}。"
+    return f"{name}的依据是{own}本条原文，本条没有写明资助金额。"
 
 
 def who_sentence(section: Section, awards: Sequence[Award], profile: Profile | None) -> str:
@@ -166,14 +167,14 @@ def prepare_sentence(section: Section, profile: Profile | None) -> str:
 
 
 def detail_sentence(detail: Detail, section: Section, awards: Sequence[Award], conditions: Sequence[str],
-                    profile: Profile | None) -> str:
-    """The one sentence a follow-up asks for."""
+                    profile: Profile | None, own: str = THIS_MEASURE) -> str:
+    """The one sentence a follow-up asks for (``own``: how the section's document is named, for the basis)."""
     if detail == "term":
         return term_sentence(section, awards)
     if detail == "conditions":
         return conditions_sentence(section, conditions, awards)
     if detail == "basis":
-        return basis_sentence(section, awards)
+        return basis_sentence(section, awards, own)
     if detail == "who":
         return who_sentence(section, awards, profile)
     if detail == "prepare":

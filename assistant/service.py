@@ -20,7 +20,7 @@ from assistant.answer import Answer, RankedSection
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import WordCoverage, word_coverage
-from assistant.detail import asked_detail, mentions_detail
+from assistant.detail import asked_detail
 from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
@@ -502,15 +502,15 @@ class PolicyAssistant:
         """The materials for an item, asked of an item that lists none, are where the document lists them for it.
 
         "那申请这个要额外交什么材料？" after the notice's 一（五）: its text names no material; 三（二）分类材料 lists
-        them for "申报第（二）项、第（五）项方向的". A section that refers to the first one and writes of the detail
-        asked goes first; the item stays cited beside it.
+        them for "申报第（二）项、第（五）项方向的". A section that refers to the first one and lists materials
+        (``lists_materials``, as the answer reads it) goes first; the item stays cited beside it.
         """
         if not sections or asked_detail(plan.normalized) != "prepare":
             return sections
         kb = self.knowledge
         ref = kb.qualified(sections[0].ref)
         focus = kb.section(ref)
-        if mentions_detail(focus.text, "prepare"):
+        if lists_materials(focus):
             return sections
         document = kb.document(ref.doc_id).document
         for key in kb.referred_by(ref.doc_id).get(focus.key, ()):

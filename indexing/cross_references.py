@@ -13,6 +13,7 @@ document whose items restart in every part when no part is named or was named be
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from indexing.document import PolicyDocument, Section
@@ -123,12 +124,12 @@ def cross_references(document: PolicyDocument) -> dict[str, tuple[CrossReference
     return found
 
 
-def referred_by(document: PolicyDocument) -> dict[str, tuple[str, ...]]:
-    """Keys of the sections that refer to each section, in document order (``cross_references`` inverted):
+def referred_by(references: Mapping[str, Sequence[CrossReference]]) -> dict[str, tuple[str, ...]]:
+    """Keys of the sections that refer to each section, in document order (``cross_references``'s map inverted):
     三（二）分类材料 "申报第（六）项方向的：…" refers to item （六）."""
     found: dict[str, list[str]] = {}
-    for source, references in cross_references(document).items():
-        for reference in references:
+    for source, made in references.items():
+        for reference in made:
             keys = found.setdefault(reference.target, [])
             if source not in keys:
                 keys.append(source)
@@ -145,12 +146,14 @@ def lists_materials(section: Section) -> bool:
     return bool(_LISTS_MATERIALS_RE.search(section.text))
 
 
-def referring_line(document: PolicyDocument, source: Section, target: Section) -> str | None:
-    """The line or sentence of ``source`` that refers to ``target`` ("4. 申报第（六）项方向的：孵化场地证明，…"), or None."""
-    for reference in cross_references(document).get(source.key, ()):
+def referring_line(text: str, source: Section, target: Section, made: Sequence[CrossReference]) -> str | None:
+    """The line or sentence of ``source`` that refers to ``target`` ("4. 申报第（六）项方向的：孵化场地证明，…"), or None.
+
+    ``text`` is the document's text and ``made`` the references ``source`` makes (``cross_references(document)``'s
+    entry for it: read once per document by the caller, not once per answer)."""
+    for reference in made:
         if reference.target != target.key:
             continue
-        text = document.text
         start = max(text.rfind("\n", source.start, reference.start), text.rfind("。", source.start, reference.start))
         ends = [i for i in (text.find("\n", reference.end, source.end), text.find("。", reference.end, source.end))
                 if i >= 0]

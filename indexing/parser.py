@@ -183,8 +183,15 @@ def split_sentences(text: str, base: int, skip: int = 0) -> tuple[Sentence, ...]
 
 
 def short_title(body: str) -> str:
-    """A clause's short title: the phrase before the first 。 (or ，when that is too long)."""
-    head = re.split(r"[。！？；]", body, maxsplit=1)[0].strip()
+    """A clause's short title: the phrase before the first 。 (or ，when that is too long).
+
+    A line break or a full-width colon ends it too: "申请专项资金资助的单位应当具备下列条件：" heads a list on the next
+    lines, "申报主体" is a heading line over its items, "政策咨询：市文化广电旅游体育局…" names what the rest gives.
+    """
+    head = re.split(r"[。！？；\n]", body.strip(), maxsplit=1)[0].strip()
+    colon = head.find("：")
+    if colon >= 2:
+        head = head[:colon]
     if len(head) > _TITLE_MAX_CHARS:
         head = re.split(r"[，,]", head, maxsplit=1)[0].strip()
     return head[:_TITLE_MAX_CHARS * 2]

@@ -73,9 +73,15 @@ def test_the_referring_chunk_is_indexed_with_the_titles_it_names():
 
 def test_the_line_for_an_item_and_which_sections_list_materials():
     document = _parsed(DOCUMENTS, NOTICE)
-    line = referring_line(document, document.by_key["三/二"], document.by_key["一/六"])
+    references = cross_references(document)
+
+    def line_of(source: str, target: str) -> str | None:
+        return referring_line(document.text, document.by_key[source], document.by_key[target],
+                              references.get(source, ()))
+
+    line = line_of("三/二", "一/六")
     assert line is not None and line.startswith("4. 申报第（六）项方向的：孵化场地证明")
-    assert referring_line(document, document.by_key["三/一"], document.by_key["一/六"]) is None
+    assert line_of("三/一", "一/六") is None
     # 三（三）材料要求 sets their format, 六（三）纸质材料受理 gives a telephone number, 七（二） makes the applicant
     # answer for them: none lists what to submit.
     assert [s.key for s in document.sections if lists_materials(s)] == ["三/一", "三/二"]
