@@ -44,6 +44,9 @@ from indexing.tokenize_zh import fold
     ("海外发行收回来的美元版权费，结汇有没有什么便利政策？", "外汇与海关"),
     ("区文化馆想采购我们的线上演出服务，有没有政府优先采购的规定？", "政府采购"),
     ("这里的资助能和国家、区里的同类补贴一起拿吗？", "多项政策叠加与重复申报"),
+    # A district of the city between the city and the policy word (up to 16 characters in one clause).
+    ("广州天河区对动漫游戏企业落户有什么奖励？", "其他城市的政策"),
+    ("成都高新区对游戏企业研发投入的补贴比例是多少来着？", "其他城市的政策"),
 ])
 def test_hotline_topics_outside_the_measure(question, topic):
     found = out_of_scope_topic(fold(question))
@@ -60,7 +63,9 @@ def test_hotline_topics_outside_the_measure(question, topic):
     "我们在南山区做VR内容", "想发起一支投游戏的基金",
     # Places and tickets named in passing: a factory elsewhere, partners moving in, a business living on tickets.
     "我们做VR头显，工厂在东莞，研发团队在南山", "拉了两家伙伴从杭州搬过来落户", "靠门票和虚拟道具赚钱",
-    "市里的政策支不支持各区自己搞这种园区", "各区能不能自己再出细则？我们在南山", "各区会不会出自己的实施办法",
+    "市里的政策支不支持各区自己搞这种园区",
+    # A city, then a business moving to Shenzhen and its award: the award is the measure's (二十二).
+    "我们介绍了三家上下游合作公司从外地搬来深圳注册，听说对这种带企业过来的有奖励", "各区能不能自己再出细则？我们在南山", "各区会不会出自己的实施办法",
 ])
 def test_founders_incidental_words_are_not_out_of_scope(question):
     assert out_of_scope_topic(fold(question)) is None
