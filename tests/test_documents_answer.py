@@ -392,6 +392,28 @@ def test_a_chinese_question_names_a_district_document_by_its_district_and_pieces
         assert named_documents(fold(text), kb.names) == [], text
 
 
+def test_an_english_question_names_a_district_document_by_its_kind():
+    # Two training documents are Guangming's: its 扶持办法 and its 2026 申报通知. The training documents' writers
+    # called them "the Guangming digital culture equipment measures" and "the Guangming 2026 digital culture equipment
+    # funding notice"; "these Yantian 文旅 support measures" has Chinese between the district and the kind.
+    from assistant.document_names import NameIndex
+    from evals.document_questions import TRAINING_DOCUMENTS_DIR
+    from indexing.tokenize_zh import fold
+
+    measures, notice, yantian = ("guangming-digital-culture-equipment-measures",
+                                 "guangming-equipment-application-guide-2026", "yantian-culture-tourism-draft-measures")
+    names = NameIndex([*load_corpus(ROOT / "corpus"),
+                       *(load_document(TRAINING_DOCUMENTS_DIR / d / f"{d}.txt") for d in (measures, notice, yantian))])
+    for text, named in (("Under the Guangming digital culture equipment measures, is it paid in one lump sum?", [measures]),
+                        ("the Guangming 2026 digital culture equipment funding notice: which number do we call?", [notice]),
+                        ("Who interprets these Yantian 文旅 support measures?", [yantian]),
+                        # "policy" renders any kind: both of Guangming's documents.
+                        ("Under the Guangming digital culture equipment policy, how much?", [measures, notice]),
+                        # Where the asker is, then another phrase: no document named.
+                        ("We make AR glasses in Guangming. What does the policy give?", [])):
+        assert sorted(names.find(fold(text))) == sorted(named), text
+
+
 def test_a_document_called_by_its_kind_alone_is_the_one_indexed_of_that_kind():
     # The measure is a 措施; with one 办法 and one 通知 beside it, "这个办法" and "本通知" can mean only those.
     from assistant.document_names import NameIndex, document_kind
