@@ -16,7 +16,7 @@ from assistant.query import PreviousTurn, QueryPlan, own_topic_tokens, plan_quer
 from indexing.corpus import CorpusDocument
 from indexing.references import find_clause_refs, label_key
 from indexing.section_ref import SectionRef
-from indexing.tokenize_zh import fold
+from indexing.tokenize_zh import domain_words, fold
 
 _LATIN_RE = re.compile(r"[A-Za-z]{4}")
 # Shorter names are ordinary words ("办法", "通知"), not a document's name.
@@ -104,9 +104,26 @@ def english_districts(doc: CorpusDocument) -> list[str]:
 @cache
 def _english_name_re(district: str) -> re.Pattern[str]:
     """How an English question names a district's document: "the Nanshan measure", "Nanshan's digital economy
-    policy", "the measures of Nanshan district"."""
-    return re.compile(rf"\b{district}(?:'s)?(?:\s+district)?(?:\s+[a-z-]+){{0,4}}?\s+{_KIND_EN}\b|"
-                      rf"\b{_KIND_EN}\s+(?:of|for|from|in)\s+(?:the\s+)?{district}(?:\s+district)?\b", re.IGNORECASE)
+    policy", "the Guangming 2026 digital culture equipment funding notice", "these Yantian 文旅 support measures" (the
+    words between may be figures or Chinese, in one phrase: no punctuation), "the measures of Nanshan district"."""
+    return re.compile(rf"\b{district}(?:'s)?(?:\s+district)?(?:\s+[\w'-]+){{0,5}}?\s+(?P<kind>{_KIND_EN})\b|"
+                      rf"\b(?P<kind_first>{_KIND_EN})\s+(?:of|for|from|in)\s+(?:the\s+)?{district}(?:\s+district)?\b",
+                      re.IGNORECASE)
+
+
+# The Chinese kinds an English kind word can render, for a district with several documents ("the Guangming digital
+# culture equipment measures" is its 办法, not its 申报通知). "policy" renders any: no choice by it.
+_KINDS_OF_EN = (("implementation rules", ("细则",)), ("measure", ("措施", "办法")), ("rules", ("细则", "办法", "规定", "规程")),
+                ("regulation", ("办法", "规定", "条例", "细则")), ("notice", ("通知",)), ("guide", ("指南",)))
+
+
+def _of_kind_said(said: re.Match[str], documents: Sequence[tuple[str, str]]) -> list[str]:
+    """Of a district's (document id, names run together), those whose names hold a Chinese kind the English kind word
+    ``said`` can render; all of them when none does (or the word is "policy")."""
+    word = (said.group("kind") or said.group("kind_first")).lower()
+    kinds = next((zh for en, zh in _KINDS_OF_EN if en in word), ())
+    chosen = [doc_id for doc_id, names in documents if any(kind in names for kind in kinds)]
+    return chosen or [doc_id for doc_id, _ in documents]
 
 
 def document_names(doc: CorpusDocument) -> list[str]:
@@ -138,11 +155,11 @@ class NameIndex:
             self._kind[doc.meta.id] = document_kind(doc)
             self._by_kind.setdefault(self._kind[doc.meta.id], []).append(doc.meta.id)
         # District → the documents it names, one pattern per district however many documents there are.
-        self._english: dict[str, list[str]] = {}
+        self._english: dict[str, list[tuple[str, str]]] = {}   # as ``_chinese``, by the district's English name
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
         for doc in documents:
             for chinese in districts(doc):
-                self._english.setdefault(DISTRICTS_EN[chinese], []).append(doc.meta.id)
+                self._english.setdefault(DISTRICTS_EN[chinese], []).append((doc.meta.id, " ".join(document_names(doc))))
                 self._chinese.setdefault(chinese, []).append((doc.meta.id, " ".join(document_names(doc))))
 
     def find(self, text: str) -> list[str]:
@@ -193,9 +210,16 @@ class NameIndex:
                     found.append((start, start + len(name), doc_id))
                 start = text.find(name, start + 1)
         if self._english and _LATIN_RE.search(text):
-            found += [(said.start(), said.start(), doc_id) for district, doc_ids in self._english.items()
-                      if (said := _english_name_re(district).search(text)) is not None for doc_id in doc_ids]
+            found += [(said.start(), said.start(), doc_id) for district, documents in self._english.items()
+                      if (said := _english_name_re(district).search(text)) is not None
+                      for doc_id in _of_kind_said(said, documents)]
         return found
+
+    def calls_kind_of(self, text: str, doc_ids: Sequence[str]) -> bool:
+        """Whether ``text`` calls a document by a kind one of ``doc_ids`` is ("这个细则有上市奖励吗" of the 细则 the
+        conversation is about): whatever else is indexed, it means that one."""
+        kinds = {self._kind.get(doc_id, "") for doc_id in doc_ids} - {""}
+        return any(m.group(1) in kinds for m in _KIND_CALLED_RE.finditer(text))
 
     def called_by_kind(self, text: str) -> list[str]:
         """The document ``text`` calls by its kind alone ("这个办法", see ``_KIND_CALLED_RE``): the one indexed document
@@ -277,8 +301,13 @@ def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[s
 
 def brings_other_topic(text: str, doc_ids: Sequence[str], documents: Sequence[CorpusDocument]) -> bool:
     """Whether a turn brings a topic of its own away from the documents the conversation is about: one of its own
-    words (two characters or more, numbers aside) is written in another indexed document and in none of those.
-    Words no document writes ("这笔钱", "冲到", "没签") are how people ask, not a topic: the turn stays.
+    words (two characters or more, numbers aside) is written in another indexed document and in none of those, and
+    is a topic there: a word of the policy-domain dictionary (产业链, 示范企业) or of a chapter's (part's) heading of
+    that document (上市奖励).
+    Words no document writes ("这笔钱", "冲到", "没签") are how people ask, not a topic: the turn stays; so are words
+    another document writes only in passing ("搬到南山", "安装调试", "要交什么材料", "自动拨"): with ten documents
+    indexed nearly every word is written somewhere, and the training documents' follow-ups had left the document
+    they were about for such words.
 
     Args:
         text: the turn, folded (``QueryPlan.normalized``).
@@ -288,9 +317,12 @@ def brings_other_topic(text: str, doc_ids: Sequence[str], documents: Sequence[Co
     words = _own_words(text)
     if not words:
         return False
+    domain = domain_words()
     here = [d.document.folded_text for d in documents if d.meta.id in doc_ids]
-    elsewhere = [d.document.folded_text for d in documents if d.meta.id not in doc_ids]
-    return any(not any(w in t for t in here) and any(w in t for t in elsewhere) for w in words)
+    elsewhere = [d.document for d in documents if d.meta.id not in doc_ids]
+    return any(not any(w in t for t in here)
+               and any(w in d.folded_text and (w in domain or w in d.folded_headings) for d in elsewhere)
+               for w in words)
 
 
 def carried_documents(previous: PreviousTurn, primary: str) -> list[str]:
@@ -316,8 +348,9 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
     document as a whole or a numbered section of it (``DOCUMENT_INTENTS``: "南山那个措施…" then "一次性的是哪条" reads
     the district measure's cap table; a clause number that document lacks stays the primary's), and when it brings no
     topic that only other documents write (``brings_other_topic``: "那如果是国家级的呢", "这笔钱怎么申请" stay; the
-    training documents' follow-ups had drifted to other documents' clauses); a follow-up keeps the documents the
-    previous turn named (its sections, in whatever document, are the previous turn's anyway).
+    training documents' follow-ups had drifted to other documents' clauses) or calls it by its kind ("这个细则有上市
+    奖励吗" after an answer from a 细则); a follow-up keeps the documents the previous turn named (its sections, in
+    whatever document, are the previous turn's anyway).
 
     Args:
         plan: the turn planned with the primary document's clause numbers.
@@ -342,7 +375,8 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
         named = carried_documents(previous, primary)
         if not named or named == [primary]:
             return plan   # after an answer led by the primary measure (or none): as if asked first
-        if plan.intent not in DOCUMENT_INTENTS and brings_other_topic(plan.normalized, named, documents):
+        if (plan.intent not in DOCUMENT_INTENTS and not names.calls_kind_of(plan.normalized, named)
+                and brings_other_topic(plan.normalized, named, documents)):
             # "那产业链创新示范企业给多少" after an answer from the district measure: a topic only other documents
             # write is searched in every document, as a first question is.
             return plan

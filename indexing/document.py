@@ -131,6 +131,14 @@ class PolicyDocument:
 
         return fold(self.text)
 
+    @cached_property
+    def folded_headings(self) -> str:
+        """Its chapters' (parts') headings, folded, one per line: what it is about. Not its clauses' titles, which in
+        many a text are the first phrase of the clause's sentence."""
+        from indexing.tokenize_zh import fold
+
+        return fold("\n".join(dict.fromkeys(s.chapter_title for s in self.sections if s.chapter_title)))
+
     @property
     def clauses(self) -> tuple[Section, ...]:
         return tuple(s for s in self.sections if s.kind == "clause")

@@ -48,6 +48,15 @@ def _converter() -> Any:   # opencc.OpenCC: the library has no type hints
 
 
 @lru_cache(maxsize=1)
+def domain_words() -> frozenset[str]:
+    """The policy-domain dictionary's words (``corpus/lexicon/userdict.txt``: 孵化器, 示范企业, 产业链), folded."""
+    if not USER_DICT.exists():
+        return frozenset()
+    lines = USER_DICT.read_text(encoding="utf-8").splitlines()
+    return frozenset(fold(line.split()[0]) for line in lines if line.strip() and not line.startswith("#"))
+
+
+@lru_cache(maxsize=1)
 def _jieba() -> Any:   # jieba.Tokenizer: the library has no type hints
     import jieba
 

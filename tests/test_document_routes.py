@@ -236,6 +236,22 @@ def test_whether_a_turn_brings_a_topic_only_other_documents_write(documents_assi
     assert not brings_other_topic("那如果是国家级的呢", [DISTRICT], documents)
     assert not brings_other_topic("这笔钱怎么申请，什么时候能拿到", [DISTRICT], documents)   # words of asking only
     assert not brings_other_topic("那产业链创新示范企业给多少", [DISTRICT, PRIMARY], documents)
+    # A word another document writes only in passing is no topic: 自动 is in the notice's "申报系统…自动关闭".
+    assert not brings_other_topic("那能连着给几年？第二年的钱是自动拨的吗？", [FUND], documents)
+
+
+def test_a_follow_up_stays_with_its_document_for_words_written_elsewhere_in_passing(documents_assistant):
+    # Before, the follow-up went to the notice's 四（三）注意事项 ("申报系统将于…自动关闭") first.
+    answer = documents_assistant.ask(["经认定的市级文化产业公共服务平台有运营补贴吗？每年多少？",
+                                      "那能连着给几年？第二年的钱是自动拨的吗？"]).to_json()
+    assert _cited(answer)[:1] == [(FUND, "二十")]
+
+
+def test_a_follow_up_calling_its_documents_kind_stays_with_it(documents_assistant):
+    names = documents_assistant.knowledge.names
+    assert names.calls_kind_of("那这个办法有没有上市奖励", [FUND])
+    assert not names.calls_kind_of("那这个办法有没有上市奖励", [DISTRICT])   # the district measure is a 措施
+    assert not names.calls_kind_of("那有没有上市奖励", [FUND])
 
 
 def test_a_named_document_or_ask_doc_still_wins_over_the_previous_turns(documents_assistant):
