@@ -25,8 +25,8 @@ from assistant.linked_articles import deferrals
 from assistant.query import QueryPlan
 from assistant.scope import ScopeTopic
 from indexing.caps import Award
-from indexing.cross_references import lists_materials, referring_line
 from indexing.document import LinkedDocument, Section, Sentence
+from indexing.materials import line_for, lists_materials
 from indexing.profiles import Profile
 from indexing.retrieval.hits import ClauseHit
 from indexing.section_ref import SectionRef
@@ -73,7 +73,7 @@ def listed_materials(kb: KnowledgeBase, sections: Sequence[Section]) -> ListedMa
     made = kb.cross_references(document.meta.id).get(lister.key, ())
     for item in sections[:3]:
         if item is not lister and item.doc_id == lister.doc_id:
-            line = referring_line(document.document.text, lister, item, made)
+            line = line_for(document.document, lister, item, made)
             if line:
                 return ListedMaterials(lister, item, line)
     return ListedMaterials(lister)

@@ -33,8 +33,8 @@ from assistant.settings import AssistantConfig
 from assistant.spelling import Spelling
 from assistant.text_only import TEXT_ONLY_SCOPE, document_topic, section_about
 from indexing.config import IndexConfig
-from indexing.cross_references import lists_materials
 from indexing.lru import LRUCache
+from indexing.materials import lister_for, lists_materials
 from indexing.retrieval.hits import ClauseHit, RetrieverMode
 from indexing.retrieval.hybrid import HybridRetriever, RetrievalRequest
 from indexing.section_ref import SectionRef, is_clause_key
@@ -499,11 +499,12 @@ class PolicyAssistant:
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
     def _detail_where_referred(self, plan: QueryPlan, sections: list[ScoredSection]) -> list[ScoredSection]:
-        """The materials for an item, asked of an item that lists none, are where the document lists them for it.
+        """The materials for an item, asked of an item that lists none, are where its document lists them for it.
 
         "那申请这个要额外交什么材料？" after the notice's 一（五）: its text names no material; 三（二）分类材料 lists
-        them for "申报第（二）项、第（五）项方向的". A section that refers to the first one and lists materials
-        (``lists_materials``, as the answer reads it) goes first; the item stays cited beside it.
+        them for "申报第（二）项、第（五）项方向的". "这个方向除了通用材料还要交什么" after a guide's 纪录片 award: its
+        "（五）纪录片方向，另须提交：". The list for it (``indexing.materials.lister_for``: the one referring to it, else
+        the one sharing the rarest words of its title, else the only one) goes first; the item stays cited beside it.
         """
         if not sections or asked_detail(plan.normalized) != "prepare":
             return sections
@@ -512,13 +513,11 @@ class PolicyAssistant:
         focus = kb.section(ref)
         if lists_materials(focus):
             return sections
-        document = kb.document(ref.doc_id).document
-        for key in kb.referred_by(ref.doc_id).get(focus.key, ()):
-            referring = document.by_key[key]
-            if lists_materials(referring):
-                first = ScoredSection(SectionRef.parse(key, ref.doc_id), sections[0].score)
-                return [first] + [s for s in sections if kb.qualified(s.ref) != first.ref]
-        return sections
+        lister = lister_for(kb.document(ref.doc_id).document, focus, kb.referred_by(ref.doc_id).get(focus.key, ()))
+        if lister is None:
+            return sections
+        first = ScoredSection(SectionRef.parse(lister.key, ref.doc_id), sections[0].score)
+        return [first] + [s for s in sections if kb.qualified(s.ref) != first.ref]
 
     def _issuer_decision(self, plan: QueryPlan) -> Decision:
         """Who issued a document and its 文号: from the document's sidecar, and whether its text writes the 文号; no

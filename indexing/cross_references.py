@@ -136,16 +136,6 @@ def referred_by(references: Mapping[str, Sequence[CrossReference]]) -> dict[str,
     return {target: tuple(keys) for target, keys in found.items()}
 
 
-# A section that lists what to submit: 三（一）通用材料 "申报单位须提交以下材料：", a district measure's "申请材料主要包括…".
-_LISTS_MATERIALS_RE = re.compile(r"材料[：:]|以下材料|材料(?:主要)?包括|(?:须|应当?|需要?)提交[^。；]{0,12}[：:]")
-
-
-def lists_materials(section: Section) -> bool:
-    """Whether a section's text lists the materials an application submits ("须提交以下材料：", "材料主要包括"); a
-    heading alone does not (三（三）材料要求 under 三、申报材料 sets their format)."""
-    return bool(_LISTS_MATERIALS_RE.search(section.text))
-
-
 def referring_line(text: str, source: Section, target: Section, made: Sequence[CrossReference]) -> str | None:
     """The line or sentence of ``source`` that refers to ``target`` ("4. 申报第（六）项方向的：孵化场地证明，…"), or None.
 

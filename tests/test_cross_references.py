@@ -14,7 +14,8 @@ import pytest
 from document_fixtures import DISTRICT, FUND, NOTICE
 
 from indexing.chunking import ChunkConfig, chunk_document
-from indexing.cross_references import cross_references, lists_materials, referring_line
+from indexing.cross_references import cross_references, referring_line
+from indexing.materials import lists_materials
 from indexing.parser import parse_policy
 from indexing.section_ref import SectionRef
 
