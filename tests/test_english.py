@@ -282,6 +282,14 @@ def test_the_english_column_reaches_the_policy_words_and_never_a_chinese_questio
         lexicon.expand(fold(chinese), english=False))
 
 
+def test_a_district_said_in_english_is_searched_in_chinese():
+    # "我们在龙岗" matches the Longgang documents' headers (龙岗区动漫游戏若干措施 · …); "we are in Longgang" did not.
+    from assistant.query import plan_query
+
+    assert {"龙岗", "宝安"} <= set(plan_query("We're in Longgang and Bao'an. How much is the booth subsidy?").expansion)
+    assert "龙岗" not in plan_query("展位费在龙岗能补多少").expansion   # the Chinese question writes it already
+
+
 def test_each_english_term_says_one_thing_in_the_documents_own_words():
     # An English term in two entries would add two concepts' words to one question; a Chinese word that no document
     # writes (the bundled measure's text and profiles, the training documents) and no synonym group ties to their
