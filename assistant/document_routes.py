@@ -14,12 +14,13 @@ from collections.abc import Callable, Sequence
 
 from assistant.decision import Decision, ScoredSection
 from assistant.knowledge import KnowledgeBase
-from assistant.query import QueryPlan
+from assistant.query import QueryPlan, own_topic_tokens
 from assistant.structure import chapter_name, chapter_sections, find_structure_ask
 from indexing.caps import Award
 from indexing.document import Chapter, PolicyDocument
 from indexing.retrieval.hits import ClauseHit
 from indexing.section_ref import SectionRef
+from indexing.tokenize_zh import domain_words, fold
 
 # 第三章　资助项目和标准: a heading that numbers its part as a chapter.
 _CHAPTER_HEADING_RE = re.compile(r"\s*(第[一二三四五六七八九十百\d]+章)")
@@ -45,6 +46,20 @@ def asked_awards(plan: QueryPlan, awards: Sequence[Award]) -> list[Award]:
     wanted = set(plan.claimed_amounts)
     return [a for a in awards if (not wanted or a.amount_wan in wanted)
             and (not plan.cap_kind or a.qualifier == plan.cap_kind)]
+
+
+def asks_own_topic(kb: KnowledgeBase, plan: QueryPlan) -> bool:
+    """Whether a "最高能补多少" question is about a topic of its own, not the whole document: one of its words (two
+    characters or more, not of the documents' names) is a policy-domain word or written in a title of a clause or part
+    of the documents it reads ("我们公司做vr头显的研发，按这个措施最高能补多少钱" — 头显, 研发; "听说数字创意技术研发
+    项目…单个项目最高能到1000万" — 技术, 研发). Such a question asks that topic's cap: retrieval answers it. "整个措施里
+    单个项目最多能拿多少钱", "这个政策里哪几条补得最多" have none."""
+    docs = [kb.document(d) for d in route_documents(kb, plan)]
+    names = fold("".join(f"{d.meta.title}{d.meta.short_title}" for d in docs))
+    domain = domain_words()
+    return any(len(word) > 1 and word not in names
+               and (word in domain or any(word in d.document.folded_titles for d in docs))
+               for word in own_topic_tokens(plan.normalized))
 
 
 def largest_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision:

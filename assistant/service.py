@@ -444,10 +444,13 @@ class PolicyAssistant:
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
         if plan.intent in ("largest", "amount-list"):
-            # From the cap table of the document the question names (or answers are kept to), else the measure's.
-            from assistant.document_routes import amount_list_decision, largest_decision
+            # From the cap table of the document the question names (or answers are kept to), else the measure's —
+            # unless "the most" is asked of a topic of the question's own (``asks_own_topic``): that topic's cap.
+            from assistant.document_routes import amount_list_decision, asks_own_topic, largest_decision
 
-            return (largest_decision if plan.intent == "largest" else amount_list_decision)(kb, plan)
+            if plan.intent == "amount-list" or not asks_own_topic(kb, plan):
+                return (largest_decision if plan.intent == "largest" else amount_list_decision)(kb, plan)
+            plan.intent = "general"
         found = self._retrieved(plan, searched)
         hits = found.hits
         nearest = [ScoredSection(hit_ref(h, kb), h.score) for h in hits[:3]]

@@ -139,6 +139,13 @@ class PolicyDocument:
 
         return fold("\n".join(dict.fromkeys(s.chapter_title for s in self.sections if s.chapter_title)))
 
+    @cached_property
+    def folded_titles(self) -> str:
+        """Its clauses' titles and its chapters' headings, folded, one per line: the topics it has a section on."""
+        from indexing.tokenize_zh import fold
+
+        return fold("\n".join([s.title for s in self.sections if s.kind == "clause"] + [c.title for c in self.chapters]))
+
     @property
     def clauses(self) -> tuple[Section, ...]:
         return tuple(s for s in self.sections if s.kind == "clause")

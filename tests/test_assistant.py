@@ -97,6 +97,30 @@ def test_largest_caps_question_lists_the_top_clauses(assistant, knowledge):
 
 
 @pytest.mark.parametrize("question,section", [
+    ("我们公司做vr头显的研发，按这个措施最高能补多少钱？", "八"),
+    ("动漫作品拿了国家级大奖，按这个措施最高奖励300万，是吗？", "十"),
+    ("我们准备把老工业区改造成数字创意产业园。这个措施对这种园区或基地最多支持多少？", "十七"),
+])
+def test_the_most_asked_of_a_topic_is_that_topics_cap(assistant, question, section):
+    # "最高能补多少" after a topic asks that topic's cap, not which clause of the measure pays most: each was answered
+    # with the four 500万 clauses (（三）（九）（十七）（二十二）) before. The whole measure's largest stays as it was.
+    assert cited(assistant.ask([question]))[:1] == [section]
+    assert set(cited(assistant.ask(["整个措施里单个项目最多能拿多少钱？是哪几种情况？"]))) == {"三", "九", "十七", "二十二"}
+
+
+def test_a_topic_is_a_domain_word_or_a_title_word_not_the_documents_name(knowledge):
+    from assistant.document_routes import asks_own_topic
+    from assistant.query import plan_query
+
+    for question, topical in (("我们公司做vr头显的研发，按这个措施最高能补多少钱？", True),
+                              ("听说数字创意技术研发项目单个项目最高能到1000万，是这样吗？", True),
+                              ("整个措施里单项最高的是多少万？是哪几条？", False),   # 措施: the document's own name
+                              ("有自媒体说这份措施单个项目最高能补1000万元，属实吗？", False),
+                              ("这个政策里哪几条补得最多？", False)):
+        assert asks_own_topic(knowledge, plan_query(question)) is topical, question
+
+
+@pytest.mark.parametrize("question,section", [
     ("这个措施有效期多久？", "二十六"), ("由哪个部门负责解释？", "二十五"), ("什么时候开始施行", "二十六"),
     ("重点支持哪些领域", "chapter:一"), ("依据哪些文件制定的", "preamble"),
 ])
