@@ -158,9 +158,10 @@ class NameIndex:
         self._english: dict[str, list[tuple[str, str]]] = {}   # as ``_chinese``, by the district's English name
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
         for doc in documents:
+            named = (doc.meta.id, " ".join(document_names(doc)))
             for chinese in districts(doc):
-                self._english.setdefault(DISTRICTS_EN[chinese], []).append((doc.meta.id, " ".join(document_names(doc))))
-                self._chinese.setdefault(chinese, []).append((doc.meta.id, " ".join(document_names(doc))))
+                self._english.setdefault(DISTRICTS_EN[chinese], []).append(named)
+                self._chinese.setdefault(chinese, []).append(named)
 
     def find(self, text: str) -> list[str]:
         """The ids of the documents ``text`` names, in order of first mention (see ``named_documents``)."""

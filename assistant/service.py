@@ -416,7 +416,7 @@ class PolicyAssistant:
             vectors = self._question_vectors(plan)
             hits = self._retrieve(plan, vectors=vectors) if self.retriever else []
             route = "reference" if plan.clause_refs else "followup"
-            forced = self._detail_where_referred(plan, forced)
+            forced = self._materials_where_listed(plan, forced)
             return self._unless_lacking(plan, Decision(forced, hits=hits, route=route), vectors)
         if plan.intent == "meta-issuer":
             return self._issuer_decision(plan)
@@ -498,10 +498,10 @@ class PolicyAssistant:
             if clarify is not None and all(ref != second for ref, _ in chosen):
                 # The question offers both: the best-effort answer shows both, with their caps.
                 chosen.append(ScoredSection(second, runner_up.score))
-        chosen = self._detail_where_referred(plan, chosen)
+        chosen = self._materials_where_listed(plan, chosen)
         return Decision(chosen, hits=hits, clarify=clarify, route="match" if is_match else "retrieval")
 
-    def _detail_where_referred(self, plan: QueryPlan, sections: list[ScoredSection]) -> list[ScoredSection]:
+    def _materials_where_listed(self, plan: QueryPlan, sections: list[ScoredSection]) -> list[ScoredSection]:
         """The materials for an item, asked of an item that lists none, are where its document lists them for it.
 
         "那申请这个要额外交什么材料？" after the notice's 一（五）: its text names no material; 三（二）分类材料 lists
