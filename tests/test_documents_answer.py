@@ -246,7 +246,8 @@ def test_later_writers_sets_are_reported_on_their_own_rows_and_never_trained_on(
     from evals.questions_io import split_files
 
     sets = load_document_sets(with_dev=False)
-    for doc_id, writer in ((NOTICE, "fn1"), (FUND, "fn2"), (DISTRICT, "fn3")):
+    for doc_id, writer in ((NOTICE, "fn1"), (FUND, "fn2"), (DISTRICT, "fn3"), (NOTICE, "fn4"), (FUND, "fn5"),
+                           (DISTRICT, "fn6")):
         fresh = sets[f"{doc_id} ({writer})"]
         assert len(fresh) >= 30 and {c.doc for c in fresh} == {doc_id}
         assert all(c.id.startswith(writer) for c in fresh)
