@@ -290,6 +290,27 @@ def test_a_district_said_in_english_is_searched_in_chinese():
     assert "龙岗" not in plan_query("展位费在龙岗能补多少").expansion   # the Chinese question writes it already
 
 
+def test_the_english_columns_districts_are_every_district_a_document_writes():
+    # Session 29 dropped a partial list of districts (only those its helper happened to write); the column now holds
+    # every district of DISTRICTS_EN that some document writes, spelled as DISTRICTS_EN spells it, so the two lists
+    # cannot drift apart.
+    import re
+
+    from assistant.document_names import DISTRICTS_EN
+    from assistant.lexicon import default_lexicon
+    from evals.document_questions import DOCUMENTS_DIR, TRAINING_DOCUMENTS_DIR
+    from indexing.corpus import BUNDLED_CORPUS
+
+    written = "".join(p.read_text(encoding="utf-8") for p in [*(BUNDLED_CORPUS / "documents").glob("*.txt"),
+                                                              *DOCUMENTS_DIR.glob("*/*.txt"),
+                                                              *TRAINING_DOCUMENTS_DIR.glob("*/*.txt")])
+    in_column = {entry.policy[0]: entry.terms for entry in default_lexicon().english
+                 if len(entry.policy) == 1 and entry.policy[0] in DISTRICTS_EN}
+    assert set(in_column) == {chinese for chinese in DISTRICTS_EN if chinese in written}
+    for chinese, terms in in_column.items():
+        assert all(re.fullmatch(DISTRICTS_EN[chinese], term, re.IGNORECASE) for term in terms), chinese
+
+
 def test_each_english_term_says_one_thing_in_the_documents_own_words():
     # An English term in two entries would add two concepts' words to one question; a Chinese word that no document
     # writes (the bundled measure's text and profiles, the training documents) and no synonym group ties to their
