@@ -340,7 +340,17 @@ class PolicyAssistant:
     def _measured(self, plan: QueryPlan, vectors: Any, hits: list[ClauseHit], best: SectionRef) -> _Retrieved:
         """``hits`` measured for the scope and answerability judgements, with ``best`` the section answered from."""
         best_bm25, best_dense, far = self._scope_figures(hits, best)
+        if far and plan.followup and not self._has_models(best) and self._carried(plan, best):
+            # "那要是材料不齐呢？" after an answer from a document's 第三十条 finds that article again, but its few
+            # words score under the thresholds for text alone: the conversation, not the words, makes it near. (The
+            # bundled measure's follow-ups are judged by its learned model, whose inputs stay as they were.)
+            far = False
         return _Retrieved(vectors, hits, best, self._topic(plan.normalized, best), best_bm25, best_dense, far)
+
+    def _carried(self, plan: QueryPlan, ref: SectionRef) -> bool:
+        """Whether ``ref`` is one of the sections the previous answer gave (the follow-up's context)."""
+        kb = self.knowledge
+        return kb.qualified(ref) in {kb.qualified(r) for r in plan.carried_sections}
 
     def _scope_figures(self, hits: list[ClauseHit], best: SectionRef) -> tuple[float, float, bool]:
         """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds: the

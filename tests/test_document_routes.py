@@ -365,3 +365,14 @@ def test_a_document_stating_no_amount_has_no_largest_cap(tmp_path):
         else:
             assert answer.text.startswith("按《深圳市数字创意产业宣传工作方案》，没有写明资助金额的条款。")
         assert answer.citations == [] and not find_amounts_wan(answer.text.split("\n")[0])
+
+
+@pytest.mark.parametrize(("turns", "cited"), [
+    (["资助办法里形式审查要几个工作日？", "那材料不齐呢？"], (FUND, "三十")),
+    (["南山那个措施对重点企业有什么服务？", "那名单谁来定？"], (DISTRICT, "十一")),
+])
+def test_a_short_follow_up_on_the_section_just_answered_is_not_too_far(documents_assistant, turns, cited):
+    # A follow-up of a few words finds the section the previous answer gave, but scores under the thresholds for text
+    # alone: it was declined "too far" before; the conversation makes that section near.
+    answer = documents_assistant.ask(turns).to_json()
+    assert not answer["refused"] and _cited(answer)[:1] == [cited]
