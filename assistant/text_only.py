@@ -17,7 +17,8 @@ document, and are read here instead whenever the best section is one of its sect
   words): "申报通知" asks the bundled measure for the annual guide it defers to, and names the notice itself. A
   question naming the topic only in Latin letters or English ("IPO", "listing bonus") has no such term: there the
   best section covers the topic when it writes every word of one of the topic's Chinese terms ("上市奖励": 上市 and
-  奖励).
+  奖励). A place where the text writes the topic's term only inside a longer term of the topic that the question
+  did not use is another side of it: "缴纳个人所得税" does not cover a question on 企业所得税.
 * **Which document a topic the measure leaves to others goes to.** When the best section is the measure's and its
   topic list declines the question ("孵化器方向除了通用材料还要交什么": 申报材料以年度申报指南为准), the nearest
   section of another document answers it if that section is about the topic (``section_about``): the annual notice's
@@ -51,10 +52,13 @@ def document_topic(question: str, section_text: str, document: CorpusDocument) -
         The topic, or None when the question has none or the document covers it.
     """
     topic = out_of_scope_topic(question)
-    if topic is None or topic.stated_in(section_text):
+    if topic is None:
         return None
-    text = document.document.folded_text
     used = [term for term in topic.terms if term in question]
+    others = _other_sides(topic, used)
+    if topic.stated_in(_without(fold(section_text), others)):
+        return None
+    text = _without(document.document.folded_text, others)
     if any(all(word in text for word in tokenize(term)) for term in used):
         return None
     # A question naming the topic only in Latin letters ("港交所IPO") or in English (the topic's ``patterns``) has no
@@ -66,6 +70,21 @@ def document_topic(question: str, section_text: str, document: CorpusDocument) -
         if any(all(word in section for word in tokenize(term)) for term in topic.terms if not term.isascii()):
             return None
     return topic
+
+
+def _other_sides(topic: ScopeTopic, used: list[str]) -> list[str]:
+    """The topic's longer terms that contain a term the question used but that it did not use itself: another side
+    of the topic. A question on 企业所得税 uses 所得税; a text writing only 个人所得税 (a talent definition's
+    "缴纳个人所得税") does not speak of it."""
+    return [term for term in topic.terms
+            if term not in used and any(word != term and word in term for word in used)]
+
+
+def _without(folded: str, others: list[str]) -> str:
+    """``folded`` with every place it writes one of ``others`` blanked out, longest first."""
+    for term in sorted(others, key=len, reverse=True):
+        folded = folded.replace(term, "\n")
+    return folded
 
 
 def section_about(topic: ScopeTopic, question: str, section: Section, by_text: bool = True) -> bool:

@@ -115,10 +115,9 @@ def test_materials_of_a_direction_the_measure_leaves_to_the_annual_notice(docume
 def test_a_topic_the_measure_leaves_to_others_is_not_handed_to_an_implementing_document_that_lacks_it(
         documents_assistant):
     # Tax relief: the notice implements the measure but has no section about it, so the topic is not handed to the
-    # notice. (Whether the question is declined is the document model's judgement of the nearest other section: the
-    # model retrained on the second training writers in session 37 answers it from the Nanshan measure's definitions,
-    # which write 所得税 — a known wrong answer, reported in the session's note.)
+    # notice; nor does the Nanshan measure's definition of 核心人才 ("缴纳个人所得税") cover 企业所得税.
     answer = documents_assistant.ask("我们是一家动漫企业，能享受哪些企业所得税减免？")
+    assert answer.refused and "税收优惠" in answer.text
     assert NOTICE not in {c.ref.doc_id for c in answer.citations}
 
 

@@ -71,6 +71,16 @@ def test_a_chinese_term_the_question_used_says_which_side_of_a_topic_it_asks():
     assert document_topic(question, talent, guangming) is not None
 
 
+def test_a_longer_term_of_the_topic_the_question_did_not_use_is_another_side_of_it():
+    # The district measure writes 所得税 only in "缴纳个人所得税" (its definition of 核心人才): that is not the
+    # 企业所得税 a company asks about, though a question on 个人所得税 does find it.
+    district = _document(DISTRICT)
+    definitions = district.document.section("三").text
+    assert "个人所得税" in definitions
+    assert document_topic(_asked("我们是一家动漫企业，能享受哪些企业所得税减免？"), definitions, district) is not None
+    assert document_topic(_asked("核心人才要在南山缴纳个人所得税吗？"), definitions, district) is None
+
+
 def test_a_topic_no_document_covers_still_declines():
     notice = _document(NOTICE)
     question = _asked("拿到的扶持资金要不要交企业所得税？")
