@@ -349,8 +349,7 @@ class PolicyAssistant:
 
     def _carried(self, plan: QueryPlan, ref: SectionRef) -> bool:
         """Whether ``ref`` is one of the sections the previous answer gave (the follow-up's context)."""
-        kb = self.knowledge
-        return kb.qualified(ref) in {kb.qualified(r) for r in plan.carried_sections}
+        return ref.key in plan.carried_keys(self.knowledge.qualified(ref).doc_id)
 
     def _scope_figures(self, hits: list[ClauseHit], best: SectionRef) -> tuple[float, float, bool]:
         """The best raw BM25 and dense scores among ``hits`` and whether both are under the scope thresholds: the

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
 # Section keys and kinds are defined with SectionRef, the one place they are decoded and labelled.
 from indexing.section_ref import SectionKind, SectionRef
+
+_HAN_RE = re.compile(r"[\u4e00-\u9fff]+")
+
+
+def han_pairs(text: str) -> set[str]:
+    """The pairs of adjacent Han characters ``text`` writes (not across punctuation)."""
+    return {run[i:i + 2] for run in _HAN_RE.findall(text) for i in range(len(run) - 1)}
 
 
 def chapter_key(chapter: str) -> str:
@@ -132,6 +142,14 @@ class PolicyDocument:
         return fold(self.text)
 
     @cached_property
+    def pair_rarity(self) -> dict[str, float]:
+        """Each pair of Han characters' weight: log(sections / sections writing it) — in a notice, 纪录片 outweighs
+        产业. Built once: a materials answer matches a title against its lists' heads with it."""
+        counts = Counter(pair for section in self.sections for pair in han_pairs(section.text))
+        total = len(self.sections)
+        return {pair: math.log(total / count) for pair, count in counts.items()}
+
+    @cached_property
     def folded_headings(self) -> str:
         """Its chapters' (parts') headings, folded, one per line: what it is about. Not its clauses' titles, which in
         many a text are the first phrase of the clause's sentence."""
@@ -144,7 +162,7 @@ class PolicyDocument:
         """Its clauses' titles and its chapters' headings, folded, one per line: the topics it has a section on."""
         from indexing.tokenize_zh import fold
 
-        return fold("\n".join([s.title for s in self.sections if s.kind == "clause"] + [c.title for c in self.chapters]))
+        return "\n".join([fold(s.title) for s in self.sections if s.kind == "clause"] + [self.folded_headings])
 
     @property
     def clauses(self) -> tuple[Section, ...]:

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from indexing.cross_references import CrossReference, referring_line
-from indexing.document import PolicyDocument, Section
+from indexing.document import PolicyDocument, Section, han_pairs
 
 # A section that lists what to submit: 三（一）通用材料 "申报单位须提交以下材料：", a district measure's "申请材料主要包括…",
 # "（二）专项材料。按申报方向分别提供：".
 _LISTS_MATERIALS_RE = re.compile(r"材料[：:]|以下材料|材料(?:主要)?包括|(?:须|应当?|需要?|分别|另行)(?:提交|提供)[^。；]{0,12}[：:]")
-_HAN_RE = re.compile(r"[\u4e00-\u9fff]+")
-# A pair of characters written in under a third of a document's sections: log(3) — rare enough to say which list.
+# Shared pairs of characters weighing as much as one pair written in under a third of a document's sections: log(3)
+# — rare enough to say which list.
 _RARE = math.log(3)
 _HEADING_CHARS = 16
 
@@ -32,19 +31,8 @@ def lists_materials(section: Section) -> bool:
     return bool(_LISTS_MATERIALS_RE.search(section.text))
 
 
-def _bigrams(text: str) -> set[str]:
-    return {run[i:i + 2] for run in _HAN_RE.findall(text) for i in range(len(run) - 1)}
-
-
-def _rarity(document: PolicyDocument) -> dict[str, float]:
-    """Each character pair's weight in ``document``: log(sections / sections writing it) — 纪录片 outweighs 产业."""
-    counts = Counter(pair for section in document.sections for pair in _bigrams(section.text))
-    total = len(document.sections)
-    return {pair: math.log(total / count) for pair, count in counts.items()}
-
-
 def _shared(words: set[str], text: str, rarity: Mapping[str, float]) -> float:
-    return sum(rarity.get(pair, 0.0) for pair in words & _bigrams(text))
+    return sum(rarity.get(pair, 0.0) for pair in words & han_pairs(text))
 
 
 def _heads(lister: Section) -> list[str]:
@@ -55,15 +43,16 @@ def _heads(lister: Section) -> list[str]:
 
 
 def _match(item: Section, text: str, rarity: Mapping[str, float]) -> float:
-    return _shared(_bigrams(item.title), text, rarity)
+    return _shared(han_pairs(item.title), text, rarity)
 
 
 def lister_for(document: PolicyDocument, item: Section, referring: Sequence[str] = ()) -> Section | None:
     """The section of ``document`` that lists the materials for ``item`` (which lists none itself), or None.
 
     The one referring to ``item`` by number; else, for an item headed by its title, the one whose title or a line's
-    head (the words before its colon) shares the rarest words of that heading (at least one pair of characters written
-    in under a third of the document's sections); else the document's only list.
+    head (the words before its colon) shares the rarest words of that heading (the shared pairs of characters weigh
+    log 3 or more, ``PolicyDocument.pair_rarity``: as much as one pair written in under a third of the document's
+    sections); else the document's only list.
 
     Args:
         document: the item's document.
@@ -78,7 +67,7 @@ def lister_for(document: PolicyDocument, item: Section, referring: Sequence[str]
     if named is not None:
         return named
     if _headed(item):
-        rarity = _rarity(document)
+        rarity = document.pair_rarity
         scored = [(max(_match(item, head, rarity) for head in _heads(s)), -n, s) for n, s in enumerate(listers)]
         best = max(scored, key=lambda entry: entry[:2])
         if best[0] >= _RARE:
@@ -103,7 +92,7 @@ def line_for(document: PolicyDocument, lister: Section, item: Section, made: Seq
     line = referring_line(document.text, lister, item, made)
     if line:
         return line
-    rarity = _rarity(document)
+    rarity = document.pair_rarity
     lines = [piece.strip() for piece in lister.text.splitlines()[1:] if re.search(r"[：:]", piece)]
     scored = [(_match(item, re.split(r"[：:]", piece, maxsplit=1)[0], rarity), piece) for piece in lines]
     best = max(scored, key=lambda entry: entry[0], default=(0.0, ""))
