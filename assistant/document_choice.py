@@ -18,6 +18,10 @@ question is split over four channels and loses. Two things put the documents on 
   not ("区级初审", "首版次", "追加") says which document the question is about; a word every document uses ("资助",
   "项目") says nothing. Words none of them contains weigh in the denominator: a question mostly about something no
   document writes down moves the scores less.
+- **The shape of award asked.** When two documents restate one award in different shapes (the measure's "最高200万元",
+  the annual notice's "每年最高100万元"; a share "按投资额的20%" in one only), a question asking that shape ("每年上限",
+  "补贴比例") is answered by the one whose awards have it (``assistant.award_shapes``). A claim's shape ("是一次性给
+  100万吧") is what it asks to check, and is left out by the caller.
 
 Measured on ``eval --documents`` (the bundled measure with the three test documents; ``evals/questions/documents/
 README.md``): see ``COVERAGE_WEIGHT``. A single document's answers are unchanged: hits of one document are returned
@@ -30,6 +34,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from assistant.award_shapes import Shape, shape_agreement
 from assistant.coverage import topic_words
 from indexing.retrieval.hits import ClauseHit
 
@@ -41,6 +46,11 @@ if TYPE_CHECKING:
 # scores alone, 154 with like-with-like scores, and 162–166 with coverage weighted anywhere in 0.2–0.7 (every set
 # gained or held on that plateau); 0.4 is its middle.
 COVERAGE_WEIGHT = 0.4
+# How much the share of the award shapes asked that a section's awards have (``assistant.award_shapes``: per year,
+# a share, one-off, a top-up, a term) adds when documents are compared. Chosen on the training documents' questions
+# (``eval --documents --training-documents``): at 0.15 one more right and none lost; at 0.3 one more right and three
+# lost, answerable questions whose shape word was incidental ("配套比例和金额是多少" of a district's matching award).
+SHAPE_WEIGHT = 0.15
 
 
 def comparable_score(hit: ClauseHit) -> float:
@@ -67,13 +77,16 @@ def weighted_coverage(weights: dict[str, float], section_text: str) -> float:
     return sum(weight for word, weight in weights.items() if word in section_text) / total
 
 
-def document_scores(hits: Sequence[ClauseHit], question: str, knowledge: KnowledgeBase | None) -> dict[str, float]:
-    """Each document's best section among ``hits``: its comparable score plus its weighted word coverage.
+def document_scores(hits: Sequence[ClauseHit], question: str, knowledge: KnowledgeBase | None,
+                    shapes: Sequence[Shape] = ()) -> dict[str, float]:
+    """Each document's best section among ``hits``: its comparable score plus its weighted word coverage and the
+    share of the award shapes asked that its awards have.
 
     Args:
         hits: retrieval's hits of several documents.
         question: the text searched (``QueryPlan.search_text``).
-        knowledge: the documents' texts (None: scores alone).
+        knowledge: the documents' texts and awards (None: scores alone).
+        shapes: the award shapes the question asks (``assistant.award_shapes.asked_shapes``).
 
     Returns:
         Document id → its best section's figure.
@@ -84,26 +97,30 @@ def document_scores(hits: Sequence[ClauseHit], question: str, knowledge: Knowled
     best: dict[str, float] = {}
     for hit in hits:
         value = comparable_score(hit)
-        if weights and knowledge is not None:
+        if knowledge is not None and (weights or shapes):
             ref = knowledge.qualified(hit.ref)
-            text = knowledge.section(ref).text if knowledge.has_section(ref) else ""
-            value += COVERAGE_WEIGHT * weighted_coverage(weights, text)
+            known = knowledge.has_section(ref)
+            if weights:
+                value += COVERAGE_WEIGHT * weighted_coverage(weights, knowledge.section(ref).text if known else "")
+            if shapes and known:
+                value += SHAPE_WEIGHT * shape_agreement(shapes, knowledge.awards(ref.key, ref.doc_id))
         best[hit.doc_id] = max(best.get(hit.doc_id, float("-inf")), value)
     return best
 
 
-def retrieval_leads(hits: list[ClauseHit], question: str = "", knowledge: KnowledgeBase | None = None
-                    ) -> list[ClauseHit]:
+def retrieval_leads(hits: list[ClauseHit], question: str = "", knowledge: KnowledgeBase | None = None,
+                    shapes: Sequence[Shape] = ()) -> list[ClauseHit]:
     """Hits with the document that ``document_scores`` puts first leading: its first hit moves to the front (the
     order within each document is retrieval's and the learned prior's). Unchanged when every hit is of one document.
 
     Args:
         hits: retrieval's hits, best first.
         question: the text searched; knowledge: the documents (both optional: without them scores alone decide).
+        shapes: the award shapes the question asks.
     """
     if len({h.doc_id for h in hits}) < 2:
         return hits
-    scores = document_scores(hits, question, knowledge)
+    scores = document_scores(hits, question, knowledge, shapes)
     lead_doc = max(scores, key=lambda d: scores[d])
     if hits[0].doc_id == lead_doc:
         return hits

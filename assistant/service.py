@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, RankedSection
+from assistant.award_shapes import asked_shapes, last_sentence
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import WordCoverage, word_coverage
@@ -25,7 +26,7 @@ from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
 from assistant.meta_section import asks_document_fact, meta_section
-from assistant.query import PreviousTurn, QueryPlan, plan_query
+from assistant.query import PreviousTurn, QueryPlan, claimed_amounts, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import out_of_scope_topic, too_far
 from assistant.section_view import SearchHit, SearchResult
@@ -192,7 +193,9 @@ class PolicyAssistant:
         hits = self.retriever.retrieve(request)
         if named:   # an injected retriever may not know ``docs``
             hits = [h for h in hits if (h.doc_id or primary) in named][: k or self.config.k]
-        hits = retrieval_leads(hits, plan.search_text, self.knowledge)
+        # The shapes a claim presumes ("是一次性给100万吧") are what it asks to check, not what it asks for.
+        shapes = () if claimed_amounts(last_sentence(plan.normalized)) else asked_shapes(plan.normalized)
+        hits = retrieval_leads(hits, plan.search_text, self.knowledge, shapes)
         if self.reranker is not None and hits:
             hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(hit_ref(h, self.knowledge)).text)
         return hits

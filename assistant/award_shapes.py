@@ -1,0 +1,61 @@
+"""The shape of award a question asks for — per year, a share, one-off, a top-up, a term — and whether a section's
+awards (the cap table's, read from its text) have it.
+
+When two documents restate one award differently (the measure's "最高200万元资助，资助期限不超过3年" and the annual
+notice's "每年给予最高100万元资助，连续支持不超过3年"), their words hardly differ, but the shape asked does: "孵化器
+每年上限 支持几年" asks a per-year figure, which only the notice states; "补贴比例 封顶" asks a share, which only a
+section with a 按比例 award states. ``assistant.document_choice`` lets the document whose section has the shapes the
+question asks lead. Read off the question's last sentence, as ``assistant.detail`` reads the detail asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from indexing.caps import Award
+
+Shape = Literal["per_year", "share", "one_off", "top_up", "term"]
+
+# Chinese and English (lower case). "一年" only as the unit of a figure asked ("一年最多", "一年能补"), not "去年一年营收".
+_SHAPE_RES: tuple[tuple[Shape, re.Pattern[str]], ...] = (
+    ("per_year", re.compile(r"每年|一年(?:最多|最高|上限|封顶|能|可以|给|补|多少)|年度上限|"
+                            r"per year|each year|every year|a year|annual(?:ly)? (?:cap|max|limit)")),
+    ("share", re.compile(r"比例|比列|百分之|百分比|几成|多少%|percent|percentage|proportion|ratio|what share")),
+    ("one_off", re.compile(r"一次性|一次给|one-off|one-time|lump[- ]sum")),
+    ("top_up", re.compile(r"追加|加码|top-up|top up|on top")),
+    ("term", re.compile(r"几年|期限|多久|年限|连续|how many years|how long|for how long")),
+)
+
+
+def last_sentence(question: str) -> str:
+    """The sentence that asks: the last one, a question mark ending one too."""
+    pieces = [p for p in re.split(r"[。！!；;？?\n]", question) if p.strip()]
+    return pieces[-1] if pieces else question
+
+
+def asked_shapes(question: str) -> tuple[Shape, ...]:
+    """The award shapes the last sentence of ``question`` (folded) asks for, in ``_SHAPE_RES`` order."""
+    last = last_sentence(question).lower()
+    return tuple(shape for shape, pattern in _SHAPE_RES if pattern.search(last))
+
+
+def has_shape(award: Award, shape: Shape) -> bool:
+    """Whether ``award`` is of that shape, as the cap table read it from the text."""
+    if shape == "per_year":
+        return award.qualifier == "每年最高"
+    if shape == "share":
+        return award.percent is not None
+    if shape == "one_off":
+        return award.qualifier == "一次性最高"
+    if shape == "top_up":
+        return award.qualifier == "追加"
+    return bool(award.term)
+
+
+def shape_agreement(shapes: Sequence[Shape], awards: Sequence[Award]) -> float:
+    """The share of ``shapes`` some award of ``awards`` has (0.0 without shapes asked)."""
+    if not shapes:
+        return 0.0
+    return sum(any(has_shape(award, shape) for award in awards) for shape in shapes) / len(shapes)
