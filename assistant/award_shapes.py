@@ -1,4 +1,4 @@
-"""The shape of award a question asks for — per year, a share, one-off, a top-up, a term — and whether a section's
+"""The shape of award a question asks for — per year, a share, one-off, a top-up, a term, a limit on the sum — and whether a section's
 awards (the cap table's, read from its text) have it.
 
 When two documents restate one award differently (the measure's "最高200万元资助，资助期限不超过3年" and the annual
@@ -16,7 +16,7 @@ from typing import Literal
 
 from indexing.caps import Award
 
-Shape = Literal["per_year", "share", "one_off", "top_up", "term"]
+Shape = Literal["per_year", "share", "one_off", "top_up", "term", "overall"]
 
 # Chinese and English (lower case). "一年" only as the unit of a figure asked ("一年最多", "一年能补"), not "去年一年营收".
 _SHAPE_RES: tuple[tuple[Shape, re.Pattern[str]], ...] = (
@@ -26,6 +26,12 @@ _SHAPE_RES: tuple[tuple[Shape, re.Pattern[str]], ...] = (
     ("one_off", re.compile(r"一次性|一次给|one-off|one-time|lump[- ]sum")),
     ("top_up", re.compile(r"追加|加码|top-up|top up|on top")),
     ("term", re.compile(r"几年|期限|多久|年限|连续|how many years|how long|for how long")),
+    # The limit on the sum of everything one company receives in a year ("单个企业每年最多拿多少", "加起来有没有上限",
+    # "累计最多能拿多少"), not a sum of named awards ("两项合计最多能拿多少") nor a count ("每年最多能报几个").
+    ("overall", re.compile(r"(?:累计|总额)[^，。]{0,6}(?:最多|上限|封顶|多少钱|能拿多少)|(?:最多|上限|封顶)[^，。]{0,4}(?:累计|总额)|"
+                           r"加起来[^，。]{0,6}(?:上限|封顶)|总额上限|累计上限|总上限|"
+                           r"(?:一家|单个|同一|每家|一个|单家)(?:企业|单位|公司|主体|机构)[^，。]{0,12}(?:一年|每年|年度)"
+                           r"[^，。]{0,8}(?:最多|上限|封顶|最高)(?![^，。]*几(?:个|项|次|家|条))")),
 )
 
 
@@ -51,6 +57,8 @@ def has_shape(award: Award, shape: Shape) -> bool:
         return award.qualifier == "一次性最高"
     if shape == "top_up":
         return award.qualifier == "追加"
+    if shape == "overall":
+        return award.overall
     return bool(award.term)
 
 

@@ -1,5 +1,6 @@
-"""Questions answered from a whole document rather than retrieval: its largest cap ("哪条补得最多"), the clauses paying
-a figure or a kind of award ("500万的有哪几条", "一次性的是哪条"), and its parts ("第三章有哪几条", "一共几部分").
+"""Questions answered from a whole document rather than retrieval: its largest cap ("哪条补得最多"), its limit on the
+sum of a company's awards ("单个企业每年最多拿多少"), the clauses paying a figure or a kind of award ("500万的有哪几条",
+"一次性的是哪条"), and its parts ("第三章有哪几条", "一共几部分").
 
 Which document: the one the question names ("资助办法里…", "南山那个措施…"; ``QueryPlan.documents``, which also holds
 the one ``ask --doc`` keeps answers to), else the bundled measure. The caps come from that document's cap table only
@@ -70,6 +71,23 @@ def largest_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision:
     top = max((a.amount_wan or 0.0 for a in awards), default=None)
     refs = dict.fromkeys(a.ref for a in awards if a.amount_wan == top)
     return Decision([ScoredSection(ref, 1.0) for ref in refs], route="largest", documents=docs)
+
+
+def overall_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision | None:
+    """"单个企业每年最多拿多少", "加起来有没有上限": the clause stating the documents' limit on the sum of a company's
+    awards (the largest such limit: a document's own, not one award's "同一作品每年最高…"). None when the question asks
+    no such limit or the documents state none (the bundled measure: retrieval answers as before)."""
+    from assistant.award_shapes import asked_shapes
+
+    if "overall" not in asked_shapes(plan.normalized):
+        return None
+    docs = route_documents(kb, plan)
+    limits = [a for a in table_awards(kb, docs) if a.overall and a.amount_wan is not None]
+    if not limits:
+        return None
+    top = max(a.amount_wan or 0.0 for a in limits)
+    refs = dict.fromkeys(a.ref for a in limits if a.amount_wan == top)
+    return Decision([ScoredSection(ref, 1.0) for ref in refs], route="overall", documents=docs)
 
 
 def amount_list_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision:

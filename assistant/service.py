@@ -455,6 +455,15 @@ class PolicyAssistant:
             searched = (vectors, hits)
         if plan.intent == "meta-status":
             return Decision([], hits=[], route="meta")
+        if plan.intent in ("general", "largest") and not plan.carried_sections:
+            # "单个企业每年最多拿多少" of a document that limits the sum of a company's awards: that limit. (In a
+            # conversation, "单个企业每年的上限" is the award just answered's.)
+            from assistant.document_routes import overall_decision
+
+            overall = overall_decision(kb, plan)
+            if overall is not None:
+                plan.intent = "general"
+                return overall
         if plan.intent in ("largest", "amount-list"):
             # From the cap table of the document the question names (or answers are kept to), else the measure's —
             # unless "the most" is asked of a topic of the question's own (``asks_own_topic``): that topic's cap.

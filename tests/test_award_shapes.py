@@ -4,7 +4,7 @@ measure and the fictional application notice, which restates the measure's award
 from __future__ import annotations
 
 import pytest
-from document_fixtures import NOTICE, PRIMARY, ROOT
+from document_fixtures import DISTRICT, FUND, NOTICE, PRIMARY, ROOT
 
 from assistant.award_shapes import asked_shapes, shape_agreement
 from assistant.document_choice import SHAPE_WEIGHT, document_scores, retrieval_leads
@@ -27,6 +27,12 @@ def kb() -> KnowledgeBase:
     ("评上省级平台还能追加多少", ("top_up",)),
     ("What share of the investment is covered, per year?", ("per_year", "share")),
     ("孵化器最多补多少", ()),
+    ("南山那个措施，单个企业每年最多拿多少？", ("per_year", "overall")),
+    ("我们同时申请了三项，加起来有没有总额上限？", ("overall",)),
+    ("一家企业一年累计最多能拿多少钱", ("overall",)),
+    # A sum of named awards and a count are not the limit on a company's sum.
+    ("两项合计最多能拿多少", ()),
+    ("那一家企业每年最多能报几个？", ("per_year",)),
     # Only the last sentence asks: "去年一年营收" says what the company is, "一年" is no per-year figure asked.
     ("我们去年一年营收2000万，每年都有增长。孵化器能补多少？", ()),
 ])
@@ -65,3 +71,24 @@ def test_a_claimed_shape_does_not_move_the_lead(documents_assistant):
     # 一次性最高50万元, has the shape the claim presumes but is not what was asked about.
     answer = documents_assistant.ask("战略咨询那条是一次性给100万吧？")
     assert answer.citations[0].ref.doc_id == PRIMARY and answer.citations[0].ref.number == "二十四"
+
+
+def test_a_company_s_yearly_limit_is_the_document_s_limit_on_the_sum(documents_assistant):
+    answer = documents_assistant.ask("南山那个数字经济措施，单个企业每年最多拿多少？")
+    assert [c.ref.key for c in answer.citations] == ["二十六"] and answer.citations[0].ref.doc_id == DISTRICT
+    assert "1000万元" in answer.text
+    # A claim is checked against it: the stand-in fund measures limit a unit to 1000万元 a year.
+    answer = documents_assistant.ask("听说资助办法里同一家单位一年最多能拿2000万，是这样吗？")
+    assert answer.citations[0].ref.doc_id == FUND and answer.citations[0].ref.key == "十一"
+    assert "超出" in answer.text
+
+
+def test_a_company_s_yearly_limit_of_a_document_stating_none_is_left_to_retrieval(assistant):
+    # The bundled measure limits no company's sum: the question is answered as before, never from an invented total.
+    answer = assistant.ask("单个企业每年最多能拿多少？")
+    assert all(not a.overall for c in answer.citations for a in assistant.knowledge.awards(c.ref))
+
+
+def test_in_a_conversation_the_yearly_limit_is_the_award_just_answered_s(documents_assistant):
+    answer = documents_assistant.ask(["资助办法的贷款贴息怎么算？", "单个企业每年的上限是多少？"])
+    assert answer.citations and answer.citations[0].ref.key != "十一"
