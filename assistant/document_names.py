@@ -70,9 +70,15 @@ def document_kind(doc: CorpusDocument) -> str:
     return next((kind for kind in _KIND_ZH if title.endswith(kind)), "")
 
 
+# How many characters may stand between a district and the kind: a title said in full, as remembered ("《南山区促进
+# 数字经济和数字创意产业高质量发展若干措施》": 20), every piece of it being the document's (``_said_of``). The indexed
+# titles' longest run between the two is 22 characters.
+_BETWEEN_CHARS = 24
+
+
 @cache
 def _chinese_name_re(district: str) -> re.Pattern[str]:
-    return re.compile(rf"{district}区?(?P<between>[\u4e00-\u9fff]{{0,12}}?)(?P<kind>{'|'.join(_KIND_ZH)})")
+    return re.compile(rf"{district}区?(?P<between>[\u4e00-\u9fff]{{0,{_BETWEEN_CHARS}}}?)(?P<kind>{'|'.join(_KIND_ZH)})")
 
 
 def _said_of(words: str, names: str) -> bool:
@@ -194,8 +200,13 @@ class NameIndex:
         found: list[tuple[int, int, str]] = []
         # "龙岗那个动漫游戏措施": the district, pieces of the document's names, and what kind of document it is. Read
         # first, as the longer name: "南山区数字经济的若干措施" names the district measure, not one called 若干措施.
+        # A name said exactly (a full title in 《》) is read as itself, whatever district phrase lies inside it.
+        exact = [(start, start + len(name)) for name, _ in (self.names[position] for position in present)
+                 for start in [text.find(name)] if start >= 0]
         for district in (d for d in self._chinese if d in text):
             for match in _chinese_name_re(district).finditer(text):
+                if any(start <= match.start() and match.end() <= end for start, end in exact):
+                    continue
                 named = [doc_id for doc_id, names in self._chinese[district]
                          if match.group("kind") in names and _said_of(match.group("between"), names)]
                 if named:

@@ -387,7 +387,10 @@ def test_a_chinese_question_names_a_district_document_by_its_district_and_pieces
 
     kb = KnowledgeBase([*load_corpus(ROOT / "corpus"),
                         *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in (FUND, DISTRICT, NOTICE))])
-    for text in ("按南山数字创意那个措施，游戏企业能拿多少", "南山这个措施的落户奖励", "南山区数字经济的若干措施里有没有算力补贴"):
+    for text in ("按南山数字创意那个措施，游戏企业能拿多少", "南山这个措施的落户奖励", "南山区数字经济的若干措施里有没有算力补贴",
+                 # A title said in full as remembered (its 深圳市/关于/的 left out), not the bundled 若干措施's alias.
+                 "《南山区促进数字经济和数字创意产业高质量发展若干措施》第九条讲什么",
+                 "南山数字经济和数字创意产业若干措施的上市奖励是多少"):
         assert named_documents(fold(text), kb.names) == [DISTRICT], text
     for text in ("南山企业适用这个措施吗",        # 企业适用: no piece of the district measure's names
                  "我们在南山，有什么措施",         # where the asker is, then a new phrase
