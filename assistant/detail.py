@@ -85,3 +85,53 @@ _SETS_OUT_CONDITIONS_RE = re.compile(r"(?:下列|以下)条件|条件[：:]")
 def sets_out_conditions(title: str, text: str) -> bool:
     """Whether a section with this title and text sets out conditions itself (so no answer may say it states none)."""
     return "条件" in title or _SETS_OUT_CONDITIONS_RE.search(text) is not None
+
+
+# Tiers ("分档次给予最高200万元资助", "分A、B、C三档给予资助"): a question asking what each tier pays ("每一档分别是多少
+# 钱", "A档具体给多少", "具体算哪一档、能给多少钱") or how many tiers there are ("分几档"). Every one of the writers who
+# asked it of the bundled measure's （五） marked it not covered: the clause names tiers and one ceiling. The top tier
+# ("最高档多少") is that ceiling: it is stated.
+_TIER_AMOUNTS_ASKED_RE = re.compile(
+    r"(?:分别|各|每一|每个|每)档次?[^，。？?；;]{0,8}(?:多少|几万|给|补|奖)|每档|"
+    r"(?:[A-Da-d甲乙丙丁]|(?<!最高)[一二三四]|最低|第[一二三四几])档[^，。？?；;]{0,8}(?:多少|几万)|"
+    r"档次?[^，。？?；;]{0,6}(?:分别|各)[^，。？?；;]{0,4}(?:多少|补|给)|哪一?档[^，。？?；;]{0,8}多少")
+_TIER_COUNT_ASKED_RE = re.compile(r"分几档|几个档次?|几档|分几个档")
+# What a section says of its tiers: their letters ("分A、B、C三档", "A档、B档、C档的，分别给予…"), their number
+# ("分三档"), or only that there are some ("分档给予", "分档次给予").
+_TIER_LETTERS_RE = re.compile(r"([A-D])档?(?:、([A-D])档?)+")
+_TIER_NUMBER_RE = re.compile(r"分([一二三四五六两\d])个?档")
+_TIERED_RE = re.compile(r"分档|档次")
+
+
+def tiers_unstated(question: str, section_text: str) -> bool:
+    """Whether ``question`` asks what a section's tiers pay (or how many there are) and the section does not say: the
+    sentence naming its tiers states fewer figures than it has tiers — two at least when it gives no number — or,
+    asked their number, gives neither a number nor a figure for each. A section with several awards is read by the
+    sentence that names the tiers: "分档给予最高20万元奖励" beside other items' 100万元 and 50万元 prices none."""
+    from indexing.numerals import find_amounts_wan
+
+    asks_amounts = _TIER_AMOUNTS_ASKED_RE.search(question) is not None
+    asks_count = _TIER_COUNT_ASKED_RE.search(question) is not None
+    if not (asks_amounts or asks_count):
+        return False
+    sentence = next((piece for piece in re.split(r"[。；;\n]", section_text)
+                     if _TIERED_RE.search(piece) or _TIER_LETTERS_RE.search(piece)), None)
+    if sentence is None:
+        return False
+    letters = _TIER_LETTERS_RE.search(sentence)
+    number = _TIER_NUMBER_RE.search(sentence)
+    count: int | None = None
+    if letters is not None:
+        count = len(set(re.findall(r"[A-D]", letters.group(0))))
+    elif number is not None:
+        digit = number.group(1)
+        count = int(digit) if digit.isdigit() else ("一二三四五六".find(digit) + 1 or 2)   # 两
+    if count is None and not _TIERED_RE.search(sentence):
+        return False
+    # A sentence ending in a colon lists its tiers on the lines after it ("按票房分档给予奖励：\n（一）…").
+    scope = section_text[section_text.find(sentence):] if sentence.rstrip().endswith(("：", ":")) else sentence
+    amounts = {amount for amount, _, _ in find_amounts_wan(scope)}
+    if asks_amounts and len(amounts) < (count or 2):
+        return True
+    # A number of tiers is stated by a count, letters, or a figure for each.
+    return asks_count and not asks_amounts and count is None and len(amounts) < 2

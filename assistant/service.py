@@ -21,7 +21,7 @@ from assistant.award_shapes import asked_shapes, last_sentence
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import WordCoverage, word_coverage
-from assistant.detail import asked_detail
+from assistant.detail import asked_detail, tiers_unstated
 from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
@@ -563,8 +563,22 @@ class PolicyAssistant:
         from assistant.linked_articles import attach_linked_articles
 
         decision = self._structure_decision(plan) or self._awards_decision(plan) or self._decide(plan)
+        decision = self._unless_tiers_stated(plan, decision)
         retriever = None if self._only_doc else self.retriever
         return attach_linked_articles(self.knowledge, retriever, plan.search_text, decision)
+
+    def _unless_tiers_stated(self, plan: QueryPlan, decision: Decision) -> Decision:
+        """"每一档分别是多少钱" of a section that names tiers and one ceiling ("分档次给予最高200万元资助"): the text does
+        not say (``assistant.detail.tiers_unstated``); the section is the context of that answer."""
+        if decision.refused or not decision.sections or decision.route == "structure":
+            return decision
+        kb = self.knowledge
+        first = kb.qualified(decision.sections[0].ref)
+        if not tiers_unstated(plan.normalized, kb.section(first).text):
+            return decision
+        nearest = [ScoredSection(ref, 1.0) for ref in decision_refs(decision)[:3]]
+        return Decision([], refused=True, nearest=nearest, hits=decision.hits, route=decision.route,
+                        refusal_reason="lacks-detail")
 
     def _structure_decision(self, plan: QueryPlan) -> Decision | None:
         """"第八部分讲什么", "附则有几条", "哪一部分讲出口", "一共几部分": the parts and their clauses of the document
