@@ -5,7 +5,7 @@ When two documents restate one award differently (the measure's "最高200万元
 notice's "每年给予最高100万元资助，连续支持不超过3年"), their words hardly differ, but the shape asked does: "孵化器
 每年上限 支持几年" asks a per-year figure, which only the notice states; "补贴比例 封顶" asks a share, which only a
 section with a 按比例 award states. ``assistant.document_choice`` lets the document whose section has the shapes the
-question asks lead. Read off the question's last sentence, as ``assistant.detail`` reads the detail asked.
+question asks lead. Read off the question's last sentence (``assistant.detail.last_sentence``), as the detail asked is.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from assistant.detail import last_sentence
 from indexing.caps import Award
 
 Shape = Literal["per_year", "share", "one_off", "top_up", "term", "overall"]
@@ -33,12 +34,6 @@ _SHAPE_RES: tuple[tuple[Shape, re.Pattern[str]], ...] = (
                            r"(?:一家|单个|同一|每家|一个|单家)(?:企业|单位|公司|主体|机构)[^，。]{0,12}(?:一年|每年|年度)"
                            r"[^，。]{0,8}(?:最多|上限|封顶|最高)(?![^，。]*几(?:个|项|次|家|条))")),
 )
-
-
-def last_sentence(question: str) -> str:
-    """The sentence that asks: the last one, a question mark ending one too."""
-    pieces = [p for p in re.split(r"[。！!；;？?\n]", question) if p.strip()]
-    return pieces[-1] if pieces else question
 
 
 def asked_shapes(question: str) -> tuple[Shape, ...]:

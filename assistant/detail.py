@@ -48,14 +48,19 @@ DETAIL_MARKERS: dict[Detail, tuple[str, ...]] = {
 }
 
 
+def last_sentence(text: str) -> str:
+    """The sentence of a question that asks: its last, a question mark ending one too."""
+    pieces = [p for p in re.split(r"[。！!；;？?\n]", text) if p.strip()]
+    return pieces[-1] if pieces else text
+
+
 def asked_detail(text: str) -> Detail | None:
     """The detail a question asks about, or None (a question about a topic, not a detail).
 
     Only the question's last sentence counts, a question mark ending one too: in "我们的平台面向中小公司……。还能拿多少？"
     or "如果建一个面向公众的体验中心呢？上限多少？" the words before it say whom the project serves, not what is asked.
     """
-    pieces = [p for p in re.split(r"[。！!；;？?\n]", text) if p.strip()]
-    last = pieces[-1] if pieces else text
+    last = last_sentence(text)
     named = last.replace("资助办法", "")   # a document's name, not the 资助 of an amount question
     for detail, pattern in _DETAIL_RES:
         if pattern.search(named):

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.answer import Answer, RankedSection
-from assistant.award_shapes import asked_shapes, last_sentence
+from assistant.award_shapes import asked_shapes
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.coverage import WordCoverage, word_coverage
-from assistant.detail import asked_detail, tiers_unstated
+from assistant.detail import asked_detail, last_sentence, tiers_unstated
 from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
@@ -79,6 +79,14 @@ class _Retrieved:
 class _Turn:
     plan: QueryPlan
     decision: Decision
+
+
+def _lacking(decision: Decision, topic: Any = None) -> Decision:
+    """``decision``'s sections hold the topic but not the detail asked: "the text does not say", with up to three of
+    them as its context (``topic``: the out-of-scope topic the question touches, if any)."""
+    nearest = [ScoredSection(ref, 1.0) for ref in decision_refs(decision)[:3]]
+    return Decision([], refused=True, scope_topic=topic, nearest=nearest, hits=decision.hits, route=decision.route,
+                    refusal_reason="lacks-detail")
 
 
 class PolicyAssistant:
@@ -384,9 +392,7 @@ class PolicyAssistant:
         found = self._measured(plan, vectors, decision.hits, decision.sections[0].ref)
         if not self._not_answered(plan, found, rule_route=True):
             return decision
-        nearest = [ScoredSection(ref, 1.0) for ref in decision_refs(decision)[:3]]
-        return Decision([], refused=True, scope_topic=found.topic, nearest=nearest, hits=decision.hits,
-                        route=decision.route, refusal_reason="lacks-detail")
+        return _lacking(decision, found.topic)
 
     def _topic(self, question: str, best: SectionRef) -> Any:
         """The out-of-scope topic a question is about; when the best section is another document's, one that document
@@ -576,9 +582,7 @@ class PolicyAssistant:
         first = kb.qualified(decision.sections[0].ref)
         if not tiers_unstated(plan.normalized, kb.section(first).text):
             return decision
-        nearest = [ScoredSection(ref, 1.0) for ref in decision_refs(decision)[:3]]
-        return Decision([], refused=True, nearest=nearest, hits=decision.hits, route=decision.route,
-                        refusal_reason="lacks-detail")
+        return _lacking(decision)
 
     def _structure_decision(self, plan: QueryPlan) -> Decision | None:
         """"第八部分讲什么", "附则有几条", "哪一部分讲出口", "一共几部分": the parts and their clauses of the document
