@@ -113,7 +113,7 @@ def tiers_unstated(question: str, section_text: str) -> bool:
     sentence naming its tiers states fewer figures than it has tiers — two at least when it gives no number — or,
     asked their number, gives neither a number nor a figure for each. A section with several awards is read by the
     sentence that names the tiers: "分档给予最高20万元奖励" beside other items' 100万元 and 50万元 prices none."""
-    from indexing.numerals import find_amounts_wan
+    from indexing.numerals import chinese_to_int, find_amounts_wan
 
     asks_amounts = _TIER_AMOUNTS_ASKED_RE.search(question) is not None
     asks_count = _TIER_COUNT_ASKED_RE.search(question) is not None
@@ -130,7 +130,7 @@ def tiers_unstated(question: str, section_text: str) -> bool:
         count = len(set(re.findall(r"[A-D]", letters.group(0))))
     elif number is not None:
         digit = number.group(1)
-        count = int(digit) if digit.isdigit() else ("一二三四五六".find(digit) + 1 or 2)   # 两
+        count = int(digit) if digit.isdigit() else chinese_to_int(digit)
     if count is None and not _TIERED_RE.search(sentence):
         return False
     # A sentence ending in a colon lists its tiers on the lines after it ("按票房分档给予奖励：\n（一）…").

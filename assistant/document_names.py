@@ -81,6 +81,15 @@ def _chinese_name_re(district: str) -> re.Pattern[str]:
     return re.compile(rf"{district}区?(?P<between>[\u4e00-\u9fff]{{0,{_BETWEEN_CHARS}}}?)(?P<kind>{'|'.join(_KIND_ZH)})")
 
 
+def _occurrences(text: str, name: str) -> list[int]:
+    """Where ``name`` starts in ``text``, overlapping occurrences included."""
+    starts, start = [], text.find(name)
+    while start >= 0:
+        starts.append(start)
+        start = text.find(name, start + 1)
+    return starts
+
+
 def _said_of(words: str, names: str) -> bool:
     """Whether ``words`` are pieces (two characters or more each) of ``names``, pointing words aside: "动漫游戏那个"
     of the 龙岗区促进动漫游戏产业高质量发展的若干措施 is; "企业适用这个" is not."""
@@ -200,9 +209,10 @@ class NameIndex:
         found: list[tuple[int, int, str]] = []
         # "龙岗那个动漫游戏措施": the district, pieces of the document's names, and what kind of document it is. Read
         # first, as the longer name: "南山区数字经济的若干措施" names the district measure, not one called 若干措施.
-        # A name said exactly (a full title in 《》) is read as itself, whatever district phrase lies inside it.
-        exact = [(start, start + len(name)) for name, _ in (self.names[position] for position in present)
-                 for start in [text.find(name)] if start >= 0]
+        # Where each name is said exactly, found once: a full title in 《》 is read as itself, whatever district phrase
+        # lies inside it.
+        starts_of = {position: _occurrences(text, self.names[position][0]) for position in present}
+        exact = [(starts[0], starts[0] + len(self.names[position][0])) for position, starts in starts_of.items() if starts]
         for district in (d for d in self._chinese if d in text):
             for match in _chinese_name_re(district).finditer(text):
                 if any(start <= match.start() and match.end() <= end for start, end in exact):
@@ -212,15 +222,14 @@ class NameIndex:
                 if named:
                     found += [(match.start(), match.end(), doc_id) for doc_id in named]
                     taken[match.start():match.end()] = [True] * (match.end() - match.start())
-        for name, doc_id in (self.names[position] for position in present):
-            start = text.find(name)
-            while start >= 0:
+        for position in present:
+            name, doc_id = self.names[position]
+            for start in starts_of[position]:
                 span = range(start, start + len(name))
                 if not any(taken[i] for i in span):
                     for i in span:
                         taken[i] = True
                     found.append((start, start + len(name), doc_id))
-                start = text.find(name, start + 1)
         if self._english and _LATIN_RE.search(text):
             found += [(said.start(), said.start(), doc_id) for district, documents in self._english.items()
                       if (said := _english_name_re(district).search(text)) is not None

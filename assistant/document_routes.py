@@ -67,10 +67,13 @@ def largest_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision:
     """"哪条补得最多": every clause stating the largest figure of the documents' cap tables (none when no award of
     theirs names a figure: the answer then says which caps there are)."""
     docs = route_documents(kb, plan)
-    awards = [a for a in table_awards(kb, docs) if a.single]
+    return Decision(_stating_the_top([a for a in table_awards(kb, docs) if a.single]), route="largest", documents=docs)
+
+
+def _stating_the_top(awards: Sequence[Award]) -> list[ScoredSection]:
+    """The clauses stating the largest figure among ``awards``, in their order (none for no award)."""
     top = max((a.amount_wan or 0.0 for a in awards), default=None)
-    refs = dict.fromkeys(a.ref for a in awards if a.amount_wan == top)
-    return Decision([ScoredSection(ref, 1.0) for ref in refs], route="largest", documents=docs)
+    return [ScoredSection(ref, 1.0) for ref in dict.fromkeys(a.ref for a in awards if a.amount_wan == top)]
 
 
 def overall_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision | None:
@@ -85,9 +88,7 @@ def overall_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision | None:
     limits = [a for a in table_awards(kb, docs) if a.overall and a.amount_wan is not None]
     if not limits:
         return None
-    top = max(a.amount_wan or 0.0 for a in limits)
-    refs = dict.fromkeys(a.ref for a in limits if a.amount_wan == top)
-    return Decision([ScoredSection(ref, 1.0) for ref in refs], route="overall", documents=docs)
+    return Decision(_stating_the_top(limits), route="overall", documents=docs)
 
 
 def amount_list_decision(kb: KnowledgeBase, plan: QueryPlan) -> Decision:
