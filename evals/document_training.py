@@ -6,11 +6,19 @@ assistant asks it, and the features its answer was judged on (``assistant.docume
 kept for each question the rules did not already decline, labelled by whether its writer marked it not covered.
 The regularisation and the threshold are chosen leave-one-document-out: each training document's questions are
 judged by a model fitted on the other documents' questions, and among the pairs whose refusals are right at least
-``MIN_PRECISION`` of the time — the standard the bundled measure's refusals are held to in CI — the one declining
-the most not-covered questions wins. (Session 27 weighed a wrong refusal twice a caught one instead; with ten
-documents that choice declined 17 answerable questions leave-one-document-out and, on the held-out test documents,
-more answerable questions than not-covered ones: how many of a set's questions are not covered moves such a score,
-a precision floor much less.) Deterministic: same questions, same model.
+``MIN_PRECISION`` of the time the one declining the most not-covered questions wins. (Session 27 weighed a wrong
+refusal twice a caught one instead; with ten documents that choice declined 17 answerable questions
+leave-one-document-out and, on the held-out test documents, more answerable questions than not-covered ones: how many
+of a set's questions are not covered moves such a score, a precision floor much less.)
+
+The floor is 0.85, not the 0.95 the bundled measure's refusals are held to. That model reads a measure it was trained
+on and reaches 0.95 at a recall near 0.9; this one reads documents it never saw, and at 0.95 it declined 16 of the
+training documents' 214 not-covered questions (0.07) held out, so a question a new document leaves open was answered
+from its nearest section nine times in ten — the confident wrong citation the rules rank below "not covered". At 0.85
+it declines 51 held out, with 7 of 651 answerable questions (1 %) declined, and every refusal still names the nearest
+sections. (0.80 would choose 88 caught with 20 answerable declined: a tenth of the refusals wrong was judged too many
+for an applicant who may then not apply.) The chit-chat part keeps 0.95 (``CHIT_CHAT_MIN_PRECISION``): it reads the
+question alone and declines questions about nothing in any policy, which the documents' writers almost never asked. Deterministic: same questions, same model.
 
 The chit-chat of ``evals/questions/offtopic-calibration.jsonl`` (weather, poems, films: questions no policy answers,
 the bundled models' training side) and of ``offtopic-document-model.jsonl`` (greetings, requests to write or explain,
@@ -39,7 +47,8 @@ L2_GRID = (10.0, 30.0, 100.0, 300.0)
 # each of their writers out in turn).
 CHIT_CHAT_GROUP = "chit-chat"
 THRESHOLD_GRID = tuple(round(0.5 + 0.05 * i, 2) for i in range(9))   # 0.50 … 0.90
-MIN_PRECISION = 0.95
+MIN_PRECISION = 0.85
+CHIT_CHAT_MIN_PRECISION = 0.95
 # What the document model's features are made by, beside the bundled models (whose own hash covers the rest).
 FEATURE_SOURCES = ("assistant/document_answerability.py", "assistant/coverage.py", "evals/document_training.py")
 
@@ -126,7 +135,7 @@ def choose(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
     documents = [s for s in samples if s.doc != CHIT_CHAT_GROUP]
     vectors, figures, labels = _arrays(documents)
     docs = np.array([s.doc for s in documents])
-    return _grid(vectors, figures, labels, [docs == doc for doc in sorted(set(docs))], labels == 1)
+    return _grid(vectors, figures, labels, [docs == doc for doc in sorted(set(docs))], labels == 1, MIN_PRECISION)
 
 
 def choose_chit_chat(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
@@ -136,12 +145,14 @@ def choose_chit_chat(samples: Sequence[Sample]) -> tuple[Choice, list[Choice]]:
     chat = np.array([s.doc == CHIT_CHAT_GROUP for s in samples])
     groups = np.array([s.writer if s.doc == CHIT_CHAT_GROUP else s.doc for s in samples])
     right = chat | np.array([s.not_covered for s in samples])
-    return _grid(vectors, figures, chat.astype(np.float64), [groups == g for g in sorted(set(groups))], right)
+    return _grid(vectors, figures, chat.astype(np.float64), [groups == g for g in sorted(set(groups))], right,
+                 CHIT_CHAT_MIN_PRECISION)
 
 
 def _grid(vectors: np.ndarray, figures: np.ndarray, labels: np.ndarray, folds: Sequence[np.ndarray],
-          right: np.ndarray) -> tuple[Choice, list[Choice]]:
-    """Every (l2, threshold) pair's refusals over the held-out ``folds`` (``right``: where a refusal is right)."""
+          right: np.ndarray, floor: float) -> tuple[Choice, list[Choice]]:
+    """Every (l2, threshold) pair's refusals over the held-out ``folds`` (``right``: where a refusal is right), and
+    the one ``_preference`` puts first at the precision ``floor``."""
     grid = []
     for l2 in L2_GRID:
         held = np.zeros(len(labels))
@@ -150,7 +161,7 @@ def _grid(vectors: np.ndarray, figures: np.ndarray, labels: np.ndarray, folds: S
         for threshold in THRESHOLD_GRID:
             declined = held >= threshold
             grid.append(Choice(l2, threshold, int((declined & right).sum()), int((declined & ~right).sum())))
-    return max(grid, key=_preference), grid
+    return max(grid, key=lambda choice: _preference(choice, floor)), grid
 
 
 def _held_out(vectors: np.ndarray, figures: np.ndarray, labels: np.ndarray, held: np.ndarray, l2: float) -> np.ndarray:
@@ -160,10 +171,10 @@ def _held_out(vectors: np.ndarray, figures: np.ndarray, labels: np.ndarray, held
     return Logistic(*fit(vectors[~held], figures[~held], labels[~held], l2)).probabilities(vectors[held], figures[held])
 
 
-def _preference(choice: Choice) -> tuple[bool, int, float, float]:
-    """How ``choose`` ranks a pair: precise enough first, then the most caught (the fewest wrong when none is
+def _preference(choice: Choice, floor: float) -> tuple[bool, int, float, float]:
+    """How ``choose`` ranks a pair: precise enough (at least ``floor``) first, then the most caught (the fewest wrong when none is
     precise enough); ties to the higher threshold, then the stronger regularisation (the more cautious model)."""
-    precise = choice.precision >= MIN_PRECISION
+    precise = choice.precision >= floor
     return precise, choice.caught if precise else -choice.wrong, choice.threshold, choice.l2
 
 

@@ -109,7 +109,7 @@ def test_the_shipped_model_is_not_stale():
     assert "application-notice-2023" not in stored.info["documents"]   # the test documents are never trained on
 
 
-def test_leave_one_document_out_catches_the_most_with_refusals_right_95_in_100():
+def test_leave_one_document_out_catches_the_most_with_refusals_right_85_in_100():
     from evals.document_training import MIN_PRECISION, Choice, Sample, choose
 
     vectors, figures, labels = _separable(n=90, seed=3)
@@ -119,7 +119,18 @@ def test_leave_one_document_out_catches_the_most_with_refusals_right_95_in_100()
     assert best in precise and best.caught == max(c.caught for c in precise)
     assert best.caught > 0.8 * labels.sum()
     # A pair that catches more with more wrong refusals loses to a precise one; with none precise, the fewest wrong.
-    assert Choice(10, 0.5, caught=40, wrong=3).precision < MIN_PRECISION <= Choice(100, 0.8, caught=10, wrong=0).precision
+    assert Choice(10, 0.5, caught=40, wrong=10).precision < MIN_PRECISION <= Choice(100, 0.8, caught=10, wrong=0).precision
+
+
+def test_the_two_parts_floors():
+    # The not-covered part reads documents it never saw (0.95 declined 16 of 214 held out); the chit-chat part
+    # keeps the bundled measure's standard.
+    from evals.document_training import CHIT_CHAT_MIN_PRECISION, MIN_PRECISION, Choice, _preference
+
+    looser = Choice(100, 0.6, caught=60, wrong=8)     # precision 0.88
+    stricter = Choice(100, 0.85, caught=16, wrong=0)
+    assert _preference(looser, MIN_PRECISION) > _preference(stricter, MIN_PRECISION)
+    assert _preference(looser, CHIT_CHAT_MIN_PRECISION) < _preference(stricter, CHIT_CHAT_MIN_PRECISION)
 
 
 def test_the_chit_chat_part_is_chosen_with_each_document_and_each_writer_held_out():
