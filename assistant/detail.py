@@ -24,6 +24,13 @@ _DETAIL_RES: tuple[tuple[Detail, re.Pattern[str]], ...] = (
     ("prepare", re.compile(r"材料|准备什么|准备哪些|要准备|提交什么|怎么申请|如何申请|怎么申报|如何申报|流程")),
     ("amount", re.compile(r"多少|钱|金额|上限|最高|最多|额度|补贴|资助|奖励|给多少|封顶")),
 )
+# Handing materials in (where, by post, how many copies, bound, stamped) is a step of the procedure, not the list of
+# what to prepare: "纸质材料 报送地址 能不能快递" is answered by the section on submitting, not by the materials list.
+# Unless the sentence also asks which materials ("要准备哪些材料，营业执照要复印几份").
+_HANDING_IN_RE = re.compile(r"报送|邮寄|快递|寄过去|寄送|送到|送去|地址|几份|装订|盖章|窗口|courier|\bmail|\bpost\b|"
+                            r"in person|deliver|address|copies|bound|stamp")
+_WHICH_MATERIALS_RE = re.compile(r"(什么|哪些|啥)[^，。？?]{0,4}材料|准备|提交什么|what (documents|papers|materials)|"
+                                 r"which (documents|papers|materials)|prepare")
 # The same details asked in English ("How many years?", "What are the conditions?"), same order. Lower-case text.
 _DETAIL_RES_EN: tuple[tuple[Detail, re.Pattern[str]], ...] = (
     ("term", re.compile(r"how long|how many years|\bterm\b|duration|\bperiod\b|one-off|one-time|\bonce\b|"
@@ -63,7 +70,7 @@ def asked_detail(text: str) -> Detail | None:
     last = last_sentence(text)
     named = last.replace("资助办法", "")   # a document's name, not the 资助 of an amount question
     for detail, pattern in _DETAIL_RES:
-        if pattern.search(named):
+        if pattern.search(named) and not (detail == "prepare" and _handing_in(named)):
             return detail
     if named != last:
         return "basis"
@@ -71,9 +78,14 @@ def asked_detail(text: str) -> Detail | None:
     pieces = [p for p in re.split(r"[。！!；;\n?]|\.(?:\s|$)", text.lower()) if p.strip()]
     last = pieces[-1] if pieces else text.lower()
     for detail, pattern in _DETAIL_RES_EN:
-        if pattern.search(last):
+        if pattern.search(last) and not (detail == "prepare" and _handing_in(last)):
             return detail
     return None
+
+
+def _handing_in(sentence: str) -> bool:
+    """Whether a sentence that speaks of materials asks how to hand them in rather than which ones to prepare."""
+    return bool(_HANDING_IN_RE.search(sentence)) and not _WHICH_MATERIALS_RE.search(sentence)
 
 
 def mentions_detail(sentence: str, detail: Detail) -> bool:

@@ -203,3 +203,15 @@ def test_the_detail_asked_is_read_from_the_last_sentence_a_question_mark_ends_on
     # An English lead that says the clause sets no term states the term detail, as "没有规定期限" does.
     assert mentions_detail("Clause (25) … sets no term and states no amount.", "term")
     assert not mentions_detail("Clause (25) … states no amount.", "term")
+
+
+def test_handing_materials_in_is_not_asking_which_materials_to_prepare():
+    from assistant.detail import asked_detail
+
+    # Where, by post, how many copies: a step of the procedure (the section on submitting answers it).
+    for question in ("纸质材料 报送地址 能不能快递", "那纸质材料什么时候交，送到哪里",
+                     "Can we courier the printed documents instead of dropping them off in person?"):
+        assert asked_detail(question) != "prepare", question
+    # Asking which materials still asks what to prepare, with or without the handing-in words beside it.
+    for question in ("申请要准备哪些材料，营业执照要复印几份", "要交什么材料", "What materials do we need to submit?"):
+        assert asked_detail(question) == "prepare", question

@@ -117,6 +117,15 @@ def test_a_topic_the_bundled_measure_leaves_to_others_is_answered_by_the_documen
     assert [(c.doc, c.section) for c in answer.citations[:2]] == [(DISTRICT, "二十七"), (DISTRICT, "八")]
 
 
+def test_handing_paper_materials_in_is_answered_by_the_section_on_submitting(documents_assistant):
+    # The notice's 四（二） says where the paper materials go and that post is not accepted; 三（二） lists what to hand
+    # in. Asking where and whether by courier is not asking the list (``assistant.detail``).
+    answer = documents_assistant.ask("申报通知里的纸质材料可以邮寄报送吗？")
+    assert not answer.refused and (answer.citations[0].doc, answer.citations[0].section) == (NOTICE, "四/二")
+    listed = documents_assistant.ask("申报通知要准备哪些材料？")
+    assert not listed.refused and listed.citations[0].section.startswith("三/")
+
+
 def test_a_reply_citing_two_documents_names_each_status_once(documents_home, documents_assistant):
     # (十九) of the bundled draft defers to the stand-in's 第十七条, cited with it: each document's status, once.
     answer = ask_cli(documents_home, "数字创意产品出口有什么支持？")
@@ -132,7 +141,9 @@ def test_a_reply_citing_two_documents_names_each_status_once(documents_home, doc
 
 
 def test_an_english_reply_about_another_document_ends_with_that_documents_status(documents_assistant):
-    answer = documents_assistant.ask("What does 南山那个措施 offer game companies?").to_json()
+    # (Asked as "What does 南山那个措施 offer…", Chinese name in an English sentence, the document model declines it
+    # since its refusals were held to 85 in 100 instead of 95: one of the answerable questions that floor costs.)
+    answer = documents_assistant.ask("What does the Nanshan measure offer game companies?").to_json()
     assert {c["doc"] for c in answer["citations"]} == {DISTRICT}
     assert answer["reply"].endswith(". The 《深圳市南山区关于促进数字经济和数字创意产业高质量发展的若干措施》 has the status 试行 "
                                     "and is effective from 2023-10-01; the official text and operating procedures prevail.")
