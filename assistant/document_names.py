@@ -21,6 +21,10 @@ from indexing.tokenize_zh import domain_words, fold
 _LATIN_RE = re.compile(r"[A-Za-z]{4}")
 # Shorter names are ordinary words ("办法", "通知"), not a document's name.
 MIN_NAME_CHARS = 3
+# A title quoted without its issuer must still be this long: "关于…的通知" of a dozen characters names one document,
+# a shorter one ("关于补贴的通知") might be any.
+MIN_QUOTED_TITLE_CHARS = 12
+_CITY_BEFORE_DISTRICT_RE = re.compile(r"[\u4e00-\u9fff]{2,3}市(?=[\u4e00-\u9fff]{2,3}区)")
 _NUM = "一二三四五六七八九十"
 # 二（三）: item （三） of part 二, in a document whose items restart per part.
 _PART_ITEM_RE = re.compile(rf"([{_NUM}]+)\s*[（(]\s*([{_NUM}]+)\s*[）)]")
@@ -142,10 +146,25 @@ def _of_kind_said(said: re.Match[str], documents: Sequence[tuple[str, str]]) -> 
 
 
 def document_names(doc: CorpusDocument) -> list[str]:
-    """The names a document goes by, from its metadata: title, short title, aliases, 文号."""
+    """The names a document goes by, from its metadata: title, short title, aliases, 文号, and the title as it is
+    quoted without its issuer (``quoted_titles``)."""
     meta = doc.meta
-    names = [meta.title, meta.short_title, *meta.aliases, meta.doc_number]
+    names = [meta.title, *quoted_titles(meta.title), meta.short_title, *meta.aliases, meta.doc_number]
     return [fold(n) for n in dict.fromkeys(names) if n and len(n) >= MIN_NAME_CHARS]
+
+
+def quoted_titles(title: str) -> list[str]:
+    """An official title runs "<issuer>关于<subject>的<kind>" and is often quoted from 关于 on ("《关于组织申报2023年度
+    数字创意产业扶持项目的通知》" for the 深圳市文化广电旅游体育局's), or a district's without its city ("南山区关于促进
+    数字经济…的若干措施"). Only a quote long enough to be that title's alone (``MIN_QUOTED_TITLE_CHARS``)."""
+    quoted = []
+    about = title.find("关于")
+    if about > 0 and len(title) - about >= MIN_QUOTED_TITLE_CHARS:
+        quoted.append(title[about:])
+    city = _CITY_BEFORE_DISTRICT_RE.match(title)
+    if city is not None and len(title) - city.end() >= MIN_QUOTED_TITLE_CHARS:
+        quoted.append(title[city.end():])
+    return quoted
 
 
 class NameIndex:

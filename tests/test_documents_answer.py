@@ -409,6 +409,20 @@ def test_a_chinese_question_names_a_district_document_by_its_district_and_pieces
         assert named_documents(fold(text), kb.names) == [], text
 
 
+def test_a_title_quoted_without_its_issuer_names_its_document():
+    # Official titles run "<issuer>关于<subject>的<kind>" and are quoted from 关于 on, or a district's without its city.
+    from assistant.document_names import named_documents, quoted_titles
+    from indexing.tokenize_zh import fold
+
+    kb = KnowledgeBase([*load_corpus(ROOT / "corpus"),
+                        *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in (FUND, DISTRICT, NOTICE))])
+    for text, doc in (("《关于组织申报2023年度数字创意产业扶持项目的通知》由谁负责解释？", NOTICE),
+                      ("南山区关于促进数字经济和数字创意产业高质量发展的若干措施一共分几部分？", DISTRICT)):
+        assert named_documents(fold(text), kb.names) == [doc], text
+    # A short quote might be any document's; a title without 关于 has no issuer to leave out.
+    assert quoted_titles("深圳市关于补贴的通知") == [] and quoted_titles("深圳市文化产业发展专项资金资助办法") == []
+
+
 def test_an_english_question_names_a_district_document_by_its_kind():
     # Two training documents are Guangming's: its 扶持办法 and its 2026 申报通知. The training documents' writers
     # called them "the Guangming digital culture equipment measures" and "the Guangming 2026 digital culture equipment
