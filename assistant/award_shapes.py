@@ -1,5 +1,5 @@
-"""The shape of award a question asks for — per year, a share, one-off, a top-up, a term, a limit on the sum — and whether a section's
-awards (the cap table's, read from its text) have it.
+"""The shape of award a question asks for — per year, a share, one-off, a top-up, a term, a limit on the sum — and
+whether a section's awards (the cap table's, read from its text) have it.
 
 When two documents restate one award differently (the measure's "最高200万元资助，资助期限不超过3年" and the annual
 notice's "每年给予最高100万元资助，连续支持不超过3年"), their words hardly differ, but the shape asked does: "孵化器

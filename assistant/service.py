@@ -201,9 +201,10 @@ class PolicyAssistant:
         hits = self.retriever.retrieve(request)
         if named:   # an injected retriever may not know ``docs``
             hits = [h for h in hits if (h.doc_id or primary) in named][: k or self.config.k]
-        # The shapes a claim presumes ("是一次性给100万吧") are what it asks to check, not what it asks for.
-        shapes = () if claimed_amounts(last_sentence(plan.normalized)) else asked_shapes(plan.normalized)
-        hits = retrieval_leads(hits, plan.search_text, self.knowledge, shapes)
+        if self.knowledge.several_documents:   # one document: nothing to lead (the bundled measure's hot path)
+            # The shapes a claim presumes ("是一次性给100万吧") are what it asks to check, not what it asks for.
+            shapes = () if claimed_amounts(last_sentence(plan.normalized)) else asked_shapes(plan.normalized)
+            hits = retrieval_leads(hits, plan.search_text, self.knowledge, shapes)
         if self.reranker is not None and hits:
             hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(hit_ref(h, self.knowledge)).text)
         return hits
