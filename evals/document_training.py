@@ -11,14 +11,16 @@ refusal twice a caught one instead; with ten documents that choice declined 17 a
 leave-one-document-out and, on the held-out test documents, more answerable questions than not-covered ones: how many
 of a set's questions are not covered moves such a score, a precision floor much less.)
 
-The floor is 0.85, not the 0.95 the bundled measure's refusals are held to. That model reads a measure it was trained
+The floor is 0.90, not the 0.95 the bundled measure's refusals are held to. That model reads a measure it was trained
 on and reaches 0.95 at a recall near 0.9; this one reads documents it never saw, and at 0.95 it declined 16 of the
 training documents' 214 not-covered questions (0.07) held out, so a question a new document leaves open was answered
-from its nearest section nine times in ten — the confident wrong citation the rules rank below "not covered". At 0.85
-it declines 51 held out, with 7 of 651 answerable questions (1 %) declined, and every refusal still names the nearest
-sections. (0.80 would choose 88 caught with 20 answerable declined: a tenth of the refusals wrong was judged too many
-for an applicant who may then not apply.) The chit-chat part keeps 0.95 (``CHIT_CHAT_MIN_PRECISION``): it reads the
-question alone and declines questions about nothing in any policy, which the documents' writers almost never asked. Deterministic: same questions, same model.
+from its nearest section nine times in ten — the confident wrong citation the rules rank below "not covered". At 0.90
+it declines 31 held out, with 2 of 651 answerable questions declined, and every refusal still names the nearest
+sections. A floor of 0.85 was tried (session 39): 51 caught and 7 answerable declined held out, and on the project's
+own plain questions it declined "在南山租办公用房，租金补贴按多少比例给，每年最多多少？" — the measure's model, one of
+its figures, reads rent as a topic the measure leaves to others. The chit-chat part keeps 0.95
+(``CHIT_CHAT_MIN_PRECISION``): it reads the question alone and declines questions about nothing in any policy, which
+the documents' writers almost never asked. Deterministic: same questions, same model.
 
 The chit-chat of ``evals/questions/offtopic-calibration.jsonl`` (weather, poems, films: questions no policy answers,
 the bundled models' training side) and of ``offtopic-document-model.jsonl`` (greetings, requests to write or explain,
@@ -47,7 +49,7 @@ L2_GRID = (10.0, 30.0, 100.0, 300.0)
 # each of their writers out in turn).
 CHIT_CHAT_GROUP = "chit-chat"
 THRESHOLD_GRID = tuple(round(0.5 + 0.05 * i, 2) for i in range(9))   # 0.50 … 0.90
-MIN_PRECISION = 0.85
+MIN_PRECISION = 0.90
 CHIT_CHAT_MIN_PRECISION = 0.95
 # What the document model's features are made by, beside the bundled models (whose own hash covers the rest).
 FEATURE_SOURCES = ("assistant/document_answerability.py", "assistant/coverage.py", "evals/document_training.py")

@@ -109,7 +109,7 @@ def test_the_shipped_model_is_not_stale():
     assert "application-notice-2023" not in stored.info["documents"]   # the test documents are never trained on
 
 
-def test_leave_one_document_out_catches_the_most_with_refusals_right_85_in_100():
+def test_leave_one_document_out_catches_the_most_with_refusals_right_90_in_100():
     from evals.document_training import MIN_PRECISION, Choice, Sample, choose
 
     vectors, figures, labels = _separable(n=90, seed=3)
@@ -127,7 +127,7 @@ def test_the_two_parts_floors():
     # keeps the bundled measure's standard.
     from evals.document_training import CHIT_CHAT_MIN_PRECISION, MIN_PRECISION, Choice, _preference
 
-    looser = Choice(100, 0.6, caught=60, wrong=8)     # precision 0.88
+    looser = Choice(100, 0.8, caught=31, wrong=2)     # precision 0.94
     stricter = Choice(100, 0.85, caught=16, wrong=0)
     assert _preference(looser, MIN_PRECISION) > _preference(stricter, MIN_PRECISION)
     assert _preference(looser, CHIT_CHAT_MIN_PRECISION) < _preference(stricter, CHIT_CHAT_MIN_PRECISION)

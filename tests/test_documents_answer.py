@@ -141,9 +141,7 @@ def test_a_reply_citing_two_documents_names_each_status_once(documents_home, doc
 
 
 def test_an_english_reply_about_another_document_ends_with_that_documents_status(documents_assistant):
-    # (Asked as "What does 南山那个措施 offer…", Chinese name in an English sentence, the document model declines it
-    # since its refusals were held to 85 in 100 instead of 95: one of the answerable questions that floor costs.)
-    answer = documents_assistant.ask("What does the Nanshan measure offer game companies?").to_json()
+    answer = documents_assistant.ask("What does 南山那个措施 offer game companies?").to_json()
     assert {c["doc"] for c in answer["citations"]} == {DISTRICT}
     assert answer["reply"].endswith(". The 《深圳市南山区关于促进数字经济和数字创意产业高质量发展的若干措施》 has the status 试行 "
                                     "and is effective from 2023-10-01; the official text and operating procedures prevail.")
