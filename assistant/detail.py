@@ -28,7 +28,7 @@ _DETAIL_RES: tuple[tuple[Detail, re.Pattern[str]], ...] = (
 # what to prepare: "纸质材料 报送地址 能不能快递" is answered by the section on submitting, not by the materials list.
 # Unless the sentence also asks which materials ("要准备哪些材料，营业执照要复印几份").
 _HANDING_IN_RE = re.compile(r"报送|邮寄|快递|寄过去|寄送|送到|送去|地址|几份|装订|盖章|窗口|courier|\bmail|\bpost\b|"
-                            r"in person|deliver|address|copies|bound|stamp")
+                            r"in person|deliver|address|copies|\bbound\b|stamp")
 _WHICH_MATERIALS_RE = re.compile(r"(什么|哪些|啥)[^，。？?]{0,4}材料|准备|提交什么|what (documents|papers|materials)|"
                                  r"which (documents|papers|materials)|prepare")
 # The same details asked in English ("How many years?", "What are the conditions?"), same order. Lower-case text.

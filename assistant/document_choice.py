@@ -47,9 +47,10 @@ if TYPE_CHECKING:
 # gained or held on that plateau); 0.4 is its middle.
 COVERAGE_WEIGHT = 0.4
 # How much the share of the award shapes asked that a section's awards have (``assistant.award_shapes``: per year,
-# a share, one-off, a top-up, a term, a limit on a company's sum) adds when documents are compared. Chosen on the training documents' questions
-# (``eval --documents --training-documents``): at 0.15 one more right and none lost; at 0.3 one more right and three
-# lost, answerable questions whose shape word was incidental ("配套比例和金额是多少" of a district's matching award).
+# a share, one-off, a top-up, a term, a limit on a company's sum) adds when documents are compared. Chosen on the
+# training documents' questions (``eval --documents --training-documents``): at 0.15 one more right and none lost; at
+# 0.3 one more right and three lost, answerable questions whose shape word was incidental ("配套比例和金额是多少" of a
+# district's matching award).
 SHAPE_WEIGHT = 0.15
 
 

@@ -155,8 +155,8 @@ def document_names(doc: CorpusDocument) -> list[str]:
 
 def quoted_titles(title: str) -> list[str]:
     """An official title runs "<issuer>关于<subject>的<kind>" and is often quoted from 关于 on ("《关于组织申报2023年度
-    数字创意产业扶持项目的通知》" for the 深圳市文化广电旅游体育局's), or a district's without its city ("南山区关于促进
-    数字经济…的若干措施"). Only a quote long enough to be that title's alone (``MIN_QUOTED_TITLE_CHARS``)."""
+    数字创意产业扶持项目的通知》", a bureau's annual notice), or a district's without its city ("南山区关于促进数字经济…
+    的若干措施"). Only a quote long enough to be that title's alone (``MIN_QUOTED_TITLE_CHARS``)."""
     quoted = []
     about = title.find("关于")
     if about > 0 and len(title) - about >= MIN_QUOTED_TITLE_CHARS:
