@@ -25,6 +25,9 @@ class ScopeTopic:
     advice: str
     unless_patterns: tuple[re.Pattern[str], ...] = ()
     patterns: tuple[re.Pattern[str], ...] = ()   # also fire on these (a place named *together with* a policy ask)
+    # The words a policy text writes where it covers the topic in its own terms (社会保险 for a question's 社保, 上市
+    # for its 创业板): read only of another document's best section (``assistant.text_only``), never of the question.
+    covered_by: tuple[str, ...] = ()
 
     def matches(self, folded_text: str) -> bool:
         if not any(t in folded_text for t in self.terms) and not any(p.search(folded_text) for p in self.patterns):
@@ -34,9 +37,10 @@ class ScopeTopic:
         return not any(p.search(folded_text) for p in self.unless_patterns)
 
     def stated_in(self, text: str) -> bool:
-        """Whether a section's text itself speaks of the topic (a district measure's 落户奖励)."""
+        """Whether a section's text itself speaks of the topic (a district measure's 落户奖励), in the question's
+        terms or in a text's own (``covered_by``)."""
         folded = fold(text)
-        return any(t in folded for t in self.terms)
+        return any(t in folded for t in self.terms) or any(w in folded for w in self.covered_by)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ def scope_topics(path: Path = OUT_OF_SCOPE_FILE) -> tuple[ScopeTopic, ...]:
             advice=t.get("advice", ""),
             unless_patterns=tuple(re.compile(fold(x)) for x in t.get("unless_patterns", ())),
             patterns=tuple(re.compile(fold(x)) for x in t.get("patterns", ())),
+            covered_by=tuple(fold(x) for x in t.get("covered_by", ())),
         )
         for t in data.get("topic", ())
     )

@@ -10,10 +10,11 @@ import pytest
 from document_fixtures import DISTRICT, FUND, NOTICE
 
 from assistant.query import plan_query
-from assistant.scope import ScopeThresholds, out_of_scope_topic, too_far
+from assistant.scope import ScopeThresholds, out_of_scope_topic, scope_topics, too_far
 from assistant.text_only import TEXT_ONLY_SCOPE, document_topic
 from evals.document_questions import DOCUMENTS_DIR
 from indexing.corpus import load_document
+from indexing.tokenize_zh import fold
 
 
 def _document(doc_id: str):
@@ -52,10 +53,41 @@ def test_a_section_writing_a_topic_in_its_own_words_does_not_decline():
     listing = district.document.section("九").text            # "首次公开发行股票并上市…奖励", never "IPO"
     topic = out_of_scope_topic(question)
     assert topic is not None and topic.name == "上市与挂牌奖励"
-    assert not topic.stated_in(listing)
+    assert not any(term in listing for term in topic.terms)   # its words are the text's own (``covered_by``)
+    assert topic.stated_in(listing)
     assert document_topic(question, listing, district) is None
     # A section of the same document that speaks of something else still leaves the topic uncovered.
     assert document_topic(question, district.document.section("八").text, district) is not None
+
+
+@pytest.mark.parametrize(("doc_id", "key", "question"), [
+    # 欠缴…社会保险费 is a reason to refuse funding: the fund measures' 第九条 answers a question on unpaid 社保.
+    (FUND, "九", "我们公司还欠着两个月的社保没交，会影响申报吗？"),
+    # 首次公开发行股票并上市: a district's listing award answers a question on 创业板 or 科创板.
+    (DISTRICT, "九", "被投企业计划明年报科创板，上市前后能给多少奖励？"),
+    (FUND, "二十三", "我们计划明年在创业板上市，按这个办法有奖励吗？"),
+])
+def test_a_section_covering_a_topic_in_the_texts_own_words_answers(doc_id, key, question):
+    document = _document(doc_id)
+    section = document.document.section(key).text
+    asked = _asked(question)
+    topic = out_of_scope_topic(asked)
+    assert topic is not None and not any(term in fold(section) for term in topic.terms if term in asked)
+    assert document_topic(asked, section, document) is None
+
+
+def test_a_section_that_does_not_speak_of_the_topic_still_declines_it():
+    # The fund measures write 社会保险 only in 第九条: their game R&D article does not answer a question on 社保.
+    fund = _document(FUND)
+    asked = _asked("我们公司还欠着两个月的社保没交，会影响申报吗？")
+    assert document_topic(asked, fund.document.section("十三").text, fund) is not None
+
+
+def test_the_words_a_text_covers_a_topic_by_are_not_its_question_terms():
+    # ``covered_by`` is read of another document's section only: a word that would fire the topic on a question
+    # belongs in ``terms``, and one holding a term says nothing ``terms`` does not.
+    for topic in scope_topics():
+        assert not any(term in word for word in topic.covered_by for term in topic.terms), topic.name
 
 
 def test_a_chinese_term_the_question_used_says_which_side_of_a_topic_it_asks():
