@@ -160,3 +160,11 @@ def test_a_question_about_a_text_only_document_cites_its_closing_article_not_a_p
     assert marked[0] != "二十九"          # "有效期" is first written in passing, in an award's conditions
     answer = documents_assistant.for_document(DISTRICT).ask("这个措施的有效期多久？")
     assert [(c.doc, c.section) for c in answer.citations][:1] == [(DISTRICT, "二十九")]
+
+
+def test_an_abbreviation_finds_the_article_that_writes_the_word_in_full(documents_assistant):
+    # 社保 is what askers say, 社会保险费 what the fund measures write (第九条: 欠缴税款、社会保险费…不予资助); the
+    # lexicon's group joins them, and the topic the bundled measure leaves to others is covered by that article.
+    answer = documents_assistant.for_document(FUND).ask("我们公司还欠着两个月的社保没交，会影响申报吗？")
+    assert not answer.refused
+    assert (answer.citations[0].doc, answer.citations[0].section) == (FUND, "九")
