@@ -175,8 +175,9 @@ class NameIndex:
     """
 
     def __init__(self, documents: Sequence[CorpusDocument]) -> None:
+        names_of = {doc.meta.id: document_names(doc) for doc in documents}
         # Longest first; names of equal length keep the documents' order (``sorted`` is stable).
-        self.names = sorted(((name, doc.meta.id) for doc in documents for name in document_names(doc)),
+        self.names = sorted(((name, doc.meta.id) for doc in documents for name in names_of[doc.meta.id]),
                             key=lambda pair: -len(pair[0]))
         self._by_start: dict[str, list[int]] = {}
         for position, (name, _) in enumerate(self.names):
@@ -192,7 +193,7 @@ class NameIndex:
         self._english: dict[str, list[tuple[str, str]]] = {}   # as ``_chinese``, by the district's English name
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
         for doc in documents:
-            named = (doc.meta.id, " ".join(document_names(doc)))
+            named = (doc.meta.id, " ".join(names_of[doc.meta.id]))
             for chinese in districts(doc):
                 self._english.setdefault(DISTRICTS_EN[chinese], []).append(named)
                 self._chinese.setdefault(chinese, []).append(named)

@@ -174,8 +174,9 @@ def _held_out(vectors: np.ndarray, figures: np.ndarray, labels: np.ndarray, held
 
 
 def _preference(choice: Choice, floor: float) -> tuple[bool, int, float, float]:
-    """How ``choose`` ranks a pair: precise enough (at least ``floor``) first, then the most caught (the fewest wrong when none is
-    precise enough); ties to the higher threshold, then the stronger regularisation (the more cautious model)."""
+    """How ``choose`` ranks a pair: precise enough (at least ``floor``) first, then the most caught (the fewest wrong
+    when none is precise enough); ties to the higher threshold, then the stronger regularisation (the more cautious
+    model)."""
     precise = choice.precision >= floor
     return precise, choice.caught if precise else -choice.wrong, choice.threshold, choice.l2
 
