@@ -15,11 +15,12 @@ document, and are read here instead whenever the best section is one of its sect
   (税收优惠, 上市奖励, 申报通知…); another document may well cover it. A topic counts as covered by the document
   when the best section speaks of it — in the topic's terms, or in the words a text writes for it (the topic list's
   ``covered_by``: 欠缴…社会保险费 for a question's 社保, 首次公开发行股票并上市 for its 创业板) — or when a term the
-  question used for it is written in the document (all its words): "申报通知" asks the bundled measure for the annual guide it defers to, and names the notice itself. A
-  question naming the topic only in Latin letters or English ("IPO", "listing bonus") has no such term: there the
-  best section covers the topic when it writes every word of one of the topic's Chinese terms ("上市奖励": 上市 and
-  奖励). A place where the text writes the topic's term only inside a longer term of the topic that the question
-  did not use is another side of it: "缴纳个人所得税" does not cover a question on 企业所得税.
+  question used for it is written in the document (all its words): "申报通知" asks the bundled measure for the
+  annual guide it defers to, and names the notice itself. A question naming the topic only in Latin letters or
+  English ("IPO", "listing bonus") has no such term: there the best section covers the topic when it writes every
+  word of one of the topic's Chinese terms ("上市奖励": 上市 and 奖励). A place where the text writes the topic's term
+  only inside a longer term of the topic that the question did not use is another side of it: "缴纳个人所得税" does
+  not cover a question on 企业所得税.
 * **Which document a topic the measure leaves to others goes to.** When the best section is the measure's and its
   topic list declines the question ("孵化器方向除了通用材料还要交什么": 申报材料以年度申报指南为准), the nearest
   section of another document answers it if that section is about the topic (``section_about``): the annual notice's
