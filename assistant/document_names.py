@@ -78,6 +78,10 @@ def document_kind(doc: CorpusDocument) -> str:
 # 数字经济和数字创意产业高质量发展若干措施》": 20), every piece of it being the document's (``_said_of``). The indexed
 # titles' longest run between the two is 22 characters.
 _BETWEEN_CHARS = 24
+# A kind said after pieces of a title, with no district (``NameIndex.described_by_kind``), needs this many characters of
+# them: "申报通知" is any year's call for applications, "扶持项目申报通知" the indexed one.
+MIN_DESCRIBED_CHARS = 4
+_HAN_RE = re.compile(r"[\u4e00-\u9fff]+")
 
 
 @cache
@@ -189,6 +193,7 @@ class NameIndex:
         for doc in documents:
             self._kind[doc.meta.id] = document_kind(doc)
             self._by_kind.setdefault(self._kind[doc.meta.id], []).append(doc.meta.id)
+        self._joined = {doc.meta.id: " ".join(names_of[doc.meta.id]) for doc in documents}
         # District → the documents it names, one pattern per district however many documents there are.
         self._english: dict[str, list[tuple[str, str]]] = {}   # as ``_chinese``, by the district's English name
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
@@ -273,6 +278,25 @@ class NameIndex:
             of_kind = self._by_kind.get(kind, [])
             if len(of_kind) == 1 and of_kind[0] != self.primary and (year is None or self._year[of_kind[0]] == year):
                 return of_kind
+        return []
+
+
+    def described_by_kind(self, text: str) -> list[str]:
+        """The document ``text`` calls by pieces of its title and its kind, no district said ("这份数字创意扶持项目
+        申报通知" of 《…关于组织申报2023年度数字创意产业扶持项目的通知》): at least ``MIN_DESCRIBED_CHARS`` characters
+        before the kind, every piece of them (two characters or more, pointing words aside) the document's, and no
+        other indexed document of that kind holding them all. The longest such run is read. Not the primary measure,
+        as for ``called_by_kind``."""
+        for kind in _KINDS:
+            of_kind = self._by_kind.get(kind, [])
+            for end in _occurrences(text, kind):
+                for start in range(max(0, end - _BETWEEN_CHARS), end):
+                    words = text[start:end]
+                    if len(_POINTING_RE.sub("", words)) < MIN_DESCRIBED_CHARS or not _HAN_RE.fullmatch(words):
+                        continue
+                    said = [doc_id for doc_id in of_kind if _said_of(words, self._joined[doc_id])]
+                    if said:
+                        return said if len(said) == 1 and said[0] != self.primary else []
         return []
 
 
@@ -403,7 +427,8 @@ def plan_documents(plan: QueryPlan, text: str, previous: PreviousTurn | None,
             clause numbers and "who interprets it" name that document's sections, not the primary's.
     """
     names = names or NameIndex(documents)
-    named = named_documents(plan.normalized, names) or ([scope] if scope else []) or names.called_by_kind(plan.normalized)
+    named = (named_documents(plan.normalized, names) or ([scope] if scope else []) or names.called_by_kind(plan.normalized)
+             or names.described_by_kind(plan.normalized))
     if not named and previous is None:
         named = numbered_documents(plan.normalized, documents)
     carried = not named and previous is not None

@@ -468,6 +468,35 @@ def test_a_document_called_by_its_kind_alone_is_the_one_indexed_of_that_kind():
     assert NameIndex(documents[:1]).called_by_kind(fold("这个办法什么时候施行")) == []
 
 
+def test_a_document_called_by_pieces_of_its_title_and_its_kind_is_named():
+    # "这份数字创意扶持项目申报通知": no district, no 这个/本 right before the kind, not the title as written; every piece
+    # before 通知 is the notice's title's own.
+    from assistant.document_names import NameIndex
+    from indexing.tokenize_zh import fold
+
+    documents = [*load_corpus(ROOT / "corpus"),
+                 *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in (FUND, DISTRICT, NOTICE))]
+    names = NameIndex(documents)
+    for text, doc in (("请问这份数字创意扶持项目申报通知由哪个部门负责解释？", NOTICE),
+                      ("扶持项目申报通知里孵化器给多少", NOTICE),
+                      ("文化产业专项资金办法第十条", FUND),
+                      ("数字经济若干措施的落户奖励", DISTRICT)):     # the primary's title has no 数字经济
+        assert names.described_by_kind(fold(text)) == [doc], text
+    for text in ("申报通知由哪个部门负责解释？",      # 申报 alone: any year's call for applications
+                 "今年的申报通知出了吗",              # 今年 is no piece of the title
+                 "数字创意产业若干措施的落户奖励",    # both 措施 hold 数字创意产业 and 若干措施
+                 "数字创意产业集群若干措施的第八条"):  # the primary measure's own: its questions name it all the time
+        assert names.described_by_kind(fold(text)) == [], text
+
+
+def test_a_document_described_by_its_title_answers_who_interprets_it(documents_assistant):
+    # Before, no document was named: the notice was asked a fact only the primary's (二十五) was searched for, and
+    # the answer declined or cited the measure's interpreter.
+    answer = documents_assistant.ask(["请问这份数字创意扶持项目申报通知由哪个部门负责解释？"])
+    assert not answer.refused
+    assert [(c.doc, c.section) for c in answer.citations][:1] == [(NOTICE, "七/五")]
+
+
 def test_a_question_calling_a_document_by_its_kind_is_answered_from_it(documents_assistant):
     # Before, the measure's own (二十六) answered: its start date is blank, the 办法's is written in its 第四十条.
     answer = documents_assistant.ask(["这个办法什么时候开始施行？"])
