@@ -81,6 +81,8 @@ _BETWEEN_CHARS = 24
 # A kind said after pieces of a title, with no district (``NameIndex.described_by_kind``), needs this many characters of
 # them: "申报通知" is any year's call for applications, "扶持项目申报通知" the indexed one.
 MIN_DESCRIBED_CHARS = 4
+# A quotation in a question: its "本措施" is the quoted document's word for itself, whichever document that is.
+_QUOTED_RE = re.compile(r"“[^”]*”|「[^」]*」|『[^』]*』|\"[^\"]*\"")
 _HAN_RE = re.compile(r"[\u4e00-\u9fff]+")
 
 
@@ -247,10 +249,13 @@ class NameIndex:
                 if named:
                     found += [(match.start(), match.end(), doc_id) for doc_id in named]
                     taken[match.start():match.end()] = [True] * (match.end() - match.start())
+        quoted = [m.span() for m in _QUOTED_RE.finditer(text)] if "本" in text else []
         for position in present:
             name, doc_id = self.names[position]
             for start in starts_of[position]:
                 span = range(start, start + len(name))
+                if name.startswith("本") and any(a <= start < b for a, b in quoted):
+                    continue   # "第三十条说“…获得本措施扶持资金…”": the quoted document speaking of itself
                 if not any(taken[i] for i in span):
                     for i in span:
                         taken[i] = True
@@ -343,25 +348,34 @@ def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[s
         text: the question, folded (``QueryPlan.normalized``).
         documents: the indexed documents, the primary first.
     """
+    words = _own_words(text)
     if _PART_ITEM_RE.search(text):
-        by_items = next((doc.meta.id for doc in documents if part_item_refs(text, doc)), None)
-        if by_items is not None:
-            return [by_items]
+        # Several notices and guides print "二（九）": the one whose item holds most of the question's words ("二（九）
+        # 里说“实行总额控制、择优扶持”" quotes one of them), the first indexed when they hold as many.
+        items = [(doc, part_item_refs(text, doc)) for doc in documents]
+        scored = [(_share_said(words, doc, keys), -order, doc.meta.id) for order, (doc, keys) in enumerate(items) if keys]
+        if scored:
+            return [max(scored)[2]]
     refs = find_clause_refs(text)
     if not refs:
         return []
-    words = _own_words(text)
     scores: list[tuple[float, int, str]] = []
     for order, doc in enumerate(documents):
         sections = doc.document.by_key
-        said = " ".join(sections[k].text for k in refs if k in sections and sections[k].kind == "clause")
-        if said:
-            scores.append((sum(w in said for w in words) / len(words) if words else 0.0, -order, doc.meta.id))
+        clauses = [k for k in refs if k in sections and sections[k].kind == "clause"]
+        if clauses:
+            scores.append((_share_said(words, doc, clauses), -order, doc.meta.id))
     if not scores:
         return []
     best = max(scores)
     primary = next((score for score in scores if score[2] == documents[0].meta.id), None)
     return [] if primary is not None and primary[0] >= best[0] else [best[2]]
+
+
+def _share_said(words: Sequence[str], doc: CorpusDocument, keys: Sequence[str]) -> float:
+    """The share of ``words`` that ``doc``'s sections ``keys`` hold (0.0 for no words)."""
+    said = " ".join(doc.document.by_key[k].text for k in keys)
+    return sum(w in said for w in words) / len(words) if words else 0.0
 
 
 def brings_other_topic(text: str, doc_ids: Sequence[str], documents: Sequence[CorpusDocument]) -> bool:

@@ -468,6 +468,33 @@ def test_a_document_called_by_its_kind_alone_is_the_one_indexed_of_that_kind():
     assert NameIndex(documents[:1]).called_by_kind(fold("这个办法什么时候施行")) == []
 
 
+def test_a_part_item_number_names_the_document_whose_item_holds_the_questions_words():
+    # The film guide and the Luohu notice both print 二（九）: the guide's is a film festival award, the notice's the
+    # yearly limit per unit. Before, the first indexed document printing the label was taken, whatever was asked.
+    from assistant.document_names import numbered_documents
+    from indexing.tokenize_zh import fold
+
+    film, luohu = "film-tv-guide-2024", "luohu-culture-fund-notice-2025"
+    documents = [*load_corpus(ROOT / "corpus"),
+                 *(load_document(TRAINING_DOCUMENTS_DIR / d / f"{d}.txt") for d in (film, luohu))]
+    assert numbered_documents(fold("二（九）说同一单位一年累计不超过多少？"), documents) == [luohu]
+    assert numbered_documents(fold("二（九）国际电影节获奖能奖多少？"), documents) == [film]
+    assert numbered_documents(fold("二（九）"), documents) == [film]    # no words: the first indexed
+
+
+def test_a_documents_word_for_itself_inside_a_quotation_names_no_document():
+    # "本措施" is an alias of the primary measure: the measure's own askers say it. Inside a quotation it is the quoted
+    # document's word for itself (a district's 措施 says 本措施 too); the quote's other words decide.
+    from assistant.document_names import NameIndex
+    from indexing.tokenize_zh import fold
+
+    documents = [*load_corpus(ROOT / "corpus"),
+                 *(load_document(DOCUMENTS_DIR / d / f"{d}.txt") for d in (FUND, DISTRICT, NOTICE))]
+    names = NameIndex(documents)
+    assert names.find(fold("本措施第十六条给多少")) == [PRIMARY]
+    assert names.find(fold("第二十六条说“单个企业每年获得本措施支持的资金累计不超过1000万元”，有例外吗？")) == []
+
+
 def test_a_document_called_by_pieces_of_its_title_and_its_kind_is_named():
     # "这份数字创意扶持项目申报通知": no district, no 这个/本 right before the kind, not the title as written; every piece
     # before 通知 is the notice's title's own.
