@@ -196,6 +196,12 @@ class NameIndex:
             self._kind[doc.meta.id] = document_kind(doc)
             self._by_kind.setdefault(self._kind[doc.meta.id], []).append(doc.meta.id)
         self._joined = {doc.meta.id: " ".join(names_of[doc.meta.id]) for doc in documents}
+        # Two characters → the documents whose names hold them: what ``described_by_kind`` reads first, so that a
+        # corpus of a thousand 措施 is not read through for every "…措施" a question says.
+        self._holding: dict[str, set[str]] = {}
+        for doc_id, joined in self._joined.items():
+            for i in range(len(joined) - 1):
+                self._holding.setdefault(joined[i:i + 2], set()).add(doc_id)
         # District → the documents it names, one pattern per district however many documents there are.
         self._english: dict[str, list[tuple[str, str]]] = {}   # as ``_chinese``, by the district's English name
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
@@ -285,7 +291,6 @@ class NameIndex:
                 return of_kind
         return []
 
-
     def described_by_kind(self, text: str) -> list[str]:
         """The document ``text`` calls by pieces of its title and its kind, no district said ("这份数字创意扶持项目
         申报通知" of 《…关于组织申报2023年度数字创意产业扶持项目的通知》): at least ``MIN_DESCRIBED_CHARS`` characters
@@ -297,9 +302,12 @@ class NameIndex:
             for end in _occurrences(text, kind):
                 for start in range(max(0, end - _BETWEEN_CHARS), end):
                     words = text[start:end]
-                    if len(_POINTING_RE.sub("", words)) < MIN_DESCRIBED_CHARS or not _HAN_RE.fullmatch(words):
+                    rest = _POINTING_RE.sub("", words)
+                    if len(rest) < MIN_DESCRIBED_CHARS or not _HAN_RE.fullmatch(words):
                         continue
-                    said = [doc_id for doc_id in of_kind if _said_of(words, self._joined[doc_id])]
+                    # The last piece holds the last two characters: only documents whose names hold them can fit.
+                    holding = self._holding.get(rest[-2:], set())
+                    said = [doc_id for doc_id in of_kind if doc_id in holding and _said_of(words, self._joined[doc_id])]
                     if said:
                         return said if len(said) == 1 and said[0] != self.primary else []
         return []
@@ -339,10 +347,11 @@ def _own_words(text: str) -> list[str]:
 
 def numbered_documents(text: str, documents: Sequence[CorpusDocument]) -> list[str]:
     """The document a question naming none means by a section number, when several documents are indexed: one whose
-    items restart per part has "二（七）" (no other numbering does); a clause number ("第二十五条 人才奖励") is the
-    document's whose numbered clause holds most of the question's other words — the primary measure's when it holds
-    as many ("第十六条" alone), the only one's that has it when the primary lacks it ("第二十九条"). Empty: the
-    primary's numbering, as with the primary alone.
+    items restart per part has "二（七）" (no other numbering does), and of several such the one whose item holds most
+    of the question's other words; a clause number ("第二十五条 人才奖励") is the document's whose numbered clause holds
+    most of the question's other words — the primary measure's when it holds as many ("第十六条" alone), the only
+    one's that has it when the primary lacks it ("第二十九条"). Empty: the primary's numbering, as with the primary
+    alone.
 
     Args:
         text: the question, folded (``QueryPlan.normalized``).
