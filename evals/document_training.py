@@ -15,10 +15,11 @@ The floor is 0.90, not the 0.95 the bundled measure's refusals are held to. That
 on and reaches 0.95 at a recall near 0.9; this one reads documents it never saw, and at 0.95 it declined 16 of the
 training documents' 214 not-covered questions (0.07) held out, so a question a new document leaves open was answered
 from its nearest section nine times in ten — the confident wrong citation the rules rank below "not covered". At 0.90
-it declines 31 held out, with 2 of 651 answerable questions declined, and every refusal still names the nearest
-sections. A floor of 0.85 was tried (session 39): 51 caught and 7 answerable declined held out, and on the project's
-own plain questions it declined "在南山租办公用房，租金补贴按多少比例给，每年最多多少？" — the measure's model, one of
-its figures, reads rent as a topic the measure leaves to others. The chit-chat part keeps 0.95
+it declined 31 held out, with 2 of 651 answerable questions declined (session 39, when the floor was chosen; what
+each retraining declines is printed by ``train --documents`` and kept in the README's figures), and every refusal
+still names the nearest sections. A floor of 0.85 was tried (session 39): 51 caught and 7 answerable declined held
+out, and on the project's own plain questions it declined "在南山租办公用房，租金补贴按多少比例给，每年最多多少？" —
+the measure's model, one of its figures, reads rent as a topic the measure leaves to others. The chit-chat part keeps 0.95
 (``CHIT_CHAT_MIN_PRECISION``): it reads the question alone and declines questions about nothing in any policy, which
 the documents' writers almost never asked. Deterministic: same questions, same model.
 
