@@ -195,6 +195,7 @@ class NameIndex:
         for doc in documents:
             self._kind[doc.meta.id] = document_kind(doc)
             self._by_kind.setdefault(self._kind[doc.meta.id], []).append(doc.meta.id)
+        # Each document's names run together, as ``_said_of`` reads them (here and in the district look-ups below).
         self._joined = {doc.meta.id: " ".join(names_of[doc.meta.id]) for doc in documents}
         # Two characters → the documents whose names hold them: what ``described_by_kind`` reads first, so that a
         # corpus of a thousand 措施 is not read through for every "…措施" a question says.
@@ -206,7 +207,7 @@ class NameIndex:
         self._english: dict[str, list[tuple[str, str]]] = {}   # as ``_chinese``, by the district's English name
         self._chinese: dict[str, list[tuple[str, str]]] = {}   # district → (document id, its names run together)
         for doc in documents:
-            named = (doc.meta.id, " ".join(names_of[doc.meta.id]))
+            named = (doc.meta.id, self._joined[doc.meta.id])
             for chinese in districts(doc):
                 self._english.setdefault(DISTRICTS_EN[chinese], []).append(named)
                 self._chinese.setdefault(chinese, []).append(named)
