@@ -20,12 +20,14 @@ from assistant.answer import Answer, RankedSection
 from assistant.award_shapes import asked_shapes
 from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
+from assistant.contact_sections import contacts_give_way, number_not_given
 from assistant.coverage import WordCoverage, word_coverage
 from assistant.detail import asked_detail, last_sentence, tiers_unstated
 from assistant.document_choice import retrieval_leads
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
 from assistant.meta_section import asks_document_fact, meta_section
+from assistant.other_district import asks_other_district
 from assistant.query import PreviousTurn, QueryPlan, claimed_amounts, plan_query
 from assistant.question_text import BadInput, check_turns, clean_question
 from assistant.scope import out_of_scope_topic, too_far
@@ -205,6 +207,7 @@ class PolicyAssistant:
             # The shapes a claim presumes ("是一次性给100万吧") are what it asks to check, not what it asks for.
             shapes = () if claimed_amounts(last_sentence(plan.normalized)) else asked_shapes(plan.normalized)
             hits = retrieval_leads(hits, plan.search_text, self.knowledge, shapes)
+            hits = contacts_give_way(hits, plan.normalized, self.knowledge)
         if self.reranker is not None and hits:
             hits = self.reranker.rerank(plan.search_text, hits, lambda h: self.knowledge.section(hit_ref(h, self.knowledge)).text)
         return hits
@@ -453,6 +456,14 @@ class PolicyAssistant:
             hits = self._retrieve(plan, vectors=vectors)
             decision = Decision([ScoredSection(self._meta_section(plan, hits) or meta, 1.0)], hits=hits, route="meta")
             decision = self._unless_lacking(plan, decision, vectors)
+            # "有效期5年，到期以后会延续吗" of another document: the question names its term of validity but asks what
+            # the topic list leaves to others (what comes after it); unless the section itself speaks of it, the text
+            # does not say. Not of the bundled measure, whose meta answers its learned model checks (its writers asked
+            # such questions) and whose topic list would read "解释权归谁" as a question of ownership.
+            first = decision.sections[0].ref if decision.sections and not decision.refused else None
+            if first is not None and not self._has_models(first) and (
+                    topic := self._topic(plan.normalized, first)) is not None:
+                decision = _lacking(decision, topic)
             # "施行前已受理、没审完的按哪个规定": the measure's own 施行 clause does not say, and a question naming no
             # document may be answered by another indexed document's article (a 办法's transitional provision):
             # searched in every document, as a question of no intent is. Not one asking a term or start date
@@ -571,6 +582,8 @@ class PolicyAssistant:
 
         decision = self._structure_decision(plan) or self._awards_decision(plan) or self._decide(plan)
         decision = self._unless_tiers_stated(plan, decision)
+        decision = self._unless_number_given(plan, decision)
+        decision = self._unless_other_district(plan, decision)
         retriever = None if self._only_doc else self.retriever
         return attach_linked_articles(self.knowledge, retriever, plan.search_text, decision)
 
@@ -582,6 +595,28 @@ class PolicyAssistant:
         kb = self.knowledge
         first = kb.qualified(decision.sections[0].ref)
         if not tiers_unstated(plan.normalized, kb.section(first).text):
+            return decision
+        return _lacking(decision)
+
+    def _unless_number_given(self, plan: QueryPlan, decision: Decision) -> Decision:
+        """"南山区主管部门的电话" answered from sections none of which gives that number (another body's, or none): the
+        text does not give it (``assistant.contact_sections.number_not_given``); the sections are its context."""
+        if decision.refused or not decision.sections:
+            return decision
+        kb = self.knowledge
+        refs = [kb.qualified(s.ref) for s in decision.sections]
+        if not all(number_not_given(plan.normalized, kb.section(ref).text, kb.document(ref.doc_id).meta.title)
+                   for ref in refs):
+            return decision
+        return _lacking(decision)
+
+    def _unless_other_district(self, plan: QueryPlan, decision: Decision) -> Decision:
+        """"福田区对新落户企业的奖励标准是多少" answered from a measure of another district: the text does not say what
+        that district gives (``assistant.other_district``); the sections are the context of that answer."""
+        if decision.refused or not decision.sections or not self.knowledge.several_documents:
+            return decision
+        first = self.knowledge.qualified(decision.sections[0].ref)
+        if not asks_other_district(plan.normalized, self.knowledge.document(first.doc_id).meta.title):
             return decision
         return _lacking(decision)
 

@@ -168,3 +168,44 @@ def test_an_abbreviation_finds_the_article_that_writes_the_word_in_full(document
     answer = documents_assistant.for_document(FUND).ask("我们公司还欠着两个月的社保没交，会影响申报吗？")
     assert not answer.refused
     assert (answer.citations[0].doc, answer.citations[0].section) == (FUND, "九")
+
+
+# ---- what comes after a document expires -----------------------------------------------------------------------
+EXPIRY = "文件到期后的延续与替代"
+
+
+@pytest.mark.parametrize("question", [
+    "这个办法有效期5年，到期以后有没有新的办法接上？", "那到期以后会续期吗？", "这个资助办法是不是已经出了新版？",
+    "有效期满5年以后，这个措施会延续吗？", "What happens after the five years — is renewal provided for?"])
+def test_whether_a_document_is_extended_after_it_expires_is_a_topic(question):
+    topic = out_of_scope_topic(_asked(question))
+    assert topic is not None and topic.name == EXPIRY
+
+
+@pytest.mark.parametrize("question", [
+    "这个政策啥时候到期啊", "有效期几年？到期怎么办", "我们有一笔银行贷款去年到期后做了展期，利息还能贴息吗？",
+    "明年新版本还能再申请吗？", "复核通过的认定有效期延续3年，复核什么时候申请？"])
+def test_a_term_of_validity_or_an_expiry_of_something_else_is_not_that_topic(question):
+    topic = out_of_scope_topic(_asked(question))
+    assert topic is None or topic.name != EXPIRY
+
+
+def test_a_text_saying_it_will_decide_on_extension_covers_the_topic():
+    topic = next(t for t in scope_topics() if t.name == EXPIRY)
+    assert topic.stated_in("有效期届满前，由区文化广电旅游体育局组织评估，决定是否修订或者延续。")
+    assert not topic.stated_in(_document(FUND).document.section("四十").text)   # 自…起施行，有效期5年
+
+
+def test_the_term_of_validity_answers_but_what_comes_after_it_is_not_said(documents_assistant):
+    term = documents_assistant.ask("资助办法的有效期是多久？")
+    assert not term.refused and [(c.doc, c.section) for c in term.citations][:1] == [(FUND, "四十")]
+    after = documents_assistant.ask("资助办法有效期5年，到期以后有没有新的办法接上？")
+    assert after.refused and after.refusal_reason == "lacks-detail"
+    assert after.nearest and after.nearest[0].section == "四十"
+
+
+def test_which_documents_a_measure_rests_on_is_not_how_many_copies_to_hand_in():
+    copies = "申报材料的份数与格式"
+    assert out_of_scope_topic(_asked("纸质材料要交几份？")).name == copies
+    topic = out_of_scope_topic(_asked("这个办法是依据哪几份文件制定的？"))
+    assert topic is None or topic.name != copies
