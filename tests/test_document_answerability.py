@@ -172,12 +172,12 @@ def test_chit_chat_whose_best_section_is_another_documents_is_declined(documents
 
 
 def test_a_detail_the_district_measure_does_not_write_is_declined_by_the_model(documents_assistant, monkeypatch):
-    # The district measure is a test document: no profile, none of its questions trained on. Its （十二） funds R&D
-    # projects "经评审立项" and writes no scoring rules; the rules for text alone answer from （十二）, the model declines.
-    # (It declines a part of such questions only; see the module's figures.)
+    # The district measure is a test document: no profile, none of its questions trained on. Its （十三） funds the
+    # growth of R&D spending and writes no scoring rules; the rules for text alone answer from it, the model declines.
+    # (It declines a part of such questions only, and which part moves when it is retrained; see the module's figures.)
     import assistant.document_answerability as model_module
 
-    question = "南山那个数字经济措施，研发投入资助的专家评审打分标准是什么？"
+    question = "南山研发投入增量资助的专家评审怎么打分，每项指标多少分？"
     answer = documents_assistant.ask([question])
     assert answer.refused and answer.refusal_reason == "lacks-detail"
     monkeypatch.setattr(model_module, "load_document_model", lambda embed_model: None)
