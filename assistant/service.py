@@ -456,7 +456,7 @@ class PolicyAssistant:
             hits = self._retrieve(plan, vectors=vectors)
             decision = Decision([ScoredSection(self._meta_section(plan, hits) or meta, 1.0)], hits=hits, route="meta")
             decision = self._unless_lacking(plan, decision, vectors)
-            # "有效期5年，到期以后会延续吗" of another document: the question names its term of validity but asks what
+            # "这个办法到期以后会延续吗" of another document: the question names its term of validity but asks what
             # the topic list leaves to others (what comes after it); unless the section itself speaks of it, the text
             # does not say. Not of the bundled measure, whose meta answers its learned model checks (its writers asked
             # such questions) and whose topic list would read "解释权归谁" as a question of ownership.

@@ -302,7 +302,8 @@ def test_sparse_ngram_matrix_and_fit_match_the_dense_ones(measure_text):
 def test_fits_with_the_vector_columns_multiplied_apart_match_the_plain_ones(measure_text):
     # Training multiplies the question vectors (dense) and the n-grams (sparse) each its own way, in float32, for
     # speed: the models must be the ones the plain float64 sparse product gives, up to where L-BFGS stops. On these 40
-    # rows the optimum is flat (weights apart by up to 2e-3), so what is held to 1e-4 is the probabilities they give.
+    # rows the optimum is flat (weights apart by up to 2e-3 when this was written, 5.2e-3 with scipy 1.17.1: L-BFGS stops
+    # elsewhere), so the weights are held loosely and what is held to 1e-4 is the probabilities they give.
     import scipy.sparse as sparse
 
     from assistant.learned import sigmoid, softmax
@@ -320,8 +321,8 @@ def test_fits_with_the_vector_columns_multiplied_apart_match_the_plain_ones(meas
     targets = np.eye(3)[np.arange(len(texts)) % 3]
     apart = training.fit_sections(x, targets, ("一", "二", "三"), vector_dim=8)
     plain = training.fit_sections(x, targets, ("一", "二", "三"))
-    assert np.allclose(apart.weights, plain.weights[:8], atol=5e-3)
-    assert np.allclose(apart.ngram_weights, plain.weights[8:], atol=5e-3)
+    assert np.allclose(apart.weights, plain.weights[:8], atol=1e-2)
+    assert np.allclose(apart.ngram_weights, plain.weights[8:], atol=1e-2)
     apart_weights = np.concatenate([apart.weights, apart.ngram_weights])
     assert np.allclose(softmax(dense @ apart_weights + apart.bias), softmax(dense @ plain.weights + plain.bias),
                        atol=1e-4)
