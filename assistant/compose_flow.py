@@ -298,7 +298,7 @@ def decision_refs(decision: Decision) -> list[SectionRef]:
 
 def hit_ref(hit: ClauseHit, kb: KnowledgeBase) -> SectionRef:
     """Which section a retrieval hit is (a hit without a document is the primary measure's, as retrieval reads it)."""
-    return SectionRef.parse(hit.section_key, hit.doc_id or kb.primary.meta.id)
+    return kb.qualified(hit.ref)
 
 
 def render(kb: KnowledgeBase, plan: QueryPlan, decision: Decision, wording: Wording) -> Answer:

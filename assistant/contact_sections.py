@@ -14,10 +14,10 @@ number inside an article on its procedure (第十三条 with a 咨询电话) has
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from indexing.retrieval.hits import ClauseHit
-from indexing.section_ref import SectionRef
 
 if TYPE_CHECKING:
     from assistant.knowledge import KnowledgeBase
@@ -31,7 +31,7 @@ ASKS_CONTACT_RE = re.compile(
 
 def is_contact_listing(knowledge: KnowledgeBase, hit: ClauseHit) -> bool:
     """Whether a hit is an item of a document's 联系方式 part that gives a number."""
-    ref = SectionRef.parse(hit.section_key, hit.doc_id or knowledge.primary.meta.id)
+    ref = knowledge.qualified(hit.ref)
     if not knowledge.has_section(ref):
         return False
     section = knowledge.section(ref)
@@ -67,7 +67,7 @@ def _asks_more(question: str) -> bool:
                for piece in _PIECE_RE.split(question))
 
 
-def number_not_given(question: str, section_text: str, document_title: str = "") -> bool:
+def number_not_given(question: str, section_text: str, own_districts: Collection[str] = ()) -> bool:
     """Whether ``question`` (folded) asks for a number that ``section_text`` does not give.
 
     It gives none when it writes no number at all ("通过南山区企业服务平台在线提交申请" for "南山区主管部门的电话是多少"),
@@ -75,7 +75,8 @@ def number_not_given(question: str, section_text: str, document_title: str = "")
     bureau (六（一）) or of its discipline office (六（五）) gives another body's number, as a listing answers for the
     bodies it names. The district is what tells the bodies apart in the questions seen (a guide that lists every
     district's number, as a film guide does, names the district beside it). A district's own measure is that
-    district's: its "区文化广电旅游体育局" and number answer "龙岗动漫游戏措施 咨询电话" (``document_title``). A question
+    district's: its "区文化广电旅游体育局" and number answer "龙岗动漫游戏措施 咨询电话" (``own_districts``, the
+    districts the document is named by, ``assistant.document_names.districts``). A question
     asking something else too is left as it is.
     """
     from assistant.document_names import DISTRICTS_EN
@@ -84,5 +85,5 @@ def number_not_given(question: str, section_text: str, document_title: str = "")
         return False
     if _NUMBER_RE.search(section_text) is None:
         return True
-    asked = [district for district in DISTRICTS_EN if district in question and district not in document_title]
+    asked = [district for district in DISTRICTS_EN if district in question and district not in own_districts]
     return bool(asked) and not any(district in section_text for district in asked)

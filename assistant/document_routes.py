@@ -121,7 +121,7 @@ def structure_decision(kb: KnowledgeBase, plan: QueryPlan, topic_search: TopicSe
             chapters = titled[:1]
         else:
             hits = topic_search(ask.topic, doc_id)
-            best = SectionRef.parse(hits[0].section_key, hits[0].doc_id or kb.primary.meta.id) if hits else None
+            best = kb.qualified(hits[0].ref) if hits else None
             section = kb.section(best) if best is not None and best.doc_id == doc_id else None
             if section is None or section.chapter is None:
                 plan.intent = "general"

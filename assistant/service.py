@@ -24,6 +24,7 @@ from assistant.contact_sections import contacts_give_way, number_not_given
 from assistant.coverage import WordCoverage, word_coverage
 from assistant.detail import asked_detail, last_sentence, tiers_unstated
 from assistant.document_choice import retrieval_leads
+from assistant.document_names import districts
 from assistant.document_scope import document_view
 from assistant.knowledge import KnowledgeBase
 from assistant.meta_section import asks_document_fact, meta_section
@@ -581,44 +582,33 @@ class PolicyAssistant:
         from assistant.linked_articles import attach_linked_articles
 
         decision = self._structure_decision(plan) or self._awards_decision(plan) or self._decide(plan)
-        decision = self._unless_tiers_stated(plan, decision)
-        decision = self._unless_number_given(plan, decision)
-        decision = self._unless_other_district(plan, decision)
+        decision = self._unless_stated(plan, decision)
         retriever = None if self._only_doc else self.retriever
         return attach_linked_articles(self.knowledge, retriever, plan.search_text, decision)
 
-    def _unless_tiers_stated(self, plan: QueryPlan, decision: Decision) -> Decision:
-        """"每一档分别是多少钱" of a section that names tiers and one ceiling ("分档次给予最高200万元资助"): the text does
-        not say (``assistant.detail.tiers_unstated``); the section is the context of that answer."""
-        if decision.refused or not decision.sections or decision.route == "structure":
-            return decision
-        kb = self.knowledge
-        first = kb.qualified(decision.sections[0].ref)
-        if not tiers_unstated(plan.normalized, kb.section(first).text):
-            return decision
-        return _lacking(decision)
+    def _unless_stated(self, plan: QueryPlan, decision: Decision) -> Decision:
+        """The detail asked is one the cited sections do not state: "the text does not say", with the sections as the
+        context of that answer. Three kinds, each read on the cited sections' text:
 
-    def _unless_number_given(self, plan: QueryPlan, decision: Decision) -> Decision:
-        """"南山区主管部门的电话" answered from sections none of which gives that number (another body's, or none): the
-        text does not give it (``assistant.contact_sections.number_not_given``); the sections are its context."""
+        - tiers: "每一档分别是多少钱" of a section that names tiers and one ceiling ("分档次给予最高200万元资助")
+          (``assistant.detail.tiers_unstated``, on the first section; not for the structure route, which lists parts);
+        - a number: "南山区主管部门的电话" answered from sections none of which gives that number (another body's, or
+          none) (``assistant.contact_sections.number_not_given``, on every section);
+        - another district: "福田区对新落户企业的奖励标准是多少" answered from a measure of another district
+          (``assistant.other_district``, on the first section's document; only when several documents are indexed).
+        """
         if decision.refused or not decision.sections:
             return decision
         kb = self.knowledge
         refs = [kb.qualified(s.ref) for s in decision.sections]
-        if not all(number_not_given(plan.normalized, kb.section(ref).text, kb.document(ref.doc_id).meta.title)
-                   for ref in refs):
-            return decision
-        return _lacking(decision)
-
-    def _unless_other_district(self, plan: QueryPlan, decision: Decision) -> Decision:
-        """"福田区对新落户企业的奖励标准是多少" answered from a measure of another district: the text does not say what
-        that district gives (``assistant.other_district``); the sections are the context of that answer."""
-        if decision.refused or not decision.sections or not self.knowledge.several_documents:
-            return decision
-        first = self.knowledge.qualified(decision.sections[0].ref)
-        if not asks_other_district(plan.normalized, self.knowledge.document(first.doc_id).meta.title):
-            return decision
-        return _lacking(decision)
+        question = plan.normalized
+        if decision.route != "structure" and tiers_unstated(question, kb.section(refs[0]).text):
+            return _lacking(decision)
+        if all(number_not_given(question, kb.section(ref).text, districts(kb.document(ref.doc_id))) for ref in refs):
+            return _lacking(decision)
+        if kb.several_documents and asks_other_district(question, districts(kb.document(refs[0].doc_id))):
+            return _lacking(decision)
+        return decision
 
     def _structure_decision(self, plan: QueryPlan) -> Decision | None:
         """"第八部分讲什么", "附则有几条", "哪一部分讲出口", "一共几部分": the parts and their clauses of the document

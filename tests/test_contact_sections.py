@@ -7,6 +7,7 @@ import pytest
 from document_fixtures import DISTRICT, FUND, NOTICE, ROOT
 
 from assistant.contact_sections import contacts_give_way, is_contact_listing, number_not_given
+from assistant.document_names import districts
 from assistant.knowledge import KnowledgeBase
 from assistant.query import plan_query
 from evals.document_questions import DOCUMENTS_DIR, TRAINING_DOCUMENTS_DIR
@@ -73,14 +74,14 @@ def test_a_listing_naming_the_district_gives_its_number_and_other_questions_are_
 def test_a_districts_own_notice_answers_for_its_offices_and_a_question_asking_more_is_left_alone(kb):
     # "（一）各扶持方向政策咨询：1. 黄金珠宝原创设计类：产业发展科陈先生，电话…": the district's own office, unnamed.
     listing = kb.section("九/一", LUOHU).text
-    assert "罗湖" not in listing and "罗湖" in kb.document(LUOHU).meta.title
+    assert "罗湖" not in listing and districts(kb.document(LUOHU)) == ["罗湖"]
     asked = plan_query("罗湖区 黄金珠宝类 政策咨询电话").normalized
-    assert not number_not_given(asked, listing, kb.document(LUOHU).meta.title)
+    assert not number_not_given(asked, listing, districts(kb.document(LUOHU)))
     assert number_not_given(asked, listing)          # the same listing in a document of no district
     # "共几条" and "主管部门" are answered by a section without a number: no decline for want of the number.
-    title, no_number = kb.document(LONGGANG).meta.title, kb.section("四", LONGGANG).text
-    assert number_not_given(plan_query("龙岗动漫游戏措施 咨询电话").normalized, no_number, title)
-    assert not number_not_given(plan_query("龙岗动漫游戏若干措施 共几条 主管部门 咨询电话").normalized, no_number, title)
+    own, no_number = districts(kb.document(LONGGANG)), kb.section("四", LONGGANG).text
+    assert number_not_given(plan_query("龙岗动漫游戏措施 咨询电话").normalized, no_number, own)
+    assert not number_not_given(plan_query("龙岗动漫游戏若干措施 共几条 主管部门 咨询电话").normalized, no_number, own)
 
 
 def test_the_assistant_declines_a_district_number_no_text_gives(documents_assistant):
