@@ -17,6 +17,7 @@ import re
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
+from assistant.detail import ASKING_RE
 from indexing.retrieval.hits import ClauseHit
 
 if TYPE_CHECKING:
@@ -57,13 +58,12 @@ _ASKS_NUMBER_RE = re.compile(r"(电话|号码|热线)[^，。？?]{0,4}(多少|�
 
 
 _PIECE_RE = re.compile(r"[，。？?！!；;、,\s]+")
-_ASKING_RE = re.compile(r"多少|几|哪|什么|吗|怎么|如何|是否|能否|可否|谁|有没有|是不是|\b(what|how|which|when|where|who|can|is there)\b")
 
 
 def _asks_more(question: str) -> bool:
     """Whether a piece of ``question`` asks something besides a number ("共几条 主管部门 咨询电话"): a section that
     answers that part is no wrong answer for want of the number."""
-    return any(_ASKING_RE.search(piece) and not _ASKS_NUMBER_RE.search(piece) and "号码" not in piece
+    return any(ASKING_RE.search(piece) and not _ASKS_NUMBER_RE.search(piece) and "号码" not in piece
                for piece in _PIECE_RE.split(question))
 
 

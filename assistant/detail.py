@@ -55,6 +55,21 @@ DETAIL_MARKERS: dict[Detail, tuple[str, ...]] = {
 }
 
 
+# Words that make a sentence ask something (Chinese and English, lower-case text).
+ASKING_RE = re.compile(r"多少|几|哪|什么|吗|怎么|如何|是否|能否|可否|谁|有没有|是不是|"
+                       r"\b(what|how|which|when|where|who|can|is there)\b")
+_SENTENCE_END_RE = re.compile(r"(?<=[。！!；;？?\n])")
+
+
+def asked_part(text: str) -> str:
+    """The sentences of a question that ask (a question mark or an asking word), without those that only describe:
+    "…钱是通过跨境电商平台结汇回来的。能申请出口资助吗？大概多少？" asks of export support, not of 结汇. The whole
+    text when it is one sentence or no sentence asks."""
+    sentences = [s for s in _SENTENCE_END_RE.split(text) if s.strip()]
+    asking = [s for s in sentences if s.rstrip().endswith(("？", "?")) or ASKING_RE.search(s)]
+    return "".join(asking) if asking and len(sentences) > 1 else text
+
+
 def last_sentence(text: str) -> str:
     """The sentence of a question that asks: its last, a question mark ending one too."""
     pieces = [p for p in re.split(r"[。！!；;？?\n]", text) if p.strip()]
@@ -152,3 +167,76 @@ def tiers_unstated(question: str, section_text: str) -> bool:
         return True
     # A number of tiers is stated by a count, letters, or a figure for each.
     return asks_count and not asks_amounts and count is None and len(amounts) < 2
+
+
+# A value asked of something a section names ("市场指导租金是多少一平", "人才住房配租的租金是市场价的几折", "加速器认定
+# 要多大场地"): the words before the asking word, in its clause, up to a "是" ("X是多少": X is what is asked).
+_VALUE_ASKED_RE = re.compile(r"(?:是|为|有|能有|大概|一般|大约|约)?(?:多少|几折|几成|多大|多高|多长|几平)")
+_ASK_CLAUSE_RE = re.compile(r"[，,。？?！!；;、\s]")
+_ASKED_TAIL_RE = re.compile(r"(?:的|是|为|有|现在|目前|大概|一般|具体|都|能|可以|大约|约|每平方米|每平米?|一平方米|一平米?)+$")
+_CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
+# An award asked ("能补多少", "资助标准多少", "最高能拿多少"): the cap table answers it, or says the text sets none.
+_AWARD_ASKED_RE = re.compile(r"(?:补|拿|给|奖|算|报|申请|领|获得|得到|享受|获|按)$|资助|补贴|奖励|支持|扶持|最多|最高|上限")
+# A figure: digits, or a Chinese numeral with a unit or count word.
+_FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千两]+(?:万|元|%|倍|年|个|平方米|折|成|档|类|次|项|名|家)|百分之")
+_NAME_LEAST = 3   # characters of the asked words a section must write for it to name the thing asked
+
+
+def _asked_values(question: str) -> list[str]:
+    """The names of the values ``question`` (folded) asks, at most 12 characters each; awards excluded."""
+    names = []
+    for match in _VALUE_ASKED_RE.finditer(question):
+        before = _ASK_CLAUSE_RE.split(question[:match.start()])[-1]
+        bare = before.rstrip("是")
+        if "是" in bare:
+            before = bare[:bare.rindex("是")]
+        runs = _CJK_RUN_RE.findall(_ASKED_TAIL_RE.sub("", before))
+        if runs and len(name := runs[-1][-12:]) >= _NAME_LEAST and not _AWARD_ASKED_RE.search(name):
+            names.append(name)
+    return names
+
+
+def _pieces_written(name: str, text: str) -> list[str]:
+    """The longest pieces of ``name`` that ``text`` writes (``_NAME_LEAST`` characters at least), none inside another."""
+    pieces: list[str] = []
+    for size in range(len(name), _NAME_LEAST - 1, -1):
+        for start in range(len(name) - size + 1):
+            piece = name[start:start + size]
+            if piece in text and not any(piece in longer for longer in pieces):
+                pieces.append(piece)
+    return pieces
+
+
+def _figure_beside(pieces: list[str], text: str) -> bool:
+    """Whether a figure stands beside a piece in ``text``: in the clause that writes it or the next one of its sentence
+    (the consequent: "对经认定的孵化器，按…给予最高100万元"), or in what follows a sentence ending in a colon (its list)."""
+    sentences = re.split(r"[。；;\n]", text)
+    for number, sentence in enumerate(sentences):
+        clauses = re.split(r"[，,：:]", sentence)
+        for index, clause in enumerate(clauses):
+            if not any(piece in clause for piece in pieces):
+                continue
+            scope = clause + "，" + (clauses[index + 1] if index + 1 < len(clauses) else "")
+            if sentence.rstrip().endswith(("：", ":")):
+                scope += "".join(sentences[number + 1:])
+            if _FIGURE_RE.search(scope):
+                return True
+    return False
+
+
+def value_unstated(question: str, section_text: str) -> bool:
+    """Whether ``question`` (folded) asks the value of something the section names but gives no figure for: "那科技园
+    片区的市场指导租金是多少钱一平米" of "租金单价超过同区域市场指导租金的，按市场指导租金计算"; "配租的租金标准是
+    多少" of "按照…人才住房配租管理办法执行". A text names such a value as a reference (another body sets it) and the
+    writers of every document's questions mark it not covered. The section gives it when a figure stands beside the
+    name (``_figure_beside``); an award asked is left to the cap table. False when the section does not name the thing
+    asked at all (another section may)."""
+    named = False
+    for name in _asked_values(question):
+        pieces = _pieces_written(name, section_text)
+        if not pieces:
+            continue
+        if _figure_beside(pieces, section_text):
+            return False
+        named = True
+    return named

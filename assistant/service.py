@@ -22,7 +22,7 @@ from assistant.clarify import clarify_between
 from assistant.compose import Decision, ScoredSection, compose, decision_refs, hit_ref
 from assistant.contact_sections import contacts_give_way, number_not_given
 from assistant.coverage import WordCoverage, word_coverage
-from assistant.detail import asked_detail, last_sentence, tiers_unstated
+from assistant.detail import asked_detail, last_sentence, tiers_unstated, value_unstated
 from assistant.document_choice import retrieval_leads
 from assistant.document_names import districts
 from assistant.document_scope import document_view
@@ -592,6 +592,8 @@ class PolicyAssistant:
 
         - tiers: "每一档分别是多少钱" of a section that names tiers and one ceiling ("分档次给予最高200万元资助")
           (``assistant.detail.tiers_unstated``, on the first section; not for the structure route, which lists parts);
+        - a value the section names without a figure: "市场指导租金是多少钱一平" of "超过同区域市场指导租金的，按市场
+          指导租金计算" (``assistant.detail.value_unstated``, on the first section; not for the structure route);
         - a number: "南山区主管部门的电话" answered from sections none of which gives that number (another body's, or
           none) (``assistant.contact_sections.number_not_given``, on every section);
         - another district: "福田区对新落户企业的奖励标准是多少" answered from a measure of another district
@@ -602,7 +604,8 @@ class PolicyAssistant:
         kb = self.knowledge
         refs = [kb.qualified(s.ref) for s in decision.sections]
         question = plan.normalized
-        if decision.route != "structure" and tiers_unstated(question, kb.section(refs[0]).text):
+        first = kb.section(refs[0]).text
+        if decision.route != "structure" and (tiers_unstated(question, first) or value_unstated(question, first)):
             return _lacking(decision)
         if all(number_not_given(question, kb.section(ref).text, districts(kb.document(ref.doc_id))) for ref in refs):
             return _lacking(decision)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assistant.detail import asked_part
 from assistant.scope import ScopeThresholds, ScopeTopic, out_of_scope_topic
 from indexing.tokenize_zh import fold, tokenize
 
@@ -53,6 +54,9 @@ def document_topic(question: str, section_text: str, document: CorpusDocument) -
     Returns:
         The topic, or None when the question has none or the document covers it.
     """
+    # Only what the question asks: a description's words ("钱是通过跨境电商平台结汇回来的。能申请出口资助吗？") are
+    # the asker's situation, which a document answering the ask need not speak of.
+    question = asked_part(question)
     topic = out_of_scope_topic(question)
     if topic is None:
         return None
