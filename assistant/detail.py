@@ -176,7 +176,8 @@ _ASK_CLAUSE_RE = re.compile(r"[，,。？?！!；;、\s]")
 _ASKED_TAIL_RE = re.compile(r"(?:的|是|为|有|现在|目前|大概|一般|具体|都|能|可以|大约|约|每平方米|每平米?|一平方米|一平米?)+$")
 _CJK_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 # An award asked ("能补多少", "资助标准多少", "最高能拿多少"): the cap table answers it, or says the text sets none.
-_AWARD_ASKED_RE = re.compile(r"(?:补|拿|给|奖|算|报|申请|领|获得|得到|享受|获|按)$|资助|补贴|奖励|支持|扶持|最多|最高|上限")
+# 助 alone: a voice-input slip of 资助 ("支助多少") is still an award.
+_AWARD_ASKED_RE = re.compile(r"(?:补|拿|给|奖|算|报|申请|领|获得|得到|享受|获|按)$|助|补贴|奖励|支持|扶持|最多|最高|上限")
 # A figure: digits, or a Chinese numeral with a unit or count word.
 _FIGURE_RE = re.compile(r"\d|[一二三四五六七八九十百千两]+(?:万|元|%|倍|年|个|平方米|折|成|档|类|次|项|名|家)|百分之")
 _NAME_LEAST = 3   # characters of the asked words a section must write for it to name the thing asked
