@@ -1,5 +1,6 @@
 """What detail a follow-up asks about the clause in focus (amount, term, conditions, basis, who applies, what to
-prepare), and the words that show an answer's first sentence gives it.
+prepare), and the words that show an answer's first sentence gives it; which sentences of a question ask
+(``asked_part``); and whether a section states the detail asked at all (``tiers_unstated``, ``value_unstated``).
 
 Pure functions over the question text; the answer sentences themselves are built in ``assistant.lead``.
 """

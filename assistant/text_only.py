@@ -20,7 +20,8 @@ document, and are read here instead whenever the best section is one of its sect
   English ("IPO", "listing bonus") has no such term: there the best section covers the topic when it writes every
   word of one of the topic's Chinese terms ("上市奖励": 上市 and 奖励). A place where the text writes the topic's term
   only inside a longer term of the topic that the question did not use is another side of it: "缴纳个人所得税" does
-  not cover a question on 企业所得税.
+  not cover a question on 企业所得税. The topic is read in the sentences that ask (``assistant.detail.asked_part``):
+  "钱是通过跨境电商平台结汇回来的。能申请出口资助吗？" asks of export support; its 结汇 is the asker's situation.
 * **Which document a topic the measure leaves to others goes to.** When the best section is the measure's and its
   topic list declines the question ("孵化器方向除了通用材料还要交什么": 申报材料以年度申报指南为准), the nearest
   section of another document answers it if that section is about the topic (``section_about``): the annual notice's
